@@ -1,0 +1,35 @@
+"""The data contract: tables, columns, reading and validation."""
+
+from ._contract import (
+    ASQ_CUTOFFS,
+    ASQ_DOMAINS,
+    CONTRACT_VERSION,
+    PHONICS_THRESHOLD,
+    TABLE_NAMES,
+    TABLES,
+    Column,
+    Table,
+)
+from ._docs import contract_markdown
+from ._io import atomic_write, read_tables, write_tables
+from ._validate import Tables, ValidationReport, check_tables, coerce_column, validate
+
+__all__ = [
+    "ASQ_CUTOFFS",
+    "ASQ_DOMAINS",
+    "CONTRACT_VERSION",
+    "PHONICS_THRESHOLD",
+    "TABLES",
+    "TABLE_NAMES",
+    "Column",
+    "Table",
+    "Tables",
+    "ValidationReport",
+    "atomic_write",
+    "check_tables",
+    "coerce_column",
+    "contract_markdown",
+    "read_tables",
+    "validate",
+    "write_tables",
+]
