@@ -80,7 +80,7 @@ def read_tables(path: str | os.PathLike) -> Tables:
                 df = pd.read_csv(f, dtype="str", keep_default_na=True)
             else:
                 df = pd.read_parquet(f)
-        except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
+        except Exception as exc:
             raise SchemaError(f"{name}: could not read {f.name} ({type(exc).__name__}: {exc}).") from None
         out[name] = _coerce_table(df, table)[0]
     known = {f"{n}.{e}" for n in TABLES for e in _EXTS} | {"manifest.json"}

@@ -1,0 +1,47 @@
+"""The command line: exit codes and messages (no tracebacks for bad data)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from send_early import write_tables
+from send_early.cli import main
+
+
+def test_validate_ok(tiny_tables, tmp_path, capsys):
+    write_tables(tiny_tables, tmp_path, format="csv")
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "VALID: 0 error(s)" in capsys.readouterr().out
+
+
+def test_validate_invalid_exit_1_and_json(tiny_tables, tmp_path, capsys):
+    bad = tiny_tables.replace(census=tiny_tables["census"].assign(sen_provision=["N", "X", "N", "N"]))
+    write_tables(bad, tmp_path, format="csv")
+    assert main(["validate", str(tmp_path), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False
+    p = out["problems"][0]
+    assert (p["table"], p["column"], p["rule"], p["example_ids"]) == ("census", "sen_provision", "code", ["c1"])
+
+
+def test_validate_missing_folder_is_exit_1_without_traceback(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert "is not a folder" in err and "Traceback" not in err
+
+
+def test_usage_error_is_exit_2(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+
+
+def test_unparseable_csv_is_reported(tmp_path, capsys):
+    pd.DataFrame({"child_id": ["a"]}).to_csv(tmp_path / "children.csv", index=False)
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "children.birth_date is a required column and is missing" in out
