@@ -1,0 +1,51 @@
+"""Evaluation of risk scores on plain arrays: discrimination, calibration,
+capacity (top-k), lead time, simple baselines and temporal backtests.
+
+Every function takes ``y_true`` (0/1 identified need), ``risk`` (probabilities)
+and, where it matters, a tie-break key; none depends on a model class.
+"""
+
+from ._backtest import BacktestResult, temporal_backtest
+from ._baselines import (
+    DEFAULT_RULES,
+    BaselineComparison,
+    BaselineRule,
+    baseline_table,
+    compare_to_baselines,
+)
+from ._capacity import capacity_curve, capacity_metrics, flag_top_k, rank_scores
+from ._evaluation import Evaluation
+from ._lead_time import DAYS_PER_MONTH, lead_time_months, lead_time_summary, lead_time_table
+from ._metrics import (
+    average_precision,
+    brier_score,
+    calibration_curve,
+    expected_calibration_error,
+    roc_auc,
+    wilson_interval,
+)
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "DEFAULT_RULES",
+    "BacktestResult",
+    "BaselineComparison",
+    "BaselineRule",
+    "Evaluation",
+    "average_precision",
+    "baseline_table",
+    "brier_score",
+    "calibration_curve",
+    "capacity_curve",
+    "capacity_metrics",
+    "compare_to_baselines",
+    "expected_calibration_error",
+    "flag_top_k",
+    "lead_time_months",
+    "lead_time_summary",
+    "lead_time_table",
+    "rank_scores",
+    "roc_auc",
+    "temporal_backtest",
+    "wilson_interval",
+]

@@ -1,0 +1,812 @@
+"""Group audit of a risk score and its flags, with small-cell suppression."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation._evaluation import _jsonable
+from ..evaluation._validation import check_binary, check_same_length, check_scores
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["GroupAudit", "standard_groups", "CAVEAT", "METRICS", "BAND"]
+
+#: Ratios inside this band (inclusive) are marked ``within_band``.
+BAND = (0.8, 1.25)
+
+#: What the labels are, stated wherever the audit is shown.
+CAVEAT = (
+    "Labels are identified SEN (children recorded with SEN support or an EHC plan), not need. "
+    "Groups that are under-identified today have fewer positive labels, so their recall and "
+    "false negative rate describe who was identified, not who needed help; an equal recall can "
+    "hide unequal need. Scores are decision support for a person, never a decision."
+)
+
+#: Metrics in the audit and the population each is computed on (its denominator).
+METRICS: dict[str, str] = {
+    "prevalence": "n",
+    "flag_rate": "n",
+    "recall": "positives",
+    "fnr": "positives",
+    "precision": "flagged",
+    "fpr": "negatives",
+    "mean_risk": "n",
+    "observed_rate": "n",
+    "calibration_gap": "n",
+}
+_NEED_METRICS = {"recall_vs_need": "need", "identified_among_need": "need"}
+_MISSING = "(missing)"
+_SUPPRESSED = "suppressed"
+
+
+def standard_groups(
+    features: pd.DataFrame, *, columns: Sequence[str] | None = None, extra: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Derive the standard audit groups from a feature (or children) frame.
+
+    ======================  ==================  =======================================
+    audit column            from                groups
+    ======================  ==================  =======================================
+    ``sex``                 ``sex``             as recorded
+    ``ethnicity``           ``ethnicity``       as recorded; missing = "Unclassified"
+    ``fsm``                 ``fsm_current``     "FSM", "not FSM"
+    ``eal``                 ``eal``             "EAL", "not EAL"
+    ``imd_quintile``        ``imd_decile``      "Q1 (most deprived)" ... "Q5 (least deprived)"
+    ``summer_born``         ``summer_born``     "summer-born", "not summer-born"
+    ======================  ==================  =======================================
+
+    Any other missing value becomes the group ``"(missing)"``, so no child drops out.
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per child.
+    columns : sequence of str, optional
+        Audit columns to build (names in the first column above). Default: every one
+        whose source column is present; a requested column whose source is absent
+        raises ``ValueError``.
+    extra : sequence of str
+        Further columns of ``features`` to audit as they are (e.g. ``"school_id"``).
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``features``; one string column per audit feature. Pass it as
+        ``sensitive_features`` to :class:`GroupAudit`, never as model input.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from send_early.fairness import standard_groups
+    >>> f = pd.DataFrame({"fsm_current": [True, False, None], "imd_decile": [1, 6, 10]})
+    >>> standard_groups(f)
+             fsm        imd_quintile
+    0        FSM  Q1 (most deprived)
+    1    not FSM                  Q3
+    2  (missing)  Q5 (least deprived)
+    """
+    if not isinstance(features, pd.DataFrame):
+        raise TypeError(f"features must be a DataFrame; found {type(features).__name__}.")
+    builders = {
+        "sex": ("sex", lambda s: s.astype("string")),
+        "ethnicity": ("ethnicity", lambda s: s.astype("string").fillna("Unclassified")),
+        "fsm": ("fsm_current", lambda s: _yes_no(s, "FSM", "not FSM")),
+        "eal": ("eal", lambda s: _yes_no(s, "EAL", "not EAL")),
+        "imd_quintile": ("imd_decile", _quintile),
+        "summer_born": ("summer_born", lambda s: _yes_no(s, "summer-born", "not summer-born")),
+    }
+    if columns is None:
+        wanted = [c for c, (src, _) in builders.items() if src in features.columns]
+    else:
+        unknown = [c for c in columns if c not in builders]
+        missing = [
+            f"{c} (needs {builders[c][0]})"
+            for c in columns
+            if c in builders and builders[c][0] not in features.columns
+        ]
+        if unknown or missing:
+            raise ValueError(
+                f"columns must be among {list(builders)} with their source column present; "
+                f"unknown: {unknown}, source missing: {missing}. Use extra= for other columns."
+            )
+        wanted = list(columns)
+    absent = [c for c in extra if c not in features.columns]
+    if absent:
+        raise ValueError(f"extra columns must be in features; not found: {absent}.")
+    out = {}
+    for name in wanted:
+        src, build = builders[name]
+        out[name] = build(features[src]).fillna(_MISSING).astype(str)
+    for name in extra:
+        out[name] = features[name].astype("string").fillna(_MISSING).astype(str)
+    if not out:
+        raise ValueError(
+            "No audit group could be built: features has none of "
+            f"{[src for src, _ in builders.values()]} and extra is empty."
+        )
+    return pd.DataFrame(out, index=features.index)
+
+
+def _yes_no(s: pd.Series, yes: str, no: str) -> pd.Series:
+    b = s.astype("boolean")
+    return pd.Series(np.where(b.fillna(False), yes, no), index=s.index).where(b.notna())
+
+
+def _quintile(s: pd.Series) -> pd.Series:
+    d = pd.to_numeric(s, errors="coerce").astype("Float64")
+    q = np.ceil(d / 2)
+    labels = {
+        1.0: "Q1 (most deprived)",
+        2.0: "Q2",
+        3.0: "Q3",
+        4.0: "Q4",
+        5.0: "Q5 (least deprived)",
+    }
+    return q.map(labels, na_action="ignore").astype("string")
+
+
+def _group_labels(sensitive_features, n: int) -> pd.DataFrame:
+    if isinstance(sensitive_features, pd.Series):
+        sensitive_features = sensitive_features.to_frame()
+    if isinstance(sensitive_features, Mapping):
+        sensitive_features = pd.DataFrame(
+            {
+                k: (v.to_numpy() if isinstance(v, pd.Series) else np.asarray(v))
+                for k, v in sensitive_features.items()
+            }
+        )
+    if not isinstance(sensitive_features, pd.DataFrame):
+        raise TypeError(
+            "sensitive_features must be a DataFrame or a dict of columns; found "
+            f"{type(sensitive_features).__name__}."
+        )
+    if sensitive_features.shape[1] == 0:
+        raise ValueError("sensitive_features must have at least one column; found none.")
+    if len(sensitive_features) != n:
+        raise ValueError(
+            f"sensitive_features must have one row per child ({n}); "
+            f"found {len(sensitive_features)}."
+        )
+    return pd.DataFrame(
+        {
+            str(c): sensitive_features[c].astype("string").fillna(_MISSING).astype(str)
+            for c in sensitive_features.columns
+        }
+    )
+
+
+def _metrics(C: np.ndarray, S: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Metrics and denominators from cell counts ``C[..., need, y, f]`` and risk sums ``S``."""
+    c = C.sum(axis=-3)  # over need: [..., y, f]
+    tp, fn, fp, tn = c[..., 1, 1], c[..., 1, 0], c[..., 0, 1], c[..., 0, 0]
+    n = tp + fn + fp + tn
+    pos, neg, flg = tp + fn, fp + tn, tp + fp
+    need = C[..., 1, :, :].sum(axis=(-1, -2))
+    need_flagged = C[..., 1, :, 1].sum(axis=-1)
+    need_identified = C[..., 1, 1, :].sum(axis=-1)
+    risk = S.sum(axis=(-1, -2, -3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {
+            "prevalence": (pos / n, n),
+            "flag_rate": (flg / n, n),
+            "recall": (tp / pos, pos),
+            "fnr": (fn / pos, pos),
+            "precision": (tp / flg, flg),
+            "fpr": (fp / neg, neg),
+            "mean_risk": (risk / n, n),
+            "observed_rate": (pos / n, n),
+            "calibration_gap": (risk / n - pos / n, n),
+            "recall_vs_need": (need_flagged / need, need),
+            "identified_among_need": (need_identified / need, need),
+        }
+    return out
+
+
+def _quantiles(x: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1 - confidence) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups give NaN
+        lo, hi = np.nanquantile(x, [alpha, 1 - alpha], axis=0)
+    return lo, hi
+
+
+def _secondary(den: np.ndarray, primary: np.ndarray, min_cell: int) -> np.ndarray:
+    """Complementary suppression within one feature: when cells are suppressed, also
+    suppress the next smallest until at least two are hidden and the hidden cells
+    together cover ``min_cell`` children, so no hidden value follows from the total."""
+    sup = primary.copy()
+    if not sup.any() or len(sup) < 2:
+        return sup
+    while (sup.sum() < 2 or den[sup].sum() < min_cell) and not sup.all():
+        candidates = np.where(sup, np.iinfo(np.int64).max, den)
+        sup[int(np.argmin(candidates))] = True
+    return sup
+
+
+class GroupAudit:
+    """How a risk score and its flags work out for groups of children.
+
+    A result object in the style of fairlearn's ``MetricFrame``: keyword-only
+    arguments, computed once at creation, read-only properties. The sensitive
+    features are passed separately and are never model inputs.
+
+    For each feature (e.g. sex, ethnicity, FSM) and each of its groups it reports,
+    with bootstrap confidence intervals:
+
+    - ``n``: children in the group;
+    - ``prevalence`` (= ``observed_rate``): share later identified;
+    - ``flag_rate``: share flagged;
+    - ``recall`` (true positive rate): share of the children later identified who
+      were flagged, and ``fnr`` = 1 - recall, the share missed. Because a flag leads
+      to help, **the false negative rate ratio is the headline** (see
+      :attr:`disparity`);
+    - ``precision``: share of flagged children later identified;
+    - ``fpr``: share of children not identified who were flagged;
+    - ``mean_risk`` against ``observed_rate`` and their difference
+      ``calibration_gap`` (calibration in the large: positive means the score
+      over-states risk for the group).
+
+    Small cells: any value computed on fewer than ``min_cell`` children (the group
+    for group-level values, the positives for recall/FNR, the flagged for
+    precision, the negatives for FPR, the children in need for need metrics) is
+    suppressed: NaN with a ``suppressed`` flag in frames, None in :meth:`to_dict`,
+    "suppressed" in text. When one cell of a feature is suppressed the next
+    smallest is suppressed too, so the hidden value cannot be worked out from the
+    overall figure. Ratios using a suppressed value are suppressed.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Later identified SEN (the label), one per child.
+    risk : array-like of float in [0, 1]
+    flagged : array-like of bool
+        Which children were flagged (e.g. from
+        :func:`send_early.evaluation.flag_top_k`).
+    sensitive_features : DataFrame or dict of columns
+        One column per feature, one row per child, e.g. from :func:`standard_groups`.
+        Missing values form the group ``"(missing)"``.
+    reference : "largest" or dict, default "largest"
+        Reference group per feature for ratios: the largest group (never
+        ``"(missing)"``), or ``{feature: group}``; features left out use the largest.
+    n_bootstrap : int, default 200
+        Bootstrap replicates for the intervals (0 for none). Resampling children is
+        done exactly as a multinomial draw over cells (group x label x flag x need),
+        with the sum of risk in a cell drawn from its normal approximation.
+    random_state : int or None
+    min_cell : int, default 10
+    y_need : array-like of 0/1, optional
+        True need (only known in synthetic cohorts); adds :attr:`recall_vs_need`.
+    confidence : float, default 0.95
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from send_early.fairness import GroupAudit
+    >>> rng = np.random.default_rng(0)
+    >>> n = 400
+    >>> group = np.where(rng.random(n) < 0.6, "A", "B")
+    >>> risk = rng.uniform(0, 0.4, n)
+    >>> y = (rng.random(n) < risk).astype(int)
+    >>> flagged = risk > np.quantile(risk, 0.8)
+    >>> audit = GroupAudit(y_true=y, risk=risk, flagged=flagged,
+    ...                    sensitive_features={"group": group}, random_state=0)
+    >>> audit.by_group[["feature", "group", "n"]]
+      feature group    n
+    0   group     A  225
+    1   group     B  175
+    >>> audit.disparity[["group", "reference", "metric", "suppressed"]]
+      group reference metric  suppressed
+    0     B         A    fnr       False
+    """
+
+    def __init__(
+        self,
+        *,
+        y_true,
+        risk,
+        flagged,
+        sensitive_features,
+        reference: str | Mapping[str, str] = "largest",
+        n_bootstrap: int = 200,
+        random_state: int | None = None,
+        min_cell: int = 10,
+        y_need=None,
+        confidence: float = 0.95,
+    ):
+        check_same_length(y_true=y_true, risk=risk, flagged=flagged, y_need=y_need)
+        y = check_binary(y_true, "y_true")
+        p = check_scores(risk, "risk")
+        f = check_binary(flagged, "flagged")
+        need = None if y_need is None else check_binary(y_need, "y_need")
+        if isinstance(sensitive_features, pd.DataFrame | pd.Series):
+            for name, other in (("y_true", y_true), ("risk", risk), ("flagged", flagged)):
+                if isinstance(other, pd.Series):
+                    check_same_length(sensitive_features=sensitive_features, **{name: other})
+        groups = _group_labels(sensitive_features, len(y))
+        if not isinstance(min_cell, int | np.integer) or min_cell < 1:
+            raise ValueError(f"min_cell must be a whole number of at least 1; found {min_cell!r}.")
+        if not isinstance(n_bootstrap, int | np.integer) or n_bootstrap < 0:
+            raise ValueError(f"n_bootstrap must be a whole number >= 0; found {n_bootstrap!r}.")
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be between 0 and 1; found {confidence}.")
+        self._min_cell = int(min_cell)
+        self._n_bootstrap = int(n_bootstrap)
+        self._confidence = float(confidence)
+        self._has_need = need is not None
+        rng = np.random.default_rng(random_state)
+        cell = (0 if need is None else need.astype(np.int64) * 4) + y * 2 + f
+        cell = np.asarray(cell, dtype=np.int64)
+
+        features = {"overall": (np.zeros(len(y), dtype=np.int64), np.array(["all"]))}
+        for col in groups.columns:
+            codes, uniques = pd.factorize(groups[col], sort=True)
+            features[col] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
+        self._reference = self._resolve_reference(reference, groups, features)
+
+        tables, boots = [], {}
+        for feat, (codes, labels) in features.items():
+            G = len(labels)
+            idx = codes * 8 + cell
+            C = np.bincount(idx, minlength=G * 8).reshape(G, 2, 2, 2)
+            S = np.bincount(idx, weights=p, minlength=G * 8).reshape(G, 2, 2, 2)
+            point = _metrics(C.astype(np.float64), S)
+            boot = (
+                self._bootstrap(
+                    C, S, np.bincount(idx, weights=p * p, minlength=G * 8).reshape(G, 2, 2, 2), rng
+                )
+                if self._n_bootstrap
+                else None
+            )
+            boots[feat] = boot
+            sizes = C.sum(axis=(1, 2, 3))
+            for metric, (value, den) in point.items():
+                primary = den < self._min_cell
+                sup = _secondary(den, primary, self._min_cell) if feat != "overall" else primary
+                lo, hi = (
+                    _quantiles(boot[metric], self._confidence)
+                    if boot is not None
+                    else (np.full(G, np.nan), np.full(G, np.nan))
+                )
+                tables.append(
+                    pd.DataFrame(
+                        {
+                            "feature": feat,
+                            "group": labels,
+                            "metric": metric,
+                            "value": value,
+                            "ci_low": lo,
+                            "ci_high": hi,
+                            "denominator": den.astype(np.int64),
+                            "group_n": sizes,
+                            "suppressed": sup,
+                        }
+                    )
+                )
+        long = pd.concat(tables, ignore_index=True)
+        if not self._has_need:
+            long = long[~long["metric"].isin(list(_NEED_METRICS))].reset_index(drop=True)
+        self._long = long  # unsuppressed values; never returned as is
+        self._boots = boots
+        self._features = {k: v[1] for k, v in features.items()}
+        n_sup = int(long["suppressed"].sum())
+        logger.info(
+            "GroupAudit: %d features, %d groups, %d of %d cells suppressed (min_cell=%d).",
+            len(features) - 1,
+            sum(len(v[1]) for k, v in features.items() if k != "overall"),
+            n_sup,
+            len(long),
+            self._min_cell,
+        )
+
+    # ----------------------------------------------------------------- internals
+    @staticmethod
+    def _resolve_reference(reference, groups: pd.DataFrame, features) -> dict[str, str]:
+        out: dict[str, str] = {}
+        given: Mapping[str, str] = {}
+        if isinstance(reference, Mapping):
+            given = reference
+            unknown = [k for k in given if k not in groups.columns]
+            bad = [
+                f"{k}={v!r} (groups: {list(features[k][1])})"
+                for k, v in given.items()
+                if k in groups.columns and v not in set(features[k][1])
+            ]
+            if unknown or bad:
+                raise ValueError(
+                    "reference must name a group of each feature it lists; "
+                    f"unknown features: {unknown}; unknown groups: {bad}."
+                )
+        elif reference != "largest":
+            raise ValueError(
+                f"reference must be 'largest' or a dict feature -> group; found {reference!r}."
+            )
+        for col in groups.columns:
+            if col in given:
+                out[col] = str(given[col])
+                continue
+            counts = groups[col].value_counts(sort=False).sort_index()
+            non_missing = counts.drop(_MISSING, errors="ignore")
+            pick = non_missing if len(non_missing) else counts
+            out[col] = str(pick.idxmax())
+        return out
+
+    def _bootstrap(self, C, S, S2, rng) -> dict[str, np.ndarray]:
+        flat = C.ravel()
+        n = int(flat.sum())
+        draws = rng.multinomial(n, flat / n, size=self._n_bootstrap).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu = np.where(flat > 0, S.ravel() / flat, 0.0)
+            var = np.where(flat > 0, np.maximum(S2.ravel() / flat - mu**2, 0.0), 0.0)
+        z = rng.standard_normal(draws.shape)
+        sums = draws * mu + np.sqrt(draws * var) * z
+        shape = (self._n_bootstrap, *C.shape)
+        return {k: v for k, (v, _) in _metrics(draws.reshape(shape), sums.reshape(shape)).items()}
+
+    def _visible(self) -> pd.DataFrame:
+        """The long table with every suppressed value blanked."""
+        t = self._long.copy()
+        s = t["suppressed"].to_numpy()
+        for c in ("value", "ci_low", "ci_high"):
+            t[c] = t[c].mask(s)
+        t["denominator"] = t["denominator"].astype("Int64").mask(s)
+        small_group = t["group_n"].to_numpy() < self._min_cell
+        n_sup = self._n_suppressed()
+        hide_n = t.set_index(["feature", "group"]).index.map(n_sup).to_numpy(dtype=bool)
+        t["group_n"] = t["group_n"].astype("Int64").mask(small_group | hide_n)
+        return t
+
+    def _n_suppressed(self) -> dict:
+        t = self._long[self._long["metric"] == "prevalence"]
+        return dict(zip(zip(t["feature"], t["group"], strict=True), t["suppressed"], strict=True))
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def caveat(self) -> str:
+        """What the labels mean; shown with every output of the audit."""
+        extra = (
+            " recall_vs_need uses true need, which is known only in synthetic cohorts."
+            if self._has_need
+            else ""
+        )
+        return CAVEAT + extra
+
+    @property
+    def min_cell(self) -> int:
+        """Smallest number of children a shown value may be computed on."""
+        return self._min_cell
+
+    @property
+    def reference(self) -> dict[str, str]:
+        """Reference group of each feature."""
+        return dict(self._reference)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy (long) table: one row per feature, group and metric.
+
+        Columns ``feature``, ``group``, ``metric``, ``value``, ``ci_low``,
+        ``ci_high``, ``denominator`` (children the value is computed on), ``group_n``
+        and ``suppressed``; the first row block is ``feature="overall"``.
+        """
+        return self._visible()
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        """Whole-cohort values: index metric; ``value``, ``ci_low``, ``ci_high``,
+        ``suppressed``."""
+        t = self._visible()
+        t = t[t["feature"] == "overall"].set_index("metric")
+        return t[["value", "ci_low", "ci_high", "suppressed"]]
+
+    @property
+    def by_group(self) -> pd.DataFrame:
+        """Wide table: one row per feature and group.
+
+        Columns ``feature``, ``group``, ``n``, then for each metric the value and its
+        interval (``<metric>``, ``<metric>_low``, ``<metric>_high``), then
+        ``suppressed`` (True if any value in the row is suppressed) and
+        ``suppressed_metrics`` (their names, comma-separated).
+        """
+        t = self._visible()
+        return _wide(
+            t[t["feature"] != "overall"],
+            [m for m in METRICS if m in set(t["metric"])]
+            + [m for m in _NEED_METRICS if m in set(t["metric"])],
+        )
+
+    def ratios(
+        self, method: str = "to_reference", metrics: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Ratios of group values, with the 0.8-1.25 band marked.
+
+        Parameters
+        ----------
+        method : {"to_reference", "to_overall", "between_groups"}
+            ``"to_reference"``: each group's value over its feature's reference group;
+            ``"to_overall"``: over the whole cohort; ``"between_groups"``: per feature,
+            the smallest shown value over the largest (1 = no difference).
+        metrics : sequence of str, optional
+            Default: ``fnr``, ``recall``, ``flag_rate``, ``precision``, ``fpr``.
+
+        Returns
+        -------
+        DataFrame
+            ``feature``, ``group``, ``reference``, ``metric``, ``value``,
+            ``reference_value``, ``ratio``, ``ratio_low``, ``ratio_high`` (bootstrap),
+            ``within_band`` and ``suppressed``. A ratio is NaN (not suppressed) when
+            the reference value is 0.
+        """
+        metrics = list(metrics or ["fnr", "recall", "flag_rate", "precision", "fpr"])
+        known = [m for m in self._long["metric"].unique()]
+        bad = [m for m in metrics if m not in known]
+        if bad:
+            raise ValueError(f"metrics must be among {known}; found {bad}.")
+        if method not in ("to_reference", "to_overall", "between_groups"):
+            raise ValueError(
+                "method must be 'to_reference', 'to_overall' or 'between_groups'; "
+                f"found {method!r}."
+            )
+        rows = []
+        L = self._long.set_index(["feature", "group", "metric"])
+        for feat, labels in self._features.items():
+            if feat == "overall":
+                continue
+            for m in metrics:
+                vals = L.loc[(feat, slice(None), m), "value"].to_numpy()
+                sup = L.loc[(feat, slice(None), m), "suppressed"].to_numpy()
+                boot = self._boots[feat][m] if self._boots[feat] is not None else None
+                if method == "between_groups":
+                    shown = ~sup & np.isfinite(vals)
+                    if shown.sum() < 2:
+                        rows.append(
+                            self._ratio_row(
+                                feat, "(all)", "(all)", m, np.nan, np.nan, None, None, True
+                            )
+                        )
+                        continue
+                    lo_i = np.flatnonzero(shown)[np.argmin(vals[shown])]
+                    hi_i = np.flatnonzero(shown)[np.argmax(vals[shown])]
+                    rows.append(
+                        self._ratio_row(
+                            feat,
+                            str(labels[lo_i]),
+                            str(labels[hi_i]),
+                            m,
+                            vals[lo_i],
+                            vals[hi_i],
+                            None if boot is None else boot[:, lo_i],
+                            None if boot is None else boot[:, hi_i],
+                            False,
+                        )
+                    )
+                    continue
+                if method == "to_reference":
+                    ref_label = self._reference[feat]
+                    r = int(np.flatnonzero(labels == ref_label)[0])
+                    ref_val, ref_sup = vals[r], bool(sup[r])
+                    ref_boot = None if boot is None else boot[:, r]
+                else:
+                    ref_label = "overall"
+                    ref_val = L.loc[("overall", "all", m), "value"]
+                    ref_sup = bool(L.loc[("overall", "all", m), "suppressed"])
+                    ob = self._boots["overall"]
+                    ref_boot = None if ob is None else ob[m][:, 0]
+                for i, g in enumerate(labels):
+                    if method == "to_reference" and g == ref_label:
+                        continue
+                    rows.append(
+                        self._ratio_row(
+                            feat,
+                            str(g),
+                            ref_label,
+                            m,
+                            vals[i],
+                            ref_val,
+                            None if boot is None else boot[:, i],
+                            ref_boot,
+                            bool(sup[i]) or ref_sup,
+                        )
+                    )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "feature",
+                "group",
+                "reference",
+                "metric",
+                "value",
+                "reference_value",
+                "ratio",
+                "ratio_low",
+                "ratio_high",
+                "within_band",
+                "suppressed",
+            ],
+        )
+
+    def _ratio_row(self, feat, group, ref, metric, v, rv, bv, brv, suppressed) -> dict:
+        nan = np.nan
+        if suppressed:
+            return {
+                "feature": feat,
+                "group": group,
+                "reference": ref,
+                "metric": metric,
+                "value": nan,
+                "reference_value": nan,
+                "ratio": nan,
+                "ratio_low": nan,
+                "ratio_high": nan,
+                "within_band": pd.NA,
+                "suppressed": True,
+            }
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = v / rv if rv != 0 else nan
+            lo = hi = nan
+            if bv is not None and brv is not None:
+                rb = np.where(brv != 0, bv / brv, nan)
+                lo, hi = _quantiles(rb[:, None], self._confidence)
+                lo, hi = float(lo[0]), float(hi[0])
+        within = (BAND[0] <= ratio <= BAND[1]) if np.isfinite(ratio) else pd.NA
+        return {
+            "feature": feat,
+            "group": group,
+            "reference": ref,
+            "metric": metric,
+            "value": float(v),
+            "reference_value": float(rv),
+            "ratio": float(ratio),
+            "ratio_low": lo,
+            "ratio_high": hi,
+            "within_band": within,
+            "suppressed": False,
+        }
+
+    @property
+    def disparity(self) -> pd.DataFrame:
+        """The headline: false negative rate of each group over its reference group.
+
+        A ratio above 1.25 means the group's children who went on to be identified
+        were missed more often than the reference group's; flags lead to help, so
+        this is the gap that matters most.
+        """
+        return self.ratios("to_reference", metrics=["fnr"])
+
+    @property
+    def recall_vs_need(self) -> pd.DataFrame | None:
+        """Per group, among children with true need: share flagged
+        (``recall_vs_need``) and share identified (``identified_among_need``).
+        None unless ``y_need`` was given."""
+        if not self._has_need:
+            return None
+        t = self._visible()
+        out = _wide(t, list(_NEED_METRICS), n_from="recall_vs_need")
+        return out.rename(columns={"n": "n_need"})
+
+    # ------------------------------------------------------------------- output
+    def to_dict(self) -> dict:
+        """JSON-ready dict: caveat, parameters, overall, by_group, disparity, ratios
+        and (with ``y_need``) recall_vs_need. Suppressed values are None and listed
+        under ``suppressed``."""
+        by_group = self.by_group
+        by_group["suppressed_metrics"] = [
+            [m for m in s.split(", ") if m] for s in by_group["suppressed_metrics"]
+        ]
+        need = self.recall_vs_need
+        return _jsonable(
+            {
+                "caveat": self.caveat,
+                "min_cell": self._min_cell,
+                "n_bootstrap": self._n_bootstrap,
+                "confidence": self._confidence,
+                "band": list(BAND),
+                "reference": self.reference,
+                "overall": self.overall.reset_index().to_dict(orient="records"),
+                "by_group": by_group.to_dict(orient="records"),
+                "disparity": self.disparity.to_dict(orient="records"),
+                "ratios": self.ratios().to_dict(orient="records"),
+                "recall_vs_need": None if need is None else need.to_dict(orient="records"),
+            }
+        )
+
+    def to_text(self) -> str:
+        """Plain-text report; suppressed values read "suppressed"."""
+        show = [
+            "n",
+            "prevalence",
+            "flag_rate",
+            "recall",
+            "fnr",
+            "precision",
+            "fpr",
+            "mean_risk",
+            "observed_rate",
+        ]
+        bg = self.by_group
+        table = pd.DataFrame({"feature": bg["feature"], "group": bg["group"]})
+        for c in show:
+            table[c] = [_fmt(v, c == "n") for v in bg[c]]
+        d = self.disparity
+        disp = pd.DataFrame(
+            {
+                "feature": d["feature"],
+                "group": d["group"],
+                "reference": d["reference"],
+                "fnr_ratio": [_fmt(v) for v in d["ratio"]],
+                "interval": [
+                    _SUPPRESSED if s else f"{_fmt(lo)}-{_fmt(hi)}"
+                    for s, lo, hi in zip(
+                        d["suppressed"], d["ratio_low"], d["ratio_high"], strict=True
+                    )
+                ],
+                "in_0.8-1.25": [
+                    "" if s else ("yes" if w is True else "NO" if w is False else "n/a")
+                    for s, w in zip(d["suppressed"], d["within_band"], strict=True)
+                ],
+            }
+        )
+        parts = [
+            "Group audit",
+            f"Caveat: {self.caveat}",
+            f"Values computed on fewer than {self._min_cell} children are shown as "
+            f"'{_SUPPRESSED}'.",
+            "",
+            table.to_string(index=False),
+            "",
+            "False negative rate ratio to the reference group (headline; flags lead to help):",
+            disp.to_string(index=False) if len(disp) else "(no groups to compare)",
+        ]
+        need = self.recall_vs_need
+        if need is not None:
+            nt = pd.DataFrame(
+                {
+                    "feature": need["feature"],
+                    "group": need["group"],
+                    "n_need": [_fmt(v, True) for v in need["n_need"]],
+                    "recall_vs_need": [_fmt(v) for v in need["recall_vs_need"]],
+                    "identified_among_need": [_fmt(v) for v in need["identified_among_need"]],
+                }
+            )
+            parts += [
+                "",
+                "Among children with true need (synthetic cohorts only):",
+                nt.to_string(index=False),
+            ]
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        feats = [f for f in self._features if f != "overall"]
+        return f"GroupAudit(features={feats}, min_cell={self._min_cell})"
+
+
+def _wide(t: pd.DataFrame, metrics: list[str], n_from: str | None = None) -> pd.DataFrame:
+    """One row per (feature, group) from the long table (which lists groups in the
+    same order for every metric)."""
+    first = t[t["metric"] == (n_from or metrics[0])].reset_index(drop=True)
+    out = first[["feature", "group"]].copy()
+    out["n"] = first["denominator" if n_from else "group_n"].astype("Int64").array
+    sup = np.zeros((len(out), len(metrics)), dtype=bool)
+    for j, m in enumerate(metrics):
+        sub = t[t["metric"] == m].reset_index(drop=True)
+        out[m] = sub["value"].to_numpy(dtype=np.float64)
+        out[f"{m}_low"] = sub["ci_low"].to_numpy(dtype=np.float64)
+        out[f"{m}_high"] = sub["ci_high"].to_numpy(dtype=np.float64)
+        sup[:, j] = sub["suppressed"].to_numpy(dtype=bool)
+    out["suppressed"] = sup.any(axis=1)
+    out["suppressed_metrics"] = [
+        ", ".join(m for m, s in zip(metrics, row, strict=True) if s) for row in sup
+    ]
+    return out
+
+
+def _fmt(v, integer: bool = False) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return _SUPPRESSED
+    return f"{int(v)}" if integer else f"{float(v):.3f}"

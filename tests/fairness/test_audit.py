@@ -1,0 +1,262 @@
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from send_early.fairness import CAVEAT, GroupAudit, standard_groups
+
+
+def _small_example():
+    # group A: y 1 1 1 0 0 0, flags 1 1 0 1 0 0 ; group B: y 1 1 0 0, flags 1 0 0 0
+    y = np.array([1, 1, 1, 0, 0, 0, 1, 1, 0, 0])
+    f = np.array([1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
+    risk = np.array([0.9, 0.8, 0.3, 0.7, 0.2, 0.1, 0.6, 0.4, 0.2, 0.2])
+    g = np.array(["A"] * 6 + ["B"] * 4)
+    return y, f, risk, g
+
+
+def test_group_metrics_hand_computed():
+    y, f, risk, g = _small_example()
+    a = GroupAudit(
+        y_true=y, risk=risk, flagged=f, sensitive_features={"g": g}, min_cell=1, n_bootstrap=0
+    )
+    bg = a.by_group.set_index("group")
+    assert bg.loc["A", "n"] == 6 and bg.loc["B", "n"] == 4
+    assert bg.loc["A", "prevalence"] == 0.5 and bg.loc["B", "prevalence"] == 0.5
+    assert bg.loc["A", "flag_rate"] == 0.5 and bg.loc["B", "flag_rate"] == 0.25
+    assert bg.loc["A", "recall"] == pytest.approx(2 / 3) and bg.loc["B", "recall"] == 0.5
+    assert bg.loc["A", "fnr"] == pytest.approx(1 / 3) and bg.loc["B", "fnr"] == 0.5
+    assert bg.loc["A", "precision"] == pytest.approx(2 / 3) and bg.loc["B", "precision"] == 1
+    assert bg.loc["A", "fpr"] == pytest.approx(1 / 3) and bg.loc["B", "fpr"] == 0
+    assert bg.loc["A", "mean_risk"] == pytest.approx(3.0 / 6)
+    assert bg.loc["B", "calibration_gap"] == pytest.approx(1.4 / 4 - 0.5)
+    assert a.reference == {"g": "A"}
+    d = a.disparity.set_index("group")
+    assert d.loc["B", "ratio"] == pytest.approx(0.5 / (1 / 3))
+    assert d.loc["B", "within_band"] is False or d.loc["B", "within_band"] == False  # noqa: E712
+    o = a.overall
+    assert o.loc["recall", "value"] == pytest.approx(3 / 5)
+    assert a.ratios("to_overall", metrics=["recall"]).set_index("group").loc[
+        "B", "ratio"
+    ] == pytest.approx(0.5 / 0.6)
+    bt = a.ratios("between_groups", metrics=["flag_rate"]).iloc[0]
+    assert bt["group"] == "B" and bt["reference"] == "A" and bt["ratio"] == 0.5
+
+
+def _cohort(n_small: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n_big = 200
+    # the small group: 7 of n_small identified, 5 flagged (distinctive rates)
+    y_small = np.r_[np.ones(7), np.zeros(n_small - 7)].astype(int)
+    f_small = np.r_[np.ones(5), np.zeros(n_small - 5)].astype(int)
+    y_big = (rng.random(n_big) < 0.3).astype(int)
+    f_big = (rng.random(n_big) < 0.2).astype(int)
+    y = np.r_[y_big, y_small]
+    f = np.r_[f_big, f_small]
+    risk = np.clip(0.2 + 0.1 * y + rng.normal(0, 0.05, len(y)), 0, 1)
+    g = np.r_[["big"] * n_big, ["small"] * n_small]
+    return y, f, risk, g
+
+
+@pytest.mark.parametrize("n_small", [9, 10])
+def test_small_cell_suppression_everywhere(n_small, caplog):
+    y, f, risk, g = _cohort(n_small)
+    with caplog.at_level(logging.DEBUG):
+        a = GroupAudit(
+            y_true=y, risk=risk, flagged=f, sensitive_features={"grp": g}, random_state=0
+        )
+    bg = a.by_group.set_index("group")
+    frame = a.to_frame()
+    d = a.to_dict()
+    text = str(a)
+    small_rows = frame[(frame["feature"] == "grp") & (frame["group"] == "small")]
+    exact = {f"{7 / n_small:.3f}", f"{5 / n_small:.3f}", f"{2 / n_small:.3f}"}
+    if n_small == 9:
+        # every value about the 9 children is hidden: table, frame, dict, text and log
+        assert bg.loc["small", "n"] is pd.NA
+        assert bg.loc["small", "suppressed"]
+        assert small_rows["suppressed"].all() and small_rows["value"].isna().all()
+        assert small_rows["ci_low"].isna().all() and small_rows["group_n"].isna().all()
+        # complementary suppression: with two groups, the other follows from the total
+        assert bg.loc["big", "n"] is pd.NA and np.isnan(bg.loc["big", "prevalence"])
+        dict_small = [r for r in d["by_group"] if r["group"] == "small"][0]
+        assert dict_small["n"] is None
+        assert all(dict_small[m] is None for m in ("prevalence", "flag_rate", "mean_risk"))
+        assert all(r["suppressed"] for r in d["disparity"])
+        assert all(r["ratio"] is None for r in d["ratios"])
+        line = [ln for ln in text.splitlines() if " small " in ln][0]
+        assert "suppressed" in line and " 9 " not in line
+        for value in exact:
+            assert value not in text
+        blob = json.dumps(d)
+        assert str(7 / 9)[:8] not in blob and str(5 / 9)[:8] not in blob
+    else:
+        # a group of 10 is shown; rates on fewer than 10 (7 positives, 5 flagged) are not
+        assert bg.loc["small", "n"] == 10
+        assert bg.loc["small", "prevalence"] == pytest.approx(0.7)
+        assert bg.loc["small", "flag_rate"] == pytest.approx(0.5)
+        for m in ("recall", "fnr", "precision"):  # 7 positives / 5 flagged
+            assert np.isnan(bg.loc["small", m]) and m in bg.loc["small", "suppressed_metrics"]
+        assert np.isnan(bg.loc["small", "fpr"])  # 3 negatives
+        # ratios on suppressed values are suppressed too
+        r = a.ratios().set_index(["group", "metric"])
+        assert r.loc[("small", "fnr"), "suppressed"]
+        assert not r.loc[("small", "flag_rate"), "suppressed"]
+        assert "0.700" in text
+    # no number from fewer than min_cell children anywhere: every shown value has a
+    # denominator of at least 10
+    shown = frame[~frame["suppressed"]]
+    assert (shown["denominator"] >= 10).all()
+    assert frame.loc[frame["suppressed"], ["value", "ci_low", "ci_high"]].isna().all().all()
+    assert CAVEAT in text and d["caveat"].startswith(CAVEAT)
+    assert all("small" not in rec.getMessage() for rec in caplog.records)
+
+
+def test_secondary_suppression_needs_combined_min_cell():
+    # groups of 3 and 4 suppressed: together 7 < 10, so the next smallest (15) goes too
+    g = np.r_[["a"] * 3, ["b"] * 4, ["c"] * 15, ["d"] * 100]
+    n = len(g)
+    rng = np.random.default_rng(1)
+    a = GroupAudit(
+        y_true=(rng.random(n) < 0.5).astype(int),
+        risk=rng.random(n),
+        flagged=(rng.random(n) < 0.5).astype(int),
+        sensitive_features=pd.DataFrame({"g": g}),
+        n_bootstrap=0,
+    )
+    bg = a.by_group.set_index("group")
+    assert bg["n"].isna().tolist() == [True, True, True, False]
+
+
+def test_ratio_symmetry_and_reference_dict():
+    y, f, risk, g = _cohort(40, seed=2)
+    kw = dict(y_true=y, risk=risk, flagged=f, n_bootstrap=0, min_cell=1)
+    ab = GroupAudit(**kw, sensitive_features={"grp": g}, reference={"grp": "big"})
+    ba = GroupAudit(**kw, sensitive_features={"grp": g}, reference={"grp": "small"})
+    r1 = ab.ratios(metrics=["fnr", "flag_rate"]).set_index("metric")["ratio"]
+    r2 = ba.ratios(metrics=["fnr", "flag_rate"]).set_index("metric")["ratio"]
+    np.testing.assert_allclose(r1 * r2, 1.0)
+    with pytest.raises(ValueError, match="unknown groups"):
+        GroupAudit(**kw, sensitive_features={"grp": g}, reference={"grp": "nope"})
+    with pytest.raises(ValueError, match="method must be"):
+        ab.ratios("max_over_min")
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(60, 400))
+@settings(max_examples=15, deadline=None)
+def test_bootstrap_interval_contains_point_estimate(seed, n):
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["x", "y", "z"], n)
+    risk = rng.random(n)
+    y = (rng.random(n) < risk).astype(int)
+    f = risk > np.quantile(risk, 0.7)
+    a = GroupAudit(
+        y_true=y,
+        risk=risk,
+        flagged=f,
+        sensitive_features={"g": g},
+        random_state=seed,
+        n_bootstrap=100,
+    )
+    t = a.to_frame()
+    t = t[~t["suppressed"]].dropna(subset=["value", "ci_low"])
+    inside = (t["ci_low"] - 1e-12 <= t["value"]) & (t["value"] <= t["ci_high"] + 1e-12)
+    assert inside.mean() >= 0.9
+    # the same seed gives the same intervals
+    b = GroupAudit(
+        y_true=y,
+        risk=risk,
+        flagged=f,
+        sensitive_features={"g": g},
+        random_state=seed,
+        n_bootstrap=100,
+    )
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+
+
+def test_recall_vs_need():
+    rng = np.random.default_rng(5)
+    n = 600
+    g = np.where(rng.random(n) < 0.5, "p", "q")
+    need = (rng.random(n) < 0.3).astype(int)
+    # group q is under-identified: only half of its need is labelled
+    identified = need * np.where(g == "q", rng.random(n) < 0.5, 1)
+    risk = np.clip(0.1 + 0.5 * identified + rng.normal(0, 0.05, n), 0, 1)
+    f = risk > np.quantile(risk, 0.8)
+    a = GroupAudit(
+        y_true=identified.astype(int),
+        risk=risk,
+        flagged=f,
+        sensitive_features={"g": g},
+        y_need=need,
+        n_bootstrap=50,
+        random_state=0,
+    )
+    r = a.recall_vs_need.set_index(["feature", "group"])
+    expected = f[(need == 1) & (g == "q")].mean()
+    assert r.loc[("g", "q"), "recall_vs_need"] == pytest.approx(expected)
+    assert r.loc[("g", "q"), "identified_among_need"] < r.loc[("g", "p"), "identified_among_need"]
+    assert r.loc[("overall", "all"), "n_need"] == need.sum()
+    assert "true need" in a.caveat and "Among children with true need" in str(a)
+    assert (
+        GroupAudit(
+            y_true=identified.astype(int),
+            risk=risk,
+            flagged=f,
+            sensitive_features={"g": g},
+            n_bootstrap=0,
+        ).recall_vs_need
+        is None
+    )
+
+
+def test_inputs_and_missing_groups():
+    y, f, risk, g = _small_example()
+    with pytest.raises(TypeError, match="keyword|positional"):
+        GroupAudit(y, risk, f, {"g": g})
+    with pytest.raises(ValueError, match="one row per child"):
+        GroupAudit(y_true=y, risk=risk, flagged=f, sensitive_features={"g": g[:5]})
+    g2 = pd.Series(g, dtype="object")
+    g2[0] = None
+    a = GroupAudit(
+        y_true=y, risk=risk, flagged=f, sensitive_features={"g": g2}, min_cell=1, n_bootstrap=0
+    )
+    assert "(missing)" in a.by_group["group"].tolist()
+    assert a.reference["g"] == "A"  # "(missing)" is never the reference
+
+
+def test_standard_groups():
+    X = pd.DataFrame(
+        {
+            "sex": pd.Categorical(["F", "M", "F"]),
+            "ethnicity": pd.Categorical(["White", None, "Asian"]),
+            "fsm_current": pd.array([True, False, None], dtype="boolean"),
+            "eal": [False, True, False],
+            "imd_decile": pd.array([2, 3, None], dtype="Int64"),
+            "summer_born": [True, False, True],
+            "school": ["s1", "s2", None],
+        },
+        index=["c1", "c2", "c3"],
+    )
+    out = standard_groups(X, extra=["school"])
+    assert list(out.columns) == [
+        "sex",
+        "ethnicity",
+        "fsm",
+        "eal",
+        "imd_quintile",
+        "summer_born",
+        "school",
+    ]
+    assert out.loc["c2", "ethnicity"] == "Unclassified"
+    assert out["fsm"].tolist() == ["FSM", "not FSM", "(missing)"]
+    assert out["imd_quintile"].tolist() == ["Q1 (most deprived)", "Q2", "(missing)"]
+    assert out["summer_born"].tolist() == ["summer-born", "not summer-born", "summer-born"]
+    assert out.loc["c3", "school"] == "(missing)"
+    assert list(standard_groups(X, columns=["eal"]).columns) == ["eal"]
+    with pytest.raises(ValueError, match="source missing"):
+        standard_groups(X[["sex"]], columns=["fsm"])
