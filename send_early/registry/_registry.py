@@ -1,0 +1,923 @@
+"""Log, review, promote and load send_early risk models with the MLflow registry.
+
+Every function takes ``tracking_uri=`` (any MLflow tracking URI or a store folder);
+by default it uses ``$MLFLOW_TRACKING_URI`` or the embedded SQLite store (see
+:func:`send_early.registry.open_store`). Only aggregates are ever written to MLflow:
+spec names and hashes, dates, counts and metrics; never a child's row.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import importlib.metadata
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import IntegrityError
+from ._pyfunc import (
+    PYFUNC_CODE,
+    class_path,
+    directory_sha256,
+    load_verified,
+    signature_for,
+)
+from ._store import (
+    DEFAULT_EXPERIMENT,
+    Store,
+    _get_or_create_experiment,
+    import_mlflow,
+    open_store,
+    using_store,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "REVIEW_CHECKLIST",
+    "LoggedModel",
+    "Promotion",
+    "ReviewSummary",
+    "load_model",
+    "log_drift",
+    "log_model",
+    "promote",
+    "review_summary",
+]
+
+TAG = "send_early."
+#: Version tag holding the SHA-256 of the saved RiskModel directory.
+SHA_TAG = TAG + "artifact_sha256"
+CODE_SHA_TAG = TAG + "code_sha256"
+CLASS_TAG = TAG + "model_class"
+CHECKS_TAG = TAG + "card_checks"
+STATUS_TAG = "validation_status"
+_MODEL_ARTIFACT = "model"  # name of the logged pyfunc model
+_CODE_FILE = "send_early_pyfunc.py"
+_MAX_TAG = 4900  # stay below MLflow's tag value limits on every backend
+
+#: What a reviewer confirms before promoting a version (shown by :func:`review_summary`).
+REVIEW_CHECKLIST = (
+    "Every model card check passed, or each failure is understood and recorded as the reason.",
+    "Headline and capacity metrics (flags per year, precision and recall at capacity) are at "
+    "least as good as the current champion on the same back-test.",
+    "Calibration: predicted risk matches observed rates in the card's reliability table.",
+    "Subgroup gaps (sex, ethnicity, FSM, EAL) are within the agreed tolerance, and any gap "
+    "is explained in the note.",
+    "The data extract date and contract version are current; the pipeline and model spec "
+    "hashes are the reviewed specs.",
+    "The intended use holds: a score is decision support for a practitioner who reviews "
+    "every flag, never a decision about a child.",
+)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class LoggedModel:
+    """What :func:`log_model` logged and registered.
+
+    Attributes
+    ----------
+    run_id, model_uri : str
+        The MLflow run and the logged model (``models:/m-...``).
+    name : str or None
+        Registered model name (None if not registered).
+    version : str or None
+        Registered version number.
+    artifact_sha256 : str
+        SHA-256 of the saved RiskModel directory, also stored as the version tag
+        ``send_early.artifact_sha256``.
+    tracking_uri : str
+        Where it was logged.
+    """
+
+    run_id: str
+    model_uri: str
+    name: str | None
+    version: str | None
+    artifact_sha256: str
+    tracking_uri: str
+
+    @property
+    def registered_uri(self) -> str | None:
+        """``models:/NAME/VERSION``, or None if not registered."""
+        return f"models:/{self.name}/{self.version}" if self.name else None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f"{self.name} version {self.version}" if self.name else self.model_uri
+        return (
+            f"Logged {where} (run {self.run_id}, alias challenger) to {self.tracking_uri}\n"
+            f"artifact sha256 {self.artifact_sha256}"
+        )
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """What a reviewer needs to approve or reject a registered version.
+
+    Returned by :func:`review_summary`; ``str(summary)`` is the text the CLI prints,
+    ``summary.to_dict()`` a JSON-ready dict.
+    """
+
+    name: str
+    version: str
+    run_id: str | None
+    aliases: tuple[str, ...]
+    status: str
+    tags: dict
+    params: dict
+    metrics: dict
+    checks: tuple[dict, ...]
+    champion_version: str | None
+    champion_metrics: dict
+    checklist: tuple[str, ...] = REVIEW_CHECKLIST
+
+    @property
+    def has_card(self) -> bool:
+        return self.tags.get(TAG + "card") == "yes"
+
+    @property
+    def checks_failed(self) -> list[str]:
+        """Names of the model card checks that failed."""
+        return [c["name"] for c in self.checks if c.get("passed") is False]
+
+    @property
+    def checks_passed(self) -> list[str]:
+        return [c["name"] for c in self.checks if c.get("passed") is True]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(
+            has_card=self.has_card,
+            checks_failed=self.checks_failed,
+            checks_passed=self.checks_passed,
+        )
+        return d
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.name} version {self.version}  [{self.status}]"
+            + (f"  aliases: {', '.join(self.aliases)}" if self.aliases else ""),
+            f"run {self.run_id}",
+        ]
+        for key in ("model_name", "outcome", "horizon", "extract_date", "contract_version"):
+            if key in self.params:
+                lines.append(f"  {key}: {self.params[key]}")
+        for key in ("pipeline_spec_sha256", "model_spec_sha256", "artifact_sha256"):
+            if TAG + key in self.tags:
+                lines.append(f"  {key}: {self.tags[TAG + key][:16]}...")
+        champ = self.champion_version
+        lines.append(
+            "Metrics"
+            + (f" (champion = version {champ})" if champ and champ != self.version else "")
+        )
+        for key in sorted(self.metrics):
+            value = f"  {key}: {self.metrics[key]:.4g}"
+            if champ and champ != self.version and key in self.champion_metrics:
+                value += f"   (champion {self.champion_metrics[key]:.4g})"
+            lines.append(value)
+        if not self.has_card:
+            lines.append("Model card: none logged; review the evaluation before promoting.")
+        else:
+            lines.append(
+                f"Model card checks: {len(self.checks_passed)} passed, "
+                f"{len(self.checks_failed)} failed"
+            )
+            for c in self.checks:
+                mark = {True: "PASS", False: "FAIL", None: "WARN"}[c.get("passed")]
+                lines.append(
+                    f"  [{mark}] {c['name']}" + (f": {c['detail']}" if c.get("detail") else "")
+                )
+        lines.append("Reviewer checklist:")
+        lines.extend(f"  [ ] {item}" for item in self.checklist)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A recorded promotion decision (returned by :func:`promote`)."""
+
+    name: str
+    version: str
+    alias: str
+    previous_version: str | None
+    reviewer: str
+    note: str
+    timestamp: str
+    forced: bool = False
+    force_reason: str | None = None
+    checks_failed: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        prev = f" (was version {self.previous_version})" if self.previous_version else ""
+        forced = (
+            f"\nFORCED despite failed checks ({', '.join(self.checks_failed)}): {self.force_reason}"
+            if self.forced
+            else ""
+        )
+        return (
+            f"{self.name}@{self.alias} -> version {self.version}{prev}; approved by "
+            f"{self.reviewer} at {self.timestamp}{forced}"
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _sha(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
+
+
+def _to_dict(obj) -> dict:
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict") and not isinstance(obj, Mapping | pd.DataFrame | pd.Series):
+        obj = obj.to_dict()
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise TypeError(
+        f"Metrics must be a mapping or an object with .to_dict() returning one; found "
+        f"{type(obj).__name__}."
+    )
+
+
+_BAD_KEY = re.compile(r"[^0-9A-Za-z_\-. /:]")
+
+
+def _flatten_numbers(d: Mapping, prefix: str = "", depth: int = 0) -> dict[str, float]:
+    """Finite scalar numbers of a nested mapping, with dotted keys. Lists are skipped."""
+    out: dict[str, float] = {}
+    for key, value in d.items():
+        name = _BAD_KEY.sub("_", f"{prefix}{key}")
+        if isinstance(value, Mapping) and depth < 3:
+            out.update(_flatten_numbers(value, name + ".", depth + 1))
+        elif isinstance(value, bool):
+            out[name] = float(value)
+        elif isinstance(value, int | float) or (
+            hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0
+        ):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(number):
+                out[name] = number
+    return out
+
+
+def _scalar_params(d: Mapping) -> dict[str, str]:
+    """Short scalar metadata as params (spec text and long values are artifacts)."""
+    out: dict[str, str] = {}
+    for key, value in d.items():
+        if str(key).endswith("_text"):
+            continue
+        if isinstance(value, list | tuple):
+            if not all(isinstance(v, str | int | float | _dt.date) for v in value):
+                continue
+            value = ",".join(
+                str(pd.Timestamp(v).date()) if isinstance(v, _dt.date) else str(v) for v in value
+            )
+        elif isinstance(value, _dt.date):
+            value = str(pd.Timestamp(value).date())
+        elif not isinstance(value, str | int | float | bool):
+            continue
+        value = str(value)
+        if len(value) <= 500:
+            out[_BAD_KEY.sub("_", str(key))] = value
+    return out
+
+
+def _pip_requirements() -> list[str]:
+    reqs = []
+    for dist in ("mlflow", "scikit-learn", "pandas", "numpy", "joblib", "send-early"):
+        try:
+            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            reqs.append(dist)
+    return reqs
+
+
+def _parse_checks(card: Mapping) -> list[dict]:
+    """Checks of a model card JSON, as ``[{"name", "passed" (True/False/None), "detail"}]``.
+
+    Accepts ``"checks"`` as a list of objects (``name``/``id``, ``passed``/``ok``/
+    ``status``, optional ``detail``/``message``) or a mapping name -> bool or object.
+    A status other than pass/ok/true/warn counts as failed.
+    """
+    raw = card.get("checks")
+    if raw is None:
+        return []
+    items = (
+        [{"name": k, **(v if isinstance(v, Mapping) else {"passed": v})} for k, v in raw.items()]
+        if isinstance(raw, Mapping)
+        else list(raw)
+    )
+    checks = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            item = {"passed": item}
+        name = str(item.get("name") or item.get("id") or item.get("check") or f"check_{i + 1}")
+        verdict = next((item[k] for k in ("passed", "ok", "status", "result") if k in item), None)
+        if isinstance(verdict, str):
+            v = verdict.strip().lower()
+            passed = (
+                True
+                if v in {"pass", "passed", "ok", "true", "yes"}
+                else (None if v in {"warn", "warning"} else False)
+            )
+        else:
+            passed = bool(verdict) if verdict is not None else False
+        detail = item.get("detail") or item.get("message") or ""
+        checks.append({"name": name[:200], "passed": passed, "detail": str(detail)[:300]})
+    return checks
+
+
+def _checks_tag(checks: list[dict]) -> str:
+    slim = [{"name": c["name"], "passed": c["passed"]} for c in checks]
+    text = json.dumps(slim)
+    while len(text) > _MAX_TAG and slim:  # keep every failure, drop passes first
+        drop = next((i for i, c in enumerate(slim) if c["passed"] is not False), len(slim) - 1)
+        slim.pop(drop)
+        text = json.dumps(slim)
+    return text
+
+
+def _global_explanation(model) -> pd.DataFrame | None:
+    value = getattr(model, "global_explanation_", None)
+    if value is None and callable(getattr(model, "global_explanation", None)):
+        value = model.global_explanation()
+    return value if isinstance(value, pd.DataFrame) else None
+
+
+# --------------------------------------------------------------------------- log
+def log_model(
+    model,
+    *,
+    evaluation=None,
+    audit=None,
+    card_paths: Sequence[str | os.PathLike] | None = None,
+    registered_name: str | None = None,
+    tracking_uri: str | os.PathLike | None = None,
+    experiment: str = DEFAULT_EXPERIMENT,
+    extra_params: Mapping | None = None,
+    extra_metrics: Mapping | None = None,
+    model_class: str | None = None,
+    alias: str | None = "challenger",
+) -> LoggedModel:
+    """Log a fitted RiskModel to MLflow in one run and register it.
+
+    The run gets params (spec names and hashes, outcome, horizon, as-of dates, data
+    counts), metrics (every finite number in ``evaluation`` and ``audit``), artifacts
+    (model card, global explanation, specs, data contract version) and the model as an
+    MLflow pyfunc whose ``predict`` takes a feature frame and returns ``child_id, risk,
+    rank, flagged, reason_1..3``. The pyfunc carries a signature (names and types) but
+    no input example, so no child's row is stored. The new version gets the alias
+    ``challenger`` and tags with the spec hashes, extract date, metric summary and the
+    SHA-256 of the saved model, checked by :func:`load_model`.
+
+    Parameters
+    ----------
+    model : RiskModel
+        A fitted model (``save``, ``load``, ``score_features``, ``feature_schema``,
+        ``metadata_``, ``pipeline_spec_text_``, ``model_spec_text_``).
+    evaluation, audit : mapping or object with ``.to_dict()``, optional
+        Evaluation and fairness results; their finite numbers become metrics (audit
+        metrics prefixed ``fairness.``). Lists and per-row values are ignored.
+    card_paths : sequence of path-like, optional
+        Model card files (HTML, JSON). The JSON card's ``checks`` decide whether
+        :func:`promote` may proceed.
+    registered_name : str, optional
+        Registry name; defaults to ``model.name``.
+    tracking_uri : str or path-like, optional
+        MLflow tracking URI or store folder (see :func:`open_store`).
+    experiment : str
+        Experiment name.
+    extra_params, extra_metrics : mapping, optional
+        More params and metrics to log.
+    model_class : str, optional
+        Dotted path of the class that loads the saved directory; defaults to the class
+        of ``model``.
+    alias : str or None
+        Alias given to the new version (``None`` for none).
+
+    Returns
+    -------
+    LoggedModel
+    """
+    store = open_store(tracking_uri, experiment=experiment)
+    mlflow = import_mlflow()
+    client = store.client()
+    exp_id = _get_or_create_experiment(store, experiment)
+    registered_name = registered_name or getattr(model, "name", None) or "send_early_risk"
+    meta = dict(getattr(model, "metadata_", None) or {})
+    pipeline_text = getattr(model, "pipeline_spec_text_", None)
+    model_text = getattr(model, "model_spec_text_", None)
+    class_name = model_class or class_path(type(model))
+
+    params = _scalar_params(meta)
+    params["model_name"] = str(getattr(model, "name", registered_name))
+    params["model_class"] = class_name
+    pipeline_sha = _sha(pipeline_text) or meta.get("pipeline_spec_sha256")
+    model_sha = _sha(model_text) or meta.get("model_spec_sha256")
+    if pipeline_sha:
+        params["pipeline_spec_sha256"] = pipeline_sha
+    if model_sha:
+        params["model_spec_sha256"] = model_sha
+    params.update(_scalar_params(dict(extra_params or {})))
+    metrics = _flatten_numbers(_to_dict(evaluation))
+    metrics.update(_flatten_numbers(_to_dict(audit), "fairness."))
+    metrics.update(_flatten_numbers(dict(extra_metrics or {})))
+
+    with tempfile.TemporaryDirectory(prefix="send_early_log_") as tmp:
+        tmp = Path(tmp)
+        saved = Path(model.save(tmp / "risk_model"))
+        artifact_sha = directory_sha256(saved)
+        code = tmp / _CODE_FILE
+        code.write_text(PYFUNC_CODE, encoding="utf-8")
+        code_sha = directory_sha256(code)
+        specs = tmp / "specs"
+        specs.mkdir()
+        if pipeline_text:
+            (specs / "pipeline.toml").write_text(pipeline_text, encoding="utf-8")
+        if model_text:
+            (specs / "model.toml").write_text(model_text, encoding="utf-8")
+        (specs / "data_contract.json").write_text(
+            json.dumps({"contract_version": meta.get("contract_version")}), encoding="utf-8"
+        )
+        checks: list[dict] = []
+        card_files = [Path(p) for p in (card_paths or [])]
+        for p in card_files:
+            if not p.is_file():
+                raise FileNotFoundError(f"Model card file must exist; {p} was not found.")
+            if p.suffix.lower() == ".json":
+                checks += _parse_checks(json.loads(p.read_text(encoding="utf-8")))
+        explanation = _global_explanation(model)
+
+        with (
+            using_store(store),
+            mlflow.start_run(experiment_id=exp_id, run_name=registered_name) as run,
+        ):
+            run_id = run.info.run_id
+            mlflow.log_params(params)
+            if metrics:
+                mlflow.log_metrics(metrics)
+            mlflow.log_artifacts(str(specs), artifact_path="specs")
+            for p in card_files:
+                mlflow.log_artifact(str(p), artifact_path="model_card")
+            if explanation is not None:
+                path = tmp / "global_explanation.csv"
+                explanation.to_csv(path, index=True)
+                mlflow.log_artifact(str(path), artifact_path="explain")
+            with warnings.catch_warnings():
+                # no input example on purpose: it would store children's rows
+                warnings.filterwarnings("ignore", message=".*input example was not provided")
+                info = mlflow.pyfunc.log_model(
+                    name=_MODEL_ARTIFACT,
+                    python_model=str(code),
+                    artifacts={"risk_model": str(saved)},
+                    model_config={"model_class": class_name, "artifact_sha256": artifact_sha},
+                    signature=signature_for(model.feature_schema()),
+                    pip_requirements=_pip_requirements(),
+                )
+            mlflow.set_tag(SHA_TAG, artifact_sha)
+
+    failed = [c["name"] for c in checks if c["passed"] is False]
+    summary = json.dumps({k: round(v, 6) for k, v in list(metrics.items())[:40]})
+    tags = {
+        SHA_TAG: artifact_sha,
+        CODE_SHA_TAG: code_sha,
+        CLASS_TAG: class_name,
+        TAG + "model_name": params["model_name"],
+        TAG + "extract_date": params.get("extract_date", ""),
+        TAG + "contract_version": params.get("contract_version", ""),
+        TAG + "metrics_summary": summary[:_MAX_TAG],
+        TAG + "card": "yes" if card_files else "no",
+        CHECKS_TAG: _checks_tag(checks),
+        TAG + "checks_failed": ",".join(failed)[:_MAX_TAG],
+        STATUS_TAG: "pending_review",
+    }
+    if pipeline_sha:
+        tags[TAG + "pipeline_spec_sha256"] = pipeline_sha
+    if model_sha:
+        tags[TAG + "model_spec_sha256"] = model_sha
+    try:
+        client.create_registered_model(registered_name)
+    except mlflow.exceptions.MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    with using_store(store):  # the SQLite registry resolves models:/m-... via the global URI
+        mv = client.create_model_version(
+            registered_name, info.model_uri, run_id=run_id, tags=tags, model_id=info.model_id
+        )
+    version = str(mv.version)
+    if alias:
+        client.set_registered_model_alias(registered_name, alias, version)
+    logger.info("Logged %s version %s (run %s).", registered_name, version, run_id)
+    return LoggedModel(
+        run_id=run_id,
+        model_uri=info.model_uri,
+        name=registered_name,
+        version=version,
+        artifact_sha256=artifact_sha,
+        tracking_uri=store.tracking_uri,
+    )
+
+
+# --------------------------------------------------------------------------- resolve
+def _parse_ref(ref: str) -> tuple[str, str | None, str | None]:
+    """``(name, version, alias)`` from ``models:/N@a``, ``models:/N/3``, ``N``, ``N@a``, ``N/3``.
+
+    A bare name means its ``champion``.
+    """
+    text = str(ref)
+    if text.startswith("models:/"):
+        text = text[len("models:/") :]
+    elif re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:/", text):
+        raise ValueError(
+            f"A model reference must be 'models:/NAME@ALIAS', 'models:/NAME/VERSION' or a "
+            f"registered name; found {ref!r}."
+        )
+    if "@" in text:
+        name, alias = text.rsplit("@", 1)
+        return name, None, alias
+    head, _, tail = text.rpartition("/")
+    if head and tail.isdigit():
+        return head, tail, None
+    return text, None, "champion"
+
+
+def _model_version(client, mlflow, name: str, version: str | None, alias: str | None):
+    try:
+        if alias is not None:
+            return client.get_model_version_by_alias(name, alias)
+        return client.get_model_version(name, version)
+    except mlflow.exceptions.MlflowException as exc:
+        what = f"{name}@{alias}" if alias else f"{name} version {version}"
+        raise ValueError(
+            f"The registered model {what} must exist in the store; it was not found "
+            f"({exc.error_code}). List versions with `send-early review NAME VERSION` or the "
+            "MLflow UI."
+        ) from None
+
+
+def _download_verified(store: Store, mv, dst: Path, where: str) -> Path:
+    """Download a version's model files to ``dst`` and check them against its tags."""
+    mlflow = import_mlflow()
+    # MLflow's SQLite registry resolves models:/ sources through the global tracking URI
+    with using_store(store):
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{mv.name}/{mv.version}", dst_path=str(dst)
+            )
+        )
+    risk_dir = local / "artifacts" / "risk_model"
+    expected = mv.tags.get(SHA_TAG)
+    if not expected:
+        raise IntegrityError(
+            f"A registered send_early model must carry the tag {SHA_TAG}; {where} has none. "
+            "Log the model with send_early.registry.log_model."
+        )
+    if not risk_dir.is_dir():
+        raise IntegrityError(
+            f"The model files of {where} must contain artifacts/risk_model; it is missing."
+        )
+    actual = directory_sha256(risk_dir)
+    if actual != expected:
+        raise IntegrityError(
+            f"The model files of {where} must match the SHA-256 recorded at registration; "
+            f"recorded {expected[:16]}..., found {actual[:16]}... The artifacts were changed "
+            "or corrupted after logging: do not use this model; restore the store from a "
+            "backup or log and review the model again."
+        )
+    code_sha = mv.tags.get(CODE_SHA_TAG)
+    code = local / _CODE_FILE
+    if code_sha and (not code.is_file() or directory_sha256(code) != code_sha):
+        raise IntegrityError(
+            f"The pyfunc code of {where} must match the SHA-256 recorded at registration; "
+            "it differs. Do not serve this model; restore the store from a backup."
+        )
+    return risk_dir
+
+
+# --------------------------------------------------------------------------- load
+def load_model(
+    uri_or_name: str,
+    *,
+    tracking_uri: str | os.PathLike | None = None,
+    model_class: str | type | None = None,
+):
+    """Load a registered RiskModel after checking its files against the registry.
+
+    Parameters
+    ----------
+    uri_or_name : str
+        ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``NAME@ALIAS``,
+        ``NAME/VERSION`` or ``NAME`` (its ``champion``).
+    tracking_uri : str or path-like, optional
+        MLflow tracking URI or store folder.
+    model_class : str or type, optional
+        Class whose ``load`` reads the saved directory; defaults to the class recorded
+        when the model was logged.
+
+    Returns
+    -------
+    RiskModel
+        With ``registry_`` set to a dict of ``name``, ``version``, ``alias``,
+        ``model_uri``, ``run_id``, ``artifact_sha256`` and ``tracking_uri``.
+
+    Raises
+    ------
+    IntegrityError
+        If the stored files differ from the SHA-256 recorded at registration.
+    ValueError
+        If the name, version or alias does not exist.
+    """
+    store = open_store(tracking_uri)
+    mlflow = import_mlflow()
+    name, version, alias = _parse_ref(uri_or_name)
+    mv = _model_version(store.client(), mlflow, name, version, alias)
+    where = (
+        f"models:/{name}@{alias} (version {mv.version})"
+        if alias
+        else f"models:/{name}/{mv.version}"
+    )
+    with tempfile.TemporaryDirectory(prefix="send_early_load_") as tmp:
+        risk_dir = _download_verified(store, mv, Path(tmp), where)
+        cls = model_class or mv.tags.get(CLASS_TAG)
+        model = load_verified(risk_dir, cls, mv.tags.get(SHA_TAG), where=where)
+    model.registry_ = {
+        "name": name,
+        "version": str(mv.version),
+        "alias": alias,
+        "model_uri": f"models:/{name}/{mv.version}",
+        "run_id": mv.run_id,
+        "artifact_sha256": mv.tags.get(SHA_TAG),
+        "tracking_uri": store.tracking_uri,
+    }
+    logger.info("Loaded %s (integrity verified).", where)
+    return model
+
+
+# --------------------------------------------------------------------------- review
+def review_summary(
+    name: str, version: str | int, *, tracking_uri: str | os.PathLike | None = None
+) -> ReviewSummary:
+    """Summarise a registered version for its reviewer.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    version : str or int
+        Version number.
+    tracking_uri : str or path-like, optional
+        MLflow tracking URI or store folder.
+
+    Returns
+    -------
+    ReviewSummary
+        Metrics (with the current champion's for comparison), the model card checks
+        and the reviewer checklist; ``str()`` of it is a printable report.
+    """
+    store = open_store(tracking_uri)
+    mlflow = import_mlflow()
+    client = store.client()
+    mv = _model_version(client, mlflow, name, str(version), None)
+    run = client.get_run(mv.run_id) if mv.run_id else None
+    try:
+        champ = client.get_model_version_by_alias(name, "champion")
+    except mlflow.exceptions.MlflowException:
+        champ = None
+    champ_metrics = {}
+    if champ is not None and champ.run_id and str(champ.version) != str(mv.version):
+        champ_metrics = dict(client.get_run(champ.run_id).data.metrics)
+    checks = tuple(
+        {"name": c["name"], "passed": c["passed"], "detail": ""}
+        for c in json.loads(mv.tags.get(CHECKS_TAG) or "[]")
+    )
+    return ReviewSummary(
+        name=name,
+        version=str(mv.version),
+        run_id=mv.run_id,
+        aliases=tuple(getattr(mv, "aliases", ()) or ()),
+        status=mv.tags.get(STATUS_TAG, "unknown"),
+        tags=dict(mv.tags),
+        params=dict(run.data.params) if run else {},
+        metrics=dict(run.data.metrics) if run else {},
+        checks=checks,
+        champion_version=str(champ.version) if champ is not None else None,
+        champion_metrics=champ_metrics,
+    )
+
+
+def promote(
+    name: str,
+    version: str | int,
+    *,
+    alias: str = "champion",
+    reviewer: str,
+    note: str,
+    force: bool = False,
+    force_reason: str | None = None,
+    tracking_uri: str | os.PathLike | None = None,
+) -> Promotion:
+    """Record a reviewer's approval and move an alias (default ``champion``) to a version.
+
+    The decision is stored as version tags ``send_early.review.<alias>.*`` (reviewer,
+    note, timestamp, previous version, forced, reason), ``validation_status`` becomes
+    ``approved``, and the version that held the alias before is tagged as replaced.
+    The model files are checked against their SHA-256 first.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    version : str or int
+        Version to promote.
+    alias : str
+        Alias to move.
+    reviewer : str
+        Who approves (an id, not a child's detail).
+    note : str
+        Why (what was checked; any accepted gap).
+    force : bool
+        Promote although model card checks failed; needs ``force_reason``.
+    force_reason : str, optional
+        Why failing checks are accepted; recorded with the decision.
+    tracking_uri : str or path-like, optional
+        MLflow tracking URI or store folder.
+
+    Returns
+    -------
+    Promotion
+
+    Raises
+    ------
+    ValueError
+        If checks failed and ``force`` is not set with a reason, if reviewer or note is
+        empty, or the version does not exist.
+    IntegrityError
+        If the model files do not match their recorded SHA-256.
+    """
+    problems = []
+    if not str(reviewer or "").strip():
+        problems.append("reviewer must name who approves (found an empty value)")
+    if not str(note or "").strip():
+        problems.append("note must say why the version is approved (found an empty value)")
+    if force and not str(force_reason or "").strip():
+        problems.append("force=True needs force_reason explaining why failed checks are accepted")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", alias or ""):
+        problems.append(f"alias must be a word such as 'champion'; found {alias!r}")
+    if problems:
+        raise ValueError("Cannot promote: " + "; ".join(problems) + ".")
+    summary = review_summary(name, version, tracking_uri=tracking_uri)
+    version = summary.version
+    failed = summary.checks_failed
+    if failed and not force:
+        raise ValueError(
+            f"{name} version {version} cannot become {alias!r}: every model card check must "
+            f"pass; {len(failed)} failed: {', '.join(failed)}. Fix the model and log a new "
+            "version, or promote with force=True and a force_reason (CLI: --force --reason "
+            "TEXT), which is recorded."
+        )
+    if alias in summary.aliases:
+        raise ValueError(
+            f"{name} version {version} already holds the alias {alias!r}; nothing to promote."
+        )
+    store = open_store(tracking_uri)
+    mlflow = import_mlflow()
+    client = store.client()
+    mv = _model_version(client, mlflow, name, version, None)
+    with tempfile.TemporaryDirectory(prefix="send_early_promote_") as tmp:
+        _download_verified(store, mv, Path(tmp), f"models:/{name}/{version}")
+    try:
+        previous = str(client.get_model_version_by_alias(name, alias).version)
+    except mlflow.exceptions.MlflowException:
+        previous = None
+    stamp = _now()
+    prefix = f"{TAG}review.{alias}."
+    decision = {
+        "reviewer": str(reviewer).strip(),
+        "note": str(note).strip()[:_MAX_TAG],
+        "timestamp": stamp,
+        "previous_version": previous or "",
+        "forced": "true" if (force and failed) else "false",
+    }
+    if force and failed:
+        decision["force_reason"] = str(force_reason).strip()[:_MAX_TAG]
+        decision["checks_failed"] = ",".join(failed)[:_MAX_TAG]
+    for key, value in decision.items():
+        client.set_model_version_tag(name, version, prefix + key, value)
+    client.set_model_version_tag(name, version, STATUS_TAG, "approved")
+    client.set_registered_model_alias(name, alias, version)
+    if previous:
+        client.set_model_version_tag(name, previous, prefix + "replaced_by", version)
+        client.set_model_version_tag(name, previous, prefix + "replaced_at", stamp)
+    logger.info("Promoted %s version %s to %s (reviewer %s).", name, version, alias, reviewer)
+    return Promotion(
+        name=name,
+        version=version,
+        alias=alias,
+        previous_version=previous,
+        reviewer=decision["reviewer"],
+        note=decision["note"],
+        timestamp=stamp,
+        forced=bool(force and failed),
+        force_reason=decision.get("force_reason"),
+        checks_failed=tuple(failed),
+    )
+
+
+# --------------------------------------------------------------------------- drift
+def log_drift(
+    psi,
+    *,
+    tracking_uri: str | os.PathLike | None = None,
+    run_id: str | None = None,
+    experiment: str = "send_early_batch",
+    run_name: str = "drift",
+    model: str | None = None,
+    metrics: Mapping | None = None,
+    params: Mapping | None = None,
+) -> str:
+    """Log population stability indices (and other batch aggregates) to an MLflow run.
+
+    Parameters
+    ----------
+    psi : mapping, Series or DataFrame
+        PSI per feature: ``{feature: psi}``, a Series indexed by feature, or a frame
+        with columns ``feature`` and ``psi``. Logged as metrics ``psi.<feature>``.
+    tracking_uri : str or path-like, optional
+        MLflow tracking URI or store folder.
+    run_id : str, optional
+        Log into this run; by default a new run is created (and ended).
+    experiment, run_name : str
+        Experiment and run name of a new run.
+    model : str, optional
+        The scored model (e.g. ``"models:/risk/3"``), recorded as a tag.
+    metrics, params : mapping, optional
+        More aggregate metrics (counts of scored and rejected rows, ...) and params.
+
+    Returns
+    -------
+    str
+        The run id.
+    """
+    if isinstance(psi, pd.DataFrame):
+        if not {"feature", "psi"} <= set(psi.columns):
+            raise ValueError(
+                f"A PSI frame must have columns 'feature' and 'psi'; found {list(psi.columns)}."
+            )
+        psi = dict(zip(psi["feature"].astype(str), psi["psi"], strict=True))
+    elif isinstance(psi, pd.Series):
+        psi = psi.to_dict()
+    values = _flatten_numbers({str(k): v for k, v in dict(psi).items()}, "psi.")
+    values.update(_flatten_numbers(dict(metrics or {})))
+    store = open_store(tracking_uri)
+    import_mlflow()
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = store.client()
+    created = run_id is None
+    if created:
+        exp_id = _get_or_create_experiment(store, experiment)
+        tags = {"send_early.kind": "drift"}
+        if model:
+            tags[TAG + "model"] = str(model)
+        run_id = client.create_run(exp_id, run_name=run_name, tags=tags).info.run_id
+    stamp = int(_dt.datetime.now(_dt.UTC).timestamp() * 1000)
+    items = list(values.items())
+    try:
+        for start in range(0, max(len(items), 1), 500):
+            client.log_batch(
+                run_id,
+                metrics=[Metric(k, v, stamp, 0) for k, v in items[start : start + 500]],
+                params=[Param(k, v) for k, v in _scalar_params(dict(params or {})).items()]
+                if start == 0
+                else [],
+                tags=[RunTag(TAG + "model", str(model))]
+                if (model and not created and start == 0)
+                else [],
+            )
+    finally:
+        if created:
+            client.set_terminated(run_id)
+    return run_id
