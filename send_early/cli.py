@@ -57,6 +57,70 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress(desc: str):
+    """A tqdm bar on stderr for long CLI work (library code only calls back)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc=desc, unit="chunk", file=sys.stderr, leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _write_frame(df, path: Path) -> None:
+    from .schema import atomic_write
+
+    if path.suffix == ".parquet":
+        atomic_write(path, lambda p: df.to_parquet(p, index=False))
+    elif path.suffix == ".csv":
+        atomic_write(path, lambda p: df.to_csv(p, index=False, date_format="%Y-%m-%d"))
+    else:
+        raise ValueError(f"output must end in .csv or .parquet; found {path.name!r}.")
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .batch import score
+    from .schema import read_tables
+
+    out = Path(args.out)
+    if out.suffix not in (".csv", ".parquet"):
+        _err(f"--out must end in .csv or .parquet; found {out.name!r}.")
+        return EXIT_USAGE
+    rejects_path = Path(args.rejects) if args.rejects else out.with_name(out.stem + "_rejects.csv")
+    capacity = None
+    if args.capacity is not None:
+        capacity = float(args.capacity) if "." in args.capacity else int(args.capacity)
+    tables = read_tables(args.dir)
+    res = score(args.model, tables, args.as_of, capacity=capacity, tracking_uri=args.tracking_uri,
+                progress=_progress("scoring"))
+    _write_frame(res.scores, out)
+    _write_frame(res.rejects, rejects_path)
+    c = res.counts
+    _say(f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of} "
+         f"({c['flagged']:,} flagged for a person to review).")
+    _say(f"Rejected {c['rejected']:,}: {c['rejected_contract']:,} with records that break the data contract, "
+         f"{c['rejected_not_in_population']:,} not in the population (already identified, moved out, out of age range).")
+    if c.get("orphan_records"):
+        _say(f"Set aside {c['orphan_records']:,} records whose child_id is not in children.")
+    _say(f"Scores:  {out}\nRejects: {rejects_path}")
+    if res.drift is not None:
+        bad = res.drift[res.drift["status"] != "ok"]
+        for _, r in bad.iterrows():
+            _say(f"Drift {r['status']}: {r['name']} PSI {r['psi']:.3f}")
+    share = c["rejected_contract"] / max(c["input_children"], 1)
+    if share > args.max_reject_share:
+        _err(f"{share:.1%} of children were rejected for contract errors (limit {args.max_reject_share:.0%}); "
+             "see the rejects file and fix the extract.")
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -88,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     s.add_argument("--extract-date", default=None, help="extract date (default 2025-08-31)")
     s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("score", help="score the population at an as-of date (batch job)")
+    s.add_argument("dir", help="folder of contract tables")
+    s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
+    s.add_argument("--as-of", required=True, help="as-of date (YYYY-MM-DD)")
+    s.add_argument("--out", required=True, help="scores file (.csv or .parquet), written atomically")
+    s.add_argument("--rejects", default=None, help="rejects file (default: <out>_rejects.csv)")
+    s.add_argument("--capacity", default=None, help="children to flag: a count (200) or a share (0.05)")
+    s.add_argument("--max-reject-share", type=float, default=0.05,
+                   help="exit 1 when more than this share of children break the contract (default 0.05)")
+    s.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)")
+    s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("demo", help="run the whole workflow on a synthetic cohort")
     s.add_argument("--out", default="send_early_demo", help="folder for the cohort, card and scores")

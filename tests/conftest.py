@@ -74,3 +74,46 @@ def make_tiny_tables() -> Tables:
 @pytest.fixture
 def tiny_tables() -> Tables:
     return make_tiny_tables()
+
+
+# -- a small synthetic cohort and a quickly fitted model, shared by the integration tests ------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+FAST_PARAMS = """n_bags = 1
+n_interactions = 0
+learning_rate = 0.3
+max_iter = 150
+random_state = 0"""
+TRAIN_DATES = ["2018-09-01", "2019-09-01", "2020-09-01", "2021-09-01"]
+
+
+def fast_spec_text(kind: str = "additive") -> str:
+    """The shipped default spec with parameters that fit in seconds (tests only)."""
+    text = (ROOT / "models" / "default.toml").read_text()
+    head, rest = text.split("[estimator.params]", 1)
+    rest = rest.split("\n\n", 1)[1]
+    if kind == "scorecard":
+        head = head.replace('kind = "additive"', 'kind = "scorecard"')
+        return head + "[estimator.params]\nmax_features = 8\nmax_bins = 4\n\n" + rest
+    return head + "[estimator.params]\n" + FAST_PARAMS + "\n\n" + rest
+
+
+@pytest.fixture(scope="session")
+def small_cohort():
+    from send_early.datasets import make_cohort
+
+    return make_cohort(4000, random_state=7)
+
+
+@pytest.fixture(scope="session")
+def fast_spec_path(tmp_path_factory):
+    p = tmp_path_factory.mktemp("specs") / "fast.toml"
+    p.write_text(fast_spec_text())
+    return p
+
+
+@pytest.fixture(scope="session")
+def fitted_model(small_cohort, fast_spec_path):
+    from send_early import RiskModel
+
+    return RiskModel.from_spec(fast_spec_path).fit(small_cohort, TRAIN_DATES)

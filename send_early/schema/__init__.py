@@ -12,7 +12,7 @@ from ._contract import (
 )
 from ._docs import contract_markdown
 from ._io import atomic_write, read_tables, write_tables
-from ._validate import Tables, ValidationReport, check_tables, coerce_column, validate
+from ._validate import Tables, ValidationReport, check_tables, coerce_column, row_problems, validate
 
 __all__ = [
     "ASQ_CUTOFFS",
@@ -30,6 +30,7 @@ __all__ = [
     "coerce_column",
     "contract_markdown",
     "read_tables",
+    "row_problems",
     "validate",
     "write_tables",
 ]

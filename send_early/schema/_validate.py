@@ -15,7 +15,7 @@ from ._contract import CONTRACT_VERSION, EYFSP_MEASURES, TABLES, Column, Table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Tables", "ValidationReport", "validate", "coerce_column", "check_tables", "MAX_EXAMPLES"]
+__all__ = ["Tables", "ValidationReport", "validate", "coerce_column", "check_tables", "row_problems", "MAX_EXAMPLES"]
 
 #: How many example ids a problem lists.
 MAX_EXAMPLES = 5
@@ -289,14 +289,20 @@ class ValidationReport:
 
 
 class _Collector:
-    def __init__(self):
+    def __init__(self, keep_rows: bool = False):
         self.problems: list[_Problem] = []
+        self.keep_rows = keep_rows
+        self.rows: list[pd.DataFrame] = []
 
     def add(self, severity, table, column, rule, df, mask, message):
         mask = np.asarray(mask, bool)
         n = int(mask.sum())
         if n == 0:
             return
+        if self.keep_rows and severity == "error":
+            ids = df["child_id"].to_numpy()[mask] if "child_id" in df.columns else np.full(n, None)
+            self.rows.append(pd.DataFrame({"child_id": pd.array(ids, dtype="str"), "table": table,
+                                           "column": column, "rule": rule, "row": np.flatnonzero(mask)}))
         ex = tuple(_examples(df, mask))
         ids = ", ".join(ex) + (", ..." if n > len(ex) else "")
         where = f" ({'child_id ' if 'child_id' in df.columns else ''}{ids})" if ex else ""
@@ -341,9 +347,11 @@ def validate(tables, *, extract_date=None) -> ValidationReport:
     1  children imd_decile   range       1
     2  children   child_id  unique       2
     """
-    tables = Tables.coerce(tables, extract_date)
+    return _run(Tables.coerce(tables, extract_date), _Collector())
+
+
+def _run(tables: Tables, col: _Collector) -> ValidationReport:
     extract = tables.extract_date
-    col = _Collector()
     typed: dict[str, pd.DataFrame] = {}
     n_rows = {}
     for name, df in tables.items():
@@ -496,6 +504,22 @@ def _check_consistency(typed: dict[str, pd.DataFrame], col: _Collector) -> None:
     m = e & (pd.isna(f) | (f > census["census_date"].to_numpy()))
     col.add("warning", "census", "sen_provision", "consistency", census, m,
             "census.sen_provision E should follow an ehcp event on or before census_date; found none")
+
+
+def row_problems(tables, *, extract_date=None) -> tuple[ValidationReport, pd.DataFrame]:
+    """Validate and also list every offending row (not just five examples).
+
+    Returns the report and a DataFrame with one row per offending record:
+    child_id (empty where the id itself is missing), table, column, rule and
+    row (0-based position in that table). Batch scoring uses it to reject
+    exactly the children whose records break the contract.
+    """
+    col = _Collector(keep_rows=True)
+    report = _run(Tables.coerce(tables, extract_date), col)
+    cols = ["child_id", "table", "column", "rule", "row"]
+    rows = pd.concat(col.rows, ignore_index=True) if col.rows else pd.DataFrame(
+        {"child_id": pd.array([], dtype="str"), "table": [], "column": [], "rule": [], "row": []})[cols]
+    return report, rows
 
 
 def check_tables(tables, *, extract_date=None) -> Tables:

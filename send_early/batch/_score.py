@@ -1,0 +1,255 @@
+"""Batch scoring that loses no child: every input child is scored or rejected with a reason."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import IntegrityError, SchemaError
+from ..schema import Tables, check_tables, row_problems
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ScoringResult", "score", "load_any_model", "REJECT_COLUMNS"]
+
+REJECT_COLUMNS = ["child_id", "table", "column", "rule", "reason"]
+
+_RULE_TEXT = {
+    "code": "a value outside the allowed codes",
+    "type": "a value of the wrong type",
+    "range": "a value out of range",
+    "step": "a score not in steps of 5",
+    "not_null": "an empty required value",
+    "unique": "a child_id that appears more than once",
+    "orphan": "a record whose child_id is not in children",
+    "before_birth": "a record dated before birth",
+    "after_extract": "a record dated after the extract date",
+    "order": "an end date before its start date",
+    "absence_sum": "more absence than possible sessions",
+    "measure_value": "an assessment value outside its measure's range",
+}
+_STATUS_TEXT = {
+    "already_identified": "already identified with SEN on or before the as-of date (not scored)",
+    "not_born": "born after the as-of date",
+    "too_young": "younger than the pipeline's age range",
+    "too_old": "older than the pipeline's age range",
+    "moved_out": "moved out of the area on or before the as-of date",
+    "out_of_model_age": "outside the model's population age range",
+}
+
+
+@dataclass
+class ScoringResult:
+    """Scores, rejects and counts of one batch run. Unpacks as ``scores, rejects``.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        child_id, as_of, risk, rank, flagged, reason_1..reason_3, model_name, model_version.
+    rejects : DataFrame
+        child_id, table, column, rule, reason: children not scored and why
+        (records that break the contract, or not in the population at as_of).
+    counts : dict
+        input children, scored, rejected (by kind); ``input == scored + rejected``.
+    drift : DataFrame
+        Population stability index per feature and for the score.
+    """
+
+    scores: pd.DataFrame
+    rejects: pd.DataFrame
+    counts: dict = field(default_factory=dict)
+    drift: pd.DataFrame | None = None
+
+    def __iter__(self):
+        yield self.scores
+        yield self.rejects
+
+
+def load_any_model(model_or_uri, *, tracking_uri: str | None = None):
+    """A RiskModel from an object, a saved folder, or an MLflow ``models:/`` URI (checksum verified)."""
+    from ..model import RiskModel
+
+    if isinstance(model_or_uri, RiskModel) or hasattr(model_or_uri, "score_features"):
+        return model_or_uri
+    s = os.fspath(model_or_uri)
+    if Path(s).is_dir():
+        return RiskModel.load(s)
+    if s.startswith("models:/") or s.startswith("runs:/"):
+        from ..registry import load_model
+
+        return load_model(s, tracking_uri=tracking_uri)
+    raise FileNotFoundError(
+        f"model must be a RiskModel, a folder written by RiskModel.save, or a models:/NAME@ALIAS URI; found {s!r}."
+    )
+
+
+def _contract_rejects(tables: Tables) -> tuple[Tables, pd.DataFrame]:
+    report, rows = row_problems(tables)
+    fatal = report.problems.query("severity == 'error' and rule in ('missing_table', 'missing_column')")
+    if len(fatal):
+        raise SchemaError("cannot score: " + " ".join(fatal["message"]), report=report)
+    if rows.empty:
+        return tables, pd.DataFrame(columns=REJECT_COLUMNS)
+    rows = rows.assign(reason=rows["rule"].map(_RULE_TEXT).fillna(rows["rule"]))
+    rows["reason"] = "record in " + rows["table"] + "." + rows["column"] + " with " + rows["reason"]
+    bad_ids = set(rows["child_id"].dropna())
+    clean = {}
+    for name, df in tables.items():
+        keep = np.ones(len(df), bool)
+        bad_rows = rows.loc[rows["table"] == name, "row"].to_numpy(dtype=np.int64)
+        keep[bad_rows] = False
+        if "child_id" in df.columns:
+            keep &= ~df["child_id"].astype("str").isin(bad_ids).to_numpy()
+        clean[name] = df[keep]
+    rejects = rows.drop_duplicates(["child_id", "table", "column", "rule"])[REJECT_COLUMNS]
+    return Tables(clean, tables.extract_date), rejects.reset_index(drop=True)
+
+
+def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | None = None,
+          chunk_size: int = 250_000, progress: Callable[[int, int], None] | None = None,
+          model_version: str | None = None) -> ScoringResult:
+    """Score the population at ``as_of``; every input child is scored or rejected with a reason.
+
+    Children whose records break the data contract are rejected (one row per
+    problem: table, column, rule, reason) and their records are set aside, so
+    one bad record never stops a council's whole run. Children not in the
+    population at ``as_of`` (already identified, moved out, outside the age
+    range) are listed in the rejects too, with the reason. The function checks
+    ``input children == scored + rejected`` and raises
+    :class:`~send_early.IntegrityError` otherwise.
+
+    Parameters
+    ----------
+    model_or_uri : RiskModel, folder, or ``models:/NAME@ALIAS``
+    tables : Tables or mapping
+    as_of : date-like
+    capacity : int or float, optional
+        Number (int) or share (float in (0, 1)) of children to flag; default the
+        model spec's capacity policy.
+    tracking_uri : str, optional
+        MLflow tracking URI for ``models:/`` URIs and drift logging.
+    chunk_size : int
+        Children per chunk when building features and scoring.
+    progress : callable(done, total), optional
+        Called after each chunk (the CLI draws a progress bar with it).
+
+    Returns
+    -------
+    ScoringResult
+        ``scores, rejects = score(...)`` works.
+    """
+    from ..features import build_features, population
+
+    model = load_any_model(model_or_uri, tracking_uri=tracking_uri)
+    as_of = pd.Timestamp(as_of).normalize()
+    tables = Tables.coerce(tables)
+    if "children" not in tables:
+        raise SchemaError("cannot score: children is required; no children table was given.")
+    input_ids = pd.Index(tables["children"]["child_id"].astype("str").dropna().unique())
+    n_input = len(input_ids)
+
+    clean, rejects = _contract_rejects(tables)
+    typed = check_tables(clean)
+    status = population(typed, as_of, model.pipeline)
+    st = status["status"] if "status" in status.columns else status.iloc[:, 0]
+    out_pop = st[st != "in_population"]
+    pop_rejects = pd.DataFrame({
+        "child_id": pd.array(out_pop.index.astype(str), dtype="str"), "table": "population", "column": "",
+        "rule": out_pop.astype(str).to_numpy(),
+        "reason": out_pop.astype(str).map(_STATUS_TEXT).fillna(out_pop.astype(str)).to_numpy(),
+    })
+    in_ids = st.index[st == "in_population"].astype(str)
+
+    children = typed["children"]
+    chunks = [in_ids[i:i + chunk_size] for i in range(0, len(in_ids), chunk_size)] or [in_ids[:0]]
+    feats_parts, risk_parts, reason_parts, age_rejects = [], [], [], []
+    from ..explain import explain_local
+
+    for i, ids in enumerate(chunks):
+        sub = {name: df[df["child_id"].isin(ids)] for name, df in typed.items()}
+        sub["children"] = children[children["child_id"].isin(ids)]
+        f = build_features(Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline)
+        in_age = model._in_age_range(f)
+        if (~in_age).any():
+            age_rejects.append(f.index[~in_age].astype(str))
+        f = f[in_age]
+        feats_parts.append(f)
+        risk_parts.append(model.predict_proba(f))
+        reason_parts.append(explain_local(model, f, top=model.spec.top, wide=True))
+        if progress is not None:
+            progress(i + 1, len(chunks))
+    feats = pd.concat(feats_parts) if feats_parts else pd.DataFrame()
+    risk = np.concatenate(risk_parts) if risk_parts else np.zeros(0)
+    reasons = pd.concat(reason_parts) if reason_parts else pd.DataFrame()
+
+    from ..model import rank_and_flag
+
+    policy, value = model.spec.capacity_policy, model.spec.capacity_value
+    if capacity is not None:
+        policy, value = ("count", int(capacity)) if isinstance(capacity, (int, np.integer)) and capacity >= 1 else ("share", float(capacity))
+        if policy == "share" and not 0 < value < 1:
+            raise ValueError(f"capacity must be a whole number >= 1 or a share in (0, 1); found {capacity!r}.")
+    ids = feats.index.to_numpy(dtype=str)
+    rank, flagged = rank_and_flag(risk, ids, policy=policy, value=value, threshold=getattr(model, "threshold_", None))
+    version = model_version or getattr(model, "registry_version_", None)
+    scores = pd.DataFrame({
+        "child_id": pd.array(ids, dtype="str"),
+        "as_of": as_of,
+        "risk": risk,
+        "rank": rank,
+        "flagged": flagged,
+    })
+    for c in reasons.columns:
+        scores[c] = reasons[c].to_numpy()
+    scores["model_name"] = model.name
+    scores["model_version"] = "" if version is None else str(version)
+    scores = scores.sort_values("rank", kind="stable").reset_index(drop=True)
+
+    if age_rejects:
+        a = np.concatenate([x.to_numpy() for x in age_rejects])
+        pop_rejects = pd.concat([pop_rejects, pd.DataFrame({
+            "child_id": pd.array(a, dtype="str"), "table": "population", "column": "age_months",
+            "rule": "out_of_model_age", "reason": _STATUS_TEXT["out_of_model_age"]})], ignore_index=True)
+    all_rejects = pd.concat([rejects, pop_rejects], ignore_index=True)[REJECT_COLUMNS]
+    all_rejects["child_id"] = all_rejects["child_id"].astype("str")
+
+    scored = pd.Index(scores["child_id"])
+    contract_ids = pd.Index(rejects["child_id"].dropna().unique())
+    rejected_ids = pd.Index(all_rejects["child_id"].dropna().unique()).intersection(input_ids)
+    lost = input_ids.difference(scored.union(rejected_ids))
+    both = scored.intersection(rejected_ids)
+    counts = {
+        "input_children": n_input,
+        "scored": int(len(scored)),
+        "rejected": int(len(rejected_ids)),
+        "rejected_contract": int(len(contract_ids.intersection(input_ids))),
+        "rejected_not_in_population": int(len(rejected_ids.difference(contract_ids))),
+        "orphan_records": int((rejects["rule"] == "orphan").sum()),
+        "flagged": int(flagged.sum()),
+    }
+    if len(lost) or len(both) or counts["scored"] + counts["rejected"] != n_input:
+        raise IntegrityError(
+            f"batch scoring must account for every child: {n_input:,} input, {counts['scored']:,} scored, "
+            f"{counts['rejected']:,} rejected, {len(lost):,} lost, {len(both):,} both scored and rejected."
+        )
+    from ._drift import drift_report
+
+    drift = drift_report(getattr(model, "reference_", {}) or {}, feats, risk) if len(feats) else None
+    if drift is not None:
+        for _, r in drift[drift["status"] != "ok"].iterrows():
+            logger.warning("drift %s: PSI %.3f (%s)", r["name"], r["psi"], r["status"])
+        if tracking_uri:
+            try:
+                from ..registry import log_drift
+
+                log_drift(drift, model=model, as_of=as_of, tracking_uri=tracking_uri)
+            except ImportError:  # pragma: no cover
+                logger.warning("drift not logged: registry unavailable")
+    logger.info("scored %d children, rejected %d", counts["scored"], counts["rejected"])
+    return ScoringResult(scores=scores, rejects=all_rejects, counts=counts, drift=drift)

@@ -1,0 +1,57 @@
+"""Plots of explanations. matplotlib is imported only when a plot is drawn."""
+
+from __future__ import annotations
+
+__all__ = ["plot_shape", "plot_points"]
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("plotting needs matplotlib: pip install matplotlib") from exc
+    return plt
+
+
+def plot_shape(model, term: str, ax=None):
+    """Plot one term's shape function (contribution in log-odds by bin).
+
+    Returns the matplotlib Axes.
+    """
+    from ._explain import explain_global
+
+    plt = _plt()
+    tab = explain_global(model)
+    t = tab[tab["term"] == term]
+    if t.empty:
+        raise ValueError(f"term must be one of the model's terms; {term!r} is not ({', '.join(tab['term'].unique()[:10])}, ...).")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    labels = t["bin"].astype(str).tolist() if "bin" in t.columns else [str(i) for i in range(len(t))]
+    ax.bar(range(len(t)), t["contribution"].to_numpy(), color=["#b2182b" if c > 0 else "#2166ac" for c in t["contribution"]])
+    ax.axhline(0, color="black", lw=0.8)
+    step = max(1, len(labels) // 12)
+    ax.set_xticks(range(0, len(labels), step))
+    ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("contribution (log-odds)")
+    ax.set_title(t["label"].iloc[0], fontsize=9)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_points(model, ax=None, max_rows: int = 40):
+    """Draw a scorecard's points table as a figure table. Returns the Axes."""
+    plt = _plt()
+    est = model.estimator_
+    if not hasattr(est, "points_table_"):
+        raise TypeError("plot_points needs a ScorecardClassifier model; this model is additive: use plot_shape.")
+    tab = est.points_table_
+    cols = [c for c in ("feature", "bin", "points") if c in tab.columns]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 0.25 * min(len(tab), max_rows) + 0.6))
+    ax.axis("off")
+    ax.table(cellText=tab[cols].head(max_rows).astype(str).values, colLabels=cols, loc="center")
+    return ax

@@ -1,0 +1,73 @@
+"""Explanations: exact reasons, no protected or unrecorded reasons, suppression in global tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from send_early.explain import explain_global, explain_local, plot_shape
+
+AS_OF = "2023-09-01"
+
+
+@pytest.fixture(scope="module")
+def feats(fitted_model, small_cohort):
+    return fitted_model.build_features(small_cohort, AS_OF)
+
+
+def test_reasons_are_the_largest_positive_contributions(fitted_model, feats):
+    long = explain_local(fitted_model, feats, top=3)
+    c = fitted_model.contributions(feats)
+    assert long["contribution"].min() >= fitted_model.spec.min_contribution
+    got = long.set_index(["child_id", "term"])["contribution"]
+    exact = c.stack()
+    exact.index.names = ["child_id", "term"]
+    np.testing.assert_allclose(got.to_numpy(), exact.loc[got.index].to_numpy())
+    # positions are ordered by contribution within a child
+    assert (long.groupby("child_id")["contribution"].diff().dropna() <= 0).all()
+
+
+def test_no_reason_for_unrecorded_values_or_protected(fitted_model, feats):
+    long = explain_local(fitted_model, feats, top=3)
+    for term, child in zip(long["term"], long["child_id"], strict=True):
+        for f in term.split(" x "):
+            assert f not in ("sex", "ethnicity")
+            if not f.endswith("_status"):
+                assert pd.notna(feats.at[child, f]), (child, f)
+    assert not long["reason"].str.contains("not yet due").any()
+
+
+def test_wide_reasons_match_long(fitted_model, feats):
+    wide = explain_local(fitted_model, feats, top=3, wide=True)
+    long = explain_local(fitted_model, feats, top=3)
+    assert list(wide.columns) == ["reason_1", "reason_2", "reason_3"]
+    first = long[long["position"] == 1].set_index("child_id")["reason"]
+    assert (wide.loc[first.index, "reason_1"] == first).all()
+    no_reason = wide.index.difference(first.index)
+    assert (wide.loc[no_reason, "reason_1"] == "").all()
+
+
+def test_min_contribution_hides_small_reasons(fitted_model, feats):
+    n_all = len(explain_local(fitted_model, feats, top=3, min_contribution=0.0))
+    n_big = len(explain_local(fitted_model, feats, top=3, min_contribution=0.3))
+    assert n_big < n_all
+
+
+def test_global_table_suppresses_small_cells(fitted_model):
+    g = explain_global(fitted_model)
+    assert {"term", "label", "bin", "contribution", "importance", "share", "suppressed"} <= set(g.columns)
+    shown = g["count"].dropna()
+    assert (shown >= 10).all()
+    assert g.loc[g["suppressed"], ["count", "share", "event_rate"]].isna().all().all()
+    # sorted by importance
+    imp = g.drop_duplicates("term")["importance"].to_numpy()
+    assert (np.diff(imp) <= 1e-12).all()
+
+
+def test_plot_shape_returns_axes(fitted_model):
+    term = explain_global(fitted_model)["term"].iloc[0]
+    ax = plot_shape(fitted_model, term)
+    assert ax.get_ylabel() == "contribution (log-odds)"
+    with pytest.raises(ValueError, match="must be one of the model's terms"):
+        plot_shape(fitted_model, "no_such_term")
