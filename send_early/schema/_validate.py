@@ -451,19 +451,31 @@ def _date_ok(df: pd.DataFrame, c: str) -> bool:
     return c in df.columns and pd.api.types.is_datetime64_dtype(df[c])
 
 
+def _child_codes(df: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """Position of each row's child_id in ``ids`` (unique), -1 where absent.
+
+    One hash lookup per table: pandas' ``isin`` on Arrow-backed strings loops in
+    Python, ``Index.get_indexer`` does not.
+    """
+    return ids.get_indexer(df["child_id"].astype("str"))
+
+
 def _check_cross(typed: dict[str, pd.DataFrame], col: _Collector, extract: pd.Timestamp) -> None:
     children = typed.get("children")
     have_ids = children is not None and "child_id" in children.columns and pd.api.types.is_string_dtype(children["child_id"])
-    birth = None
+    ids = birth = None
     if have_ids:
-        ids = children["child_id"]
+        first = ~children["child_id"].duplicated().to_numpy()
+        ids = pd.Index(children["child_id"].to_numpy()[first])
         if _date_ok(children, "birth_date"):
-            birth = pd.Series(children["birth_date"].to_numpy(), index=ids.to_numpy())
-            birth = birth[~birth.index.duplicated()]
+            birth = children["birth_date"].to_numpy()[first]
     for name, df in typed.items():
         table = TABLES[name]
-        if name != "children" and have_ids and "child_id" in df.columns:
-            orphan = ~df["child_id"].isin(children["child_id"]).to_numpy() & df["child_id"].notna().to_numpy()
+        codes = None
+        if have_ids and "child_id" in df.columns and pd.api.types.is_string_dtype(df["child_id"]):
+            codes = _child_codes(df, ids)
+        if name != "children" and codes is not None:
+            orphan = (codes < 0) & df["child_id"].notna().to_numpy()
             col.add("error", name, "child_id", "orphan", df, orphan,
                     f"{name}.child_id must exist in children; found ids with no child")
         for c in table.date_columns:
@@ -473,10 +485,11 @@ def _check_cross(typed: dict[str, pd.DataFrame], col: _Collector, extract: pd.Ti
             future = (d > extract).fillna(False).to_numpy(bool)
             col.add("error", name, c, "after_extract", df, future,
                     f"{name}.{c} must not be after the extract date {extract.date()}; found later dates")
-            if birth is not None and "child_id" in df.columns and not (name == "children" and c == "birth_date"):
-                b = birth.reindex(df["child_id"].to_numpy()).to_numpy()
-                before = (d.to_numpy() < b)
-                before = before & ~pd.isna(b) & ~d.isna().to_numpy()
+            if birth is not None and codes is not None and not (name == "children" and c == "birth_date"):
+                known = codes >= 0
+                b = birth[np.where(known, codes, 0)]
+                dv = d.to_numpy()
+                before = known & ~pd.isna(b) & ~pd.isna(dv) & (dv < b)
                 col.add("error", name, c, "before_birth", df, before,
                         f"{name}.{c} must not be before the child's birth_date; found earlier dates")
     _check_consistency(typed, col)
@@ -492,16 +505,26 @@ def _check_consistency(typed: dict[str, pd.DataFrame], col: _Collector) -> None:
         return
     if not isinstance(census["sen_provision"].dtype, pd.CategoricalDtype) or not isinstance(ev["event"].dtype, pd.CategoricalDtype):
         return
-    first = ev.groupby("child_id", observed=True)["event_date"].min()
+    ids = pd.Index(pd.unique(ev["child_id"].astype("str")))
+    ev_code = _child_codes(ev, ids)
+    cen_code = _child_codes(census, ids)
+    never = np.datetime64("NaT")
+
+    def first_date(mask: np.ndarray) -> np.ndarray:
+        out = np.full(len(ids), np.datetime64("9999-12-31"), dtype="datetime64[s]")
+        np.minimum.at(out, ev_code[mask], ev["event_date"].to_numpy(dtype="datetime64[s]")[mask])
+        f = out[np.where(cen_code >= 0, cen_code, 0)]
+        return np.where(cen_code >= 0, f, never)
+
+    dates = census["census_date"].to_numpy(dtype="datetime64[s]")
     sen = (census["sen_provision"] != "N").to_numpy(bool)
-    f = first.reindex(census["child_id"].to_numpy()).to_numpy()
-    m = sen & (pd.isna(f) | (f > census["census_date"].to_numpy()))
+    f = first_date(ev["event_date"].notna().to_numpy())
+    m = sen & (pd.isna(f) | (f > dates))
     col.add("warning", "census", "sen_provision", "consistency", census, m,
             "census.sen_provision K or E should follow a sen_events record on or before census_date; found none")
-    ehcp = ev[(ev["event"] == "ehcp").to_numpy(bool)].groupby("child_id", observed=True)["event_date"].min()
     e = (census["sen_provision"] == "E").to_numpy(bool)
-    f = ehcp.reindex(census["child_id"].to_numpy()).to_numpy()
-    m = e & (pd.isna(f) | (f > census["census_date"].to_numpy()))
+    f = first_date((ev["event"] == "ehcp").to_numpy(bool) & ev["event_date"].notna().to_numpy())
+    m = e & (pd.isna(f) | (f > dates))
     col.add("warning", "census", "sen_provision", "consistency", census, m,
             "census.sen_provision E should follow an ehcp event on or before census_date; found none")
 
