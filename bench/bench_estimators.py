@@ -1,0 +1,237 @@
+"""Benchmark of the interpretable classifiers against LogisticRegression, HGB and EBM.
+
+Run:  python bench/bench_estimators.py [--quick]
+Writes bench/results_estimators.md. Real datasets are read from /work/shared/data (or
+$SEND_EARLY_BENCH_DATA) and skipped cleanly when absent; EBM runs only when the optional
+``interpret`` package is installed. Every model runs single-threaded (OMP_NUM_THREADS=1,
+EBM n_jobs=1) so that timings compare like with like on a shared machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from send_early.estimators import AdditiveRiskClassifier, ScorecardClassifier
+
+DATA = Path(os.environ.get("SEND_EARLY_BENCH_DATA", "/work/shared/data"))
+OUT = Path(__file__).with_name("results_estimators.md")
+
+
+def load_dropout():
+    f = DATA / "uci_dropout" / "data.csv"
+    if not f.exists():
+        return None
+    df = pd.read_csv(f, sep=";", encoding="utf-8-sig")
+    df.columns = [c.strip() for c in df.columns]
+    y = (df.pop("Target") == "Dropout").astype(int).to_numpy()
+    return df.astype(float), y
+
+
+def load_oulad():
+    f = DATA / "oulad" / "studentInfo.csv"
+    if not f.exists():
+        return None
+    df = pd.read_csv(f)
+    y = df["final_result"].isin(["Withdrawn", "Fail"]).astype(int).to_numpy()
+    cats = ["code_module", "gender", "region", "highest_education", "imd_band", "age_band"]
+    X = df[cats + ["num_of_prev_attempts", "studied_credits", "disability"]].copy()
+    for c in cats:
+        X[c] = X[c].astype("category")
+    X["disability"] = (X["disability"] == "Y").astype(float)
+    X[["num_of_prev_attempts", "studied_credits"]] = X[
+        ["num_of_prev_attempts", "studied_credits"]
+    ].astype(float)
+    return X, y
+
+
+def load_student():
+    f = DATA / "uci_student_performance" / "student-por.csv"
+    if not f.exists():
+        return None
+    df = pd.read_csv(f, sep=";")
+    y = (df["G3"] < 10).astype(int).to_numpy()
+    X = df.drop(columns=["G1", "G2", "G3"])
+    for c in X.columns:
+        if X[c].dtype.kind in "OT" or not pd.api.types.is_numeric_dtype(X[c]):
+            X[c] = X[c].astype("category")
+        else:
+            X[c] = X[c].astype(float)
+    return X, y
+
+
+def simulate(n, p=12, seed=0):
+    """Additive ground truth plus two pairs, 10% missing in two features."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    z = (
+        -1.2
+        + 0.8 * X[:, 0]
+        + np.sin(1.5 * X[:, 1])
+        + 0.4 * X[:, 2] ** 2
+        - 0.6 * (X[:, 3] > 0.3)
+        + 0.5 * np.tanh(2 * X[:, 4])
+        + 0.7 * X[:, 5] * X[:, 6]
+        + 0.6 * (X[:, 7] > 0) * (X[:, 8] > 0)
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    X[rng.random(n) < 0.1, 1] = np.nan
+    X[rng.random(n) < 0.1, 9] = np.nan
+    return pd.DataFrame(X, columns=[f"f{j}" for j in range(p)]), y
+
+
+def models(X):
+    cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    nums = [c for c in X.columns if c not in cats]
+    lr = make_pipeline(
+        make_column_transformer(
+            (make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()), nums),
+            (
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                cats,
+            ),
+        ),
+        LogisticRegression(max_iter=2000),
+    )
+    out = {
+        "LogisticRegression": lr,
+        "HGB (unconstrained)": HistGradientBoostingClassifier(
+            categorical_features="from_dtype", random_state=0
+        ),
+        "AdditiveRisk (1 bag)": AdditiveRiskClassifier(n_bags=1, random_state=0),
+        "AdditiveRisk (default, 5 bags)": AdditiveRiskClassifier(random_state=0),
+        "Scorecard": ScorecardClassifier(random_state=0),
+    }
+    try:
+        from interpret.glassbox import ExplainableBoostingClassifier
+
+        out["EBM (interpret)"] = ExplainableBoostingClassifier(random_state=0, n_jobs=1)
+    except ImportError:
+        pass
+    return out
+
+
+def run(name, X, y, rows):
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    for label, model in models(X).items():
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(Xtr, ytr)
+        fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        p = model.predict_proba(Xte)[:, 1]
+        pred = time.perf_counter() - t0
+        rows.append(
+            dict(
+                dataset=name,
+                n_train=len(ytr),
+                n_features=X.shape[1],
+                model=label,
+                auc=roc_auc_score(yte, p),
+                brier=brier_score_loss(yte, p),
+                fit_s=fit,
+                predict_s=pred,
+            )
+        )
+        print(rows[-1], flush=True)
+
+
+def to_markdown(df: pd.DataFrame, fmt: str = ".4f") -> str:
+    """Markdown table without the optional tabulate dependency."""
+    cells = [
+        [f"{v:{fmt}}" if isinstance(v, float) else str(v) for v in row]
+        for row in df.itertuples(index=False)
+    ]
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in df.columns) + "|"
+    return "\n".join([head, sep] + ["| " + " | ".join(r) + " |" for r in cells])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller simulated data")
+    args = ap.parse_args()
+    rows = []
+    for name, loader in (
+        ("UCI dropout (Dropout vs rest)", load_dropout),
+        ("OULAD studentInfo (Withdrawn/Fail)", load_oulad),
+        ("UCI student performance por (G3<10)", load_student),
+    ):
+        data = loader()
+        if data is None:
+            print(f"skip {name}: data not found under {DATA}")
+            continue
+        run(name, *data, rows)
+    run("Simulated additive + 2 pairs", *simulate(20_000 if args.quick else 50_000), rows)
+    res = pd.DataFrame(rows)
+
+    # large fit: 200,000 rows, default additive model vs unconstrained HGB
+    Xl, yl = simulate(200_000, p=20, seed=1)
+    big = []
+    for label, model in (
+        ("HGB (unconstrained)", HistGradientBoostingClassifier(random_state=0)),
+        ("AdditiveRisk (1 bag)", AdditiveRiskClassifier(n_bags=1, random_state=0)),
+        ("AdditiveRisk (default, 5 bags)", AdditiveRiskClassifier(random_state=0)),
+    ):
+        t0 = time.perf_counter()
+        model.fit(Xl, yl)
+        big.append(dict(model=label, fit_s=time.perf_counter() - t0))
+        print(big[-1], flush=True)
+    big = pd.DataFrame(big)
+
+    lines = [
+        "# Estimators benchmark",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+        "(shared with other jobs; all models single-threaded), "
+        f"Python {platform.python_version()}. Test split 25%, stratified, seed 0.",
+        "",
+    ]
+    for ds, g in res.groupby("dataset", sort=False):
+        hgb = g.loc[g["model"] == "HGB (unconstrained)"].iloc[0]
+        ebm = g.loc[g["model"] == "EBM (interpret)"]
+        g = g.assign(
+            auc_vs_hgb=g["auc"] - hgb["auc"],
+            fit_vs_hgb=g["fit_s"] / hgb["fit_s"],
+        )
+        if len(ebm):
+            g = g.assign(fit_vs_ebm=g["fit_s"] / ebm.iloc[0]["fit_s"])
+        lines += [
+            f"## {ds} (n_train={g['n_train'].iloc[0]}, features={g['n_features'].iloc[0]})",
+            "",
+        ]
+        lines += [to_markdown(g.drop(columns=["dataset", "n_train", "n_features"])), ""]
+    lines += [
+        "## Fit time on 200,000 rows x 20 features (simulated)",
+        "",
+        to_markdown(big.assign(ratio_vs_hgb=big["fit_s"] / big["fit_s"].iloc[0]), ".2f"),
+        "",
+    ]
+    OUT.write_text("\n".join(lines))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

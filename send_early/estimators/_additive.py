@@ -1,0 +1,786 @@
+"""Additive risk model: bagged, interaction-constrained gradient boosting (private).
+
+The engine is scikit-learn's ``HistGradientBoostingClassifier`` with one interaction
+group per feature (plus one per selected pair). After fitting, every tree is read back
+as a function of the one feature (or pair) it uses and evaluated on every bin, so the
+whole model becomes a set of lookup tables. Prediction then *is* a sum of table
+look-ups: the explanation is the model, not an approximation of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._data import (
+    bin_label,
+    check_binary_y,
+    check_X,
+    digitize,
+    encode,
+    learn_categories,
+    numeric_thresholds,
+    resolve_categorical,
+    resolve_monotonic,
+)
+
+__all__ = ["AdditiveRiskClassifier"]
+
+logger = logging.getLogger(__name__)
+
+_PURIFY_ITER = 100
+_SCREEN_ROWS = 50_000
+_SCREEN_GROUPS = 12
+
+
+def _split_by_term(predictor):
+    """Split a tree into one sub-tree per feature set used along its root-to-leaf paths.
+
+    With interaction constraints every path uses one feature or one allowed pair, but
+    different branches of one tree may use different pairs. Each returned predictor keeps
+    the tree's splits and zeroes the leaves of the other paths, so it is a function of
+    its feature set only. Yields ``(features, predictor)``.
+    """
+    nodes = predictor.nodes
+    inner = nodes["is_leaf"] == 0
+    used = set(nodes["feature_idx"][inner].tolist())
+    if len(used) <= 2:
+        if len(used) == 2 or not inner.any():
+            yield tuple(sorted(used)), predictor
+            return
+        yield tuple(used), predictor
+        return
+    path = {0: frozenset()}
+    stack = [0]
+    leaf_sets = {}
+    while stack:
+        i = stack.pop()
+        node = nodes[i]
+        if node["is_leaf"]:
+            leaf_sets[i] = tuple(sorted(path[i]))
+            continue
+        here = path[i] | {int(node["feature_idx"])}
+        for child in (int(node["left"]), int(node["right"])):
+            path[child] = here
+            stack.append(child)
+    for fs in sorted(set(leaf_sets.values())):
+        sub = nodes.copy()
+        off = [i for i, s in leaf_sets.items() if s != fs]
+        sub["value"][off] = 0.0
+        yield (
+            fs,
+            TreePredictor(sub, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets),
+        )
+
+
+class AdditiveRiskClassifier(ClassifierMixin, BaseEstimator):
+    """Additive risk model with exact per-feature shape tables.
+
+    A generalized additive model (GAM) for a binary outcome, learned by gradient
+    boosting: scikit-learn's :class:`~sklearn.ensemble.HistGradientBoostingClassifier`
+    with interaction constraints fits one small tree at a time, each on a single feature
+    (or on one of a few automatically chosen feature pairs). Several models are fitted on
+    different random splits ("bags") and averaged. The fitted trees are then converted
+    into lookup tables, one per term, giving the contribution in log-odds of every bin
+    (every value range, every category and a missing bin)::
+
+        decision_function(X) == intercept_ + contributions(X).sum(axis=1)
+
+    holds exactly, because the decision function is computed from the tables.
+
+    Parameters
+    ----------
+    n_bags : int, default=5
+        Number of boosted models averaged. Each uses a different random validation
+        split for early stopping (and a different row subsample if ``subsample < 1``).
+    n_interactions : int, default=3
+        Number of pairwise terms. Pairs are screened on the residuals of a quick
+        main-effects model (a FAST-style two-way table test) and the strongest are
+        added as interaction groups. Features with a monotonic constraint are not
+        paired. ``0`` gives a pure additive model.
+    learning_rate : float, default=0.05
+        Shrinkage of each tree.
+    max_iter : int, default=2000
+        Maximum number of boosting iterations (one tree each) per bag.
+    max_leaf_nodes : int, default=6
+        Leaves per tree; small trees give smooth shape functions.
+    min_samples_leaf : int, default=20
+        Minimum number of training rows in a leaf.
+    l2_regularization : float, default=1.0
+        L2 penalty on leaf values.
+    max_bins : int, default=255
+        Maximum number of bins of a numeric feature (at most 255). Features with fewer
+        distinct values get one bin per value. Categorical features must have at most
+        ``max_bins`` categories.
+    monotonic_cst : array-like of int of shape (n_features,) or dict, default=None
+        Monotonic constraint per feature, as in HistGradientBoostingClassifier:
+        ``1`` risk never decreases as the feature grows, ``-1`` never increases,
+        ``0`` no constraint. A dict maps feature names to constraints (needs a
+        DataFrame). The missing bin is not constrained.
+    categorical_features : "from_dtype", array-like or None, default="from_dtype"
+        Which features are categorical: indices, a boolean mask or feature names.
+        ``"from_dtype"`` takes the DataFrame columns of ``category``, string or object
+        dtype. With arrays, categorical features must hold numeric codes.
+    early_stopping : "auto" or bool, default="auto"
+        Stop each bag when the validation log-loss stops improving. ``"auto"`` enables
+        it from 100 training rows.
+    validation_fraction : float, default=0.15
+        Share of rows held out for early stopping in each bag.
+    n_iter_no_change : int, default=30
+        Patience of early stopping, in iterations.
+    subsample : float, default=1.0
+        Share of rows (drawn without replacement) used by each bag.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the bags' validation splits, row subsamples and the pair screen.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels; ``classes_[1]`` is the event (positive class).
+    intercept_ : float
+        Log-odds of a row whose every term contributes 0 (terms are centred on the
+        training mean).
+    term_names_ : list of str
+        One name per term: the feature name, or ``"a x b"`` for a pair.
+    term_features_ : list of tuple of int
+        The feature indices of each term.
+    tables_ : list of ndarray
+        Per term, the contribution (log-odds) of each bin: a 1-D array for a feature
+        (value bins, then the missing bin), a 2-D array for a pair.
+    bin_thresholds_ : list of ndarray or None
+        Per numeric feature, the upper edges of its value bins (a value ``x`` falls in
+        bin ``k`` when ``t[k-1] < x <= t[k]``); ``None`` for categorical features.
+    categories_ : list of ndarray or None
+        Per categorical feature, its categories (bin ``k`` is category ``k``); ``None``
+        for numeric features. Unknown categories at predict time use the missing bin.
+    is_categorical_ : ndarray of bool
+        Which features are categorical.
+    monotonic_cst_ : ndarray of int
+        The resolved monotonic constraints.
+    interactions_ : list of tuple of int
+        The selected feature pairs.
+    estimators_ : list of HistGradientBoostingClassifier
+        The fitted bags; they take the *binned* matrix (bin indices, NaN for missing)
+        with columns in ``engine_feature_order_``.
+    engine_feature_order_ : ndarray of int
+        Column order given to the engine: categorical features first (scikit-learn
+        reorders them so internally and does not remap ``interaction_cst``).
+    n_iter_ : ndarray of int
+        Boosting iterations used by each bag.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of str
+        Feature names seen in fit (DataFrame input with string column names only).
+
+    See Also
+    --------
+    ScorecardClassifier : integer points table a person can add up by hand.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from send_early.estimators import AdditiveRiskClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3))
+    >>> y = (X[:, 0] + X[:, 1] ** 2 + rng.normal(size=500) > 1).astype(int)
+    >>> model = AdditiveRiskClassifier(n_bags=2, max_iter=100, random_state=0).fit(X, y)
+    >>> contrib = model.contributions(X)
+    >>> bool(np.allclose(model.intercept_ + contrib.sum(axis=1), model.decision_function(X)))
+    True
+    >>> model.shape_tables().columns.tolist()[:4]
+    ['term', 'feature', 'bin', 'lower']
+    """
+
+    def __init__(
+        self,
+        *,
+        n_bags: int = 5,
+        n_interactions: int = 3,
+        learning_rate: float = 0.05,
+        max_iter: int = 2000,
+        max_leaf_nodes: int = 6,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 1.0,
+        max_bins: int = 255,
+        monotonic_cst=None,
+        categorical_features="from_dtype",
+        early_stopping="auto",
+        validation_fraction: float = 0.15,
+        n_iter_no_change: int = 30,
+        subsample: float = 1.0,
+        random_state=None,
+    ):
+        self.n_bags = n_bags
+        self.n_interactions = n_interactions
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.max_bins = max_bins
+        self.monotonic_cst = monotonic_cst
+        self.categorical_features = categorical_features
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.subsample = subsample
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def _check_params(self):
+        problems = []
+
+        def _int(name, low):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low:
+                problems.append(f"{name} must be an integer >= {low}; found {v!r}")
+
+        _int("n_bags", 1)
+        _int("n_interactions", 0)
+        _int("max_iter", 1)
+        _int("max_leaf_nodes", 2)
+        _int("min_samples_leaf", 1)
+        _int("n_iter_no_change", 1)
+        if not isinstance(self.max_bins, numbers.Integral) or not 2 <= self.max_bins <= 255:
+            problems.append(f"max_bins must be an integer in [2, 255]; found {self.max_bins!r}")
+        for name in ("learning_rate", "subsample"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Real) or not 0 < v <= 1:
+                problems.append(f"{name} must be a number in (0, 1]; found {v!r}")
+        if not isinstance(self.validation_fraction, numbers.Real) or not (
+            0 < self.validation_fraction < 1
+        ):
+            problems.append(
+                f"validation_fraction must be in (0, 1); found {self.validation_fraction!r}"
+            )
+        if not isinstance(self.l2_regularization, numbers.Real) or self.l2_regularization < 0:
+            problems.append(
+                f"l2_regularization must be a number >= 0; found {self.l2_regularization!r}"
+            )
+        if self.early_stopping not in ("auto", True, False):
+            problems.append(
+                f"early_stopping must be 'auto', True or False; found {self.early_stopping!r}"
+            )
+        if problems:
+            raise ValueError(
+                "Invalid AdditiveRiskClassifier parameters: " + "; ".join(problems) + "."
+            )
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the bagged additive model and build its shape tables.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features; NaN (or pandas NA) marks a missing value.
+        y : array-like of shape (n_samples,)
+            Binary outcome; the larger label (``classes_[1]``) is the event.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        self : AdditiveRiskClassifier
+            The fitted model.
+        """
+        self._check_params()
+        X, y = check_X(self, X, reset=True, y=y)
+        n, p = X.shape
+        self.classes_, y01 = check_binary_y(y, n)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        rng = check_random_state(self.random_state)
+        names = getattr(self, "feature_names_in_", None)
+        self.is_categorical_ = resolve_categorical(self.categorical_features, X, p, names)
+        self.monotonic_cst_ = resolve_monotonic(self.monotonic_cst, p, names, self.is_categorical_)
+        self.categories_ = learn_categories(X, self.is_categorical_)
+        too_many = [
+            j
+            for j in range(p)
+            if self.is_categorical_[j] and len(self.categories_[j]) > self.max_bins
+        ]
+        if too_many:
+            raise ValueError(
+                f"Categorical features need at most max_bins={self.max_bins} categories; "
+                f"features {[self._feature_name(j) for j in too_many]} have more. Group rare "
+                "categories first."
+            )
+        Xe = encode(X, self.is_categorical_, self.categories_).X
+        self.bin_thresholds_ = [
+            None if self.is_categorical_[j] else numeric_thresholds(Xe[:, j], self.max_bins, rng)
+            for j in range(p)
+        ]
+        idx = self._digitize(Xe)
+        n_bins = self._n_value_bins()
+        Xb = np.where(idx == n_bins, np.nan, idx).astype(np.float64)
+
+        # observed range of each numeric bin, for readable labels
+        self._bin_seen = []
+        for j in range(p):
+            if self.is_categorical_[j]:
+                self._bin_seen.append(None)
+                continue
+            ok = idx[:, j] < n_bins[j]
+            lo = np.full(n_bins[j], np.inf)
+            hi = np.full(n_bins[j], -np.inf)
+            np.minimum.at(lo, idx[ok, j], Xe[ok, j])
+            np.maximum.at(hi, idx[ok, j], Xe[ok, j])
+            self._bin_seen.append((lo, hi))
+
+        # HGB moves categorical columns first internally but does not remap
+        # interaction_cst accordingly (scikit-learn 1.9): give it that order ourselves
+        order = np.concatenate(
+            [np.flatnonzero(self.is_categorical_), np.flatnonzero(~self.is_categorical_)]
+        )
+        self.engine_feature_order_ = order
+        inv = np.argsort(order)
+        Xb_engine = Xb[:, order]
+        early = self.early_stopping if self.early_stopping != "auto" else n >= 100
+        cst = self.monotonic_cst_.tolist() if self.monotonic_cst_.any() else None
+        params = dict(
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            max_bins=255,
+            monotonic_cst=None if cst is None else [cst[j] for j in order],
+            categorical_features=self.is_categorical_[order]
+            if self.is_categorical_.any()
+            else None,
+            early_stopping=early,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+        )
+
+        self.interactions_ = self._screen_pairs(Xb_engine, idx, y01, sw, params, rng)
+        groups = [[int(inv[j])] for j in range(p)] + [
+            [int(inv[i]), int(inv[j])] for i, j in self.interactions_
+        ]
+        self.estimators_ = []
+        for _ in range(self.n_bags):
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            rows = np.arange(n)
+            if self.subsample < 1:
+                m = max(int(round(self.subsample * n)), 2)
+                rows = np.sort(rng.choice(n, m, replace=False))
+            est = HistGradientBoostingClassifier(
+                interaction_cst=groups, random_state=seed, **params
+            )
+            est.fit(Xb_engine[rows], y01[rows], sample_weight=sw[rows])
+            self.estimators_.append(est)
+        self.n_iter_ = np.array([e.n_iter_ for e in self.estimators_])
+        self._build_tables(idx, y01, sw)
+        return self
+
+    # ------------------------------------------------------------ helpers
+    def _feature_name(self, j: int) -> str:
+        names = getattr(self, "feature_names_in_", None)
+        return str(names[j]) if names is not None else f"x{j}"
+
+    def _n_value_bins(self) -> np.ndarray:
+        return np.array(
+            [
+                len(self.categories_[j]) if self.is_categorical_[j] else t.size + 1
+                for j, t in enumerate(self.bin_thresholds_)
+            ]
+        )
+
+    def _digitize(self, Xe: np.ndarray) -> np.ndarray:
+        """Table index of every value: value bins ``0..k-1``, missing bin ``k``."""
+        out = np.empty(Xe.shape, dtype=np.intp)
+        for j, t in enumerate(self.bin_thresholds_):
+            if t is None:
+                k = len(self.categories_[j])
+                col = Xe[:, j]
+                out[:, j] = np.where(np.isnan(col), k, np.nan_to_num(col, nan=0)).astype(np.intp)
+            else:
+                out[:, j] = digitize(Xe[:, j], t)
+        return out
+
+    def _screen_pairs(self, Xb, idx, y01, sw, params, rng) -> list[tuple[int, int]]:
+        """Pick pairs by the interaction strength of residuals of a main-effects model."""
+        p = Xb.shape[1]
+        candidates = [j for j in range(p) if self.monotonic_cst_[j] == 0]
+        if self.n_interactions == 0 or len(candidates) < 2:
+            return []
+        n = Xb.shape[0]
+        rows = np.arange(n)
+        if n > _SCREEN_ROWS:
+            rows = np.sort(rng.choice(n, _SCREEN_ROWS, replace=False))
+        quick = dict(params, learning_rate=0.1, max_iter=min(self.max_iter, 300))
+        main = HistGradientBoostingClassifier(
+            interaction_cst="no_interactions",
+            random_state=int(rng.randint(np.iinfo(np.int32).max)),
+            **quick,
+        ).fit(Xb[rows], y01[rows], sample_weight=sw[rows])
+        prob = main.predict_proba(Xb[rows])[:, 1]
+        g = (y01[rows] - prob) * sw[rows]
+        h = prob * (1 - prob) * sw[rows]
+        n_bins = self._n_value_bins()
+        K = _SCREEN_GROUPS
+        coarse = {}
+        for j in candidates:
+            col = idx[rows, j]
+            counts = np.bincount(col, minlength=n_bins[j] + 1)[: n_bins[j]]
+            if self.is_categorical_[j]:
+                order = np.argsort(-counts, kind="stable")
+                lut = np.full(n_bins[j] + 1, K - 1)
+                lut[order[: K - 1]] = np.arange(min(K - 1, order.size))
+            else:
+                before = np.concatenate([[0], np.cumsum(counts)[:-1]]) / max(counts.sum(), 1)
+                lut = np.minimum((before * K).astype(np.intp), K - 1)
+                lut = np.append(lut, 0)
+            lut[n_bins[j]] = K  # missing group
+            coarse[j] = lut[col]
+        lam = 1e-3 * h.sum() / max(len(rows), 1) + 1e-12
+        G1 = K + 1
+        scores = []
+        for i, j in itertools.combinations(candidates, 2):
+            cell = coarse[i] * G1 + coarse[j]
+            Gc = np.bincount(cell, weights=g, minlength=G1 * G1).reshape(G1, G1)
+            Hc = np.bincount(cell, weights=h, minlength=G1 * G1).reshape(G1, G1) + lam
+            full = 0.5 * (Gc**2 / Hc).sum()
+            a = np.zeros(G1)
+            b = np.zeros(G1)
+            for _ in range(10):
+                a = ((Gc - Hc * b[None, :]).sum(1)) / Hc.sum(1)
+                b = ((Gc - Hc * a[:, None]).sum(0)) / Hc.sum(0)
+            f = a[:, None] + b[None, :]
+            additive = (Gc * f - 0.5 * Hc * f**2).sum()
+            # under no interaction the score is about chi2(df) / 2: keep clear excesses
+            df = max(
+                (int((Hc.sum(1) > lam * G1).sum()) - 1) * (int((Hc.sum(0) > lam * G1).sum()) - 1), 1
+            )
+            scores.append((full - additive - df, i, j))
+        scores.sort(key=lambda s: -s[0])
+        chosen = [(i, j) for s, i, j in scores[: self.n_interactions] if s > 0]
+        logger.debug("selected pairs %s", chosen)
+        return chosen
+
+    def _build_tables(self, idx, y01, sw):
+        p = idx.shape[1]
+        n_bins = self._n_value_bins()
+        terms = [(j,) for j in range(p)] + [tuple(pr) for pr in self.interactions_]
+        tables = [np.zeros(n_bins[t[0]] + 1) for t in terms[:p]] + [
+            np.zeros((n_bins[i] + 1, n_bins[j] + 1)) for i, j in terms[p:]
+        ]
+        where = {t: k for k, t in enumerate(terms)}
+        grids = {}
+        for t in terms:
+            axes = [np.append(np.arange(n_bins[j], dtype=np.float64), np.nan) for j in t]
+            mesh = np.meshgrid(*axes, indexing="ij")
+            G = np.full((mesh[0].size, p), np.nan)
+            for j, m in zip(t, mesh, strict=True):
+                G[:, j] = m.ravel()
+            grids[t] = G
+        const = 0.0
+        order = self.engine_feature_order_
+        for est in self.estimators_:
+            known, fmap = est._bin_mapper.make_known_categories_bitsets()
+            const += float(np.ravel(est._baseline_prediction)[0])
+            # HGB takes the columns in engine order (categorical first, see fit) and
+            # re-encodes categorical codes: evaluate the grids through its preprocessing
+            pre = getattr(est, "_preprocessor", None)
+            est_grids = {
+                t: (G[:, order] if pre is None else pre.transform(G[:, order]))
+                for t, G in grids.items()
+            }
+            for (predictor,) in est._predictors:
+                for used, pred in _split_by_term(predictor):
+                    if not used:
+                        const += float(pred.nodes["value"][0])
+                        continue
+                    term = tuple(sorted(int(order[f]) for f in used))
+                    k = where.get(term)
+                    if k is None:  # pragma: no cover - interaction_cst forbids this
+                        raise RuntimeError(f"tree path uses features {term} outside the terms")
+                    vals = pred.predict(est_grids[term], known, fmap, 1)
+                    tables[k] += vals.reshape(tables[k].shape)
+        nb = len(self.estimators_)
+        const /= nb
+        tables = [t / nb for t in tables]
+
+        # weights, counts and events of every cell, from the training rows
+        w_tabs, c_tabs, e_tabs = [], [], []
+        for t, tab in zip(terms, tables, strict=True):
+            if len(t) == 1:
+                cell = idx[:, t[0]]
+            else:
+                cell = idx[:, t[0]] * tab.shape[1] + idx[:, t[1]]
+            size = tab.size
+            w_tabs.append(np.bincount(cell, weights=sw, minlength=size).reshape(tab.shape))
+            c_tabs.append(np.bincount(cell, minlength=size).reshape(tab.shape))
+            e_tabs.append(np.bincount(cell, weights=y01, minlength=size).reshape(tab.shape))
+
+        # purify pairs: move their row/column means (training-weighted) to the mains
+        for k in range(p, len(terms)):
+            i, j = terms[k]
+            T, W = tables[k], w_tabs[k]
+            rw, cw = W.sum(1), W.sum(0)
+            for _ in range(_PURIFY_ITER):
+                r = np.divide((W * T).sum(1), rw, out=np.zeros_like(rw), where=rw > 0)
+                T = T - r[:, None]
+                tables[i] = tables[i] + r
+                c = np.divide((W * T).sum(0), cw, out=np.zeros_like(cw), where=cw > 0)
+                T = T - c[None, :]
+                tables[j] = tables[j] + c
+                if max(np.abs(r).max(), np.abs(c).max()) < 1e-13:
+                    break
+            tables[k] = T
+        # centre every term on the training mean
+        total = sw.sum()
+        for k, (tab, W) in enumerate(zip(tables, w_tabs, strict=True)):
+            m = float((tab * W).sum() / total)
+            tables[k] = tab - m
+            const += m
+        self.intercept_ = const
+        self.term_features_ = terms
+        self.term_names_ = [" x ".join(self._feature_name(j) for j in t) for t in terms]
+        self.tables_ = tables
+        self._cell_counts = c_tabs
+        self._cell_events = e_tabs
+
+    # ------------------------------------------------------------ predict
+    def _encode(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X, _ = check_X(self, X, reset=False)
+        enc = encode(X, self.is_categorical_, self.categories_)
+        if enc.n_unknown.any():
+            logger.info(
+                "unknown categories in %d value(s) of features %s scored in the missing bin",
+                int(enc.n_unknown.sum()),
+                [self._feature_name(j) for j in np.flatnonzero(enc.n_unknown)],
+            )
+        return self._digitize(enc.X)
+
+    def bin_indices(self, X) -> np.ndarray:
+        """Table index of every value of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of int of shape (n_samples, n_features)
+            Value bins are ``0 .. k-1``; ``k`` (the table's last entry) is missing.
+        """
+        return self._encode(X)
+
+    def bin_labels(self, X) -> pd.DataFrame:
+        """Label of the bin each value of ``X`` falls in (same labels as shape_tables).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, n_features)
+            One column per feature.
+        """
+        idx = self._encode(X)
+        cols = {}
+        for j in range(idx.shape[1]):
+            labels = np.asarray(self._feature_bins(j)["bin"], dtype=object)
+            cols[self._feature_name(j)] = pd.array(labels[idx[:, j]], dtype="str")
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(cols, index=index)
+
+    def _contributions_from_idx(self, idx: np.ndarray) -> np.ndarray:
+        out = np.empty((idx.shape[0], len(self.tables_)))
+        for k, (t, tab) in enumerate(zip(self.term_features_, self.tables_, strict=True)):
+            out[:, k] = tab[idx[:, t[0]]] if len(t) == 1 else tab[idx[:, t[0]], idx[:, t[1]]]
+        return out
+
+    def contributions(self, X) -> np.ndarray:
+        """Contribution of every term to each row's log-odds.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_terms)
+            Columns follow ``term_names_``; each row sums with ``intercept_`` to the
+            decision function.
+        """
+        return self._contributions_from_idx(self._encode(X))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Log-odds of the event: ``intercept_ + contributions(X).sum(axis=1)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Log-odds of ``classes_[1]``.
+        """
+        contrib = self.contributions(X)
+        return self.intercept_ + contrib.sum(axis=1)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of each class (the sigmoid of the decision function).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns follow ``classes_``.
+        """
+        p = expit(self.decision_function(X))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """Class with the larger probability.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        check_is_fitted(self)
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+    # ------------------------------------------------------------ tables
+    def _feature_bins(self, j: int) -> pd.DataFrame:
+        """Bins of feature ``j`` (value bins then missing): label, lower, upper, category."""
+        if self.is_categorical_[j]:
+            cats = self.categories_[j]
+            k = len(cats)
+            return pd.DataFrame(
+                {
+                    "bin": [str(c) for c in cats] + ["missing"],
+                    "lower": np.full(k + 1, np.nan),
+                    "upper": np.full(k + 1, np.nan),
+                    "category": [str(c) for c in cats] + [None],
+                }
+            )
+        t = self.bin_thresholds_[j]
+        lower = np.concatenate([[-np.inf], t])
+        upper = np.concatenate([t, [np.inf]])
+        lo, hi = self._bin_seen[j]
+        labels = [bin_label(a, b, c, d) for a, b, c, d in zip(lower, upper, lo, hi, strict=True)]
+        return pd.DataFrame(
+            {
+                "bin": labels + ["missing"],
+                "lower": np.append(lower, np.nan),
+                "upper": np.append(upper, np.nan),
+                "category": [None] * (t.size + 2),
+            }
+        )
+
+    def shape_tables(self) -> pd.DataFrame:
+        """Every term's contribution per bin, as one tidy table.
+
+        Returns
+        -------
+        DataFrame
+            One row per bin of a feature term, or per cell of a pair term, with columns
+            ``term``, ``feature``, ``bin``, ``lower``, ``upper``, ``category``
+            (the bin of the term's first feature), ``feature_2``, ``bin_2``,
+            ``lower_2``, ``upper_2``, ``category_2`` (second feature of a pair; empty
+            for a single feature), ``contribution`` (log-odds, centred on the training
+            mean), ``count`` (training rows) and ``event_rate`` (share of training rows
+            with the event; NaN for empty bins). Numeric bins are ``(lower, upper]``;
+            each feature ends with its ``missing`` bin.
+        """
+        check_is_fitted(self)
+        parts = []
+        for k, t in enumerate(self.term_features_):
+            count = self._cell_counts[k].ravel()
+            events = self._cell_events[k].ravel()
+            rate = np.divide(events, count, out=np.full(count.shape, np.nan), where=count > 0)
+            first = self._feature_bins(t[0])
+            if len(t) == 1:
+                df = first.copy()
+                df.insert(0, "feature", self._feature_name(t[0]))
+                for col in ("feature_2", "bin_2", "category_2"):
+                    df[col] = None
+                df["lower_2"] = np.nan
+                df["upper_2"] = np.nan
+            else:
+                second = self._feature_bins(t[1])
+                a = np.repeat(np.arange(len(first)), len(second))
+                b = np.tile(np.arange(len(second)), len(first))
+                df = first.iloc[a].reset_index(drop=True)
+                df.insert(0, "feature", self._feature_name(t[0]))
+                df["feature_2"] = self._feature_name(t[1])
+                s2 = second.iloc[b].reset_index(drop=True)
+                for col in ("bin", "lower", "upper", "category"):
+                    df[f"{col}_2"] = s2[col]
+            df.insert(0, "term", self.term_names_[k])
+            df["contribution"] = self.tables_[k].ravel()
+            df["count"] = count.astype(np.int64)
+            df["event_rate"] = rate
+            parts.append(df)
+        cols = [
+            "term",
+            "feature",
+            "bin",
+            "lower",
+            "upper",
+            "category",
+            "feature_2",
+            "bin_2",
+            "lower_2",
+            "upper_2",
+            "category_2",
+            "contribution",
+            "count",
+            "event_rate",
+        ]
+        out = pd.concat([p[cols] for p in parts], ignore_index=True)
+        for col in ("term", "feature", "bin", "category", "feature_2", "bin_2", "category_2"):
+            out[col] = out[col].astype("str")
+        return out
+
+    def term_importances(self) -> pd.Series:
+        """Mean absolute contribution of each term over the training rows.
+
+        Returns
+        -------
+        Series
+            Indexed by term name, sorted from most to least important.
+        """
+        check_is_fitted(self)
+        imp = [
+            float((np.abs(tab) * c).sum() / c.sum())
+            for tab, c in zip(self.tables_, self._cell_counts, strict=True)
+        ]
+        return pd.Series(imp, index=self.term_names_, name="mean_abs_contribution").sort_values(
+            ascending=False
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        return tags
