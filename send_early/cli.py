@@ -121,6 +121,62 @@ def cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _step(msg: str) -> None:
+    print(f"  - {msg}", file=sys.stderr, flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .schema import read_tables
+    from .workflow import train_model
+
+    tables = read_tables(args.dir)
+    dates = args.as_of_dates.split(",") if args.as_of_dates else None
+    res = train_model(tables, args.model_spec, dates, out_dir=args.out, register=args.register,
+                      tracking_uri=args.tracking_uri, backtest=not args.no_backtest, progress=_step)
+    run = res["run"]
+    _say(run.headline_table().to_string(index=False))
+    _say(f"Model saved to {Path(args.out) / 'model'}")
+    if run.card is not None:
+        _say(f"Model card: {run.card.html_path}")
+    if res["logged"] is not None:
+        _say(str(res["logged"]))
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .batch import load_any_model
+    from .schema import read_tables
+    from .workflow import evaluate_model
+
+    model = load_any_model(args.model, tracking_uri=args.tracking_uri)
+    tables = read_tables(args.dir)
+    run = evaluate_model(model, tables, args.as_of, out_dir=args.out, backtest=not args.no_backtest,
+                         progress=_step)
+    _say(f"Evaluation at {run.as_of.date()} ({run.counts['evaluated']:,} children with a complete label window; "
+         f"{run.counts['censored']:,} censored).")
+    _say(run.headline_table().to_string(index=False))
+    _say(f"Model card: {run.card.html_path}\n            {run.card.json_path}")
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .registry import review_summary
+
+    _say(str(review_summary(args.name, args.version, tracking_uri=args.tracking_uri)))
+    return EXIT_OK
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from .registry import promote
+
+    if args.force and not args.reason:
+        _err("--force needs --reason: say why the failed checks are acceptable.")
+        return EXIT_USAGE
+    _say(str(promote(args.name, args.version, alias=args.alias, reviewer=args.reviewer, note=args.note,
+                     force=args.force, force_reason=args.reason, tracking_uri=args.tracking_uri)))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -152,6 +208,42 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     s.add_argument("--extract-date", default=None, help="extract date (default 2025-08-31)")
     s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("train", help="fit, calibrate, evaluate, write the card; optionally register")
+    s.add_argument("dir", help="folder of contract tables (with sen_events)")
+    s.add_argument("--model-spec", default="default", help="shipped model spec name or path (default: default)")
+    s.add_argument("--as-of-dates", default=None, help="comma-separated training as-of dates (default: the spec's)")
+    s.add_argument("--out", default="send_early_model", help="folder for the saved model and the card")
+    s.add_argument("--register", default=None, metavar="NAME", help="log to MLflow and register under NAME")
+    s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
+    s.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="evaluate a model on a later cohort and write the model card")
+    s.add_argument("dir", help="folder of contract tables (with sen_events)")
+    s.add_argument("--model", required=True, help="saved model folder or models:/NAME@ALIAS")
+    s.add_argument("--as-of", default=None, help="as-of date (default: extract date minus the horizon)")
+    s.add_argument("--out", default="send_early_card", help="folder for the card (HTML and JSON)")
+    s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
+    s.add_argument("--tracking-uri", default=None)
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("review", help="print a registered version's card summary and reviewer checklist")
+    s.add_argument("name")
+    s.add_argument("version")
+    s.add_argument("--tracking-uri", default=None)
+    s.set_defaults(func=cmd_review)
+
+    s = sub.add_parser("promote", help="record a reviewer's approval and move an alias to a version")
+    s.add_argument("name")
+    s.add_argument("version")
+    s.add_argument("--alias", default="champion")
+    s.add_argument("--reviewer", required=True, help="the reviewer's id")
+    s.add_argument("--note", required=True, help="the decision, in words")
+    s.add_argument("--force", action="store_true", help="promote although card checks failed (needs --reason)")
+    s.add_argument("--reason", default=None, help="why failed checks are acceptable (with --force)")
+    s.add_argument("--tracking-uri", default=None)
+    s.set_defaults(func=cmd_promote)
 
     s = sub.add_parser("score", help="score the population at an as-of date (batch job)")
     s.add_argument("dir", help="folder of contract tables")

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["run_demo", "cohort_summary"]
+__all__ = ["run_demo", "cohort_summary", "DEMO_MODEL_NAME"]
+
+DEMO_MODEL_NAME = "send_early_demo"
 
 
 def cohort_summary(tables) -> pd.DataFrame:
@@ -30,26 +32,81 @@ def cohort_summary(tables) -> pd.DataFrame:
 
 def run_demo(out: Path, n_children: int = 20_000, seed: int = 0, tracking_uri: str | None = None,
              say: Callable[..., None] = print) -> int:
-    """Generate, validate and summarise a synthetic cohort; later stages train, register and score.
+    """Generate, validate, train, evaluate, register, promote and score, on synthetic data.
 
-    Returns the process exit code (0 when every step worked).
+    Everything is written under ``out`` (cohort, model, card, scores); the model
+    is registered in the embedded MLflow store (``./send_early_store`` or
+    ``$SEND_EARLY_STORE``) unless ``tracking_uri`` names another. Returns the
+    process exit code (0 when every step worked).
     """
+    from .batch import score
     from .datasets import make_cohort
-    from .schema import read_tables, validate, write_tables
+    from .registry import promote, review_summary
+    from .schema import atomic_write, read_tables, validate, write_tables
+    from .workflow import train_model
 
     t0 = time.perf_counter()
     out = Path(out).absolute()
     cohort_dir = out / "cohort"
-    say(f"[1/3] Generating a synthetic cohort of {n_children:,} children (seed {seed}) ...")
-    write_tables(make_cohort(n_children, random_state=seed), cohort_dir)
+
+    def step(i: int, text: str) -> None:
+        say(f"[{i}/7] {text}  ({time.perf_counter() - t0:.0f} s)")
+
+    step(1, f"Generating a synthetic cohort of {n_children:,} children (seed {seed}); no real child is in it")
+    tables, truth = make_cohort(n_children, random_state=seed, return_truth=True)
+    write_tables(tables, cohort_dir)
     say(f"      written to {cohort_dir}")
-    say("[2/3] Validating it against the data contract ...")
+
+    step(2, "Validating it against the data contract")
     tables = read_tables(cohort_dir)
     report = validate(tables)
     say("      " + report.to_text().replace("\n", "\n      "))
     if not report.ok:
         return 1
-    say("[3/3] Cohort summary (aggregates only):")
     say(cohort_summary(tables).to_string(index=False))
-    say(f"Done in {time.perf_counter() - t0:.1f} s. Synthetic data only: no real child is in it.")
+
+    step(3, "Training, calibrating and evaluating (temporal backtest, fairness audit, model card)")
+    res = train_model(tables, "default", out_dir=out / "model_card", register=DEMO_MODEL_NAME,
+                      tracking_uri=tracking_uri, truth=truth,
+                      progress=lambda s: say(f"      - {s}"))
+    run = res["run"]
+    say(run.headline_table().to_string(index=False))
+    logged = res["logged"]
+
+    step(4, f"Registered in MLflow as {logged.name} version {logged.version} (alias 'challenger')")
+    say(f"      run {logged.run_id}; artifact SHA-256 {logged.artifact_sha256[:16]}...")
+
+    step(5, "Reviewer summary (what `send-early review` prints)")
+    summary = str(review_summary(logged.name, logged.version, tracking_uri=tracking_uri))
+    checks = summary[summary.find("Model card checks"):] if "Model card checks" in summary else summary
+    say("      " + checks.replace("\n", "\n      "))
+
+    step(6, "Promoting to 'champion' as the demo reviewer")
+    passed = run.card is not None and run.card.passed
+    promotion = promote(
+        logged.name, logged.version, alias="champion", reviewer="demo-reviewer",
+        note="Demo on a synthetic cohort; a real promotion needs the manual checklist (DPIA, EIA) too.",
+        force=not passed,
+        force_reason=None if passed else "demo only: card checks failed on synthetic data; never do this for real",
+        tracking_uri=tracking_uri,
+    )
+    say("      " + str(promotion).replace("\n", "\n      "))
+
+    as_of = tables.extract_date
+    step(7, f"Scoring the current cohort at {as_of.date()} with models:/{logged.name}@champion")
+    result = score(f"models:/{logged.name}@champion", tables, as_of, tracking_uri=tracking_uri)
+    scores_path = out / "scores.csv"
+    rejects_path = out / "rejects.csv"
+    atomic_write(scores_path, lambda p: result.scores.to_csv(p, index=False, date_format="%Y-%m-%d"))
+    atomic_write(rejects_path, lambda p: result.rejects.to_csv(p, index=False))
+    c = result.counts
+    say(f"      {c['input_children']:,} children: {c['scored']:,} scored ({c['flagged']:,} flagged for review), "
+        f"{c['rejected']:,} not scored ({c['rejected_not_in_population']:,} already identified, moved out "
+        f"or out of age range; {c['rejected_contract']:,} with contract errors).")
+    say("")
+    say(f"Model card:  {run.card.html_path}")
+    say(f"Scores:      {scores_path}")
+    say(f"Rejects:     {rejects_path}")
+    say(f"MLflow UI:   mlflow ui --backend-store-uri {res['logged'].tracking_uri}")
+    say(f"Done in {time.perf_counter() - t0:.0f} s. A score is decision support for a person, never a decision.")
     return 0

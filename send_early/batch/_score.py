@@ -174,7 +174,7 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
     for i, ids in enumerate(chunks):
         sub = {name: df[df["child_id"].isin(ids)] for name, df in typed.items()}
         sub["children"] = children[children["child_id"].isin(ids)]
-        f = build_features(Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline)
+        f = build_features(Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline, check=False)
         in_age = model._in_age_range(f)
         if (~in_age).any():
             age_rejects.append(f.index[~in_age].astype(str))

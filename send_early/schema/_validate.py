@@ -511,6 +511,8 @@ def _check_consistency(typed: dict[str, pd.DataFrame], col: _Collector) -> None:
     never = np.datetime64("NaT")
 
     def first_date(mask: np.ndarray) -> np.ndarray:
+        if not len(ids):
+            return np.full(len(census), never, dtype="datetime64[s]")
         out = np.full(len(ids), np.datetime64("9999-12-31"), dtype="datetime64[s]")
         np.minimum.at(out, ev_code[mask], ev["event_date"].to_numpy(dtype="datetime64[s]")[mask])
         f = out[np.where(cen_code >= 0, cen_code, 0)]
