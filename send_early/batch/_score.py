@@ -197,7 +197,7 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
             raise ValueError(f"capacity must be a whole number >= 1 or a share in (0, 1); found {capacity!r}.")
     ids = feats.index.to_numpy(dtype=str)
     rank, flagged = rank_and_flag(risk, ids, policy=policy, value=value, threshold=getattr(model, "threshold_", None))
-    version = model_version or getattr(model, "registry_version_", None)
+    version = model_version or (getattr(model, "registry_", None) or {}).get("version")
     scores = pd.DataFrame({
         "child_id": pd.array(ids, dtype="str"),
         "as_of": as_of,
@@ -248,7 +248,11 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
             try:
                 from ..registry import log_drift
 
-                log_drift(drift, model=model, as_of=as_of, tracking_uri=tracking_uri)
+                reg = getattr(model, "registry_", None) or {}
+                psi_values = {("score" if n == "(score)" else n): float(v) for n, v in zip(drift["name"], drift["psi"], strict=True)}
+                log_drift(psi_values, tracking_uri=tracking_uri, model=reg.get("model_uri", model.name),
+                          metrics={k: v for k, v in counts.items() if isinstance(v, int)},
+                          params={"as_of": as_of.date().isoformat()})
             except ImportError:  # pragma: no cover
                 logger.warning("drift not logged: registry unavailable")
     logger.info("scored %d children, rejected %d", counts["scored"], counts["rejected"])

@@ -1,0 +1,76 @@
+"""End to end with a real SQLite MLflow store: train, register, review, promote, score by alias."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from send_early import write_tables
+from send_early.cli import main
+from send_early.workflow import default_evaluation_as_of, train_model
+
+
+@pytest.fixture(scope="module")
+def trained(small_cohort, fast_spec_path, tmp_path_factory):
+    root = tmp_path_factory.mktemp("wf")
+    store = root / "store"
+    res = train_model(small_cohort, fast_spec_path, out_dir=root / "out", register="wf_model",
+                      tracking_uri=str(store))
+    return res, root, store
+
+
+def test_train_evaluates_writes_card_and_registers(trained, small_cohort):
+    res, root, store = trained
+    run = res["run"]
+    assert run.as_of == default_evaluation_as_of(small_cohort, 24) == pd.Timestamp("2023-08-31")
+    assert run.counts["evaluated"] > 500
+    assert run.card.html_path.exists() and run.card.json_path.exists()
+    assert res["logged"].version == "1"
+    table = run.headline_table()
+    assert "ROC AUC" in set(table["measure"])
+    assert (root / "out" / "model" / "model.joblib").exists()
+
+
+def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, capsys):
+    res, root, store = trained
+    assert main(["review", "wf_model", "1", "--tracking-uri", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "checklist" in out.lower()
+    args = ["promote", "wf_model", "1", "--alias", "champion", "--reviewer", "r1", "--note", "ok",
+            "--tracking-uri", str(store)]
+    if not res["run"].card.passed:
+        assert main(args) == 1  # refused: the card's checks failed
+        assert main([*args, "--force"]) == 2  # --force needs --reason
+        args += ["--force", "--reason", "test cohort is tiny"]
+    assert main(args) == 0
+    write_tables(small_cohort, tmp_path / "cohort")
+    out_file = tmp_path / "scores.csv"
+    rc = main(["score", str(tmp_path / "cohort"), "--model", "models:/wf_model@champion", "--as-of", "2025-08-31",
+               "--out", str(out_file), "--tracking-uri", str(store)])
+    assert rc == 0
+    scores = pd.read_csv(out_file)
+    assert set(scores["model_version"].astype(str)) == {"1"}
+    assert (scores["model_name"] == res["model"].name).all()
+
+
+def test_no_child_id_in_the_store(trained, small_cohort):
+    _, _, store = trained
+    ids = set(small_cohort["children"]["child_id"].sample(300, random_state=0))
+    pattern = re.compile(rb"c\d{7}")
+    for path in store.rglob("*"):
+        if path.is_file():
+            found = {m.decode() for m in pattern.findall(path.read_bytes())}
+            assert not (found & ids), f"child ids found in {path}"
+
+
+def test_cli_evaluate_saved_model(trained, small_cohort, tmp_path, capsys):
+    res, root, _ = trained
+    write_tables(small_cohort, tmp_path / "cohort")
+    rc = main(["evaluate", str(tmp_path / "cohort"), "--model", str(root / "out" / "model"),
+               "--out", str(tmp_path / "card"), "--no-backtest"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Evaluation at 2023-08-31" in out and "Model card:" in out
+    assert list((tmp_path / "card").glob("*_card.html"))
