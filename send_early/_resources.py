@@ -75,17 +75,23 @@ def spec_path(kind: str, name_or_path: str | os.PathLike) -> Path:
     'default.toml'
     """
     s = os.fspath(name_or_path)
-    looks_like_path = isinstance(name_or_path, os.PathLike) or s.endswith(".toml") or os.sep in s or "/" in s
+    looks_like_path = (
+        isinstance(name_or_path, os.PathLike) or s.endswith(".toml") or os.sep in s or "/" in s
+    )
     if looks_like_path:
         p = Path(s)
         if not p.is_file():
-            raise SpecError(f"{kind} spec file must exist; {p} was not found. Pass a shipped name "
-                            f"({', '.join(list_specs(kind)) or 'none found'}) or a path to a .toml file.")
+            raise SpecError(
+                f"{kind} spec file must exist; {p} was not found. Pass a shipped name "
+                f"({', '.join(list_specs(kind)) or 'none found'}) or a path to a .toml file."
+            )
         return p
     for d in spec_dirs(kind):
         p = d / f"{s}.toml"
         if p.is_file():
             return p
     available = ", ".join(list_specs(kind)) or "none found"
-    raise SpecError(f"{kind} spec {s!r} is unknown; available: {available}. "
-                    f"Pass one of these names or a path to a .toml file.")
+    raise SpecError(
+        f"{kind} spec {s!r} is unknown; available: {available}. "
+        f"Pass one of these names or a path to a .toml file."
+    )

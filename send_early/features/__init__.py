@@ -1,0 +1,29 @@
+"""As-of features, label windows and temporal splits (the leakage-proof core).
+
+Every feature is computed from records dated on or before an as-of date, as
+declared in a TOML pipeline spec (``pipelines/default.toml``, documented in
+``docs/features.md``).
+"""
+
+from ._docs import features_markdown
+from ._engine import STATUSES, build_features, population
+from ._labels import OUTCOMES, build_labels, make_training_frame
+from ._spec import AGGREGATIONS, TRANSFORMS, FeatureSpec, PipelineSpec, load_pipeline, parse_window
+from ._split import temporal_split
+
+__all__ = [
+    "AGGREGATIONS",
+    "OUTCOMES",
+    "STATUSES",
+    "TRANSFORMS",
+    "FeatureSpec",
+    "PipelineSpec",
+    "build_features",
+    "build_labels",
+    "features_markdown",
+    "load_pipeline",
+    "make_training_frame",
+    "parse_window",
+    "population",
+    "temporal_split",
+]

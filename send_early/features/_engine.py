@@ -1,0 +1,700 @@
+"""The as-of feature engine: vectorised execution of a pipeline spec.
+
+Every table is sorted once by (child, date) into flat numpy arrays (a
+:class:`_Store`); a snapshot at an as-of date keeps the rows dated on or before
+it for children in the population, and each aggregation is a ``bincount`` or a
+``reduceat`` over runs of one child. No Python loop runs over children.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..exceptions import SchemaError
+from ..schema import TABLES, check_tables
+from ..schema._validate import Tables
+from ._spec import FeatureSpec, PipelineSpec, load_pipeline
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["build_features", "population", "STATUSES"]
+
+#: Population statuses, in the order they are decided (the first that applies wins).
+STATUSES = ("in_population", "already_identified", "not_born", "moved_out", "too_young", "too_old")
+_IDENTIFYING = ("sen_support", "ehc_request", "ehcp")
+_STATUS_DTYPE = pd.CategoricalDtype(["assessed", "not_yet_due", "missing"])
+
+
+def _as_of(value, tables: Tables) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"as_of must be a date (e.g. '2021-09-01'); found {value!r}.") from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise ValueError(f"as_of must be a date (e.g. '2021-09-01'); found {value!r}.")
+    if ts.tz is not None:
+        raise ValueError(f"as_of must be a date without a time zone; found {value!r}.")
+    ts = ts.normalize()
+    if ts > tables.extract_date:
+        raise ValueError(
+            f"as_of must be on or before the extract date {tables.extract_date.date()}; found {ts.date()}. "
+            "Records after the extract are unknown: pick an earlier as-of date."
+        )
+    births = tables["children"]["birth_date"]
+    if len(births) and ts < births.min():
+        raise ValueError(
+            f"as_of must be on or after the earliest birth date {births.min().date()}; found {ts.date()}. "
+            "No child was born yet: pick a later as-of date."
+        )
+    return ts
+
+
+def _day(ts: pd.Timestamp) -> int:
+    return int(np.datetime64(ts.date(), "D").astype(np.int64))
+
+
+_PER_DAY = {
+    "D": 1,
+    "h": 24,
+    "m": 1440,
+    "s": 86_400,
+    "ms": 86_400_000,
+    "us": 86_400 * 10**6,
+    "ns": 86_400 * 10**9,
+}
+
+
+def _days(values) -> np.ndarray:
+    """datetime-like array -> int64 days since epoch (NaT -> INT64 min), floored."""
+    a = np.asarray(values)
+    unit = np.datetime_data(a.dtype)[0] if a.dtype.kind == "M" else None
+    if unit not in _PER_DAY:
+        return a.astype("datetime64[D]").astype(np.int64)
+    i = a.view(np.int64)
+    nat = i == np.iinfo(np.int64).min
+    return np.where(nat, i, i // _PER_DAY[unit])
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _arrow_str(s: pd.Series) -> pa.Array:
+    try:
+        return pa.array(s.array)
+    except (
+        TypeError,
+        pa.ArrowInvalid,
+        pa.ArrowTypeError,
+    ):  # pragma: no cover - checked tables hold str ids
+        return pa.array(s.astype("str").to_numpy(dtype=object), type=pa.large_string())
+
+
+def _positions(values: pd.Series, ids: pa.Array) -> np.ndarray:
+    """Position of each value in ``ids`` (-1 if absent), hashing each run of equal values once.
+
+    Tables are usually grouped by child, so only the first row of each run is
+    looked up (with Arrow's C++ hash join) and the result repeated.
+    """
+    v = _arrow_str(values)
+    n = len(v)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if v.type != ids.type:
+        v = v.cast(ids.type)
+    neq = pc.fill_null(pc.not_equal(v[1:], v[:-1]), True).to_numpy(zero_copy_only=False)
+    heads = np.flatnonzero(np.r_[True, neq])
+    if len(heads) < 0.7 * n:
+        r = pc.fill_null(pc.index_in(v.take(pa.array(heads)), value_set=ids), -1).to_numpy(
+            zero_copy_only=False
+        )
+        return np.repeat(r.astype(np.int64), np.diff(np.r_[heads, n]))
+    return (
+        pc.fill_null(pc.index_in(v, value_set=ids), -1)
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int64)
+    )
+
+
+def _run_starts(p: np.ndarray) -> np.ndarray:
+    if len(p) == 0:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+
+
+def _run_ends(p: np.ndarray) -> np.ndarray:
+    if len(p) == 0:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[p[1:] != p[:-1], True])
+
+
+class _Store:
+    """Typed tables as flat arrays sorted by (child position, date)."""
+
+    def __init__(self, tables: Tables):
+        self.tables = tables
+        ch = tables["children"]
+        self.ids = pd.Index(ch["child_id"].array, dtype="str")
+        self._ids_pa = _arrow_str(ch["child_id"])
+        self.n = len(ch)
+        self.birth = _days(ch["birth_date"].to_numpy())
+        mo = ch["moved_out_date"]
+        self.moved_out = np.where(
+            mo.isna().to_numpy(), np.iinfo(np.int64).max, _days(mo.to_numpy())
+        )
+        self._sorted: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cols: dict[tuple[str, str], np.ndarray] = {}
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+    def sorted(self, table: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """(row order or None if already sorted, child positions, days), by child then date."""
+        if table not in self._sorted:
+            df = self.tables[table]
+            pos = _positions(df["child_id"], self._ids_pa)
+            days = _days(df[TABLES[table].date_column].to_numpy())
+            # one int64 sort key: position in the high bits, day (offset to >= 0) in the low 22 bits
+            pos = pos.astype(np.int64)
+            key = (pos << 22) | (days - days.min(initial=0) if len(days) else days)
+            if len(key) < 2 or bool(np.all(key[1:] >= key[:-1])):  # already sorted: no gathers
+                self._sorted[table] = (None, pos, days)
+            else:
+                order = np.argsort(key, kind="stable")
+                self._sorted[table] = (order, pos[order], days[order])
+        return self._sorted[table]
+
+    def column(self, table: str, col: str) -> np.ndarray:
+        """A column as float64 in sorted order (codes for code/str columns, days for dates)."""
+        k = (table, col)
+        if k not in self._cols:
+            order = self.sorted(table)[0]
+            s = self.tables[table][col]
+            kind = TABLES[table].column(col).kind
+            if kind == "code":
+                v = s.cat.codes.to_numpy().astype(np.float64)
+                v[v < 0] = np.nan
+            elif kind in ("str", "id"):
+                v = pd.factorize(s)[0].astype(np.float64)
+                v[v < 0] = np.nan
+            elif kind == "date":
+                d = _days(s.to_numpy())
+                v = np.where(d == _NAT, np.nan, d.astype(np.float64))
+            else:
+                v = s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            self._cols[k] = v if order is None else v[order]
+        return self._cols[k]
+
+
+class _Snapshot:
+    """Rows on or before ``as_of`` of children with ``keep`` set."""
+
+    def __init__(self, store: _Store, as_of: pd.Timestamp, keep: np.ndarray):
+        self.store = store
+        self.as_of = as_of
+        self.day = _day(as_of)
+        self.keep = keep
+        self._idx: dict[str, np.ndarray] = {}
+
+    def idx(self, table: str) -> np.ndarray:
+        """Positions (into the sorted table) of kept rows, in sorted order."""
+        if table not in self._idx:
+            _, pos, days = self.store.sorted(table)
+            m = days <= self.day
+            m = m & (pos >= 0)
+            m[m] = self.keep[pos[m]]
+            self._idx[table] = np.flatnonzero(m)
+        return self._idx[table]
+
+
+def _age_months(birth_days: np.ndarray, as_of: pd.Timestamp) -> np.ndarray:
+    b = pd.DatetimeIndex(birth_days.astype("datetime64[D]"))
+    m = (as_of.year - b.year.to_numpy()) * 12 + (as_of.month - b.month.to_numpy())
+    m = m - (as_of.day < b.day.to_numpy())
+    return m.astype(np.float64)
+
+
+def _status(
+    store: _Store, as_of: pd.Timestamp, spec: PipelineSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Status code (index into STATUSES) and age in months for every child."""
+    day = _day(as_of)
+    age = _age_months(store.birth, as_of)
+    identified = np.zeros(store.n, bool)
+    if store.has("sen_events"):
+        _, pos, days = store.sorted("sen_events")
+        ev = store.column("sen_events", "event")
+        codes = [TABLES["sen_events"].column("event").codes.index(c) for c in _IDENTIFYING]
+        hit = (days <= day) & np.isin(ev, codes) & (pos >= 0)
+        identified[pos[hit]] = True
+    if store.has("census"):
+        _, pos, days = store.sorted("census")
+        m = (days <= day) & (pos >= 0)
+        idx = np.flatnonzero(m)
+        last = idx[_run_ends(pos[idx])]
+        prov = store.column("census", "sen_provision")[last]
+        n_code = TABLES["census"].column("sen_provision").codes.index("N")
+        sen = ~np.isnan(prov) & (prov != n_code)
+        identified[pos[last[sen]]] = True
+    status = np.zeros(store.n, np.int8)
+    status[identified] = 1
+    status[age >= spec.max_age_months] = 5
+    status[age < spec.min_age_months] = 4
+    status[store.moved_out <= day] = 3
+    status[store.birth > day] = 2
+    return status, age
+
+
+def _kind_ok(s: pd.Series, kind: str, codes) -> bool:
+    t = s.dtype
+    if kind in ("id", "str"):
+        return pd.api.types.is_string_dtype(t) and not pd.api.types.is_object_dtype(t)
+    if kind == "date":
+        return pd.api.types.is_datetime64_dtype(t)
+    if kind == "code":
+        return isinstance(t, pd.CategoricalDtype) and list(t.categories) == list(codes)
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(t)
+    return pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+
+
+def _typed(tables, check: bool = True) -> Tables:
+    """Validated, typed tables; with ``check=False`` only the dtypes are checked (fast)."""
+    tables = Tables.coerce(tables)
+    if check or "children" not in tables:
+        return check_tables(tables)
+    wrong = []
+    for name, df in tables.items():
+        if name not in TABLES:
+            continue
+        for c in TABLES[name].columns:
+            if c.name not in df.columns:
+                wrong.append(f"{name}.{c.name} (missing)")
+            elif not _kind_ok(df[c.name], c.kind, c.codes):
+                wrong.append(f"{name}.{c.name} ({df[c.name].dtype})")
+    if wrong:
+        raise SchemaError(
+            "with check=False every contract column must already hold its contract dtype; found "
+            + ", ".join(wrong[:10])
+            + (", ..." if len(wrong) > 10 else "")
+            + ". Pass tables returned by send_early.schema.check_tables(...) or use check=True."
+        )
+    return tables
+
+
+def population(tables, as_of, pipeline="default", *, check: bool = True) -> pd.DataFrame:
+    """Where every child stands at ``as_of``: in the population or why not.
+
+    Parameters
+    ----------
+    tables : Tables or mapping of str to DataFrame
+        Contract tables; they are validated first.
+    as_of : date-like
+        The as-of date.
+    pipeline : str, path-like or PipelineSpec, default "default"
+        Gives the population age range.
+    check : bool, default True
+        Validate the tables with :func:`send_early.schema.check_tables`. Pass
+        False only for tables that came out of it (then only dtypes are
+        checked), e.g. when building many snapshots of one extract.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``child_id`` with ``status`` (categorical: ``in_population``,
+        ``already_identified``, ``not_born``, ``moved_out``, ``too_young``,
+        ``too_old``; the first that applies wins, in the order
+        not_born, moved_out, too_young/too_old, already_identified) and
+        ``age_months``. ``.attrs["counts"]`` holds the count per status; the
+        counts add up to the number of children.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from send_early.features import population
+    >>> children = pd.DataFrame({"child_id": ["a", "b", "c"],
+    ...     "birth_date": ["2018-01-10", "2023-06-01", "2010-03-01"], "sex": ["F", "M", "F"],
+    ...     "ethnicity": [None] * 3, "imd_decile": [3, 5, None], "gestation_weeks": [39, 40, None],
+    ...     "birth_weight_g": [3300, None, None], "moved_out_date": [None] * 3})
+    >>> pop = population({"children": children}, "2022-09-01")
+    >>> pop["status"].tolist()
+    ['in_population', 'not_born', 'too_old']
+    >>> sum(pop.attrs["counts"].values()) == len(children)
+    True
+    """
+    spec = load_pipeline(pipeline)
+    tables = _typed(tables, check)
+    as_of = _as_of(as_of, tables)
+    store = _Store(tables)
+    return _population_frame(store, as_of, spec)
+
+
+def _population_frame(store: _Store, as_of: pd.Timestamp, spec: PipelineSpec) -> pd.DataFrame:
+    status, age = _status(store, as_of, spec)
+    out = pd.DataFrame(
+        {
+            "status": pd.Categorical.from_codes(status, dtype=pd.CategoricalDtype(list(STATUSES))),
+            "age_months": np.where(status == 2, np.nan, age),
+        },
+        index=pd.Index(store.ids, name="child_id"),
+    )
+    counts = np.bincount(status, minlength=len(STATUSES))
+    out.attrs = {
+        "as_of": as_of.date().isoformat(),
+        "counts": dict(zip(STATUSES, map(int, counts), strict=True)),
+    }
+    return out
+
+
+# --------------------------------------------------------------------------- aggregations
+
+
+def _reduce(fn, p: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.nan)
+    if len(p):
+        s = _run_starts(p)
+        out[p[s]] = fn.reduceat(v, s)
+    return out
+
+
+def _feature_rows(snap: _Snapshot, f: FeatureSpec) -> np.ndarray:
+    """Sorted-table positions of the rows feeding ``f`` (as-of, filter, window)."""
+    store = snap.store
+    idx = snap.idx(f.table)
+    if len(idx) == 0:
+        return idx
+    m = np.ones(len(idx), bool)
+    for col, vals in f.filter.items():
+        v = store.column(f.table, col)[idx]
+        cdef = TABLES[f.table].column(col)
+        if cdef.codes:
+            wanted = [cdef.codes.index(x) for x in vals]
+            m = m & np.isin(v, wanted)
+        else:  # pragma: no cover - specs filter on code columns
+            raise NotImplementedError("filters on non-code columns are not supported")
+    if f.aggregation == "open_at":
+        end = store.column(f.table, f.end_column)[idx]
+        m = m & (np.isnan(end) | (end > snap.day))
+    w = f.window
+    days = store.sorted(f.table)[2][idx]
+    if w.unit == "days":
+        m = m & (days > snap.day - w.n)
+    elif w.unit == "months":
+        start = snap.as_of - pd.DateOffset(months=w.n)
+        m = m & (days > _day(start))
+    idx = idx[m]
+    if w.unit == "terms" and len(idx):
+        p = store.sorted(f.table)[1][idx]
+        starts = _run_starts(p)
+        run = np.cumsum(np.r_[True, p[1:] != p[:-1]]) - 1
+        ends = np.r_[starts[1:], len(p)] - 1
+        rank_from_end = ends[run] - np.arange(len(p))
+        idx = idx[rank_from_end < w.n]
+    return idx
+
+
+def _rate_parts(store: _Store, f: FeatureSpec, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    num = np.zeros(len(idx))
+    for c in f.column:
+        num = num + np.nan_to_num(store.column(f.table, c)[idx])
+    den = np.nan_to_num(store.column(f.table, f.denominator)[idx])
+    return num, den
+
+
+def _aggregate(snap: _Snapshot, f: FeatureSpec) -> np.ndarray:
+    """Raw values for every child (length n, NaN where the child has no rows)."""
+    store, n, agg = snap.store, snap.store.n, f.aggregation
+    idx = _feature_rows(snap, f)
+    p = store.sorted(f.table)[1][idx]
+    if agg == "absent":
+        return (np.bincount(p, minlength=n) == 0).astype(np.float64)
+    cnt = np.bincount(p, minlength=n).astype(np.float64)
+    none = cnt == 0
+    if agg == "count":
+        out = cnt
+    elif agg in ("any", "open_at"):
+        if f.column:
+            v = store.column(f.table, f.column[0])[idx]
+            out = (np.bincount(p, weights=(v == 1).astype(np.float64), minlength=n) > 0).astype(
+                np.float64
+            )
+        else:
+            out = (cnt > 0).astype(np.float64)
+    elif agg == "days_since":
+        d = store.sorted(f.table)[2][idx].astype(np.float64)
+        out = snap.day - _reduce(np.fmax, p, d, n)
+    elif agg == "distinct":
+        v = store.column(f.table, f.column[0])[idx]
+        ok = ~np.isnan(v)
+        key = np.unique(p[ok] * (np.int64(1) << 32) + v[ok].astype(np.int64))
+        out = np.maximum(np.bincount(key >> 32, minlength=n) + f.offset, 0).astype(np.float64)
+    elif agg in ("rate", "trend"):
+        num, den = _rate_parts(store, f, idx)
+        if agg == "rate":
+            sn = np.bincount(p, weights=num, minlength=n)
+            sd = np.bincount(p, weights=den, minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(sd > 0, sn / sd, np.nan)
+            if f.complement:
+                out = 1.0 - out
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = np.where(den > 0, num / den, np.nan)
+            if f.complement:
+                r = 1.0 - r
+            ok = ~np.isnan(r)
+            p2, r2 = p[ok], r[ok]
+            c2 = np.bincount(p2, minlength=n)
+            s2 = np.bincount(p2, weights=r2, minlength=n)
+            last = np.full(n, np.nan)
+            e = _run_ends(p2)
+            last[p2[e]] = r2[e]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(c2 >= 2, last - (s2 - last) / np.maximum(c2 - 1, 1), np.nan)
+            none = c2 < 2
+    else:  # latest, sum, min, max, mean: use known values only
+        v = store.column(f.table, f.column[0])[idx] if len(f.column) == 1 else None
+        if agg == "sum":
+            v = (
+                sum(np.nan_to_num(store.column(f.table, c)[idx]) for c in f.column)
+                if len(f.column) > 1
+                else v
+            )
+            ok = ~np.isnan(v)
+            out = np.bincount(p[ok], weights=v[ok], minlength=n)
+        else:
+            ok = ~np.isnan(v)
+            p2, v2 = p[ok], v[ok]
+            if agg == "latest":
+                out = np.full(n, np.nan)
+                if f.prefer:
+                    pref = np.ones(len(idx), bool)
+                    for col, vals in f.prefer.items():
+                        cdef = TABLES[f.table].column(col)
+                        pv = store.column(f.table, col)[idx]
+                        pref = pref & np.isin(pv, [cdef.codes.index(x) for x in vals])
+                    pref = pref[ok]
+                    e = _run_ends(p2[~pref])  # fallback first, preferred overwrites
+                    out[p2[~pref][e]] = v2[~pref][e]
+                    e = _run_ends(p2[pref])
+                    out[p2[pref][e]] = v2[pref][e]
+                else:
+                    e = _run_ends(p2)
+                    out[p2[e]] = v2[e]
+            elif agg == "min":
+                out = _reduce(np.fmin, p2, v2, n)
+            elif agg == "max":
+                out = _reduce(np.fmax, p2, v2, n)
+            elif agg == "mean":
+                c2 = np.bincount(p2, minlength=n)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    out = np.bincount(p2, weights=v2, minlength=n) / c2
+            else:  # pragma: no cover - validated in the spec
+                raise ValueError(f"unknown aggregation {agg!r}")
+            none = np.isnan(out)
+    out = np.asarray(out, np.float64)
+    return np.where(none, np.nan, out)
+
+
+def _children_feature(store: _Store, f: FeatureSpec, as_of: pd.Timestamp, age: np.ndarray):
+    ch = store.tables["children"]
+    if f.aggregation == "derive":
+        month = pd.DatetimeIndex(store.birth.astype("datetime64[D]")).month.to_numpy()
+        misy = ((month - 9) % 12 + 1).astype(np.float64)
+        return {
+            "age_months": age,
+            "month_in_school_year": misy,
+            "summer_born": (misy >= 8).astype(np.float64),
+        }[f.transform]
+    s = ch[f.column[0]]
+    if f.dtype == "category":
+        return s.cat.codes.to_numpy().astype(np.float64)
+    v = s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) if f.column else None
+    if f.aggregation in ("latest", "min", "max", "mean", "sum"):
+        return v
+    if f.aggregation in ("count", "any"):
+        return np.ones(store.n) if f.aggregation == "count" else (v == 1).astype(np.float64)
+    raise ValueError(
+        f"aggregation {f.aggregation!r} is not supported on the children table"
+    )  # pragma: no cover
+
+
+def _compare(v: np.ndarray, op: str, cut: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        r = {
+            "<": v < cut,
+            "<=": v <= cut,
+            ">": v > cut,
+            ">=": v >= cut,
+            "==": v == cut,
+            "!=": v != cut,
+        }[op]
+    return np.where(np.isnan(v), np.nan, r.astype(np.float64))
+
+
+def _due_day(birth_days: np.ndarray, year_group: int) -> np.ndarray:
+    """1 August after the school year of ``year_group`` (0 = Reception): from then on it is due."""
+    b = pd.DatetimeIndex(birth_days.astype("datetime64[D]"))
+    cohort = b.year.to_numpy() - (b.month.to_numpy() < 9)
+    due_year = cohort + 6 + year_group
+    due = (due_year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + np.timedelta64(7, "M")
+    return due.astype("datetime64[D]").astype(np.int64)
+
+
+def _compute(
+    store: _Store, as_of: pd.Timestamp, spec: PipelineSpec, status: np.ndarray, age: np.ndarray
+):
+    keep = status == 0
+    snap = _Snapshot(store, as_of, keep)
+    values: dict[str, np.ndarray] = {}
+    extra: dict[str, object] = {}
+    missing_tables = sorted({f.table for f in spec.features if f.table and not store.has(f.table)})
+    pop = np.flatnonzero(keep)
+    for f in spec.features:
+        if f.aggregation == "threshold":
+            v = _compare(values[f.source], f.op, f.cutoff)
+        elif f.aggregation == "any_of":
+            stack = np.vstack([values[s] for s in f.sources])
+            known = ~np.isnan(stack)
+            hit = np.nan_to_num(stack).max(axis=0) > 0
+            v = np.where(hit, 1.0, np.where(known.any(axis=0), 0.0, np.nan))
+        elif not store.has(f.table):
+            values[f.name] = np.full(store.n, np.nan)
+            if f.indicator:
+                extra[f"{f.name}_missing"] = np.ones(len(pop))
+            if f.missing == "not_assessed":
+                extra[f"{f.name}_status"] = _status_col(
+                    np.full(len(pop), np.nan), store, f, as_of, pop
+                )
+            continue
+        elif f.table == "children":
+            v = _children_feature(store, f, as_of, age)
+        else:
+            v = _aggregate(snap, f)
+        if f.missing == "zero":
+            v = np.where(np.isnan(v), 0.0, v)
+        values[f.name] = v
+        if f.indicator:
+            extra[f"{f.name}_missing"] = np.isnan(v[pop]).astype(np.float64)
+        if f.missing == "not_assessed":
+            extra[f"{f.name}_status"] = _status_col(v[pop], store, f, as_of, pop)
+    cols: dict[str, object] = {}
+    for f in spec.features:
+        v = values[f.name][pop]
+        if f.dtype == "category":
+            cdef = TABLES[f.table].column(f.column[0])
+            codes = np.where(np.isnan(v), -1, v).astype(np.int64)
+            cols[f.name] = pd.Categorical.from_codes(
+                codes, dtype=pd.CategoricalDtype(list(cdef.codes))
+            )
+        else:
+            cols[f.name] = v
+        for c in f.output_columns[1:]:
+            cols[c] = extra[c]
+    frame = pd.DataFrame(cols, index=pd.Index(store.ids[pop], name="child_id"))
+    return frame, missing_tables
+
+
+def _status_col(v: np.ndarray, store: _Store, f: FeatureSpec, as_of: pd.Timestamp, pop: np.ndarray):
+    due = _due_day(store.birth[pop], f.due_year_group)
+    code = np.where(~np.isnan(v), 0, np.where(_day(as_of) < due, 1, 2))
+    return pd.Categorical.from_codes(code, dtype=_STATUS_DTYPE)
+
+
+def build_features(tables, as_of, pipeline="default", *, check: bool = True) -> pd.DataFrame:
+    """Features of every child in the population at ``as_of``, from records on or before it.
+
+    Parameters
+    ----------
+    tables : Tables or mapping of str to DataFrame
+        Contract tables (validated first with :func:`send_early.schema.check_tables`).
+        A table that is absent gives missing values for its features.
+    as_of : date-like
+        Only records dated on or before this day contribute (each table's
+        ``date_column``); a social care episode open on that day counts as open
+        even if it closed later. Must lie between the earliest birth date and the
+        tables' extract date.
+    pipeline : str, path-like or PipelineSpec, default "default"
+        The feature pipeline spec (see ``docs/features.md``).
+    check : bool, default True
+        Validate the tables with :func:`send_early.schema.check_tables` first.
+        Validation costs more than the features on large extracts: validate
+        once with ``tables = check_tables(raw)`` and pass ``check=False`` for
+        each snapshot (only dtypes are then checked).
+
+    Returns
+    -------
+    DataFrame
+        One row per child in the population (see :func:`population`), indexed
+        by ``child_id`` (str). Numeric features and 0/1 flags are ``float64``
+        with NaN for missing; protected characteristics and ``*_status`` columns
+        are categoricals with fixed categories. ``.attrs`` holds ``as_of``,
+        ``pipeline``, ``pipeline_version``, ``population`` (counts per status,
+        adding up to the number of children), ``protected`` and
+        ``missing_tables``.
+
+    Raises
+    ------
+    ValueError
+        If ``as_of`` is not a date inside the data.
+    SchemaError
+        If the tables break the data contract.
+    SpecError
+        If the pipeline is unknown or invalid.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from send_early.features import build_features
+    >>> children = pd.DataFrame({"child_id": ["a", "b"], "birth_date": ["2018-01-10", "2019-07-01"],
+    ...     "sex": ["F", "M"], "ethnicity": [None, "Asian"], "imd_decile": [3, None],
+    ...     "gestation_weeks": [35, 40], "birth_weight_g": [2300, None], "moved_out_date": [None, None]})
+    >>> referrals = pd.DataFrame({"child_id": ["a", "a", "b"],
+    ...     "referral_date": ["2021-03-01", "2022-01-15", "2022-06-01"], "service": ["SALT"] * 3})
+    >>> X = build_features({"children": children, "referrals": referrals}, "2022-01-31")
+    >>> X[["age_months", "preterm", "low_birth_weight", "referrals_salt_365d"]]
+              age_months  preterm  low_birth_weight  referrals_salt_365d
+    child_id
+    a               48.0      1.0               1.0                  2.0
+    b               30.0      0.0               NaN                  0.0
+    >>> X.attrs["population"]["in_population"]
+    2
+    """
+    spec = load_pipeline(pipeline)
+    tables = _typed(tables, check)
+    as_of = _as_of(as_of, tables)
+    return _build(_Store(tables), as_of, spec)
+
+
+def _build(store: _Store, as_of: pd.Timestamp, spec: PipelineSpec, status_age=None) -> pd.DataFrame:
+    status, age = _status(store, as_of, spec) if status_age is None else status_age
+    frame, missing_tables = _compute(store, as_of, spec, status, age)
+    counts = np.bincount(status, minlength=len(STATUSES))
+    frame.attrs = {
+        "as_of": as_of.date().isoformat(),
+        "pipeline": spec.name,
+        "pipeline_version": spec.version,
+        "population": dict(zip(STATUSES, map(int, counts), strict=True)),
+        "protected": spec.protected,
+        "missing_tables": missing_tables,
+    }
+    logger.info(
+        "built %d features for %d children at %s (pipeline %s)",
+        frame.shape[1],
+        len(frame),
+        as_of.date(),
+        spec.name,
+    )
+    return frame
+
+
+def _check_dates(as_of_dates: Sequence, tables: Tables) -> list[pd.Timestamp]:
+    out = sorted({_as_of(d, tables) for d in as_of_dates})
+    if not out:
+        raise ValueError("as_of_dates must hold at least one date; found none.")
+    return out

@@ -1,0 +1,245 @@
+"""Label windows: did a child's first SEN identification fall in (as_of, as_of + horizon]?"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..schema import TABLES
+from ._engine import STATUSES, _as_of, _build, _check_dates, _day, _status, _Store, _typed
+from ._spec import load_pipeline
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["build_labels", "make_training_frame", "OUTCOMES"]
+
+#: Outcome name -> the sen_events that count as the event.
+OUTCOMES = {
+    "any_support": ("sen_support", "ehc_request", "ehcp"),
+    "ehcp": ("ehc_request", "ehcp"),
+}
+_DAYS_PER_MONTH = 365.25 / 12
+
+
+def _check_args(horizon_months, outcome) -> None:
+    if (
+        isinstance(horizon_months, bool)
+        or not isinstance(horizon_months, int | np.integer)
+        or horizon_months <= 0
+    ):
+        raise ValueError(
+            f"horizon_months must be a positive whole number of months; found {horizon_months!r}."
+        )
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; found {outcome!r}.")
+
+
+def _labels(
+    store: _Store, as_of: pd.Timestamp, horizon_months: int, outcome: str, status: np.ndarray
+):
+    if "sen_events" not in store.tables:
+        raise ValueError(
+            "labels need the sen_events table; the tables given have none. Add sen_events.csv/.parquet."
+        )
+    day = _day(as_of)
+    end_ts = as_of + pd.DateOffset(months=horizon_months)
+    end = _day(end_ts)
+    pop = np.flatnonzero(status == 0)
+    _, pos, days = store.sorted("sen_events")
+    ev = store.column("sen_events", "event")
+    codes = [TABLES["sen_events"].column("event").codes.index(c) for c in OUTCOMES[outcome]]
+    hit = np.isin(ev, codes) & (days > day) & (days <= end) & (pos >= 0)
+    first = np.full(store.n, np.iinfo(np.int64).max)
+    np.minimum.at(first, pos[hit], days[hit])
+    first = first[pop]
+    has = first != np.iinfo(np.int64).max
+    past_extract = end_ts > store.tables.extract_date
+    moved = (store.moved_out[pop] < end) & ~has
+    if past_extract:
+        cens_extract = np.ones(len(pop), bool)
+        moved = np.zeros(len(pop), bool)
+    else:
+        cens_extract = np.zeros(len(pop), bool)
+    keep = ~(moved | cens_extract)
+    ev_date = np.where(has, first, 0).astype("datetime64[D]").astype("datetime64[s]")
+    ev_date = np.where(has, ev_date, np.datetime64("NaT", "s"))
+    out = pd.DataFrame(
+        {
+            "label": pd.array(has.astype(np.int8), dtype="Int8"),
+            "event_date": ev_date,
+            "months_to_event": np.where(has, (first - day) / _DAYS_PER_MONTH, np.nan),
+        },
+        index=pd.Index(store.ids[pop], name="child_id"),
+    )[keep]
+    summary = {
+        "as_of": as_of.date().isoformat(),
+        "horizon_months": int(horizon_months),
+        "window_end": end_ts.date().isoformat(),
+        "outcome": outcome,
+        "n_population": int(len(pop)),
+        "n_labelled": int(keep.sum()),
+        "n_positive": int(has[keep].sum()),
+        "n_censored_moved_out": int(moved.sum()),
+        "n_censored_extract": int(cens_extract.sum()),
+    }
+    if past_extract:
+        logger.warning(
+            "label window %s to %s runs past the extract date %s: every child is censored",
+            as_of.date(),
+            end_ts.date(),
+            store.tables.extract_date.date(),
+        )
+    return out, summary
+
+
+def build_labels(
+    tables,
+    as_of,
+    horizon_months: int = 24,
+    outcome: str = "any_support",
+    pipeline="default",
+    *,
+    check: bool = True,
+) -> pd.DataFrame:
+    """Outcome labels for the population at ``as_of``.
+
+    A child is labelled 1 if their first qualifying ``sen_events`` record falls
+    in ``(as_of, as_of + horizon_months]``, else 0. Only children in the
+    population at ``as_of`` (see :func:`population`: already identified
+    children are excluded) get a label. A child is *censored* (no label, only
+    counted) if they moved out before the window ends without an event, or if
+    the window runs past the extract date (then every child is censored:
+    keeping only the events seen so far would bias the labels).
+
+    Parameters
+    ----------
+    tables : Tables or mapping of str to DataFrame
+        Contract tables including ``sen_events``.
+    as_of : date-like
+        The as-of date.
+    horizon_months : int, default 24
+        Length of the label window in calendar months.
+    outcome : {"any_support", "ehcp"}, default "any_support"
+        ``any_support`` counts sen_support, ehc_request and ehcp events;
+        ``ehcp`` counts only ehc_request and ehcp.
+    pipeline : str, path-like or PipelineSpec, default "default"
+        Gives the population age range.
+    check : bool, default True
+        Validate the tables first (see :func:`build_features`).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``child_id``: ``label`` (Int8 0/1), ``event_date`` (first
+        qualifying event in the window or NaT) and ``months_to_event`` (float,
+        days / 30.44). ``.attrs["summary"]`` counts the population, labelled,
+        positive and censored children (``n_censored_moved_out``,
+        ``n_censored_extract``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from send_early.features import build_labels
+    >>> from send_early.schema import Tables
+    >>> children = pd.DataFrame({"child_id": ["a", "b", "c"], "birth_date": ["2018-01-10"] * 3,
+    ...     "sex": ["F", "M", "F"], "ethnicity": [None] * 3, "imd_decile": [3, 4, 5],
+    ...     "gestation_weeks": [39] * 3, "birth_weight_g": [3300] * 3,
+    ...     "moved_out_date": [None, None, "2022-03-01"]})
+    >>> events = pd.DataFrame({"child_id": ["a"], "event_date": ["2022-05-01"],
+    ...     "event": ["sen_support"], "primary_need": ["SLCN"]})
+    >>> t = Tables({"children": children, "sen_events": events}, extract_date="2025-08-31")
+    >>> y = build_labels(t, "2021-09-01", horizon_months=24)
+    >>> y["label"].tolist(), y.attrs["summary"]["n_censored_moved_out"]
+    ([1, 0], 1)
+    """
+    _check_args(horizon_months, outcome)
+    spec = load_pipeline(pipeline)
+    tables = _typed(tables, check)
+    as_of = _as_of(as_of, tables)
+    store = _Store(tables)
+    status, _ = _status(store, as_of, spec)
+    out, summary = _labels(store, as_of, horizon_months, outcome, status)
+    out.attrs = {"summary": summary}
+    return out
+
+
+def make_training_frame(
+    tables,
+    as_of_dates: Sequence,
+    horizon_months: int = 24,
+    pipeline="default",
+    outcome: str = "any_support",
+    *,
+    check: bool = True,
+) -> pd.DataFrame:
+    """Stacked feature snapshots with labels, one row per child per as-of date.
+
+    Parameters
+    ----------
+    tables : Tables or mapping of str to DataFrame
+        Contract tables including ``sen_events``.
+    as_of_dates : sequence of date-like
+        Snapshot dates (deduplicated and sorted).
+    horizon_months : int, default 24
+    pipeline : str, path-like or PipelineSpec, default "default"
+    outcome : {"any_support", "ehcp"}, default "any_support"
+    check : bool, default True
+        Validate the tables once first (see :func:`build_features`).
+
+    Returns
+    -------
+    DataFrame
+        A MultiIndex ``(as_of, child_id)`` (``as_of`` as ``datetime64[s]``), the
+        feature columns of :func:`build_features`, then ``label``,
+        ``event_date`` and ``months_to_event``. Censored children are left out;
+        ``.attrs["snapshots"]`` lists, per as-of date, the population counts and
+        label summary.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from send_early.features import make_training_frame
+    >>> from send_early.schema import Tables
+    >>> children = pd.DataFrame({"child_id": ["a", "b"], "birth_date": ["2017-01-10", "2018-02-01"],
+    ...     "sex": ["F", "M"], "ethnicity": [None, None], "imd_decile": [3, 4],
+    ...     "gestation_weeks": [39, 38], "birth_weight_g": [3300, 3000], "moved_out_date": [None, None]})
+    >>> events = pd.DataFrame({"child_id": ["a"], "event_date": ["2022-05-01"],
+    ...     "event": ["sen_support"], "primary_need": [None]})
+    >>> t = Tables({"children": children, "sen_events": events}, extract_date="2025-08-31")
+    >>> frame = make_training_frame(t, ["2020-09-01", "2021-09-01"], horizon_months=12)
+    >>> frame["label"].groupby(level="as_of").sum().tolist()
+    [0, 1]
+    """
+    _check_args(horizon_months, outcome)
+    spec = load_pipeline(pipeline)
+    tables = _typed(tables, check)
+    dates = _check_dates(as_of_dates, tables)
+    store = _Store(tables)
+    parts, snaps = [], []
+    for d in dates:  # one snapshot per as-of date (a handful), never per child
+        status, age = _status(store, d, spec)
+        X = _build(store, d, spec, (status, age))
+        y, summary = _labels(store, d, horizon_months, outcome, status)
+        part = X.loc[y.index].join(y)
+        part.index = pd.MultiIndex.from_arrays(
+            [np.full(len(part), np.datetime64(d.date(), "s")), part.index],
+            names=["as_of", "child_id"],
+        )
+        parts.append(part)
+        snaps.append({"population": X.attrs["population"], **summary})
+    frame = pd.concat(parts)
+    frame.attrs = {
+        "pipeline": spec.name,
+        "pipeline_version": spec.version,
+        "horizon_months": int(horizon_months),
+        "outcome": outcome,
+        "protected": spec.protected,
+        "snapshots": snaps,
+    }
+    return frame
+
+
+_ = STATUSES  # re-exported for typing only
