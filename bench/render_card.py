@@ -31,19 +31,31 @@ def find_chromium() -> str | None:
     return None
 
 
-def screenshot(html: Path, png: Path, *, width: int = 420, height: int = 2400,
-               timeout: float = 120.0) -> subprocess.CompletedProcess:
+def screenshot(
+    html: Path, png: Path, *, width: int = 420, height: int = 2400, timeout: float = 120.0
+) -> subprocess.CompletedProcess:
     """Screenshot ``html`` with headless Chromium (no network, throwaway profile)."""
     chromium = find_chromium()
     if chromium is None:
         raise FileNotFoundError("chromium not found: apt-get update && apt-get install -y chromium")
     png.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
-               f"--screenshot={png}", f"--window-size={width},{height}",
-               html.resolve().as_uri()]
+        cmd = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--screenshot={png}",
+            f"--window-size={width},{height}",
+            html.resolve().as_uri(),
+        ]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -66,8 +78,9 @@ def main(argv=None) -> int:
         card = build_model_card(out_dir=tmp, **kw)
         t2 = time.perf_counter()
         text = card.html_path.read_text(encoding="utf-8")
-        external = [s for s in ("http://", "https://", "<script", "<link", "@import", "url(")
-                    if s in text]
+        external = [
+            s for s in ("http://", "https://", "<script", "<link", "@import", "url(") if s in text
+        ]
         if external:
             print(f"FAIL: the card references external resources: {external}")
             return 1
@@ -76,8 +89,10 @@ def main(argv=None) -> int:
             print(res.stderr[-2000:])
             return 1
         print(f"screenshot: {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
-        print(f"card: html {card.html_path.stat().st_size / 1024:.0f} KiB, "
-              f"json {card.json_path.stat().st_size / 1024:.0f} KiB, passed={card.passed}")
+        print(
+            f"card: html {card.html_path.stat().st_size / 1024:.0f} KiB, "
+            f"json {card.json_path.stat().st_size / 1024:.0f} KiB, passed={card.passed}"
+        )
         if args.time:
             print(f"simulated inputs (Evaluation, GroupAudit, backtest): {t1 - t0:.2f} s")
             print(f"build_model_card (JSON + HTML + plots): {t2 - t1:.2f} s")
