@@ -45,3 +45,14 @@ def test_unparseable_csv_is_reported(tmp_path, capsys):
     assert main(["validate", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "children.birth_date is a required column and is missing" in out
+
+
+def test_synth_output_passes_validate(tmp_path, capsys):
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / fmt
+        assert main(["synth", "--children", "300", "--seed", "3", "--out", str(out), "--format", fmt]) == 0
+        assert (out / f"children.{fmt}").exists() and (out / "manifest.json").exists()
+        assert main(["validate", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Wrote a synthetic cohort of 300 children" in text
+    assert text.count("VALID: 0 error(s), 0 warning(s).") == 2
