@@ -169,8 +169,6 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
     children = typed["children"]
     chunks = [in_ids[i:i + chunk_size] for i in range(0, len(in_ids), chunk_size)] or [in_ids[:0]]
     feats_parts, risk_parts, reason_parts, age_rejects = [], [], [], []
-    from ..explain import explain_local
-
     for i, ids in enumerate(chunks):
         sub = {name: df[df["child_id"].isin(ids)] for name, df in typed.items()}
         sub["children"] = children[children["child_id"].isin(ids)]
@@ -180,8 +178,9 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
             age_rejects.append(f.index[~in_age].astype(str))
         f = f[in_age]
         feats_parts.append(f)
-        risk_parts.append(model.predict_proba(f))
-        reason_parts.append(explain_local(model, f, top=model.spec.top, wide=True))
+        part = model.score_features(f, capacity=len(f) or None)  # risk and reasons; ranks are global below
+        risk_parts.append(part["risk"].to_numpy())
+        reason_parts.append(part.filter(like="reason_").set_index(f.index))
         if progress is not None:
             progress(i + 1, len(chunks))
     feats = pd.concat(feats_parts) if feats_parts else pd.DataFrame()

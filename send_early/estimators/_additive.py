@@ -15,7 +15,6 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
@@ -23,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._data import (
+    LogOddsClassifierMixin,
     bin_label,
     check_binary_y,
     check_X,
@@ -83,7 +83,7 @@ def _split_by_term(predictor):
         )
 
 
-class AdditiveRiskClassifier(ClassifierMixin, BaseEstimator):
+class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """Additive risk model with exact per-feature shape tables.
 
     A generalized additive model (GAM) for a binary outcome, learned by gradient
@@ -637,38 +637,6 @@ class AdditiveRiskClassifier(ClassifierMixin, BaseEstimator):
         contrib = self.contributions(X)
         return self.intercept_ + contrib.sum(axis=1)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Probability of each class (the sigmoid of the decision function).
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-            Columns follow ``classes_``.
-        """
-        p = expit(self.decision_function(X))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        """Class with the larger probability.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        check_is_fitted(self)
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
-
     # ------------------------------------------------------------ tables
     def _feature_bins(self, j: int) -> pd.DataFrame:
         """Bins of feature ``j`` (value bins then missing): label, lower, upper, category."""
@@ -778,9 +746,3 @@ class AdditiveRiskClassifier(ClassifierMixin, BaseEstimator):
         return pd.Series(imp, index=self.term_names_, name="mean_abs_contribution").sort_values(
             ascending=False
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        return tags

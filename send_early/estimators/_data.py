@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 __all__: list[str] = []
 
@@ -265,3 +266,50 @@ def bin_label(lower: float, upper: float, lo_seen: float, hi_seen: float) -> str
     if not np.isfinite(upper):
         return f"> {lower:g}"
     return f"({lower:g}, {upper:g}]"
+
+
+class LogOddsClassifierMixin:
+    """``predict_proba``, ``predict`` and tags for a binary classifier defined by its log-odds.
+
+    The class supplies ``decision_function`` (log-odds of ``classes_[1]``); this
+    mixin turns it into probabilities and labels, so both estimators share one
+    implementation. Place it left of ``ClassifierMixin, BaseEstimator``.
+    """
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of each class (the sigmoid of the decision function).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns follow ``classes_``.
+        """
+        p = expit(self.decision_function(X))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """Class with the larger probability (log-odds above 0).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        check_is_fitted(self)
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        return tags

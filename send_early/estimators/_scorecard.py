@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._data import (
+    LogOddsClassifierMixin,
     bin_label,
     check_binary_y,
     check_X,
@@ -55,7 +56,7 @@ def _pav_merge(thresholds, pos, tot, direction):
     return np.asarray(t, dtype=np.float64)
 
 
-class ScorecardClassifier(ClassifierMixin, BaseEstimator):
+class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """Integer points scorecard a person can add up by hand.
 
     Each feature is cut into a few bins (missing values get their own bin, each
@@ -560,41 +561,3 @@ class ScorecardClassifier(ClassifierMixin, BaseEstimator):
             Log-odds of ``classes_[1]``.
         """
         return self.score_points(X) / self.points_per_logit_
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Probability of each class, from the integer points.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-            Columns follow ``classes_``.
-        """
-        p = expit(self.decision_function(X))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        """Class with the larger probability.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        check_is_fitted(self)
-        return self.classes_[(self.score_points(X) > 0).astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        return tags

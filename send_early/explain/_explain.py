@@ -83,7 +83,7 @@ def _offerable(features: pd.DataFrame, fs: tuple[str, ...]) -> np.ndarray:
 
 
 def explain_local(model, features: pd.DataFrame, top: int = 3, *, min_contribution: float | None = None,
-                  wide: bool = False) -> pd.DataFrame:
+                  wide: bool = False, contributions: pd.DataFrame | None = None) -> pd.DataFrame:
     """The features that raise each child's risk most, with plain-English sentences.
 
     Contributions are in calibrated log-odds and measured from the population
@@ -106,11 +106,14 @@ def explain_local(model, features: pd.DataFrame, top: int = 3, *, min_contributi
     wide : bool
         If True, return one row per child with columns ``reason_1..reason_top``
         (empty string where fewer reasons qualify); otherwise a long table
-        (child_id, position, term, contribution, value, reason).
+        (child_id, position, term, contribution, reason). Wide reasons are
+        categoricals (few distinct sentences, many children).
+    contributions : DataFrame, optional
+        ``model.contributions(features)`` if already computed (scoring reuses it).
     """
     if min_contribution is None:
         min_contribution = model.spec.min_contribution
-    contrib = model.contributions(features)
+    contrib = model.contributions(features) if contributions is None else contributions
     C = contrib.to_numpy(dtype=float, copy=True)
     C[:, _blocked_terms(model)] = -np.inf
     C[C < min_contribution] = -np.inf
@@ -119,40 +122,87 @@ def explain_local(model, features: pd.DataFrame, top: int = 3, *, min_contributi
         C[~_offerable(features, fs), t] = -np.inf
     n, m = C.shape
     k = min(top, m)
-    if k == 0 or n == 0:
-        idx = np.zeros((n, 0), dtype=np.int64)
-    else:
-        part = np.argpartition(-C, kth=k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (n, 1))
-        order = np.argsort(-np.take_along_axis(C, part, axis=1), axis=1, kind="stable")
-        idx = np.take_along_axis(part, order, axis=1)
-    vals = np.take_along_axis(C, idx, axis=1)
-    terms = np.asarray(contrib.columns)
-    labels = model.pipeline.labels()
-    sentences = np.full((n, k), "", dtype=object)
-    for t in range(m):  # loop over terms, never over children
-        rows, pos = np.nonzero((idx == t) & np.isfinite(vals))
-        if not len(rows):
-            continue
-        fs = term_feats[t]
-        parts = []
-        for f in fs:
-            v = format_value(features[f].iloc[rows]) if f in features.columns else pd.Series([""] * len(rows))
-            parts.append(labels.get(f, f) + ": " + v.to_numpy(dtype=object))
-        text = parts[0] if len(parts) == 1 else parts[0] + "; together with " + parts[1]
-        sentences[rows, pos] = text
-    if wide:
-        return pd.DataFrame({f"reason_{j + 1}": sentences[:, j] if j < k else "" for j in range(top)},
-                            index=features.index)
+    idx, vals = _top_k(C, k)
     ok = np.isfinite(vals)
+    labels = model.pipeline.labels()
+    reasons = [_sentences(features, idx[:, j], ok[:, j], term_feats, labels) for j in range(k)]
+    if wide:
+        empty = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
+        return pd.DataFrame({f"reason_{j + 1}": reasons[j] if j < k else empty for j in range(top)},
+                            index=features.index)
     r, p = np.nonzero(ok)
-    out = pd.DataFrame({
+    terms = np.asarray(contrib.columns)
+    text = np.empty(len(r), dtype=object)
+    for j in range(k):
+        sel = p == j
+        text[sel] = np.asarray(reasons[j])[r[sel]]
+    return pd.DataFrame({
         "child_id": features.index.to_numpy()[r],
         "position": p + 1,
         "term": terms[idx[r, p]],
         "contribution": vals[r, p],
-        "reason": sentences[r, p],
+        "reason": text,
     })
-    return out
+
+
+def _top_k(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column index and value of the k largest entries per row, largest first.
+
+    ``k`` passes of ``argmax`` (ties go to the lower term index, so the order is
+    deterministic); for the few reasons shown this is much faster than sorting
+    every row. ``C`` is modified.
+    """
+    n = C.shape[0]
+    idx = np.zeros((n, k), dtype=np.int64)
+    vals = np.full((n, k), -np.inf)
+    rows = np.arange(n)
+    for j in range(k):
+        a = C.argmax(axis=1) if C.shape[1] else np.zeros(n, dtype=np.int64)
+        idx[:, j] = a
+        if C.shape[1]:
+            vals[:, j] = C[rows, a]
+            C[rows, a] = -np.inf
+    return idx, vals
+
+
+def _sentences(features: pd.DataFrame, term_idx: np.ndarray, ok: np.ndarray, term_feats, labels) -> pd.Categorical:
+    """One reason sentence per row, for the term chosen at one position ("" where none).
+
+    Each term's values are factorized first, so only the distinct values are
+    formatted; the result is a categorical (few distinct sentences, many rows).
+    """
+    n = len(term_idx)
+    codes = np.full(n, -1, dtype=np.int64)
+    texts: list[np.ndarray] = []
+    offset = 0
+    order = np.argsort(term_idx, kind="stable")
+    bounds = np.searchsorted(term_idx[order], np.arange(len(term_feats) + 1))
+    for t, fs in enumerate(term_feats):  # loop over terms, never over children
+        rows = order[bounds[t]:bounds[t + 1]]
+        rows = rows[ok[rows]]
+        if not len(rows):
+            continue
+        combined = np.zeros(len(rows), dtype=np.int64)
+        parts: list[np.ndarray] = []
+        for f in fs:
+            values = features[f].iloc[rows] if f in features.columns else pd.Series([None] * len(rows))
+            c, uniq = pd.factorize(values, use_na_sentinel=False)
+            txt = (labels.get(f, f) + ": " + format_value(pd.Series(uniq)).to_numpy(dtype=object))
+            combined = combined * len(uniq) + c
+            parts.append((txt, len(uniq)))
+        c, uniq_combined = pd.factorize(combined)
+        if len(parts) == 1:
+            sentence = parts[0][0][uniq_combined]
+        else:
+            (t1, _), (t2, n2) = parts[0], parts[1]
+            sentence = t1[uniq_combined // n2] + "; together with " + t2[uniq_combined % n2]
+        codes[rows] = offset + c
+        texts.append(sentence)
+        offset += len(sentence)
+    all_text = np.concatenate(texts) if texts else np.array([], dtype=object)
+    inv, cats = pd.factorize(all_text)
+    final = np.where(codes >= 0, inv[np.maximum(codes, 0)] + 1, 0)
+    return pd.Categorical.from_codes(final, categories=["", *cats])
 
 
 def explain_global(model, features: pd.DataFrame | None = None) -> pd.DataFrame:

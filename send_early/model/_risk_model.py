@@ -309,7 +309,11 @@ class RiskModel:
         from ..explain import explain_local
 
         self._check()
-        risk = self.predict_proba(features)
+        contrib = self.contributions(features)  # computed once: risk and reasons both use it
+        if self.calibrator_ is None:
+            risk = expit(self.intercept_ + contrib.to_numpy().sum(axis=1))
+        else:
+            risk = self.predict_proba(features)
         policy, value = self.spec.capacity_policy, self.spec.capacity_value
         if capacity is not None:
             if isinstance(capacity, (int, np.integer)) and capacity >= 1:
@@ -321,7 +325,7 @@ class RiskModel:
         ids = features.index.to_numpy(dtype=str)
         rank, flagged = rank_and_flag(risk, ids, policy=policy, value=value, threshold=self.threshold_)
         out = pd.DataFrame({"child_id": pd.array(ids, dtype="str"), "risk": risk, "rank": rank, "flagged": flagged})
-        reasons = explain_local(self, features, top=self.spec.top, wide=True)
+        reasons = explain_local(self, features, top=self.spec.top, wide=True, contributions=contrib)
         for c in reasons.columns:
             out[c] = reasons[c].to_numpy()
         return out
