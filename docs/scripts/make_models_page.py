@@ -54,8 +54,8 @@ def main() -> None:
     est = card.estimator_
     points = est.points_table_.copy()
     small = points["count"] < 10
-    points["count"] = points["count"].astype("Float64").mask(small)
-    points["event_rate"] = points["event_rate"].mask(small)
+    points["count"] = np.where(small, "suppressed", points["count"].map("{:,.0f}".format))
+    points["event_rate"] = np.where(small, "suppressed", points["event_rate"].map("{:.3f}".format))
     points = points[["feature", "bin", "points", "count", "event_rate"]]
     p2p = est.points_to_probability()
     cfeats = card.build_features(tables, AS_OF)
@@ -147,7 +147,8 @@ than 10 training rows are suppressed):
 
 {md_table(points, "{:.3f}")}
 
-Points to probability for some totals on the {AS_OF} cohort (10th, 50th, 90th and 99th
+A child's total is the base points ({est.base_points_}) plus one bin's points for each feature;
+higher totals mean higher risk. Points to probability for some totals on the {AS_OF} cohort (10th, 50th, 90th and 99th
 percentiles of children's totals):
 
 {md_table(p2p, "{:.4f}")}
