@@ -18,20 +18,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._data import (
     LogOddsClassifierMixin,
     bin_label,
-    check_binary_y,
     check_X,
     digitize,
     encode,
-    learn_categories,
     numeric_thresholds,
-    resolve_categorical,
-    resolve_monotonic,
+    prepare_fit,
 )
 
 __all__ = ["AdditiveRiskClassifier"]
@@ -293,16 +289,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         self : AdditiveRiskClassifier
             The fitted model.
         """
-        self._check_params()
-        X, y = check_X(self, X, reset=True, y=y)
+        X, y01, sw, rng, names = prepare_fit(self, X, y, sample_weight)
         n, p = X.shape
-        self.classes_, y01 = check_binary_y(y, n)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        rng = check_random_state(self.random_state)
-        names = getattr(self, "feature_names_in_", None)
-        self.is_categorical_ = resolve_categorical(self.categorical_features, X, p, names)
-        self.monotonic_cst_ = resolve_monotonic(self.monotonic_cst, p, names, self.is_categorical_)
-        self.categories_ = learn_categories(X, self.is_categorical_)
         too_many = [
             j
             for j in range(p)

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 __all__: list[str] = []
 
@@ -313,3 +319,26 @@ class LogOddsClassifierMixin:
         tags.input_tags.allow_nan = True
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def prepare_fit(est, X, y, sample_weight):
+    """The fit prologue both estimators share.
+
+    Checks the parameters, ``X`` and a binary ``y``; sets ``classes_``,
+    ``is_categorical_``, ``monotonic_cst_`` and ``categories_`` on ``est``.
+
+    Returns
+    -------
+    X, y01, sample_weight, rng, feature_names
+    """
+    est._check_params()
+    X, y = check_X(est, X, reset=True, y=y)
+    n, p = X.shape
+    est.classes_, y01 = check_binary_y(y, n)
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    rng = check_random_state(est.random_state)
+    names = getattr(est, "feature_names_in_", None)
+    est.is_categorical_ = resolve_categorical(est.categorical_features, X, p, names)
+    est.monotonic_cst_ = resolve_monotonic(est.monotonic_cst, p, names, est.is_categorical_)
+    est.categories_ = learn_categories(X, est.is_categorical_)
+    return X, y01, sw, rng, names
