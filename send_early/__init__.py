@@ -24,6 +24,7 @@ _LAZY = {
     "build_labels": "send_early.features",
     "make_training_frame": "send_early.features",
     "temporal_split": "send_early.features",
+    "population": "send_early.features",
     "load_pipeline": "send_early.features",
     "RiskModel": "send_early.model",
     "score": "send_early.batch",
