@@ -31,25 +31,28 @@ def _blocked_terms(model) -> np.ndarray:
     return np.array([bool(set(fs) & protected) for fs in _term_features(model)], dtype=bool)
 
 
-def format_value(values: pd.Series) -> pd.Series:
+def format_value(values: pd.Series, flag: bool = False) -> pd.Series:
     """Plain-English rendering of feature values for reasons.
 
-    0/1 flags become ``"yes"``/``"no"``, missing values ``"not recorded"``,
-    numbers keep at most three significant digits.
+    Values of a flag feature (``flag=True``, from the pipeline spec's
+    ``dtype = "flag"``) become ``"yes"``/``"no"``; missing values
+    ``"not recorded"``; other numbers keep at most three significant digits
+    (a count of 1 stays ``"1"``).
 
     Examples
     --------
     >>> import pandas as pd
-    >>> format_value(pd.Series([1.0, 0.0, None, 0.8734, 31.0])).tolist()
-    ['yes', 'no', 'not recorded', '0.873', '31']
+    >>> format_value(pd.Series([1.0, 0.0, None]), flag=True).tolist()
+    ['yes', 'no', 'not recorded']
+    >>> format_value(pd.Series([1.0, 0.8734, 31.0, None])).tolist()
+    ['1', '0.873', '31', 'not recorded']
     """
     if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values):
         out = values.astype("object").where(values.notna(), "not recorded")
         return out.astype(str)
     v = pd.to_numeric(values, errors="coerce").astype(float)
     arr = v.to_numpy()
-    flags = np.isin(arr[~np.isnan(arr)], (0.0, 1.0)).all()
-    if flags:
+    if flag:
         out = np.where(arr == 1, "yes", "no").astype(object)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -125,7 +128,8 @@ def explain_local(model, features: pd.DataFrame, top: int = 3, *, min_contributi
     idx, vals = _top_k(C, k)
     ok = np.isfinite(vals)
     labels = model.pipeline.labels()
-    reasons = [_sentences(features, idx[:, j], ok[:, j], term_feats, labels) for j in range(k)]
+    flags = {f.name for f in model.pipeline.features if f.dtype == "flag"}
+    reasons = [_sentences(features, idx[:, j], ok[:, j], term_feats, labels, flags) for j in range(k)]
     if wide:
         empty = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
         return pd.DataFrame({f"reason_{j + 1}": reasons[j] if j < k else empty for j in range(top)},
@@ -165,7 +169,8 @@ def _top_k(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, vals
 
 
-def _sentences(features: pd.DataFrame, term_idx: np.ndarray, ok: np.ndarray, term_feats, labels) -> pd.Categorical:
+def _sentences(features: pd.DataFrame, term_idx: np.ndarray, ok: np.ndarray, term_feats, labels,
+               flags: set[str]) -> pd.Categorical:
     """One reason sentence per row, for the term chosen at one position ("" where none).
 
     Each term's values are factorized first, so only the distinct values are
@@ -187,7 +192,7 @@ def _sentences(features: pd.DataFrame, term_idx: np.ndarray, ok: np.ndarray, ter
         for f in fs:
             values = features[f].iloc[rows] if f in features.columns else pd.Series([None] * len(rows))
             c, uniq = pd.factorize(values, use_na_sentinel=False)
-            txt = (labels.get(f, f) + ": " + format_value(pd.Series(uniq)).to_numpy(dtype=object))
+            txt = labels.get(f, f) + ": " + format_value(pd.Series(uniq), flag=f in flags).to_numpy(dtype=object)
             combined = combined * len(uniq) + c
             parts.append((txt, len(uniq)))
         c, uniq_combined = pd.factorize(combined)

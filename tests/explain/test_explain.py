@@ -71,3 +71,13 @@ def test_plot_shape_returns_axes(fitted_model):
     assert ax.get_ylabel() == "contribution (log-odds)"
     with pytest.raises(ValueError, match="must be one of the model's terms"):
         plot_shape(fitted_model, "no_such_term")
+
+
+def test_flags_read_yes_no_and_counts_stay_numbers(fitted_model, feats):
+    long = explain_local(fitted_model, feats, top=3, min_contribution=0.0)
+    flags = {f.name for f in fitted_model.pipeline.features if f.dtype == "flag"}
+    single = long[~long["term"].str.contains(" x ")]
+    value = single["reason"].str.rsplit(": ", n=1).str[-1]
+    is_flag = single["term"].isin(flags)
+    assert value[is_flag].isin(["yes", "no"]).all()
+    assert not value[~is_flag].isin(["yes", "no"]).any()
