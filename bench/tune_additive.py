@@ -41,7 +41,7 @@ def main() -> None:
         cfg = dict(ast.literal_eval(arg))
         mc = None if cfg.pop("nomono", False) else mono
         t = time.perf_counter()
-        m = AdditiveRiskClassifier(monotonic_cst=mc, random_state=0, **cfg).fit(tr[feats], tr["label"].to_numpy(int))
+        m = AdditiveRiskClassifier(**{"monotonic_cst": mc, "random_state": 0, **cfg}).fit(tr[feats], tr["label"].to_numpy(int))
         dt = time.perf_counter() - t
         auc = roc_auc_score(te["label"].to_numpy(int), m.decision_function(te[feats]))
         print(arg, f"AUC {auc:.4f}, fit {dt:.1f} s, rounds {m.n_iter_.tolist()}, pairs {m.interactions_}", flush=True)

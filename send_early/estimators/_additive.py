@@ -9,12 +9,12 @@ look-ups: the explanation is the model, not an approximation of it.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import numbers
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
@@ -34,9 +34,13 @@ __all__ = ["AdditiveRiskClassifier"]
 
 logger = logging.getLogger(__name__)
 
-_PURIFY_ITER = 100
 _SCREEN_ROWS = 50_000
+_SCREEN_TEST_ROWS = 200_000
+_SCREEN_ALPHA = 0.01
 _SCREEN_GROUPS = 12
+_BACKFIT_ITER = 30
+_SCREEN_CELL_ROWS = 25
+_SCREEN_PRIOR_ROWS = 2.0
 
 
 def _split_by_term(predictor):
@@ -100,10 +104,16 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         Number of boosted models averaged. Each uses a different random validation
         split for early stopping (and a different row subsample if ``subsample < 1``).
     n_interactions : int, default=3
-        Number of pairwise terms. Pairs are screened on the residuals of a quick
-        main-effects model (a FAST-style two-way table test) and the strongest are
-        added as interaction groups. Features with a monotonic constraint are not
-        paired. ``0`` gives a pure additive model.
+        Maximum number of pairwise terms. A quick main-effects model is fitted on part
+        of the rows; on the other rows every pair of features is tested for
+        interaction on that model's residuals (a likelihood-ratio test of a two-way
+        table of coarse groups against row + column effects). The pairs with the
+        smallest p-values below a Bonferroni-corrected 1% level are added as
+        interaction groups, so data without interactions get no pairs. A pair may
+        include a feature with a monotonic constraint: the engine keeps every tree
+        monotone along that feature, so the model stays monotone in it, and so does
+        the feature's own shape table (see ``tables_``). ``0`` gives a pure additive
+        model.
     learning_rate : float, default=0.05
         Shrinkage of each tree.
     max_iter : int, default=2000
@@ -152,7 +162,11 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         The feature indices of each term.
     tables_ : list of ndarray
         Per term, the contribution (log-odds) of each bin: a 1-D array for a feature
-        (value bins, then the missing bin), a 2-D array for a pair.
+        (value bins, then the missing bin), a 2-D array for a pair. A pair table is
+        purified: its mean over each row and each column, weighted by the training
+        share of the other feature's bins, is 0 (those means are moved into the two
+        features' own tables), so a pair term holds only what the two features do
+        together beyond their separate effects.
     bin_thresholds_ : list of ndarray or None
         Per numeric feature, the upper edges of its value bins (a value ``x`` falls in
         bin ``k`` when ``t[k-1] < x <= t[k]``); ``None`` for categorical features.
@@ -164,7 +178,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
     monotonic_cst_ : ndarray of int
         The resolved monotonic constraints.
     interactions_ : list of tuple of int
-        The selected feature pairs.
+        The selected feature pairs, strongest first.
     estimators_ : list of HistGradientBoostingClassifier
         The fitted bags; they take the *binned* matrix (bin indices, NaN for missing)
         with columns in ``engine_feature_order_``.
@@ -396,28 +410,46 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         return out
 
     def _screen_pairs(self, Xb, idx, y01, sw, params, rng) -> list[tuple[int, int]]:
-        """Pick pairs by the interaction strength of residuals of a main-effects model."""
+        """Pick pairwise terms by a likelihood-ratio test on held-out residuals.
+
+        A quick main-effects model is fitted on one part of the rows; on the other
+        part, every pair of features is coarsened to a grid of at most
+        ``_SCREEN_GROUPS + 1`` groups per feature (quantile groups, the most common
+        categories, and a missing group) and the second-order gain of a full two-way
+        table over an additive (row + column) table is computed from the residual
+        gradients and hessians. Under "no interaction" twice that gain is about
+        chi-squared with ``(rows - 1) x (columns - 1)`` degrees of freedom, so pairs
+        are ranked by their p-value and kept only below a Bonferroni-corrected 5%
+        level: an additive truth gets no pairs, however many are allowed.
+        """
         p = Xb.shape[1]
-        candidates = [j for j in range(p) if self.monotonic_cst_[j] == 0]
-        if self.n_interactions == 0 or len(candidates) < 2:
+        n_pairs = p * (p - 1) // 2
+        if self.n_interactions == 0 or p < 2:
             return []
         n = Xb.shape[0]
-        rows = np.arange(n)
-        if n > _SCREEN_ROWS:
-            rows = np.sort(rng.choice(n, _SCREEN_ROWS, replace=False))
-        quick = dict(params, learning_rate=0.1, max_iter=min(self.max_iter, 300))
+        perm = rng.permutation(n)
+        n_fit = min(n // 2, _SCREEN_ROWS)
+        fit_rows = np.sort(perm[:n_fit])
+        test_rows = np.sort(perm[n_fit : n_fit + _SCREEN_TEST_ROWS])
+        if n_fit < 50 or test_rows.size < 50:
+            return []
+        quick = dict(params, learning_rate=0.2, max_iter=min(self.max_iter, 200))
         main = HistGradientBoostingClassifier(
             interaction_cst="no_interactions",
             random_state=int(rng.randint(np.iinfo(np.int32).max)),
             **quick,
-        ).fit(Xb[rows], y01[rows], sample_weight=sw[rows])
+        ).fit(Xb[fit_rows], y01[fit_rows], sample_weight=sw[fit_rows])
+        rows = test_rows
         prob = main.predict_proba(Xb[rows])[:, 1]
         g = (y01[rows] - prob) * sw[rows]
         h = prob * (1 - prob) * sw[rows]
         n_bins = self._n_value_bins()
-        K = _SCREEN_GROUPS
-        coarse = {}
-        for j in candidates:
+        # at most _SCREEN_GROUPS groups per feature, fewer on small data so that a
+        # two-way table keeps about _SCREEN_CELL_ROWS rows per cell on average
+        K = int(np.clip(np.sqrt(rows.size / _SCREEN_CELL_ROWS) - 1, 2, _SCREEN_GROUPS))
+        G1 = K + 1
+        coarse = np.empty((rows.size, p), dtype=np.intp)
+        for j in range(p):
             col = idx[rows, j]
             counts = np.bincount(col, minlength=n_bins[j] + 1)[: n_bins[j]]
             if self.is_categorical_[j]:
@@ -426,33 +458,41 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
                 lut[order[: K - 1]] = np.arange(min(K - 1, order.size))
             else:
                 before = np.concatenate([[0], np.cumsum(counts)[:-1]]) / max(counts.sum(), 1)
-                lut = np.minimum((before * K).astype(np.intp), K - 1)
-                lut = np.append(lut, 0)
+                lut = np.append(np.minimum((before * K).astype(np.intp), K - 1), 0)
             lut[n_bins[j]] = K  # missing group
-            coarse[j] = lut[col]
-        lam = 1e-3 * h.sum() / max(len(rows), 1) + 1e-12
-        G1 = K + 1
-        scores = []
-        for i, j in itertools.combinations(candidates, 2):
-            cell = coarse[i] * G1 + coarse[j]
-            Gc = np.bincount(cell, weights=g, minlength=G1 * G1).reshape(G1, G1)
-            Hc = np.bincount(cell, weights=h, minlength=G1 * G1).reshape(G1, G1) + lam
-            full = 0.5 * (Gc**2 / Hc).sum()
-            a = np.zeros(G1)
-            b = np.zeros(G1)
-            for _ in range(10):
-                a = ((Gc - Hc * b[None, :]).sum(1)) / Hc.sum(1)
-                b = ((Gc - Hc * a[:, None]).sum(0)) / Hc.sum(0)
-            f = a[:, None] + b[None, :]
-            additive = (Gc * f - 0.5 * Hc * f**2).sum()
-            # under no interaction the score is about chi2(df) / 2: keep clear excesses
-            df = max(
-                (int((Hc.sum(1) > lam * G1).sum()) - 1) * (int((Hc.sum(0) > lam * G1).sum()) - 1), 1
-            )
-            scores.append((full - additive - df, i, j))
-        scores.sort(key=lambda s: -s[0])
-        chosen = [(i, j) for s, i, j in scores[: self.n_interactions] if s > 0]
-        logger.debug("selected pairs %s", chosen)
+            coarse[:, j] = lut[col]
+        # every cell gets a prior of a few rows' hessian: sparse cells (rare
+        # categories, rare events) cannot make a pair look significant on their own
+        lam = _SCREEN_PRIOR_ROWS * h.sum() / rows.size + 1e-12
+        # groups present per feature, for the degrees of freedom (r - 1)(c - 1)
+        present = np.array([np.unique(coarse[:, j]).size for j in range(p)])
+        stats = []
+        for i in range(p - 1):
+            # every pair (i, j > i) at once: one bincount over a block of cells
+            m = p - 1 - i
+            cell = (coarse[:, i, None] * G1 + coarse[:, i + 1 :]) + np.arange(m) * G1 * G1
+            Gc = np.bincount(cell.ravel(), np.repeat(g, m), m * G1 * G1).reshape(m, G1, G1)
+            Hc = np.bincount(cell.ravel(), np.repeat(h, m), m * G1 * G1).reshape(m, G1, G1)
+            Hc += lam
+            full = 0.5 * (Gc**2 / Hc).sum(axis=(1, 2))
+            a = np.zeros((m, G1))
+            b = np.zeros((m, G1))
+            for _ in range(_BACKFIT_ITER):
+                a = (Gc - Hc * b[:, None, :]).sum(2) / Hc.sum(2)
+                b = (Gc - Hc * a[:, :, None]).sum(1) / Hc.sum(1)
+            f = a[:, :, None] + b[:, None, :]
+            additive = (Gc * f - 0.5 * Hc * f**2).sum(axis=(1, 2))
+            df = (present[i] - 1) * (present[i + 1 :] - 1)
+            js = np.arange(i + 1, p)
+            stats.append(np.column_stack([np.full(m, i), js, np.maximum(full - additive, 0), df]))
+        stats = np.concatenate(stats)
+        ok = stats[:, 3] > 0
+        logp = np.zeros(n_pairs)
+        logp[ok] = chi2.logsf(2 * stats[ok, 2], stats[ok, 3])
+        keep = np.flatnonzero(ok & (logp < np.log(_SCREEN_ALPHA / n_pairs)))
+        keep = keep[np.argsort(logp[keep], kind="stable")][: self.n_interactions]
+        chosen = [(int(stats[k, 0]), int(stats[k, 1])) for k in keep]
+        logger.debug("selected pairs %s (log p %s)", chosen, logp[keep].round(1).tolist())
         return chosen
 
     def _build_tables(self, idx, y01, sw):
@@ -510,20 +550,23 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             c_tabs.append(np.bincount(cell, minlength=size).reshape(tab.shape))
             e_tabs.append(np.bincount(cell, weights=y01, minlength=size).reshape(tab.shape))
 
-        # purify pairs: move their row/column means (training-weighted) to the mains
+        # purify pairs: move their row and column means to the mains. The means are
+        # taken under the product of the two features' training distributions, so a
+        # row mean is a fixed weighted average of the pair table's columns: where the
+        # engine kept the pair monotone along a constrained feature, the main table
+        # that receives the row means stays monotone too. One pass is exact under
+        # product weights.
         for k in range(p, len(terms)):
             i, j = terms[k]
-            T, W = tables[k], w_tabs[k]
+            W = w_tabs[k]
             rw, cw = W.sum(1), W.sum(0)
-            for _ in range(_PURIFY_ITER):
-                r = np.divide((W * T).sum(1), rw, out=np.zeros_like(rw), where=rw > 0)
-                T = T - r[:, None]
-                tables[i] = tables[i] + r
-                c = np.divide((W * T).sum(0), cw, out=np.zeros_like(cw), where=cw > 0)
-                T = T - c[None, :]
-                tables[j] = tables[j] + c
-                if max(np.abs(r).max(), np.abs(c).max()) < 1e-13:
-                    break
+            T = tables[k]
+            r = T @ cw / cw.sum()
+            T = T - r[:, None]
+            c = rw @ T / rw.sum()
+            T = T - c[None, :]
+            tables[i] = tables[i] + r
+            tables[j] = tables[j] + c
             tables[k] = T
         # centre every term on the training mean
         total = sw.sum()
