@@ -114,6 +114,11 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         monotone along that feature, so the model stays monotone in it, and so does
         the feature's own shape table (see ``tables_``). ``0`` gives a pure additive
         model.
+    interactions : list of pairs or None, default=None
+        Explicit pairwise terms, as pairs of feature names (DataFrame input) or
+        indices, for example ``[("age_months", "asq_communication")]``. When given,
+        the screen is skipped and exactly these pairs are used (``n_interactions`` is
+        ignored).
     learning_rate : float, default=0.05
         Shrinkage of each tree.
     max_iter : int, default=2000
@@ -216,6 +221,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         *,
         n_bags: int = 5,
         n_interactions: int = 3,
+        interactions=None,
         learning_rate: float = 0.05,
         max_iter: int = 2000,
         max_leaf_nodes: int = 6,
@@ -232,6 +238,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
     ):
         self.n_bags = n_bags
         self.n_interactions = n_interactions
+        self.interactions = interactions
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
@@ -364,7 +371,10 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             n_iter_no_change=self.n_iter_no_change,
         )
 
-        self.interactions_ = self._screen_pairs(Xb_engine, idx, y01, sw, params, rng)
+        if self.interactions is None:
+            self.interactions_ = self._screen_pairs(Xb_engine, idx, y01, sw, params, rng)
+        else:
+            self.interactions_ = self._given_pairs(p)
         groups = [[int(inv[j])] for j in range(p)] + [
             [int(inv[i]), int(inv[j])] for i, j in self.interactions_
         ]
@@ -399,7 +409,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
 
     def _digitize(self, Xe: np.ndarray) -> np.ndarray:
         """Table index of every value: value bins ``0..k-1``, missing bin ``k``."""
-        out = np.empty(Xe.shape, dtype=np.intp)
+        out = np.empty(Xe.shape, dtype=np.intp, order="F")
         for j, t in enumerate(self.bin_thresholds_):
             if t is None:
                 k = len(self.categories_[j])
@@ -408,6 +418,38 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             else:
                 out[:, j] = digitize(Xe[:, j], t)
         return out
+
+    def _given_pairs(self, p: int) -> list[tuple[int, int]]:
+        """Validate the ``interactions`` parameter into sorted index pairs."""
+        names = getattr(self, "feature_names_in_", None)
+        names = [] if names is None else [str(n) for n in names]
+        pairs = []
+        for pair in self.interactions:
+            if isinstance(pair, str) or len(pair) != 2:
+                raise ValueError(f"interactions must be pairs of features; found {pair!r}.")
+            ij = []
+            for f in pair:
+                if isinstance(f, str):
+                    if f not in names:
+                        raise ValueError(
+                            f"interactions name {f!r} is not a feature of X"
+                            + ("" if names else " (feature names need a DataFrame)")
+                            + "."
+                        )
+                    ij.append(names.index(f))
+                elif isinstance(f, numbers.Integral) and 0 <= f < p:
+                    ij.append(int(f))
+                else:
+                    raise ValueError(
+                        f"interactions entries must be feature names or indices in "
+                        f"[0, {p - 1}]; found {f!r}."
+                    )
+            if ij[0] == ij[1]:
+                raise ValueError(f"an interaction needs two different features; found {pair!r}.")
+            pr = (min(ij), max(ij))
+            if pr not in pairs:
+                pairs.append(pr)
+        return pairs
 
     def _screen_pairs(self, Xb, idx, y01, sw, params, rng) -> list[tuple[int, int]]:
         """Pick pairwise terms by a likelihood-ratio test on held-out residuals.
@@ -631,10 +673,16 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         return pd.DataFrame(cols, index=index)
 
     def _contributions_from_idx(self, idx: np.ndarray) -> np.ndarray:
-        out = np.empty((idx.shape[0], len(self.tables_)))
+        # one contiguous row per term, returned transposed (column-major): filling and
+        # later per-term (column) work stay contiguous, and pandas wraps it without a copy
+        out = np.empty((len(self.tables_), idx.shape[0]))
+        cols = np.asfortranarray(idx)
         for k, (t, tab) in enumerate(zip(self.term_features_, self.tables_, strict=True)):
-            out[:, k] = tab[idx[:, t[0]]] if len(t) == 1 else tab[idx[:, t[0]], idx[:, t[1]]]
-        return out
+            if len(t) == 1:
+                np.take(tab, cols[:, t[0]], out=out[k])
+            else:
+                np.take(tab.ravel(), cols[:, t[0]] * tab.shape[1] + cols[:, t[1]], out=out[k])
+        return out.T
 
     def contributions(self, X) -> np.ndarray:
         """Contribution of every term to each row's log-odds.

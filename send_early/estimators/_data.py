@@ -193,7 +193,7 @@ def learn_categories(X, is_cat: np.ndarray) -> list:
 def encode(X, is_cat: np.ndarray, categories: list) -> Encoded:
     """Float matrix: numeric columns as floats, categorical columns as codes."""
     n, p = X.shape
-    out = np.empty((n, p), dtype=np.float64)
+    out = np.empty((n, p), dtype=np.float64, order="F")  # filled and read column by column
     n_unknown = np.zeros(p, dtype=int)
     for j in range(p):
         if isinstance(X, pd.DataFrame):

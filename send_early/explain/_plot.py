@@ -19,8 +19,16 @@ def _plt():
 def plot_shape(model, term: str, ax=None):
     """Plot one term's shape function (contribution in log-odds by bin).
 
+    A single feature is drawn as bars, one per bin (red raises risk, blue lowers it).
+    A pairwise term is drawn as a 2-D table (heat map) with one row per bin of its
+    first feature and one column per bin of its second; cells built from fewer than
+    ``MIN_CELL`` training children are left blank (grey).
+
     Returns the matplotlib Axes.
     """
+    import numpy as np
+    import pandas as pd
+
     from ._explain import explain_global
 
     plt = _plt()
@@ -28,8 +36,32 @@ def plot_shape(model, term: str, ax=None):
     t = tab[tab["term"] == term]
     if t.empty:
         raise ValueError(f"term must be one of the model's terms; {term!r} is not ({', '.join(tab['term'].unique()[:10])}, ...).")
+    second = t["feature_2"].iloc[0] if "feature_2" in t.columns else None
+    is_pair = bool(pd.notna(second)) and str(second) not in ("None", "nan", "")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3))
+        _, ax = plt.subplots(figsize=(5, 4) if is_pair else (5, 3))
+    if is_pair:
+        rows = list(dict.fromkeys(t["bin"].astype(str)))
+        cols = list(dict.fromkeys(t["bin_2"].astype(str)))
+        grid = np.full((len(rows), len(cols)), np.nan)
+        r = t["bin"].astype(str).map({b: i for i, b in enumerate(rows)}).to_numpy()
+        c = t["bin_2"].astype(str).map({b: i for i, b in enumerate(cols)}).to_numpy()
+        shown = ~t["suppressed"].to_numpy(dtype=bool) if "suppressed" in t.columns else np.ones(len(t), bool)
+        grid[r[shown], c[shown]] = t["contribution"].to_numpy(dtype=float)[shown]
+        lim = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#dddddd")
+        im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
+        ax.figure.colorbar(im, ax=ax, label="contribution (log-odds)")
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(rows, fontsize=7)
+        ax.set_xticks(range(len(cols)))
+        ax.set_xticklabels(cols, rotation=45, ha="right", fontsize=7)
+        labels = model.pipeline.labels()
+        ax.set_ylabel(labels.get(t["feature"].iloc[0], t["feature"].iloc[0]), fontsize=8)
+        ax.set_xlabel(labels.get(t["feature_2"].iloc[0], t["feature_2"].iloc[0]), fontsize=8)
+        ax.set_title("Together, beyond their separate effects", fontsize=9)
+        ax.figure.tight_layout()
+        return ax
     labels = t["bin"].astype(str).tolist() if "bin" in t.columns else [str(i) for i in range(len(t))]
     ax.bar(range(len(t)), t["contribution"].to_numpy(), color=["#b2182b" if c > 0 else "#2166ac" for c in t["contribution"]])
     ax.axhline(0, color="black", lw=0.8)

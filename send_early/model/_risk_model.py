@@ -283,7 +283,7 @@ class RiskModel:
         """
         self._check()
         c = self.estimator_.contributions(self._X(features)) * self.calibration_["slope"]
-        return pd.DataFrame(c, index=features.index, columns=list(self.estimator_.term_names_))
+        return pd.DataFrame(c, index=features.index, columns=list(self.estimator_.term_names_), copy=False)
 
     @property
     def intercept_(self) -> float:

@@ -82,21 +82,27 @@ def test_rows_conserved_under_corruption(fitted_model, small_cohort, kinds, seed
 
     for kind in kinds:
         if kind == "code":
-            df = t["census"]; df["sen_provision"] = df["sen_provision"].astype("object")
+            df = t["census"]
+            df["sen_provision"] = df["sen_provision"].astype("object")
             df.loc[pick(df), "sen_provision"] = "Q"
         elif kind == "range":
-            ch["imd_decile"] = ch["imd_decile"].astype("object"); ch.loc[pick(ch), "imd_decile"] = 42
+            ch["imd_decile"] = ch["imd_decile"].astype("object")
+            ch.loc[pick(ch), "imd_decile"] = 42
         elif kind == "future":
-            df = t["referrals"]; df.loc[pick(df), "referral_date"] = pd.Timestamp("2030-01-01")
+            df = t["referrals"]
+            df.loc[pick(df), "referral_date"] = pd.Timestamp("2030-01-01")
         elif kind == "orphan":
-            df = t["exclusions"]; df["child_id"] = df["child_id"].astype("object")
+            df = t["exclusions"]
+            df["child_id"] = df["child_id"].astype("object")
             df.loc[pick(df), "child_id"] = "nobody"
         elif kind == "duplicate":
             t["children"] = ch = pd.concat([ch, ch.loc[[pick(ch)]]], ignore_index=True)
         elif kind == "before_birth":
-            df = t["assessments"]; df.loc[pick(df), "assessment_date"] = pd.Timestamp("2000-01-01")
+            df = t["assessments"]
+            df.loc[pick(df), "assessment_date"] = pd.Timestamp("2000-01-01")
         elif kind == "null_id":
-            df = t["health_reviews"]; df["child_id"] = df["child_id"].astype("object")
+            df = t["health_reviews"]
+            df["child_id"] = df["child_id"].astype("object")
             df.loc[pick(df), "child_id"] = None
     tables = send_early.Tables(t, small_cohort.extract_date)
     res = send_early.score(fitted_model, tables, AS_OF)

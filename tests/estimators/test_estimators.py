@@ -373,3 +373,24 @@ def test_pair_tables_are_purified(monotone_pair, additive):
             # the common value is the constant that centres the term on the training mean
             np.testing.assert_allclose(rows, rows[0], atol=1e-10)
             np.testing.assert_allclose(cols, rows[0], atol=1e-10)
+
+
+def test_explicit_interactions_skip_the_screen(data):
+    X, y = data
+    named = AdditiveRiskClassifier(
+        n_bags=1, max_iter=100, interactions=[("gestation_weeks", "age_months")], random_state=0
+    ).fit(X, y)
+    assert named.interactions_ == [(0, 1)]
+    assert named.term_names_[-1] == "age_months x gestation_weeks"
+    by_index = AdditiveRiskClassifier(
+        n_bags=1, max_iter=100, interactions=[(1, 0)], random_state=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(named.decision_function(X), by_index.decision_function(X))
+    for bad, match in [
+        ([("age_months", "nope")], "'nope' is not a feature of X"),
+        ([("age_months", "age_months")], "two different features"),
+        ([(0, 9)], r"indices in \[0, 3\]"),
+        (["age_months"], "pairs of features"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            AdditiveRiskClassifier(interactions=bad).fit(X, y)

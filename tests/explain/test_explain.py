@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from send_early import RiskModel
 from send_early.explain import explain_global, explain_local, plot_shape
+
+from ..conftest import TRAIN_DATES, fast_spec_text
 
 AS_OF = "2023-09-01"
 
@@ -81,3 +84,40 @@ def test_flags_read_yes_no_and_counts_stay_numbers(fitted_model, feats):
     is_flag = single["term"].isin(flags)
     assert value[is_flag].isin(["yes", "no"]).all()
     assert not value[~is_flag].isin(["yes", "no"]).any()
+
+
+@pytest.fixture(scope="module")
+def paired_model(small_cohort, tmp_path_factory):
+    spec = tmp_path_factory.mktemp("paired") / "paired.toml"
+    text = fast_spec_text().replace(
+        "n_interactions = 0", 'interactions = [["asq_communication", "eyfsp_gld"]]'
+    )
+    spec.write_text(text)
+    return RiskModel.from_spec(spec).fit(small_cohort, TRAIN_DATES)
+
+
+def test_pair_term_is_plotted_as_a_two_way_table(paired_model):
+    term = "asq_communication x eyfsp_gld"
+    assert paired_model.estimator_.term_names_[-1] == term
+    ax = plot_shape(paired_model, term)
+    assert len(ax.images) == 1
+    grid = ax.images[0].get_array()
+    g = explain_global(paired_model)
+    cells = g[g["term"] == term]
+    assert grid.shape == (cells["bin"].nunique(), cells["bin_2"].nunique())
+    # suppressed cells (fewer than 10 children) are blank, the others show their value
+    assert int(np.ma.count_masked(grid)) == int(cells["suppressed"].sum())
+    shown = cells[~cells["suppressed"]]
+    np.testing.assert_allclose(np.sort(grid.compressed()), np.sort(shown["contribution"].to_numpy()))
+
+
+def test_pair_reasons_name_both_features(paired_model, feats):
+    long = explain_local(paired_model, feats, top=3, min_contribution=0.0)
+    pair = long[long["term"] == "asq_communication x eyfsp_gld"]
+    assert len(pair)
+    labels = paired_model.pipeline.labels()
+    assert pair["reason"].str.contains("; together with ", regex=False).all()
+    assert pair["reason"].str.startswith(labels["asq_communication"]).all()
+    # a pair is offered only when both of its features are recorded for the child
+    ids = pair["child_id"].to_numpy()
+    assert feats.loc[ids, ["asq_communication", "eyfsp_gld"]].notna().all().all()
