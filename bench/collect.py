@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["synth", "features", "estimators", "models", "fit", "evaluation", "report", "registry", "scoring"]
+ORDER = ["synth", "features", "estimators", "models", "ebm", "tuning", "fit", "evaluation", "report", "registry", "scoring"]
 INTRO = """# Benchmarks
 
 Every figure below was measured on this project's machine kind (2 cores, 24 GiB, no GPU) by the
@@ -22,6 +22,8 @@ Time and memory targets live here, never in unit tests.
 | `bench/bench_features.py` | `build_features` throughput and memory, 10k to 1M children | 200k < 15 s, 1M < 90 s and < 8 GB |
 | `bench/bench_estimators.py` | estimators on real open datasets and simulated data, against LR, HGB and EBM | AUC within 0.005 of HGB; >= EBM at >= 10x less fit time |
 | `bench/bench_models.py` | the risk models on a synthetic cohort with a temporal split | AUC within 0.005 of HGB; ECE < 0.02; `explain_local` 1M rows < 10 s |
+| `bench/bench_vs_ebm.py` | the default additive model against EBM over several synthetic cohorts | >= EBM AUC at >= 10x less fit time |
+| `bench/tune_additive.py` | settings tried to close the gap to EBM (recorded by hand in `results_tuning.md`) | - |
 | `bench/bench_fit.py` | fit on 200,000 distinct training rows | < 60 s |
 | `bench/bench_evaluation.py` | metrics, audit and bootstrap on 1M children | seconds |
 | `bench/render_card.py` | model card build and headless-browser render | offline, readable on a phone |

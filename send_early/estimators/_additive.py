@@ -371,8 +371,12 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             n_iter_no_change=self.n_iter_no_change,
         )
 
+        screen_seed = int(rng.randint(np.iinfo(np.int32).max))
         if self.interactions is None:
-            self.interactions_ = self._screen_pairs(Xb_engine, idx, y01, sw, params, rng)
+            # the screen draws from its own stream, so the bags do not depend on it:
+            # when it keeps no pair the model equals the n_interactions=0 one
+            screen_rng = np.random.RandomState(screen_seed)
+            self.interactions_ = self._screen_pairs(Xb_engine, idx, y01, sw, params, screen_rng)
         else:
             self.interactions_ = self._given_pairs(p)
         groups = [[int(inv[j])] for j in range(p)] + [
@@ -461,8 +465,11 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         table over an additive (row + column) table is computed from the residual
         gradients and hessians. Under "no interaction" twice that gain is about
         chi-squared with ``(rows - 1) x (columns - 1)`` degrees of freedom, so pairs
-        are ranked by their p-value and kept only below a Bonferroni-corrected 5%
-        level: an additive truth gets no pairs, however many are allowed.
+        are ranked by their p-value and kept only below a Bonferroni-corrected 1%
+        level: an additive truth gets no pairs, however many are allowed. A third
+        part of the rows then checks the selection: the quick model refitted with the
+        pairs must have a lower log-loss there than without them, or no pair is kept
+        (on small data, pairs that pass the test can still overfit).
         """
         p = Xb.shape[1]
         n_pairs = p * (p - 1) // 2
@@ -472,7 +479,10 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         perm = rng.permutation(n)
         n_fit = min(n // 2, _SCREEN_ROWS)
         fit_rows = np.sort(perm[:n_fit])
-        test_rows = np.sort(perm[n_fit : n_fit + _SCREEN_TEST_ROWS])
+        rest = perm[n_fit:]
+        n_test = min(rest.size // 2, _SCREEN_TEST_ROWS)
+        test_rows = np.sort(rest[:n_test])
+        check_rows = np.sort(rest[n_test : 2 * n_test])
         if n_fit < 50 or test_rows.size < 50:
             return []
         quick = dict(params, learning_rate=0.2, max_iter=min(self.max_iter, 200))
@@ -534,7 +544,32 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         keep = np.flatnonzero(ok & (logp < np.log(_SCREEN_ALPHA / n_pairs)))
         keep = keep[np.argsort(logp[keep], kind="stable")][: self.n_interactions]
         chosen = [(int(stats[k, 0]), int(stats[k, 1])) for k in keep]
-        logger.debug("selected pairs %s (log p %s)", chosen, logp[keep].round(1).tolist())
+        logger.debug("screened pairs %s (log p %s)", chosen, logp[keep].round(1).tolist())
+        if not chosen:
+            return []
+        inv = np.argsort(self.engine_feature_order_)
+        with_pairs = HistGradientBoostingClassifier(
+            interaction_cst=[[j] for j in range(p)]
+            + [[int(inv[i]), int(inv[j])] for i, j in chosen],
+            random_state=main.random_state,
+            **quick,
+        ).fit(Xb[fit_rows], y01[fit_rows], sample_weight=sw[fit_rows])
+        w = sw[check_rows]
+        yc = y01[check_rows]
+
+        def log_loss(model):
+            pr = np.clip(model.predict_proba(Xb[check_rows])[:, 1], 1e-12, 1 - 1e-12)
+            return -float((w * (yc * np.log(pr) + (1 - yc) * np.log1p(-pr))).sum() / w.sum())
+
+        before, after = log_loss(main), log_loss(with_pairs)
+        if after >= before:
+            logger.info(
+                "dropped %d screened pairs: held-out log-loss %.5f with them, %.5f without",
+                len(chosen),
+                after,
+                before,
+            )
+            return []
         return chosen
 
     def _build_tables(self, idx, y01, sw):

@@ -307,15 +307,23 @@ def _explanation(global_explanation, model, n_train) -> dict | None:
         tab["count"] = (tab["share"].astype(float) * float(n_train)).round()
     if "bin" in tab.columns:
         tab["bin"] = tab["bin"].astype(str)
+    if "feature_2" in tab.columns:
+        second = tab["feature_2"].astype("object")
+        tab["pair"] = second.notna() & ~second.astype(str).isin(["None", "nan", ""])
+    else:
+        tab["pair"] = False
     terms = (tab.groupby("term", sort=False)
              .agg(label=("label", "first"), importance=("importance", "first"),
-                  protected=("protected", "first"))
+                  protected=("protected", "first"), pair=("pair", "first"))
              .reset_index()
              .sort_values(["importance", "term"], ascending=[False, True], kind="stable"))
     shapes = {}
     keep_cols = [c for c in ("bin", "contribution", "share", "count", "event_rate")
                  if c in tab.columns]
-    for term in terms.loc[~terms["protected"].astype(bool), "term"].head(TOP_TERMS):
+    # one bar chart per single-feature term; a pair term is a 2-D table, listed (with its
+    # importance) in the terms table and kept whole in the explanation logged with the model
+    single = ~terms["protected"].astype(bool) & ~terms["pair"].astype(bool)
+    for term in terms.loc[single, "term"].head(TOP_TERMS):
         rows = tab.loc[tab["term"] == term, keep_cols].to_dict(orient="records")
         shapes[str(term)] = suppress_records(rows, row_n=("count",) if "count" in keep_cols else (),
                                              keep=("bin",))

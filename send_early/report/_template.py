@@ -258,6 +258,10 @@ def _explanation(card: dict) -> str:
            _table(x.get("terms", [])[:15], [("label", "feature", "wrap"),
                                             ("importance", "importance", "num"),
                                             ("protected", "protected", "num")])]
+    if any(t.get("pair") for t in x.get("terms", [])):
+        out.append("<p>Terms whose feature reads \"A x B\" are pairs: what two features add together, "
+                   "beyond their own shapes. Their 2-D tables are in the explanation logged with the "
+                   "model (<code>explain_global</code>); the charts below show single features.</p>")
     labels = {t.get("term"): t.get("label") for t in x.get("terms", [])}
     panels = [(str(labels.get(term, term)), rows) for term, rows in (x.get("shapes") or {}).items()]
     out.append(_img(shapes_png(panels), "shape functions of the most important features"))

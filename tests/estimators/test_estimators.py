@@ -394,3 +394,30 @@ def test_explicit_interactions_skip_the_screen(data):
     ]:
         with pytest.raises(ValueError, match=match):
             AdditiveRiskClassifier(interactions=bad).fit(X, y)
+
+
+def test_no_pairs_kept_gives_the_pure_additive_model():
+    # the screen draws its own random stream: when it keeps nothing the bags are the
+    # same as with n_interactions=0
+    X, y = _additive_truth(4000, 0)
+    screened = AdditiveRiskClassifier(n_bags=2, n_interactions=5, max_iter=150, random_state=0)
+    plain = AdditiveRiskClassifier(n_bags=2, n_interactions=0, max_iter=150, random_state=0)
+    assert screened.fit(X, y).interactions_ == []
+    np.testing.assert_array_equal(screened.decision_function(X), plain.fit(X, y).decision_function(X))
+
+
+def test_held_out_check_drops_pairs_that_do_not_help(monkeypatch):
+    import send_early.estimators._additive as additive_module
+
+    # with the significance level at 1 every pair passes the test; the held-out
+    # log-loss check must still refuse pairs on an additive truth
+    X, y = _additive_truth(6000, 1)
+    monkeypatch.setattr(additive_module, "_SCREEN_ALPHA", 1.0)
+    model = AdditiveRiskClassifier(n_bags=1, n_interactions=5, max_iter=200, random_state=0)
+    assert model.fit(X, y).interactions_ == []
+    # and keeps a real one
+    rng = np.random.default_rng(3)
+    Xp = rng.normal(size=(8000, 5))
+    z = Xp[:, 0] + 1.5 * Xp[:, 2] * Xp[:, 4]
+    yp = (rng.random(8000) < 1 / (1 + np.exp(-z))).astype(int)
+    assert (2, 4) in model.fit(Xp, yp).interactions_

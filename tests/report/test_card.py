@@ -398,3 +398,22 @@ def test_card_from_a_fitted_risk_model(tmp_path):
     assert data["explanation"] and data["explanation"]["terms"]
     assert data["outcome"]["horizon_months"] == model.spec.horizon_months
     assert next(c for c in card.checks if c["name"] == "protected_not_features")["passed"]
+
+
+def test_pair_terms_are_listed_but_not_drawn_as_bars(tmp_path):
+    single = fake_explanation()
+    pair = pd.DataFrame([
+        {"term": "age_months x eyfsp_gld", "label": "Age x GLD", "bin": f"a{i}", "bin_2": f"g{j}",
+         "feature_2": "eyfsp_gld", "contribution": 0.5 - 0.25 * (i + j), "count": 100 + i + j,
+         "share": 0.25, "importance": 0.9, "protected": False}
+        for i in range(2) for j in range(2)
+    ])
+    tab = pd.concat([single.assign(feature_2=None), pair], ignore_index=True)
+    card = build(tmp_path, global_explanation=tab)
+    x = card.to_dict()["explanation"]
+    terms = {t["term"]: t for t in x["terms"]}
+    # the strongest term is the pair: listed, flagged as a pair, never a bar chart of 2-D cells
+    assert x["terms"][0]["term"] == "age_months x eyfsp_gld" and terms["age_months x eyfsp_gld"]["pair"]
+    assert not terms["age_months"]["pair"]
+    assert "age_months x eyfsp_gld" not in x["shapes"] and "age_months" in x["shapes"]
+    assert "are pairs" in card.html_path.read_text(encoding="utf-8")
