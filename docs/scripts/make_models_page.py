@@ -115,9 +115,10 @@ never a decision.
   `intercept_ + contributions(X).sum(axis=1)` equals the decision function exactly.
   `shape_tables()` returns every table.
 - **How pairs are picked**: a quick main-effects model is fitted on part of the training rows; on
-  the other rows, every pair of features is cut into a two-way table of coarse groups (quantile
-  groups, the commonest categories, missing) and a likelihood-ratio test asks whether the residuals
-  need the full table rather than row + column effects. Pairs are ranked by p-value and kept only
+  the other rows, every pair of features is cut into two-way tables of coarse groups (quantile
+  groups, the commonest categories, missing; 2 x 2, 4 x 4 and up to 12 x 12, so that both step-like
+  and curved interactions are seen) and a likelihood-ratio test asks whether the residuals need the
+  full table rather than row + column effects. Pairs are ranked by p-value and kept only
   below a Bonferroni-corrected 1% level, so data without interactions get no pairs however many are
   allowed (tested). A third part of the rows checks the selection: the quick model refitted with
   the pairs must predict those rows better (lower log-loss) than without them, or no pair is kept;

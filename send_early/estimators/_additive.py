@@ -9,6 +9,7 @@ look-ups: the explanation is the model, not an approximation of it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import numbers
 
@@ -38,6 +39,7 @@ _SCREEN_ROWS = 50_000
 _SCREEN_TEST_ROWS = 200_000
 _SCREEN_ALPHA = 0.01
 _SCREEN_GROUPS = 12
+_SCREEN_RESOLUTIONS = (2, 4)
 _BACKFIT_ITER = 30
 _SCREEN_CELL_ROWS = 25
 _SCREEN_PRIOR_ROWS = 2.0
@@ -107,7 +109,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         Maximum number of pairwise terms. A quick main-effects model is fitted on part
         of the rows; on the other rows every pair of features is tested for
         interaction on that model's residuals (a likelihood-ratio test of a two-way
-        table of coarse groups against row + column effects). The pairs with the
+        table of coarse groups against row + column effects, on a 2 x 2, a 4 x 4 and
+        a finer grid, each plus a missing group). The pairs with the
         smallest p-values below a Bonferroni-corrected 1% level are added as
         interaction groups, so data without interactions get no pairs. A pair may
         include a feature with a monotonic constraint: the engine keeps every tree
@@ -459,14 +462,14 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         """Pick pairwise terms by a likelihood-ratio test on held-out residuals.
 
         A quick main-effects model is fitted on one part of the rows; on the other
-        part, every pair of features is coarsened to a grid of at most
-        ``_SCREEN_GROUPS + 1`` groups per feature (quantile groups, the most common
-        categories, and a missing group) and the second-order gain of a full two-way
+        part, every pair of features is coarsened to grids of 2, 4 and at most
+        ``_SCREEN_GROUPS`` groups per feature (quantile groups, the most common
+        categories, plus a missing group) and the second-order gain of a full two-way
         table over an additive (row + column) table is computed from the residual
         gradients and hessians. Under "no interaction" twice that gain is about
         chi-squared with ``(rows - 1) x (columns - 1)`` degrees of freedom, so pairs
-        are ranked by their p-value and kept only below a Bonferroni-corrected 1%
-        level: an additive truth gets no pairs, however many are allowed. A third
+        are ranked by their smallest p-value over the grids (times the number of
+        grids) and kept only below a Bonferroni-corrected 1% level: an additive truth gets no pairs, however many are allowed. A third
         part of the rows then checks the selection: the quick model refitted with the
         pairs must have a lower log-loss there than without them, or no pair is kept
         (on small data, pairs that pass the test can still overfit).
@@ -495,55 +498,25 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         prob = main.predict_proba(Xb[rows])[:, 1]
         g = (y01[rows] - prob) * sw[rows]
         h = prob * (1 - prob) * sw[rows]
-        n_bins = self._n_value_bins()
         # at most _SCREEN_GROUPS groups per feature, fewer on small data so that a
         # two-way table keeps about _SCREEN_CELL_ROWS rows per cell on average
-        K = int(np.clip(np.sqrt(rows.size / _SCREEN_CELL_ROWS) - 1, 2, _SCREEN_GROUPS))
-        G1 = K + 1
-        coarse = np.empty((rows.size, p), dtype=np.intp)
-        for j in range(p):
-            col = idx[rows, j]
-            counts = np.bincount(col, minlength=n_bins[j] + 1)[: n_bins[j]]
-            if self.is_categorical_[j]:
-                order = np.argsort(-counts, kind="stable")
-                lut = np.full(n_bins[j] + 1, K - 1)
-                lut[order[: K - 1]] = np.arange(min(K - 1, order.size))
-            else:
-                before = np.concatenate([[0], np.cumsum(counts)[:-1]]) / max(counts.sum(), 1)
-                lut = np.append(np.minimum((before * K).astype(np.intp), K - 1), 0)
-            lut[n_bins[j]] = K  # missing group
-            coarse[:, j] = lut[col]
+        k_max = int(np.clip(np.sqrt(rows.size / _SCREEN_CELL_ROWS) - 1, 2, _SCREEN_GROUPS))
         # every cell gets a prior of a few rows' hessian: sparse cells (rare
         # categories, rare events) cannot make a pair look significant on their own
         lam = _SCREEN_PRIOR_ROWS * h.sum() / rows.size + 1e-12
-        # groups present per feature, for the degrees of freedom (r - 1)(c - 1)
-        present = np.array([np.unique(coarse[:, j]).size for j in range(p)])
-        stats = []
-        for i in range(p - 1):
-            # every pair (i, j > i) at once: one bincount over a block of cells
-            m = p - 1 - i
-            cell = (coarse[:, i, None] * G1 + coarse[:, i + 1 :]) + np.arange(m) * G1 * G1
-            Gc = np.bincount(cell.ravel(), np.repeat(g, m), m * G1 * G1).reshape(m, G1, G1)
-            Hc = np.bincount(cell.ravel(), np.repeat(h, m), m * G1 * G1).reshape(m, G1, G1)
-            Hc += lam
-            full = 0.5 * (Gc**2 / Hc).sum(axis=(1, 2))
-            a = np.zeros((m, G1))
-            b = np.zeros((m, G1))
-            for _ in range(_BACKFIT_ITER):
-                a = (Gc - Hc * b[:, None, :]).sum(2) / Hc.sum(2)
-                b = (Gc - Hc * a[:, :, None]).sum(1) / Hc.sum(1)
-            f = a[:, :, None] + b[:, None, :]
-            additive = (Gc * f - 0.5 * Hc * f**2).sum(axis=(1, 2))
-            df = (present[i] - 1) * (present[i + 1 :] - 1)
-            js = np.arange(i + 1, p)
-            stats.append(np.column_stack([np.full(m, i), js, np.maximum(full - additive, 0), df]))
-        stats = np.concatenate(stats)
-        ok = stats[:, 3] > 0
-        logp = np.zeros(n_pairs)
-        logp[ok] = chi2.logsf(2 * stats[ok, 2], stats[ok, 3])
+        # a coarse grid (2 x 2 plus missing) has the power for step-like interactions,
+        # a fine one for curved ones: test at a few resolutions, keep each pair's
+        # smallest p-value, Bonferroni-corrected for the number of resolutions
+        resolutions = sorted({k for k in _SCREEN_RESOLUTIONS if k < k_max} | {k_max})
+        logp = np.full(n_pairs, np.inf)
+        for K in resolutions:
+            logp = np.minimum(logp, self._pair_log_pvalues(idx[rows], g, h, lam, K))
+        logp = logp + np.log(len(resolutions))
+        ok = np.isfinite(logp)
+        pairs = np.array(list(itertools.combinations(range(p), 2)))
         keep = np.flatnonzero(ok & (logp < np.log(_SCREEN_ALPHA / n_pairs)))
         keep = keep[np.argsort(logp[keep], kind="stable")][: self.n_interactions]
-        chosen = [(int(stats[k, 0]), int(stats[k, 1])) for k in keep]
+        chosen = [(int(pairs[k, 0]), int(pairs[k, 1])) for k in keep]
         logger.debug("screened pairs %s (log p %s)", chosen, logp[keep].round(1).tolist())
         if not chosen:
             return []
@@ -571,6 +544,49 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             )
             return []
         return chosen
+
+    def _pair_log_pvalues(self, idx, g, h, lam, K) -> np.ndarray:
+        """Log p-value of the interaction test of every pair, on a grid of K groups."""
+        p = idx.shape[1]
+        n_bins = self._n_value_bins()
+        G1 = K + 1
+        coarse = np.empty(idx.shape, dtype=np.intp)
+        for j in range(p):
+            col = idx[:, j]
+            counts = np.bincount(col, minlength=n_bins[j] + 1)[: n_bins[j]]
+            if self.is_categorical_[j]:
+                order = np.argsort(-counts, kind="stable")
+                lut = np.full(n_bins[j] + 1, K - 1)
+                lut[order[: K - 1]] = np.arange(min(K - 1, order.size))
+            else:
+                before = np.concatenate([[0], np.cumsum(counts)[:-1]]) / max(counts.sum(), 1)
+                lut = np.append(np.minimum((before * K).astype(np.intp), K - 1), 0)
+            lut[n_bins[j]] = K  # missing group
+            coarse[:, j] = lut[col]
+        # groups present per feature, for the degrees of freedom (r - 1)(c - 1)
+        present = np.array([np.unique(coarse[:, j]).size for j in range(p)])
+        out = []
+        for i in range(p - 1):
+            # every pair (i, j > i) at once: one bincount over a block of cells
+            m = p - 1 - i
+            cell = (coarse[:, i, None] * G1 + coarse[:, i + 1 :]) + np.arange(m) * G1 * G1
+            Gc = np.bincount(cell.ravel(), np.repeat(g, m), m * G1 * G1).reshape(m, G1, G1)
+            Hc = np.bincount(cell.ravel(), np.repeat(h, m), m * G1 * G1).reshape(m, G1, G1)
+            Hc += lam
+            full = 0.5 * (Gc**2 / Hc).sum(axis=(1, 2))
+            a = np.zeros((m, G1))
+            b = np.zeros((m, G1))
+            for _ in range(_BACKFIT_ITER):
+                a = (Gc - Hc * b[:, None, :]).sum(2) / Hc.sum(2)
+                b = (Gc - Hc * a[:, :, None]).sum(1) / Hc.sum(1)
+            f = a[:, :, None] + b[:, None, :]
+            additive = (Gc * f - 0.5 * Hc * f**2).sum(axis=(1, 2))
+            df = (present[i] - 1) * (present[i + 1 :] - 1)
+            logp = np.full(m, np.inf)
+            pos = df > 0
+            logp[pos] = chi2.logsf(2 * np.maximum(full - additive, 0)[pos], df[pos])
+            out.append(logp)
+        return np.concatenate(out)
 
     def _build_tables(self, idx, y01, sw):
         p = idx.shape[1]

@@ -421,3 +421,15 @@ def test_held_out_check_drops_pairs_that_do_not_help(monkeypatch):
     z = Xp[:, 0] + 1.5 * Xp[:, 2] * Xp[:, 4]
     yp = (rng.random(8000) < 1 / (1 + np.exp(-z))).astype(int)
     assert (2, 4) in model.fit(Xp, yp).interactions_
+
+
+def test_screen_finds_a_weak_step_pair_and_a_product_pair():
+    # the coarse (2 x 2) grid has the power for a step-like pair that a fine grid misses
+    rng = np.random.default_rng(0)
+    n = 37_500
+    X = rng.normal(size=(n, 10))
+    z = -1.2 + 0.8 * X[:, 0] + np.sin(1.5 * X[:, 1]) + 0.7 * X[:, 5] * X[:, 6]
+    z += 0.6 * (X[:, 7] > 0) * (X[:, 8] > 0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    model = AdditiveRiskClassifier(n_bags=1, n_interactions=5, max_iter=200, random_state=0)
+    assert sorted(model.fit(X, y).interactions_) == [(5, 6), (7, 8)]
