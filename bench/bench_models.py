@@ -96,7 +96,7 @@ def main() -> None:
         "HGB (unconstrained)": HistGradientBoostingClassifier(random_state=0),
         "additive, 1 bag, no pairs": AdditiveRiskClassifier(n_bags=1, n_interactions=0, monotonic_cst=mono, random_state=0),
         "additive (default spec)": AdditiveRiskClassifier(monotonic_cst=mono, **spec.spec.params),
-        "scorecard (8 features)": ScorecardClassifier(max_features=8, monotonic_cst=mono),
+        "scorecard (8 features)": ScorecardClassifier(max_features=8, monotonic_cst=mono, random_state=0),
     }
     try:
         from interpret.glassbox import ExplainableBoostingClassifier

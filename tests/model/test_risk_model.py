@@ -132,3 +132,13 @@ def test_rank_and_flag_is_deterministic_and_order_free(risk, k, seed):
     # ties broken by child_id ascending: equal risk, smaller id, better rank
     order = np.lexsort((ids, -risk))
     assert (np.diff(rank[order]) == 1).all()
+
+
+def test_shipped_model_specs_pin_their_random_state():
+    # a reviewed model version must be refittable to the same tables and reasons
+    from send_early._resources import list_specs
+
+    names = list_specs("models")
+    assert {"default", "scorecard"} <= set(names)
+    for name in names:
+        assert "random_state" in load_model_spec(name).params, name
