@@ -56,9 +56,12 @@ def plot_shape(model, term: str, ax=None):
         ax.set_yticklabels(rows, fontsize=7)
         ax.set_xticks(range(len(cols)))
         ax.set_xticklabels(cols, rotation=45, ha="right", fontsize=7)
+        import textwrap
+
         labels = model.pipeline.labels()
-        ax.set_ylabel(labels.get(t["feature"].iloc[0], t["feature"].iloc[0]), fontsize=8)
-        ax.set_xlabel(labels.get(t["feature_2"].iloc[0], t["feature_2"].iloc[0]), fontsize=8)
+        first, second = str(t["feature"].iloc[0]), str(t["feature_2"].iloc[0])
+        ax.set_ylabel(textwrap.fill(labels.get(first, first), 45), fontsize=8)
+        ax.set_xlabel(textwrap.fill(labels.get(second, second), 60), fontsize=8)
         ax.set_title("Together, beyond their separate effects", fontsize=9)
         ax.figure.tight_layout()
         return ax
