@@ -19,8 +19,8 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from bench_models import paired_auc_difference
 from sklearn.metrics import roc_auc_score
 
 from send_early import RiskModel
@@ -31,17 +31,6 @@ from send_early.features import make_training_frame
 OUT = Path(__file__).with_name("results_ebm.md")
 TRAIN = ["2016-09-01", "2017-09-01", "2018-09-01", "2019-09-01"]
 TEST = "2023-08-31"
-
-
-def paired_difference(y, a, b, n_boot=300, seed=0):
-    """AUC(a) - AUC(b) on the same children, with a 95% paired bootstrap interval."""
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        boots.append(roc_auc_score(y[i], a[i]) - roc_auc_score(y[i], b[i]))
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return roc_auc_score(y, a) - roc_auc_score(y, b), lo, hi
 
 
 def main() -> None:
@@ -76,7 +65,7 @@ def main() -> None:
             scores[name] = est.predict_proba(obj(Xte))[:, 1]
         ebm = "EBM (interpret defaults)"
         for name in models:
-            d, lo, hi = paired_difference(yte, scores[name], scores[ebm]) if name != ebm else (0.0, 0.0, 0.0)
+            d, lo, hi = paired_auc_difference(yte, scores[name], scores[ebm], n_boot=300) if name != ebm else (0.0, 0.0, 0.0)
             pairs = len(getattr(models[name], "interactions_", [])) if name != ebm else len(models[ebm].term_names_) - len(feats)
             rows.append({"seed": seed, "model": name, "auc": roc_auc_score(yte, scores[name]), "minus_ebm": d,
                          "lo": lo, "hi": hi, "fit_s": fit_s[name], "ratio": fit_s[ebm] / fit_s[name], "pairs": pairs,

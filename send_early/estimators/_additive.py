@@ -19,6 +19,7 @@ from scipy.stats import chi2
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+from sklearn.metrics import log_loss
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import (
@@ -469,10 +470,11 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         gradients and hessians. Under "no interaction" twice that gain is about
         chi-squared with ``(rows - 1) x (columns - 1)`` degrees of freedom, so pairs
         are ranked by their smallest p-value over the grids (times the number of
-        grids) and kept only below a Bonferroni-corrected 1% level: an additive truth gets no pairs, however many are allowed. A third
-        part of the rows then checks the selection: the quick model refitted with the
-        pairs must have a lower log-loss there than without them, or no pair is kept
-        (on small data, pairs that pass the test can still overfit).
+        grids) and kept only below a Bonferroni-corrected 1% level: an additive truth
+        gets no pairs, however many are allowed. A third part of the rows then checks
+        the selection: the quick model refitted with the pairs must have a lower
+        log-loss there than without them, or no pair is kept (on small data, pairs
+        that pass the test can still overfit).
         """
         p = Xb.shape[1]
         n_pairs = p * (p - 1) // 2
@@ -512,9 +514,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         for K in resolutions:
             logp = np.minimum(logp, self._pair_log_pvalues(idx[rows], g, h, lam, K))
         logp = logp + np.log(len(resolutions))
-        ok = np.isfinite(logp)
         pairs = np.array(list(itertools.combinations(range(p), 2)))
-        keep = np.flatnonzero(ok & (logp < np.log(_SCREEN_ALPHA / n_pairs)))
+        keep = np.flatnonzero(logp < np.log(_SCREEN_ALPHA / n_pairs))
         keep = keep[np.argsort(logp[keep], kind="stable")][: self.n_interactions]
         chosen = [(int(pairs[k, 0]), int(pairs[k, 1])) for k in keep]
         logger.debug("screened pairs %s (log p %s)", chosen, logp[keep].round(1).tolist())
@@ -527,14 +528,15 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             random_state=main.random_state,
             **quick,
         ).fit(Xb[fit_rows], y01[fit_rows], sample_weight=sw[fit_rows])
-        w = sw[check_rows]
-        yc = y01[check_rows]
-
-        def log_loss(model):
-            pr = np.clip(model.predict_proba(Xb[check_rows])[:, 1], 1e-12, 1 - 1e-12)
-            return -float((w * (yc * np.log(pr) + (1 - yc) * np.log1p(-pr))).sum() / w.sum())
-
-        before, after = log_loss(main), log_loss(with_pairs)
+        before, after = (
+            log_loss(
+                y01[check_rows],
+                m.predict_proba(Xb[check_rows]),
+                sample_weight=sw[check_rows],
+                labels=[0, 1],
+            )
+            for m in (main, with_pairs)
+        )
         if after >= before:
             logger.info(
                 "dropped %d screened pairs: held-out log-loss %.5f with them, %.5f without",

@@ -25,6 +25,14 @@ def _term_features(model) -> list[tuple[str, ...]]:
     return [tuple(t.split(" x ")) for t in est.term_names_]
 
 
+def pair_rows(tab: pd.DataFrame) -> pd.Series:
+    """Rows of a global explanation (``explain_global``) that belong to a pair term."""
+    if "feature_2" not in tab.columns:
+        return pd.Series(False, index=tab.index)
+    second = tab["feature_2"].astype("object")
+    return second.notna() & ~second.astype(str).isin(["None", "nan", ""])
+
+
 def _blocked_terms(model) -> np.ndarray:
     """Terms that may never be offered as a reason: any term touching a protected characteristic."""
     protected = set(model.pipeline.protected)

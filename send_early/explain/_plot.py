@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
+
+import numpy as np
+
 __all__ = ["plot_shape", "plot_points"]
 
 
@@ -26,18 +30,14 @@ def plot_shape(model, term: str, ax=None):
 
     Returns the matplotlib Axes.
     """
-    import numpy as np
-    import pandas as pd
-
-    from ._explain import explain_global
+    from ._explain import explain_global, pair_rows
 
     plt = _plt()
     tab = explain_global(model)
     t = tab[tab["term"] == term]
     if t.empty:
         raise ValueError(f"term must be one of the model's terms; {term!r} is not ({', '.join(tab['term'].unique()[:10])}, ...).")
-    second = t["feature_2"].iloc[0] if "feature_2" in t.columns else None
-    is_pair = bool(pd.notna(second)) and str(second) not in ("None", "nan", "")
+    is_pair = bool(pair_rows(t).iloc[0])
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4) if is_pair else (5, 3))
     if is_pair:
@@ -56,8 +56,6 @@ def plot_shape(model, term: str, ax=None):
         ax.set_yticklabels(rows, fontsize=7)
         ax.set_xticks(range(len(cols)))
         ax.set_xticklabels(cols, rotation=45, ha="right", fontsize=7)
-        import textwrap
-
         labels = model.pipeline.labels()
         first, second = str(t["feature"].iloc[0]), str(t["feature_2"].iloc[0])
         ax.set_ylabel(textwrap.fill(labels.get(first, first), 45), fontsize=8)

@@ -307,11 +307,9 @@ def _explanation(global_explanation, model, n_train) -> dict | None:
         tab["count"] = (tab["share"].astype(float) * float(n_train)).round()
     if "bin" in tab.columns:
         tab["bin"] = tab["bin"].astype(str)
-    if "feature_2" in tab.columns:
-        second = tab["feature_2"].astype("object")
-        tab["pair"] = second.notna() & ~second.astype(str).isin(["None", "nan", ""])
-    else:
-        tab["pair"] = False
+    from ..explain._explain import pair_rows
+
+    tab["pair"] = pair_rows(tab)
     terms = (tab.groupby("term", sort=False)
              .agg(label=("label", "first"), importance=("importance", "first"),
                   protected=("protected", "first"), pair=("pair", "first"))
