@@ -74,8 +74,9 @@ def test_additive_tables_reproduce_the_boosted_trees(data, monotone_pair):
     raw = _bagged_raw(model, X)
     np.testing.assert_allclose(model.decision_function(X), raw, atol=1e-9, rtol=0)
     np.testing.assert_allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-raw)), atol=1e-9)
-    # with pair terms (purified, on monotone features) and two bags
-    paired, Xp = monotone_pair
+    # with pair terms (purified, on monotone features) and two bags; the engine keeps
+    # the constraints, so nothing is projected afterwards
+    paired, Xp = monotone_pair["engine"]
     assert paired.interactions_
     np.testing.assert_allclose(paired.decision_function(Xp), _bagged_raw(paired, Xp), atol=1e-9)
 
@@ -156,6 +157,9 @@ def monotone_models(data):
     cst = {"age_months": -1, "gestation_weeks": -1}
     return [
         AdditiveRiskClassifier(n_bags=2, max_iter=200, monotonic_cst=cst, random_state=0).fit(X, y),
+        AdditiveRiskClassifier(
+            n_bags=2, max_iter=200, monotonic_cst=cst, monotonic_method="engine", random_state=0
+        ).fit(X, y),
         ScorecardClassifier(monotonic_cst=cst, random_state=0).fit(X, y),
         ScorecardClassifier(
             monotonic_cst=cst, encoding="onehot", binning="quantile", random_state=0
@@ -183,7 +187,7 @@ def test_monotone_constraints_hold(monotone_models, data, base, step, gest, row)
 
 
 def test_monotone_scorecard_points_are_ordered(monotone_models):
-    for model in monotone_models[1:]:
+    for model in monotone_models[2:]:
         table = model.points_table_
         age = table[(table["feature"] == "age_months") & (table["bin"] != "missing")]
         assert np.all(np.diff(age["points"].to_numpy()) <= 0)
@@ -341,29 +345,68 @@ def monotone_pair():
     z += 1.5 * (X[:, 1] > 0.3) * (np.nan_to_num(X[:, 2]) > 0.3)
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     cst = [0, 1, 1, 0]
-    model = AdditiveRiskClassifier(
-        n_bags=2, n_interactions=2, max_iter=300, monotonic_cst=cst, random_state=0
-    )
-    return model.fit(X, y), X
+    return {
+        method: (
+            AdditiveRiskClassifier(
+                n_bags=2,
+                n_interactions=2,
+                max_iter=300,
+                monotonic_cst=cst,
+                monotonic_method=method,
+                random_state=0,
+            ).fit(X, y),
+            X,
+        )
+        for method in ("isotonic", "engine")
+    }
 
 
-def test_monotone_features_can_be_paired_and_stay_monotone(monotone_pair):
-    model, X = monotone_pair
-    assert (1, 2) in model.interactions_
-    k = model.term_features_.index((1, 2))
-    pair = model.tables_[k]
+def _log_odds_along(model, X, f, n_rows=200):
+    """Log-odds of sampled rows with feature ``f`` swept over all its value bins."""
+    idx = model.bin_indices(X[:n_rows])
+    k = model.tables_[f].shape[0] - 1
+    sweep = np.repeat(idx, k, axis=0)
+    sweep[:, f] = np.tile(np.arange(k), len(idx))
+    d = model.intercept_ + model._contributions_from_idx(sweep).sum(axis=1)
+    return d.reshape(len(idx), k)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "engine"])
+def test_monotone_features_can_be_paired_and_stay_monotone(monotone_pair, method):
+    model, X = monotone_pair[method]
+    assert (1, 2) in model.interactions_  # a pair constrained along both features
     for j in (1, 2):
         # the feature's own table is monotone over its value bins (missing is free)
         assert np.all(np.diff(model.tables_[j][:-1]) >= -1e-12)
-    # main + pair along a constrained axis is monotone for every bin of the other
-    along_1 = model.tables_[1][:-1, None] + pair[:-1, :]
-    along_2 = model.tables_[2][None, :-1] + pair[:, :-1]
-    assert np.all(np.diff(along_1, axis=0) >= -1e-12)
-    assert np.all(np.diff(along_2, axis=1) >= -1e-12)
+        # and so is the whole model along it, whatever the other features' bins
+        assert np.all(np.diff(_log_odds_along(model, X, j), axis=1) >= -1e-12)
+    # the unconstrained features are left alone
+    assert np.any(np.diff(_log_odds_along(model, X, 0), axis=1) < 0)
+
+
+def test_isotonic_projection_is_a_no_op_without_constraints(data):
+    X, y = data
+    a, b = (
+        AdditiveRiskClassifier(
+            n_bags=1, max_iter=100, n_interactions=1, monotonic_method=m, random_state=0
+        ).fit(X, y)
+        for m in ("isotonic", "engine")
+    )
+    for ta, tb in zip(a.tables_, b.tables_, strict=True):
+        np.testing.assert_array_equal(ta, tb)
+
+
+def test_isotonic_projection_stays_close_to_the_unconstrained_bags(monotone_pair):
+    # the bags are boosted without constraints and the projection is a least-squares
+    # fix of the shapes: it changes the log-odds (the bags broke the constraints
+    # somewhere) but only a little
+    iso, X = monotone_pair["isotonic"]
+    change = np.abs(iso.decision_function(X) - _bagged_raw(iso, X))
+    assert 0 < change.mean() < 0.05
 
 
 def test_pair_tables_are_purified(monotone_pair, additive):
-    for model in (monotone_pair[0], additive):
+    for model in (monotone_pair["isotonic"][0], monotone_pair["engine"][0], additive):
         p = model.n_features_in_
         for k in range(p, len(model.tables_)):
             T, C = model.tables_[k], model._cell_counts[k].astype(float)
