@@ -396,8 +396,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             )
         if self.monotonic_method not in ("isotonic", "engine"):
             problems.append(
-                "monotonic_method must be 'isotonic' or 'engine'; found "
-                f"{self.monotonic_method!r}"
+                f"monotonic_method must be 'isotonic' or 'engine'; found {self.monotonic_method!r}"
             )
         if self.early_stopping not in ("auto", True, False):
             problems.append(

@@ -446,7 +446,9 @@ def test_no_pairs_kept_gives_the_pure_additive_model():
     screened = AdditiveRiskClassifier(n_bags=2, n_interactions=5, max_iter=150, random_state=0)
     plain = AdditiveRiskClassifier(n_bags=2, n_interactions=0, max_iter=150, random_state=0)
     assert screened.fit(X, y).interactions_ == []
-    np.testing.assert_array_equal(screened.decision_function(X), plain.fit(X, y).decision_function(X))
+    np.testing.assert_array_equal(
+        screened.decision_function(X), plain.fit(X, y).decision_function(X)
+    )
 
 
 def test_held_out_check_drops_pairs_that_do_not_help(monkeypatch):
