@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_models import paired_auc_difference
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -135,8 +136,9 @@ def models(X):
     return out
 
 
-def run(name, X, y, rows):
+def run(name, X, y, rows, preds):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    preds[name] = (np.asarray(yte), {})
     for label, model in models(X).items():
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -146,6 +148,7 @@ def run(name, X, y, rows):
         t0 = time.perf_counter()
         p = model.predict_proba(Xte)[:, 1]
         pred = time.perf_counter() - t0
+        preds[name][1][label] = p
         rows.append(
             dict(
                 dataset=name,
@@ -176,7 +179,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller simulated data")
     args = ap.parse_args()
-    rows = []
+    rows, preds = [], {}
     for name, loader in (
         ("UCI dropout (Dropout vs rest)", load_dropout),
         ("OULAD studentInfo (Withdrawn/Fail)", load_oulad),
@@ -186,8 +189,8 @@ def main():
         if data is None:
             print(f"skip {name}: data not found under {DATA}")
             continue
-        run(name, *data, rows)
-    run("Simulated additive + 2 pairs", *simulate(20_000 if args.quick else 50_000), rows)
+        run(name, *data, rows, preds)
+    run("Simulated additive + 2 pairs", *simulate(20_000 if args.quick else 50_000), rows, preds)
     res = pd.DataFrame(rows)
 
     # large fit: 200,000 rows, default additive model vs unconstrained HGB
@@ -245,8 +248,10 @@ def main():
             short = ds.split(" (")[0]
             vs_hgb.append(f"{g.loc[label, 'auc'] - g.loc['HGB (unconstrained)', 'auc']:+.4f} ({short})")
             if "EBM (interpret)" in g.index:
+                yte, p = preds[ds]
+                d, lo, hi = paired_auc_difference(yte, p[label], p["EBM (interpret)"], n_boot=300)
                 vs_ebm.append(
-                    f"{g.loc[label, 'auc'] - g.loc['EBM (interpret)', 'auc']:+.4f} at "
+                    f"{d:+.4f} (95% paired bootstrap interval {lo:+.4f} to {hi:+.4f}) at "
                     f"{g.loc['EBM (interpret)', 'fit_s'] / g.loc[label, 'fit_s']:.1f}x less fit time ({short})"
                 )
         lines.append(f"- {label} vs unconstrained HGB, AUC: {', '.join(vs_hgb)}.")
