@@ -122,9 +122,17 @@ never a decision.
   below a Bonferroni-corrected 1% level, so data without interactions get no pairs however many are
   allowed (tested). A third part of the rows checks the selection: the quick model refitted with
   the pairs must predict those rows better (lower log-loss) than without them, or no pair is kept;
-  on small data, significant pairs can still overfit. A monotone feature may be paired: the
-  boosting engine keeps every tree monotone along it, so the model and the feature's own shape
-  stay monotone. `interactions=[("a", "b"), ...]` sets the pairs by hand instead.
+  on small data, significant pairs can still overfit. A monotone feature may be paired.
+  `interactions=[("a", "b"), ...]` sets the pairs by hand instead.
+- **How monotone constraints are kept** (`monotonic_method`): by default the bags are boosted
+  without constraints, then each constrained shape is projected onto the nearest monotone one
+  (weighted isotonic regression over the value bins; the missing bin stays free): a feature's own
+  table, or, when the feature is in pairs, each pair table along it for every bin of the other
+  feature (a pair constrained on both sides is made monotone along both). The model's log-odds then
+  never move against a constraint, whatever the other features (tested on every bin). The
+  alternative, `monotonic_method="engine"`, lets `HistGradientBoostingClassifier` keep every tree
+  monotone while boosting; its bounds restrict later splits, and on the synthetic cohorts that
+  cost about 0.0008 ROC AUC (`bench/results_tuning.md`).
 - **`ScorecardClassifier`**: supervised (tree) or quantile bins, weight-of-evidence encoding and
   a penalised logistic regression, rounded to an integer points table a person can add up by hand;
   `max_features` keeps a short checklist. The probability is computed *from the integer points*,
