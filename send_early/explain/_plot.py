@@ -70,7 +70,7 @@ def plot_shape(model, term: str, ax=None):
     ax.set_xticks(range(0, len(labels), step))
     ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("contribution (log-odds)")
-    ax.set_title(t["label"].iloc[0], fontsize=9)
+    ax.set_title(textwrap.fill(str(t["label"].iloc[0]), 60), fontsize=9)
     ax.figure.tight_layout()
     return ax
 

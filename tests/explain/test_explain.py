@@ -72,6 +72,15 @@ def test_plot_shape_returns_axes(fitted_model):
     term = explain_global(fitted_model)["term"].iloc[0]
     ax = plot_shape(fitted_model, term)
     assert ax.get_ylabel() == "contribution (log-odds)"
+    # long labels are wrapped so the title stays inside the figure
+    g = explain_global(fitted_model)
+    single = g[~g["term"].str.contains(" x ")]
+    longest = single.loc[single["label"].str.len().idxmax(), "term"]
+    assert single["label"].str.len().max() > 60
+    fig = plot_shape(fitted_model, longest).figure
+    fig.canvas.draw()
+    box = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width + 1e-6
     with pytest.raises(ValueError, match="must be one of the model's terms"):
         plot_shape(fitted_model, "no_such_term")
 
