@@ -69,11 +69,10 @@ def test_global_table_suppresses_small_cells(fitted_model):
 
 
 def test_plot_shape_returns_axes(fitted_model):
-    term = explain_global(fitted_model)["term"].iloc[0]
-    ax = plot_shape(fitted_model, term)
+    g = explain_global(fitted_model)
+    ax = plot_shape(fitted_model, g["term"].iloc[0])
     assert ax.get_ylabel() == "contribution (log-odds)"
     # long labels are wrapped so the title stays inside the figure
-    g = explain_global(fitted_model)
     single = g[~g["term"].str.contains(" x ")]
     longest = single.loc[single["label"].str.len().idxmax(), "term"]
     assert single["label"].str.len().max() > 60
