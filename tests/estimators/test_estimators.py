@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -309,6 +312,8 @@ def test_additive_finds_the_true_pair():
     assert model.interactions_ == [(2, 4)]
     assert model.term_names_[-1] == "x2 x x4"
     # asking for more pairs does not invent them: the other pairs are not significant
+    # (x0 x x2 looks paired while x2 x x4 is left out, the logistic being averaged
+    # over x4; the screen tests it again once the strong pair is in the model)
     more = AdditiveRiskClassifier(n_bags=1, n_interactions=5, max_iter=300, random_state=0)
     assert more.fit(X, y).interactions_ == [(2, 4)]
 
@@ -449,6 +454,31 @@ def test_no_pairs_kept_gives_the_pure_additive_model():
     np.testing.assert_array_equal(
         screened.decision_function(X), plain.fit(X, y).decision_function(X)
     )
+
+
+def _thin_pairs(n, seed, scale):
+    """Six categorical features; every pair adds small random cell effects."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 5, size=(n, 6))
+    z = -1 + 0.3 * codes[:, 0] - 0.2 * codes[:, 1]
+    cells = np.random.default_rng(100).normal(0, scale, size=(6, 6, 5, 5))
+    for i, j in itertools.combinations(range(6), 2):
+        z = z + cells[i, j][codes[:, i], codes[:, j]]
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    return pd.DataFrame({f"c{j}": pd.Categorical(codes[:, j]) for j in range(6)}), y
+
+
+def test_thin_interaction_signal_fills_the_pairs_by_rank(caplog):
+    # no single pair passes the Bonferroni level, but together the pairs carry signal:
+    # the global test gives the free places to the best-ranked pairs, and the
+    # held-out check keeps them
+    caplog.set_level(logging.DEBUG, logger="send_early.estimators._additive")
+    model = AdditiveRiskClassifier(n_bags=1, n_interactions=5, max_iter=200, random_state=0)
+    assert len(model.fit(*_thin_pairs(20_000, 3, 0.06)).interactions_) == 5
+    assert "significant pairs []" in caplog.text
+    assert "pairs by rank" in caplog.text
+    # the same design without the pair effects gets none
+    assert model.fit(*_thin_pairs(20_000, 3, 0.0)).interactions_ == []
 
 
 def test_held_out_check_drops_pairs_that_do_not_help(monkeypatch):
