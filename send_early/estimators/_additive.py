@@ -47,6 +47,7 @@ _SCREEN_CELL_ROWS = 25
 _SCREEN_PRIOR_ROWS = 2.0
 _SCREEN_FOLDS = 3
 _SCREEN_PATIENCE = 10
+_CROSSFIT_PAIR_ROWS = 5_000_000
 
 
 def _chi2_logsf(stat, df):
@@ -213,14 +214,16 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         interaction on them (a likelihood-ratio test of a two-way table of coarse
         groups against row + column effects, on a 2 x 2, a 4 x 4 and a finer grid,
         each plus a missing group). Pairs below a Bonferroni-corrected 1% level are
-        kept, strongest first; if places are left and the remaining pairs carry
-        interaction signal together (a global test at 1%), the places go to the next
-        pairs by rank. A quick model with the pairs must then beat one without them
-        on held-out rows, or they are dropped. Data without interactions get no
-        pairs. A pair may include a feature with a monotonic constraint: the model
-        stays monotone in that feature whatever the other feature's value, and so
-        does the feature's own shape table (see ``monotonic_method``). ``0`` gives a
-        pure additive model.
+        kept, strongest first, if a quick model with them beats one without them on
+        held-out rows; data without interactions get no pairs. On mid-size data with
+        few features (rows x pairs up to 5 million, fewer than 100,000 rows) the
+        residuals are cross-fitted so every row is tested, and if places are left
+        while the other pairs carry signal together (a global test at 1%), the
+        places go to the next pairs by rank, under the same held-out check. A pair
+        may include a feature with a monotonic constraint: the model stays monotone
+        in that feature whatever the other feature's value, and so does the
+        feature's own shape table (see ``monotonic_method``). ``0`` gives a pure
+        additive model.
     interactions : list of pairs or None, default=None
         Explicit pairwise terms, as pairs of feature names (DataFrame input) or
         indices, for example ``[("age_months", "asq_communication")]``. When given,
@@ -586,32 +589,36 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
     def _screen_pairs(self, Xb, idx, y01, sw, params, rng) -> list[tuple[int, int]]:
         """Pick pairwise terms by likelihood-ratio tests on held-out residuals.
 
-        Residuals come from a quick main-effects model on rows it was not fitted on:
-        with rows to spare (``n >= 2 * _SCREEN_ROWS``) it is fitted on one part and
-        the pairs are tested on a second; on fewer rows the data are cut in
-        ``_SCREEN_FOLDS`` folds and the model fitted on the others gives each fold's
-        residuals (cross-fitting), so every row enters the test. Every pair of
-        features is coarsened to grids of 2, 4 and at most ``_SCREEN_GROUPS`` groups
-        per feature (quantile groups, the most common categories, plus a missing
-        group) and the second-order gain of a full two-way table over an additive
-        (row + column) table is computed from the residual gradients and hessians.
-        Under "no interaction" twice that gain is about chi-squared with
-        ``(rows - 1) x (columns - 1)`` degrees of freedom, so pairs are ranked by
-        their smallest p-value over the grids (times the number of grids).
+        Residuals come from a quick main-effects model on rows it was not fitted on.
+        Every pair of features is coarsened to grids of 2, 4 and at most
+        ``_SCREEN_GROUPS`` groups per feature (quantile groups, the most common
+        categories, plus a missing group) and the second-order gain of a full two-way
+        table over an additive (row + column) table is computed from the residual
+        gradients and hessians. Under "no interaction" twice that gain is about
+        chi-squared with ``(rows - 1) x (columns - 1)`` degrees of freedom, so pairs
+        are ranked by their smallest p-value over the grids (times the number of
+        grids), and those below a Bonferroni-corrected 1% level are kept, strongest
+        first: an additive truth gets no pairs, however many are allowed. A held-out
+        check then guards against pairs that overfit: a quick model with them must
+        have a lower log-loss than one without them on rows neither was fitted on,
+        or they are dropped.
 
-        Pairs below a Bonferroni-corrected 1% level are candidates. When they leave
-        free places, a global test asks whether the other pairs carry signal
+        With rows to spare (``n >= 2 * _SCREEN_ROWS``) or many pairs (rows x pairs
+        above ``_CROSSFIT_PAIR_ROWS``) the quick model is fitted on one part of the
+        rows, the pairs are tested on a second and the check uses a third. Otherwise
+        (mid-size data with few features, where one split leaves the test too few
+        rows) the data are cut in ``_SCREEN_FOLDS`` folds, each fold's residuals come
+        from the quick model fitted on the others (cross-fitting, so every row enters
+        the test) and the check compares out-of-fold predictions on every row. Two
+        steps are added there: a pair that shares a feature with a stronger one is
+        tested again once the strongest disjoint pairs are in the quick model (a
+        strong pair left out makes its features look paired with others); and when
+        places are left, a global test asks whether the other pairs carry signal
         together (their statistics on the finest grid summed, against chi-squared
-        with the summed degrees of freedom, at 1%): interaction signal can be spread
-        thinly over many pairs that no single test calls significant. If it does,
-        the free places go to the next pairs by rank. An additive truth gets no
-        pairs, however many are allowed.
-
-        A held-out check then guards against pairs that overfit: a quick model with
-        the candidate pairs must have a lower log-loss than one without them on rows
-        neither was fitted on (a third part of the rows, or out of fold on every row
-        when cross-fitting), or the candidates are dropped; after the rank-filled
-        set, the significant pairs alone are checked the same way.
+        with the summed degrees of freedom, at 1%), since interaction signal can be
+        spread thinly over many pairs that no single test calls significant. If they
+        do, the places go to the next pairs by rank, and the whole set must pass the
+        check against the model with the significant pairs alone.
         """
         p = Xb.shape[1]
         n_pairs = p * (p - 1) // 2
@@ -620,18 +627,25 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         n = Xb.shape[0]
         perm = rng.permutation(n)
         quick = dict(params, learning_rate=0.2, max_iter=min(self.max_iter, 200))
-        if n // 2 >= _SCREEN_ROWS:
-            # rows to spare: fit the quick model on one part, test the pairs on a
-            # second, check the selection on a third
-            fit_rows = np.sort(perm[:_SCREEN_ROWS])
-            rest = perm[_SCREEN_ROWS:]
+        if n // 2 >= _SCREEN_ROWS or n * n_pairs > _CROSSFIT_PAIR_ROWS:
+            # rows to spare, or many pairs: fit the quick model on one part, test the
+            # pairs on a second, check the selection on a third
+            n_fit = min(n // 2, _SCREEN_ROWS)
+            fit_rows = np.sort(perm[:n_fit])
+            rest = perm[n_fit:]
             n_test = min(rest.size // 2, _SCREEN_TEST_ROWS)
             folds = [(fit_rows, np.sort(rest[:n_test]))]
             checks = [(fit_rows, np.sort(rest[n_test : 2 * n_test]))]
         else:
-            # fewer rows: three folds; the quick model fitted on two gives the
-            # residuals of the third (cross-fitting), so every row enters the test,
-            # and the check compares out-of-fold predictions on every row
+            # fewer rows and pairs: three folds; the quick model fitted on two gives
+            # the residuals of the third (cross-fitting), so every row enters the
+            # test, and the check compares out-of-fold predictions on every row. Not
+            # on wide data: the cost grows with rows x pairs, and the global test
+            # below sums many pair statistics that share correlated features, which
+            # its chi-squared reference treats as independent (on a 20,000-child
+            # synthetic SEND cohort, 1,431 pairs: log p -210, 17 pairs by rank, no
+            # gain in AUC, a worse log-loss and four times the fit time;
+            # bench/results_tuning.md)
             parts = [np.sort(perm[k::_SCREEN_FOLDS]) for k in range(_SCREEN_FOLDS)]
             folds = [
                 (np.sort(np.concatenate(parts[:k] + parts[k + 1 :])), parts[k])
@@ -707,9 +721,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         # others (the logistic averaged over the missing feature is not additive), so
         # when cross-fitting, a pair sharing a feature with a stronger one is tested
         # again on the residuals of quick models with the strongest pairs that
-        # share none. With rows to spare this is skipped: on the synthetic SEND
-        # cohort it replaced 17 of 20 pairs at no gain in AUC and doubled the screen's
-        # time (bench/results_tuning.md)
+        # share none. Not with one split: on the 100,000-child synthetic SEND cohort
+        # it replaced 17 of 20 pairs at no gain in AUC and doubled the screen's time
+        # (bench/results_tuning.md)
         anchors, used = [], set()
         for k in strong:
             if used.isdisjoint(pairs[k]):
@@ -740,7 +754,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
                 return []
             base, base_loss = with_pairs, loss
         free = self.n_interactions - len(chosen)
-        if free == 0:
+        if free == 0 or not checks_are_folds:
+            # (on wide data the global test would treat dependent pairs as
+            # independent, see above)
             return chosen
         # interaction signal can be spread thinly over many pairs that no single test
         # calls significant: on the residuals of the quick models with the
@@ -751,7 +767,6 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         # pairs (on UCI dropout a global test over all grids passed, and the 20 pairs
         # it let in cost 0.0035 ROC AUC; bench/results_tuning.md)
         if chosen:
-            # (with rows to spare, the check models share the test's fit rows)
             logp, grids, _ = test_pairs(base)
         other = np.isfinite(logp)
         other[strong] = False

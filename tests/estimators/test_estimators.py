@@ -481,6 +481,19 @@ def test_thin_interaction_signal_fills_the_pairs_by_rank(caplog):
     assert model.fit(*_thin_pairs(20_000, 3, 0.0)).interactions_ == []
 
 
+def test_wide_data_keep_the_single_split_screen(monkeypatch, caplog):
+    import send_early.estimators._additive as additive_module
+
+    # above the rows x pairs budget the screen tests on one split and never fills
+    # places by rank (the global test would treat dependent pairs as independent)
+    monkeypatch.setattr(additive_module, "_CROSSFIT_PAIR_ROWS", 1000)
+    caplog.set_level(logging.DEBUG, logger="send_early.estimators._additive")
+    model = AdditiveRiskClassifier(n_bags=1, n_interactions=5, max_iter=200, random_state=0)
+    model.fit(*_thin_pairs(20_000, 3, 0.06))
+    assert "global test" not in caplog.text
+    assert len(model.interactions_) < 5
+
+
 def test_held_out_check_drops_pairs_that_do_not_help(monkeypatch):
     import send_early.estimators._additive as additive_module
 
