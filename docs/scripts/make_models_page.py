@@ -115,20 +115,23 @@ never a decision.
   `intercept_ + contributions(X).sum(axis=1)` equals the decision function exactly.
   `shape_tables()` returns every table.
 - **How pairs are picked**: a quick main-effects model gives residuals on rows it was not fitted
-  on (with 100,000 rows or more: fitted on 50,000, tested on others; below that, three folds, each
-  fold's residuals from the model fitted on the other two, so every row is tested). Every pair of
-  features is cut into two-way tables of coarse groups (quantile groups, the commonest categories,
-  missing; 2 x 2, 4 x 4 and up to 12 x 12, so that both step-like and curved interactions are seen)
-  and a likelihood-ratio test asks whether the residuals need the full table rather than row +
-  column effects. Pairs below a Bonferroni-corrected 1% level are kept, strongest first (on fewer
-  rows, a pair that shares a feature with a stronger one is tested again once the stronger one is
-  in the model: a strong pair left out makes its features look paired with others). If places are
-  left and the remaining pairs carry signal together (their statistics summed on the finest grid,
-  a global test at 1%), the places go to the next pairs by rank: interaction signal can be spread
-  over many pairs that no single test calls significant (as on OULAD). Data without interactions
-  get no pairs however many are allowed (tested). Each set of pairs must also pass a held-out
-  check: a quick model with them must predict rows it was not fitted on better (lower log-loss)
-  than one without them, or they are dropped; on small data, significant pairs can still overfit.
+  on. Every pair of features is cut into two-way tables of coarse groups (quantile groups, the
+  commonest categories, missing; 2 x 2, 4 x 4 and up to 12 x 12, so that both step-like and curved
+  interactions are seen) and a likelihood-ratio test asks whether the residuals need the full
+  table rather than row + column effects. Pairs below a Bonferroni-corrected 1% level are kept,
+  strongest first, so data without interactions get no pairs however many are allowed (tested). A
+  held-out check follows: a quick model with the pairs must predict rows it was not fitted on
+  better (lower log-loss) than one without them, or they are dropped; on small data, significant
+  pairs can still overfit. On mid-size data with few features (under 100,000 rows and rows x pairs
+  up to 5 million, such as OULAD's 24,444 rows and 9 features) one split would leave the test too
+  few rows, so the residuals are cross-fitted over three folds and every row is tested; there a
+  pair sharing a feature with a stronger one is tested again once the stronger one is in the quick
+  model (a strong pair left out makes its features look paired with others), and if places are
+  left while the other pairs carry signal together (their statistics summed on the finest grid, a
+  global test at 1%), the places go to the next pairs by rank, under the same check: interaction
+  signal can be spread over many pairs that no single test calls significant. On wide data (this
+  cohort: 54 features) the summed statistics of many correlated pairs overstate the evidence, so
+  the single split is kept.
   A monotone feature may be paired.
   `interactions=[("a", "b"), ...]` sets the pairs by hand instead.
 - **How monotone constraints are kept** (`monotonic_method`): by default the bags are boosted
