@@ -738,9 +738,10 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         chosen = as_pairs(strong)
         base = mains
         # out-of-fold predictions of the quick models double as the check's when
-        # cross-fitting; with rows to spare the check has rows of its own
-        base_loss = held_out_loss(mains, prob if checks_are_folds else None)
+        # cross-fitting; with one split the check has rows of its own
+        base_loss = held_out_loss(mains, prob) if checks_are_folds else None
         if chosen:
+            base_loss = held_out_loss(mains) if base_loss is None else base_loss
             if with_pairs is None or len(anchors) < strong.size:
                 with_pairs = fit_quick(chosen)
             loss = held_out_loss(with_pairs)
@@ -755,8 +756,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             base, base_loss = with_pairs, loss
         free = self.n_interactions - len(chosen)
         if free == 0 or not checks_are_folds:
-            # (on wide data the global test would treat dependent pairs as
-            # independent, see above)
+            # with one split: rows to spare (the test has the power on its own) or wide
+            # data (the global test would treat dependent pairs as independent)
             return chosen
         # interaction signal can be spread thinly over many pairs that no single test
         # calls significant: on the residuals of the quick models with the
