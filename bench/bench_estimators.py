@@ -246,7 +246,9 @@ def main():
         for ds, g in res.groupby("dataset", sort=False):
             g = g.set_index("model")
             short = ds.split(" (")[0]
-            vs_hgb.append(f"{g.loc[label, 'auc'] - g.loc['HGB (unconstrained)', 'auc']:+.4f} ({short})")
+            vs_hgb.append(
+                f"{g.loc[label, 'auc'] - g.loc['HGB (unconstrained)', 'auc']:+.4f} ({short})"
+            )
             if "EBM (interpret)" in g.index:
                 yte, p = preds[ds]
                 d, lo, hi = paired_auc_difference(yte, p[label], p["EBM (interpret)"], n_boot=300)

@@ -29,7 +29,9 @@ def main() -> None:
     tables = make_cohort(140_000, random_state=5)
     frame = make_training_frame(tables, DATES, pipeline=spec.pipeline)
     frame = frame[spec._in_age_range(frame)]
-    feats = spec._usable_features([c for c in frame.columns if c not in ("label", "event_date", "months_to_event")])
+    feats = spec._usable_features(
+        [c for c in frame.columns if c not in ("label", "event_date", "months_to_event")]
+    )
     frame = frame.iloc[:200_000]
     X, y = frame[feats], frame["label"].to_numpy(int)
     mono = {f: v for f, v in spec.spec.monotone.items() if f in feats}
@@ -39,19 +41,21 @@ def main() -> None:
     t = time.perf_counter()
     m = AdditiveRiskClassifier(monotonic_cst=mono, **spec.spec.params).fit(X, y)
     t_add = time.perf_counter() - t
-    text = "\n".join([
-        "# Fit time on 200,000 distinct training rows",
-        "",
-        f"`make_cohort(140,000, random_state=5)`, as-of dates {', '.join(DATES)}, first {len(X):,} rows, "
-        f"{len(feats)} features, 2 cores.",
-        "",
-        "| model | fit (s) | vs HGB |",
-        "|---|---|---|",
-        f"| unconstrained HGB (baseline) | {t_hgb:.1f} | 1.0x |",
-        f"| additive, default spec ({spec.spec.params.get('n_bags')} bags, boosting rounds {m.n_iter_.tolist()}) "
-        f"| {t_add:.1f} | {t_add / t_hgb:.1f}x |",
-        "",
-    ])
+    text = "\n".join(
+        [
+            "# Fit time on 200,000 distinct training rows",
+            "",
+            f"`make_cohort(140,000, random_state=5)`, as-of dates {', '.join(DATES)}, first {len(X):,} rows, "
+            f"{len(feats)} features, 2 cores.",
+            "",
+            "| model | fit (s) | vs HGB |",
+            "|---|---|---|",
+            f"| unconstrained HGB (baseline) | {t_hgb:.1f} | 1.0x |",
+            f"| additive, default spec ({spec.spec.params.get('n_bags')} bags, boosting rounds {m.n_iter_.tolist()}) "
+            f"| {t_add:.1f} | {t_add / t_hgb:.1f}x |",
+            "",
+        ]
+    )
     OUT.write_text(text)
     print(text)
 

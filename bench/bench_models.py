@@ -66,7 +66,10 @@ def logistic(feats):
     cats = [c for c in feats if str(feats[c].dtype) == "category"]
     nums = [c for c in feats if c not in cats]
     pre = make_column_transformer(
-        (make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), nums),
+        (
+            make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+            nums,
+        ),
         (OneHotEncoder(handle_unknown="ignore"), cats),
     )
     return make_pipeline(pre, LogisticRegression(max_iter=2000, C=0.5))
@@ -80,12 +83,21 @@ def main() -> None:
 
     tables, truth = make_cohort(args.children, random_state=args.seed, return_truth=True)
     spec = RiskModel.from_spec("default")
-    frame, t_frame = timed(lambda: make_training_frame(tables, [*TRAIN, CAL, TEST], horizon_months=24,
-                                                        pipeline=spec.pipeline))
+    frame, t_frame = timed(
+        lambda: make_training_frame(
+            tables, [*TRAIN, CAL, TEST], horizon_months=24, pipeline=spec.pipeline
+        )
+    )
     frame = frame[spec._in_age_range(frame)]
-    feats = spec._usable_features([c for c in frame.columns if c not in ("label", "event_date", "months_to_event")])
+    feats = spec._usable_features(
+        [c for c in frame.columns if c not in ("label", "event_date", "months_to_event")]
+    )
     when = frame.index.get_level_values("as_of")
-    tr, ca, te = frame[when.isin(pd.to_datetime(TRAIN))], frame[when == pd.Timestamp(CAL)], frame[when == pd.Timestamp(TEST)]
+    tr, ca, te = (
+        frame[when.isin(pd.to_datetime(TRAIN))],
+        frame[when == pd.Timestamp(CAL)],
+        frame[when == pd.Timestamp(TEST)],
+    )
     Xtr, ytr = tr[feats], tr["label"].to_numpy(int)
     Xca, yca = ca[feats], ca["label"].to_numpy(int)
     Xte, yte = te[feats], te["label"].to_numpy(int)
@@ -94,9 +106,13 @@ def main() -> None:
     peers = {
         "logistic regression": logistic(Xtr),
         "HGB (unconstrained)": HistGradientBoostingClassifier(random_state=0),
-        "additive, 1 bag, no pairs": AdditiveRiskClassifier(n_bags=1, n_interactions=0, monotonic_cst=mono, random_state=0),
+        "additive, 1 bag, no pairs": AdditiveRiskClassifier(
+            n_bags=1, n_interactions=0, monotonic_cst=mono, random_state=0
+        ),
         "additive (default spec)": AdditiveRiskClassifier(monotonic_cst=mono, **spec.spec.params),
-        "scorecard (8 features)": ScorecardClassifier(max_features=8, monotonic_cst=mono, random_state=0),
+        "scorecard (8 features)": ScorecardClassifier(
+            max_features=8, monotonic_cst=mono, random_state=0
+        ),
     }
     try:
         from interpret.glassbox import ExplainableBoostingClassifier
@@ -111,12 +127,24 @@ def main() -> None:
         if name.startswith("EBM"):
             X_fit = Xtr.astype({c: "object" for c in Xtr if str(Xtr[c].dtype) == "category"})
         _, t_fit = timed(lambda est=est, X_fit=X_fit: est.fit(X_fit, ytr))
-        conv = (lambda X: X.astype({c: "object" for c in X if str(X[c].dtype) == "category"})) if name.startswith("EBM") else (lambda X: X)
+        conv = (
+            (lambda X: X.astype({c: "object" for c in X if str(X[c].dtype) == "category"}))
+            if name.startswith("EBM")
+            else (lambda X: X)
+        )
         cal = CalibratedClassifierCV(FrozenEstimator(est), method="sigmoid").fit(conv(Xca), yca)
         p, t_pred = timed(lambda cal=cal, conv=conv: cal.predict_proba(conv(Xte))[:, 1])
         probs[name] = p
-        rows.append({"model": name, "roc_auc": roc_auc_score(yte, p), "brier": brier_score_loss(yte, p),
-                     "ece": expected_calibration_error(yte, p), "fit_s": t_fit, "predict_s": t_pred})
+        rows.append(
+            {
+                "model": name,
+                "roc_auc": roc_auc_score(yte, p),
+                "brier": brier_score_loss(yte, p),
+                "ece": expected_calibration_error(yte, p),
+                "fit_s": t_fit,
+                "predict_s": t_pred,
+            }
+        )
     res = pd.DataFrame(rows)
     hgb_auc = res.set_index("model").loc["HGB (unconstrained)", "roc_auc"]
     res["auc_minus_hgb"] = res["roc_auc"] - hgb_auc
@@ -124,13 +152,17 @@ def main() -> None:
     # hidden truth: the simulated probability of identification, the best any model could rank by
     ids = te.index.get_level_values("child_id")
     truth_auc = roc_auc_score(yte, truth.loc[ids, "p_identify"].to_numpy())
-    need_auc = roc_auc_score(yte, truth.loc[ids, "need"].to_numpy()) if "need" in truth.columns else np.nan
+    need_auc = (
+        roc_auc_score(yte, truth.loc[ids, "need"].to_numpy()) if "need" in truth.columns else np.nan
+    )
 
     # fit time on 200,000 training rows (rows resampled from the training frame)
     rng = np.random.default_rng(0)
     big = rng.integers(0, len(Xtr), 200_000)
     X200, y200 = Xtr.iloc[big].reset_index(drop=True), ytr[big]
-    _, t200 = timed(lambda: AdditiveRiskClassifier(monotonic_cst=mono, **spec.spec.params).fit(X200, y200))
+    _, t200 = timed(
+        lambda: AdditiveRiskClassifier(monotonic_cst=mono, **spec.spec.params).fit(X200, y200)
+    )
     _, t200_hgb = timed(lambda: HistGradientBoostingClassifier(random_state=0).fit(X200, y200))
 
     # explain_local on 1,000,000 rows with the fitted default RiskModel
@@ -155,8 +187,10 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     for r in res.itertuples():
-        lines.append(f"| {r.model} | {r.roc_auc:.4f} | {r.auc_minus_hgb:+.4f} | {r.brier:.4f} | {r.ece:.4f} | "
-                     f"{r.fit_s:.1f} | {r.predict_s:.2f} |")
+        lines.append(
+            f"| {r.model} | {r.roc_auc:.4f} | {r.auc_minus_hgb:+.4f} | {r.brier:.4f} | {r.ece:.4f} | "
+            f"{r.fit_s:.1f} | {r.predict_s:.2f} |"
+        )
     add = res.set_index("model").loc["additive (default spec)"]
     lines += [
         "",
@@ -170,16 +204,26 @@ def main() -> None:
         f"`predict_proba` on the same rows: {t_proba:.1f} s (ratio {t_explain / t_proba:.1f}x).",
     ]
     gam = peers["additive (default spec)"]
-    pair_names = gam.term_names_[gam.n_features_in_:]
-    lines.append(f"- Pairwise terms selected by the default spec's screen: {len(pair_names)} "
-                 f"(strongest first: {'; '.join(pair_names[:6])}{'; ...' if len(pair_names) > 6 else ''}).")
+    pair_names = gam.term_names_[gam.n_features_in_ :]
+    lines.append(
+        f"- Pairwise terms selected by the default spec's screen: {len(pair_names)} "
+        f"(strongest first: {'; '.join(pair_names[:6])}{'; ...' if len(pair_names) > 6 else ''})."
+    )
     if "EBM (interpret)" in set(res["model"]):
         ebm = res.set_index("model").loc["EBM (interpret)"]
-        d, lo, hi = paired_auc_difference(yte, probs["additive (default spec)"], probs["EBM (interpret)"])
-        lines.append(f"- Against EBM: AUC {d:+.4f} (95% paired bootstrap interval {lo:+.4f} to {hi:+.4f}, "
-                     f"500 resamples of the test children); fit time ratio EBM/additive {ebm.fit_s / add.fit_s:.1f}x.")
-    d, lo, hi = paired_auc_difference(yte, probs["additive (default spec)"], probs["HGB (unconstrained)"])
-    lines.append(f"- Against unconstrained HGB: AUC {d:+.4f} (95% paired bootstrap interval {lo:+.4f} to {hi:+.4f}).")
+        d, lo, hi = paired_auc_difference(
+            yte, probs["additive (default spec)"], probs["EBM (interpret)"]
+        )
+        lines.append(
+            f"- Against EBM: AUC {d:+.4f} (95% paired bootstrap interval {lo:+.4f} to {hi:+.4f}, "
+            f"500 resamples of the test children); fit time ratio EBM/additive {ebm.fit_s / add.fit_s:.1f}x."
+        )
+    d, lo, hi = paired_auc_difference(
+        yte, probs["additive (default spec)"], probs["HGB (unconstrained)"]
+    )
+    lines.append(
+        f"- Against unconstrained HGB: AUC {d:+.4f} (95% paired bootstrap interval {lo:+.4f} to {hi:+.4f})."
+    )
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -53,9 +53,22 @@ def main() -> None:
         n_rows = sum(len(df) for df in cohort.values())
         del cohort
         model.save(tmp / "model")
-        cmd = [sys.executable, "-m", "send_early", "score", str(tmp / "cohort"), "--model", str(tmp / "model"),
-               "--as-of", "2025-08-31", "--out", str(tmp / "scores.parquet")]
-        proc, t_e2e = timed(lambda: subprocess.run(cmd, capture_output=True, text=True, check=False))
+        cmd = [
+            sys.executable,
+            "-m",
+            "send_early",
+            "score",
+            str(tmp / "cohort"),
+            "--model",
+            str(tmp / "model"),
+            "--as-of",
+            "2025-08-31",
+            "--out",
+            str(tmp / "scores.parquet"),
+        ]
+        proc, t_e2e = timed(
+            lambda: subprocess.run(cmd, capture_output=True, text=True, check=False)
+        )
         if proc.returncode != 0:
             raise SystemExit(proc.stderr)
         summary = proc.stdout.strip().splitlines()[0]
@@ -71,7 +84,7 @@ def main() -> None:
         f"| `RiskModel.score_features` (risk, rank, flag, 3 reasons) | 1,000,000 | {t_score:.2f} | {t_score / t_bare:.1f}x |",
         f"| `send-early score` end to end (Parquet in and out) | 200,000 children, {n_rows:,} records | {t_e2e:.1f} | |",
         "",
-        f"The end-to-end run printed: \"{summary}\" (generating the cohort took {t_gen:.1f} s, not counted).",
+        f'The end-to-end run printed: "{summary}" (generating the cohort took {t_gen:.1f} s, not counted).',
     ]
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

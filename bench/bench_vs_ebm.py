@@ -46,32 +46,67 @@ def main() -> None:
     rows = []
     for seed in args.seeds:
         tables = make_cohort(args.children, random_state=seed)
-        frame = make_training_frame(tables, [*TRAIN, TEST], horizon_months=24, pipeline=spec.pipeline)
+        frame = make_training_frame(
+            tables, [*TRAIN, TEST], horizon_months=24, pipeline=spec.pipeline
+        )
         frame = frame[spec._in_age_range(frame)]
-        feats = spec._usable_features([c for c in frame.columns if c not in ("label", "event_date", "months_to_event")])
+        feats = spec._usable_features(
+            [c for c in frame.columns if c not in ("label", "event_date", "months_to_event")]
+        )
         when = frame.index.get_level_values("as_of")
         tr, te = frame[when != pd.Timestamp(TEST)], frame[when == pd.Timestamp(TEST)]
-        Xtr, ytr, Xte, yte = tr[feats], tr["label"].to_numpy(int), te[feats], te["label"].to_numpy(int)
+        Xtr, ytr, Xte, yte = (
+            tr[feats],
+            tr["label"].to_numpy(int),
+            te[feats],
+            te["label"].to_numpy(int),
+        )
         mono = {f: v for f, v in spec.spec.monotone.items() if f in feats}
         models = {
-            "additive (default spec)": AdditiveRiskClassifier(monotonic_cst=mono, **spec.spec.params),
+            "additive (default spec)": AdditiveRiskClassifier(
+                monotonic_cst=mono, **spec.spec.params
+            ),
             "additive, no monotone constraints": AdditiveRiskClassifier(**spec.spec.params),
             "EBM (interpret defaults)": ExplainableBoostingClassifier(random_state=0, n_jobs=2),
         }
         scores, fit_s = {}, {}
         for name, est in models.items():
-            obj = (lambda X: X.astype({c: "object" for c in X if str(X[c].dtype) == "category"})) if "EBM" in name else (lambda X: X)
+            obj = (
+                (lambda X: X.astype({c: "object" for c in X if str(X[c].dtype) == "category"}))
+                if "EBM" in name
+                else (lambda X: X)
+            )
             t = time.perf_counter()
             est.fit(obj(Xtr), ytr)
             fit_s[name] = time.perf_counter() - t
             scores[name] = est.predict_proba(obj(Xte))[:, 1]
         ebm = "EBM (interpret defaults)"
         for name in models:
-            d, lo, hi = paired_auc_difference(yte, scores[name], scores[ebm], n_boot=300) if name != ebm else (0.0, 0.0, 0.0)
-            pairs = len(getattr(models[name], "interactions_", [])) if name != ebm else len(models[ebm].term_names_) - len(feats)
-            rows.append({"seed": seed, "model": name, "auc": roc_auc_score(yte, scores[name]), "minus_ebm": d,
-                         "lo": lo, "hi": hi, "fit_s": fit_s[name], "ratio": fit_s[ebm] / fit_s[name], "pairs": pairs,
-                         "n_train": len(Xtr), "n_test": len(Xte)})
+            d, lo, hi = (
+                paired_auc_difference(yte, scores[name], scores[ebm], n_boot=300)
+                if name != ebm
+                else (0.0, 0.0, 0.0)
+            )
+            pairs = (
+                len(getattr(models[name], "interactions_", []))
+                if name != ebm
+                else len(models[ebm].term_names_) - len(feats)
+            )
+            rows.append(
+                {
+                    "seed": seed,
+                    "model": name,
+                    "auc": roc_auc_score(yte, scores[name]),
+                    "minus_ebm": d,
+                    "lo": lo,
+                    "hi": hi,
+                    "fit_s": fit_s[name],
+                    "ratio": fit_s[ebm] / fit_s[name],
+                    "pairs": pairs,
+                    "n_train": len(Xtr),
+                    "n_test": len(Xte),
+                }
+            )
         print(pd.DataFrame(rows).tail(len(models)).to_string(), flush=True)
     res = pd.DataFrame(rows)
     lines = [
@@ -87,19 +122,29 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     for r in res.itertuples():
-        diff = "" if r.model.startswith("EBM") else f"{r.minus_ebm:+.4f} ({r.lo:+.4f} to {r.hi:+.4f})"
-        lines.append(f"| {r.seed} | {r.model} | {r.auc:.4f} | {diff} | {r.pairs} | {r.fit_s:.1f} | {r.ratio:.1f}x |")
+        diff = (
+            "" if r.model.startswith("EBM") else f"{r.minus_ebm:+.4f} ({r.lo:+.4f} to {r.hi:+.4f})"
+        )
+        lines.append(
+            f"| {r.seed} | {r.model} | {r.auc:.4f} | {diff} | {r.pairs} | {r.fit_s:.1f} | {r.ratio:.1f}x |"
+        )
     lines.append("")
     for name, g in res[~res["model"].str.startswith("EBM")].groupby("model", sort=False):
         d = g["minus_ebm"].to_numpy()
         # the cohorts are independent draws: a t interval over them covers the variation from
         # cohort to cohort as well as from the test children
-        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan
+        half = (
+            stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+            if len(d) > 1
+            else np.nan
+        )
         below, above = int((g["hi"] < 0).sum()), int((g["lo"] > 0).sum())
-        lines.append(f"- {name}: mean AUC difference to EBM over {len(g)} cohorts {d.mean():+.4f} "
-                     f"(95% t interval over cohorts {d.mean() - half:+.4f} to {d.mean() + half:+.4f}; per cohort "
-                     f"{', '.join(f'{v:+.4f}' for v in d)}; significantly below EBM in {below}, above in {above}); "
-                     f"EBM's fit takes {g['ratio'].min():.1f}x to {g['ratio'].max():.1f}x as long.")
+        lines.append(
+            f"- {name}: mean AUC difference to EBM over {len(g)} cohorts {d.mean():+.4f} "
+            f"(95% t interval over cohorts {d.mean() - half:+.4f} to {d.mean() + half:+.4f}; per cohort "
+            f"{', '.join(f'{v:+.4f}' for v in d)}; significantly below EBM in {below}, above in {above}); "
+            f"EBM's fit takes {g['ratio'].min():.1f}x to {g['ratio'].max():.1f}x as long."
+        )
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -8,7 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["synth", "features", "estimators", "models", "ebm", "tuning", "fit", "evaluation", "report", "registry", "scoring"]
+ORDER = [
+    "synth",
+    "features",
+    "estimators",
+    "models",
+    "ebm",
+    "tuning",
+    "fit",
+    "evaluation",
+    "report",
+    "registry",
+    "scoring",
+]
 INTRO = """# Benchmarks
 
 Every figure below was measured on this project's machine kind (2 cores, 24 GiB, no GPU) by the

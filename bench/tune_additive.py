@@ -30,10 +30,14 @@ def main() -> None:
     spec = RiskModel.from_spec("default")
     if not CACHE.exists():
         CACHE.parent.mkdir(exist_ok=True)
-        frame = make_training_frame(make_cohort(100_000, random_state=0), [*TRAIN, TEST], pipeline=spec.pipeline)
+        frame = make_training_frame(
+            make_cohort(100_000, random_state=0), [*TRAIN, TEST], pipeline=spec.pipeline
+        )
         frame[spec._in_age_range(frame)].to_parquet(CACHE)
     fr = pd.read_parquet(CACHE)
-    feats = spec._usable_features([c for c in fr.columns if c not in ("label", "event_date", "months_to_event")])
+    feats = spec._usable_features(
+        [c for c in fr.columns if c not in ("label", "event_date", "months_to_event")]
+    )
     when = fr.index.get_level_values("as_of")
     tr, te = fr[when != pd.Timestamp(TEST)], fr[when == pd.Timestamp(TEST)]
     mono = {f: v for f, v in spec.spec.monotone.items() if f in feats}
@@ -41,10 +45,16 @@ def main() -> None:
         cfg = dict(ast.literal_eval(arg))
         mc = None if cfg.pop("nomono", False) else mono
         t = time.perf_counter()
-        m = AdditiveRiskClassifier(**{"monotonic_cst": mc, "random_state": 0, **cfg}).fit(tr[feats], tr["label"].to_numpy(int))
+        m = AdditiveRiskClassifier(**{"monotonic_cst": mc, "random_state": 0, **cfg}).fit(
+            tr[feats], tr["label"].to_numpy(int)
+        )
         dt = time.perf_counter() - t
         auc = roc_auc_score(te["label"].to_numpy(int), m.decision_function(te[feats]))
-        print(arg, f"AUC {auc:.4f}, fit {dt:.1f} s, rounds {m.n_iter_.tolist()}, pairs {m.interactions_}", flush=True)
+        print(
+            arg,
+            f"AUC {auc:.4f}, fit {dt:.1f} s, rounds {m.n_iter_.tolist()}, pairs {m.interactions_}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -49,9 +49,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
         kwargs["extract_date"] = args.extract_date
     tables = make_cohort(args.children, **kwargs)
     write_tables(tables, args.out, format=args.format)
-    _say(f"Wrote a synthetic cohort of {args.children:,} children to {args.out} "
-         f"({args.format}, seed {args.seed}, extract date {tables.extract_date.date()}) "
-         f"in {time.perf_counter() - t0:.1f} s.")
+    _say(
+        f"Wrote a synthetic cohort of {args.children:,} children to {args.out} "
+        f"({args.format}, seed {args.seed}, extract date {tables.extract_date.date()}) "
+        f"in {time.perf_counter() - t0:.1f} s."
+    )
     for name, df in tables.items():
         _say(f"  {name:15s} {len(df):>12,} rows")
     return EXIT_OK
@@ -97,15 +99,25 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.capacity is not None:
         capacity = float(args.capacity) if "." in args.capacity else int(args.capacity)
     tables = read_tables(args.dir)
-    res = score(args.model, tables, args.as_of, capacity=capacity, tracking_uri=args.tracking_uri,
-                progress=_progress("scoring"))
+    res = score(
+        args.model,
+        tables,
+        args.as_of,
+        capacity=capacity,
+        tracking_uri=args.tracking_uri,
+        progress=_progress("scoring"),
+    )
     _write_frame(res.scores, out)
     _write_frame(res.rejects, rejects_path)
     c = res.counts
-    _say(f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of} "
-         f"({c['flagged']:,} flagged for a person to review).")
-    _say(f"Rejected {c['rejected']:,}: {c['rejected_contract']:,} with records that break the data contract, "
-         f"{c['rejected_not_in_population']:,} not in the population (already identified, moved out, out of age range).")
+    _say(
+        f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of} "
+        f"({c['flagged']:,} flagged for a person to review)."
+    )
+    _say(
+        f"Rejected {c['rejected']:,}: {c['rejected_contract']:,} with records that break the data contract, "
+        f"{c['rejected_not_in_population']:,} not in the population (already identified, moved out, out of age range)."
+    )
     if c.get("orphan_records"):
         _say(f"Set aside {c['orphan_records']:,} records whose child_id is not in children.")
     _say(f"Scores:  {out}\nRejects: {rejects_path}")
@@ -115,8 +127,10 @@ def cmd_score(args: argparse.Namespace) -> int:
             _say(f"Drift {r['status']}: {r['name']} PSI {r['psi']:.3f}")
     share = c["rejected_contract"] / max(c["input_children"], 1)
     if share > args.max_reject_share:
-        _err(f"{share:.1%} of children were rejected for contract errors (limit {args.max_reject_share:.0%}); "
-             "see the rejects file and fix the extract.")
+        _err(
+            f"{share:.1%} of children were rejected for contract errors (limit {args.max_reject_share:.0%}); "
+            "see the rejects file and fix the extract."
+        )
         return EXIT_BAD_INPUT
     return EXIT_OK
 
@@ -131,8 +145,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     tables = read_tables(args.dir)
     dates = args.as_of_dates.split(",") if args.as_of_dates else None
-    res = train_model(tables, args.model_spec, dates, out_dir=args.out, register=args.register,
-                      tracking_uri=args.tracking_uri, backtest=not args.no_backtest, progress=_step)
+    res = train_model(
+        tables,
+        args.model_spec,
+        dates,
+        out_dir=args.out,
+        register=args.register,
+        tracking_uri=args.tracking_uri,
+        backtest=not args.no_backtest,
+        progress=_step,
+    )
     run = res["run"]
     _say(run.headline_table().to_string(index=False))
     _say(f"Model saved to {Path(args.out) / 'model'}")
@@ -150,10 +172,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = load_any_model(args.model, tracking_uri=args.tracking_uri)
     tables = read_tables(args.dir)
-    run = evaluate_model(model, tables, args.as_of, out_dir=args.out, backtest=not args.no_backtest,
-                         progress=_step)
-    _say(f"Evaluation at {run.as_of.date()} ({run.counts['evaluated']:,} children with a complete label window; "
-         f"{run.counts['censored']:,} censored).")
+    run = evaluate_model(
+        model, tables, args.as_of, out_dir=args.out, backtest=not args.no_backtest, progress=_step
+    )
+    _say(
+        f"Evaluation at {run.as_of.date()} ({run.counts['evaluated']:,} children with a complete label window; "
+        f"{run.counts['censored']:,} censored)."
+    )
     _say(run.headline_table().to_string(index=False))
     _say(f"Model card: {run.card.html_path}\n            {run.card.json_path}")
     return EXIT_OK
@@ -172,16 +197,33 @@ def cmd_promote(args: argparse.Namespace) -> int:
     if args.force and not args.reason:
         _err("--force needs --reason: say why the failed checks are acceptable.")
         return EXIT_USAGE
-    _say(str(promote(args.name, args.version, alias=args.alias, reviewer=args.reviewer, note=args.note,
-                     force=args.force, force_reason=args.reason, tracking_uri=args.tracking_uri)))
+    _say(
+        str(
+            promote(
+                args.name,
+                args.version,
+                alias=args.alias,
+                reviewer=args.reviewer,
+                note=args.note,
+                force=args.force,
+                force_reason=args.reason,
+                tracking_uri=args.tracking_uri,
+            )
+        )
+    )
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(out=Path(args.out), n_children=args.children, seed=args.seed,
-                    tracking_uri=args.tracking_uri, say=_say)
+    return run_demo(
+        out=Path(args.out),
+        n_children=args.children,
+        seed=args.seed,
+        tracking_uri=args.tracking_uri,
+        say=_say,
+    )
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -202,45 +244,71 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("synth", help="write a synthetic cohort (no real child data)")
-    s.add_argument("--children", type=int, default=10_000, help="number of children (default 10000)")
+    s.add_argument(
+        "--children", type=int, default=10_000, help="number of children (default 10000)"
+    )
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     s.add_argument("--extract-date", default=None, help="extract date (default 2025-08-31)")
     s.set_defaults(func=cmd_synth)
 
-    s = sub.add_parser("train", help="fit, calibrate, evaluate, write the card; optionally register")
+    s = sub.add_parser(
+        "train", help="fit, calibrate, evaluate, write the card; optionally register"
+    )
     s.add_argument("dir", help="folder of contract tables (with sen_events)")
-    s.add_argument("--model-spec", default="default", help="shipped model spec name or path (default: default)")
-    s.add_argument("--as-of-dates", default=None, help="comma-separated training as-of dates (default: the spec's)")
-    s.add_argument("--out", default="send_early_model", help="folder for the saved model and the card")
-    s.add_argument("--register", default=None, metavar="NAME", help="log to MLflow and register under NAME")
+    s.add_argument(
+        "--model-spec", default="default", help="shipped model spec name or path (default: default)"
+    )
+    s.add_argument(
+        "--as-of-dates",
+        default=None,
+        help="comma-separated training as-of dates (default: the spec's)",
+    )
+    s.add_argument(
+        "--out", default="send_early_model", help="folder for the saved model and the card"
+    )
+    s.add_argument(
+        "--register", default=None, metavar="NAME", help="log to MLflow and register under NAME"
+    )
     s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
-    s.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)")
+    s.add_argument(
+        "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
+    )
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("evaluate", help="evaluate a model on a later cohort and write the model card")
+    s = sub.add_parser(
+        "evaluate", help="evaluate a model on a later cohort and write the model card"
+    )
     s.add_argument("dir", help="folder of contract tables (with sen_events)")
     s.add_argument("--model", required=True, help="saved model folder or models:/NAME@ALIAS")
-    s.add_argument("--as-of", default=None, help="as-of date (default: extract date minus the horizon)")
+    s.add_argument(
+        "--as-of", default=None, help="as-of date (default: extract date minus the horizon)"
+    )
     s.add_argument("--out", default="send_early_card", help="folder for the card (HTML and JSON)")
     s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
     s.add_argument("--tracking-uri", default=None)
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("review", help="print a registered version's card summary and reviewer checklist")
+    s = sub.add_parser(
+        "review", help="print a registered version's card summary and reviewer checklist"
+    )
     s.add_argument("name")
     s.add_argument("version")
     s.add_argument("--tracking-uri", default=None)
     s.set_defaults(func=cmd_review)
 
-    s = sub.add_parser("promote", help="record a reviewer's approval and move an alias to a version")
+    s = sub.add_parser(
+        "promote", help="record a reviewer's approval and move an alias to a version"
+    )
     s.add_argument("name")
     s.add_argument("version")
     s.add_argument("--alias", default="champion")
     s.add_argument("--reviewer", required=True, help="the reviewer's id")
     s.add_argument("--note", required=True, help="the decision, in words")
-    s.add_argument("--force", action="store_true", help="promote although card checks failed (needs --reason)")
+    s.add_argument(
+        "--force", action="store_true", help="promote although card checks failed (needs --reason)"
+    )
     s.add_argument("--reason", default=None, help="why failed checks are acceptable (with --force)")
     s.add_argument("--tracking-uri", default=None)
     s.set_defaults(func=cmd_promote)
@@ -249,19 +317,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", help="folder of contract tables")
     s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
     s.add_argument("--as-of", required=True, help="as-of date (YYYY-MM-DD)")
-    s.add_argument("--out", required=True, help="scores file (.csv or .parquet), written atomically")
+    s.add_argument(
+        "--out", required=True, help="scores file (.csv or .parquet), written atomically"
+    )
     s.add_argument("--rejects", default=None, help="rejects file (default: <out>_rejects.csv)")
-    s.add_argument("--capacity", default=None, help="children to flag: a count (200) or a share (0.05)")
-    s.add_argument("--max-reject-share", type=float, default=0.05,
-                   help="exit 1 when more than this share of children break the contract (default 0.05)")
-    s.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)")
+    s.add_argument(
+        "--capacity", default=None, help="children to flag: a count (200) or a share (0.05)"
+    )
+    s.add_argument(
+        "--max-reject-share",
+        type=float,
+        default=0.05,
+        help="exit 1 when more than this share of children break the contract (default 0.05)",
+    )
+    s.add_argument(
+        "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
+    )
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("demo", help="run the whole workflow on a synthetic cohort")
-    s.add_argument("--out", default="send_early_demo", help="folder for the cohort, card and scores")
+    s.add_argument(
+        "--out", default="send_early_demo", help="folder for the cohort, card and scores"
+    )
     s.add_argument("--children", type=int, default=20_000)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)")
+    s.add_argument(
+        "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
+    )
     s.set_defaults(func=cmd_demo)
     return p
 
@@ -269,8 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args) or 0)
     except (SchemaError, SpecError, IntegrityError, FileNotFoundError) as exc:

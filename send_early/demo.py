@@ -30,8 +30,13 @@ def cohort_summary(tables) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_demo(out: Path, n_children: int = 20_000, seed: int = 0, tracking_uri: str | None = None,
-             say: Callable[..., None] = print) -> int:
+def run_demo(
+    out: Path,
+    n_children: int = 20_000,
+    seed: int = 0,
+    tracking_uri: str | None = None,
+    say: Callable[..., None] = print,
+) -> int:
     """Generate, validate, train, evaluate, register, promote and score, on synthetic data.
 
     Everything is written under ``out`` (cohort, model, card, scores); the model
@@ -52,7 +57,10 @@ def run_demo(out: Path, n_children: int = 20_000, seed: int = 0, tracking_uri: s
     def step(i: int, text: str) -> None:
         say(f"[{i}/7] {text}  ({time.perf_counter() - t0:.0f} s)")
 
-    step(1, f"Generating a synthetic cohort of {n_children:,} children (seed {seed}); no real child is in it")
+    step(
+        1,
+        f"Generating a synthetic cohort of {n_children:,} children (seed {seed}); no real child is in it",
+    )
     tables, truth = make_cohort(n_children, random_state=seed, return_truth=True)
     write_tables(tables, cohort_dir)
     say(f"      written to {cohort_dir}")
@@ -66,9 +74,15 @@ def run_demo(out: Path, n_children: int = 20_000, seed: int = 0, tracking_uri: s
     say(cohort_summary(tables).to_string(index=False))
 
     step(3, "Training, calibrating and evaluating (temporal backtest, fairness audit, model card)")
-    res = train_model(tables, "default", out_dir=out / "model_card", register=DEMO_MODEL_NAME,
-                      tracking_uri=tracking_uri, truth=truth,
-                      progress=lambda s: say(f"      - {s}"))
+    res = train_model(
+        tables,
+        "default",
+        out_dir=out / "model_card",
+        register=DEMO_MODEL_NAME,
+        tracking_uri=tracking_uri,
+        truth=truth,
+        progress=lambda s: say(f"      - {s}"),
+    )
     run = res["run"]
     say(run.headline_table().to_string(index=False))
     logged = res["logged"]
@@ -78,16 +92,23 @@ def run_demo(out: Path, n_children: int = 20_000, seed: int = 0, tracking_uri: s
 
     step(5, "Reviewer summary (what `send-early review` prints)")
     summary = str(review_summary(logged.name, logged.version, tracking_uri=tracking_uri))
-    checks = summary[summary.find("Model card checks"):] if "Model card checks" in summary else summary
+    checks = (
+        summary[summary.find("Model card checks") :] if "Model card checks" in summary else summary
+    )
     say("      " + checks.replace("\n", "\n      "))
 
     step(6, "Promoting to 'champion' as the demo reviewer")
     passed = run.card is not None and run.card.passed
     promotion = promote(
-        logged.name, logged.version, alias="champion", reviewer="demo-reviewer",
+        logged.name,
+        logged.version,
+        alias="champion",
+        reviewer="demo-reviewer",
         note="Demo on a synthetic cohort; a real promotion needs the manual checklist (DPIA, EIA) too.",
         force=not passed,
-        force_reason=None if passed else "demo only: card checks failed on synthetic data; never do this for real",
+        force_reason=None
+        if passed
+        else "demo only: card checks failed on synthetic data; never do this for real",
         tracking_uri=tracking_uri,
     )
     say("      " + str(promotion).replace("\n", "\n      "))
@@ -97,16 +118,22 @@ def run_demo(out: Path, n_children: int = 20_000, seed: int = 0, tracking_uri: s
     result = score(f"models:/{logged.name}@champion", tables, as_of, tracking_uri=tracking_uri)
     scores_path = out / "scores.csv"
     rejects_path = out / "rejects.csv"
-    atomic_write(scores_path, lambda p: result.scores.to_csv(p, index=False, date_format="%Y-%m-%d"))
+    atomic_write(
+        scores_path, lambda p: result.scores.to_csv(p, index=False, date_format="%Y-%m-%d")
+    )
     atomic_write(rejects_path, lambda p: result.rejects.to_csv(p, index=False))
     c = result.counts
-    say(f"      {c['input_children']:,} children: {c['scored']:,} scored ({c['flagged']:,} flagged for review), "
+    say(
+        f"      {c['input_children']:,} children: {c['scored']:,} scored ({c['flagged']:,} flagged for review), "
         f"{c['rejected']:,} not scored ({c['rejected_not_in_population']:,} already identified, moved out "
-        f"or out of age range; {c['rejected_contract']:,} with contract errors).")
+        f"or out of age range; {c['rejected_contract']:,} with contract errors)."
+    )
     say("")
     say(f"Model card:  {run.card.html_path}")
     say(f"Scores:      {scores_path}")
     say(f"Rejects:     {rejects_path}")
     say(f"MLflow UI:   mlflow ui --backend-store-uri {res['logged'].tracking_uri}")
-    say(f"Done in {time.perf_counter() - t0:.0f} s. A score is decision support for a person, never a decision.")
+    say(
+        f"Done in {time.perf_counter() - t0:.0f} s. A score is decision support for a person, never a decision."
+    )
     return 0

@@ -44,5 +44,3 @@ class LeakageError(ValueError):
 class IntegrityError(RuntimeError):
     """A stored model does not match the checksum recorded when it was registered,
     or a batch run failed to account for every child."""
-
-

@@ -49,7 +49,10 @@ class EvaluationRun:
             ("later identified (base rate)", f"{h['n_positive']:,} ({h['prevalence']:.1%})"),
             ("ROC AUC", f"{h['roc_auc']:.3f}"),
             ("average precision", f"{h['average_precision']:.3f}"),
-            ("Brier score (base-rate only model)", f"{h['brier']:.4f} ({h['prevalence'] * (1 - h['prevalence']):.4f})"),
+            (
+                "Brier score (base-rate only model)",
+                f"{h['brier']:.4f} ({h['prevalence'] * (1 - h['prevalence']):.4f})",
+            ),
             ("expected calibration error", f"{h['ece']:.4f}"),
             (f"flagged (capacity k = {h['k']:,})", f"{h['k']:,}"),
             ("precision at k", f"{h['precision_at_k']:.1%}"),
@@ -58,17 +61,30 @@ class EvaluationRun:
         ]
         lt = self.evaluation.lead_time
         if lt and not lt.get("suppressed"):
-            rows.append(("median lead time (flagged, later identified)", f"{lt['median']:.1f} months"))
+            rows.append(
+                ("median lead time (flagged, later identified)", f"{lt['median']:.1f} months")
+            )
         b = self.evaluation.baselines
         if b is not None:
-            rows.append(("beats the best simple rule", f"{'yes' if b.beats_best_rule else 'NO'} ({b.best_rule})"))
+            rows.append(
+                (
+                    "beats the best simple rule",
+                    f"{'yes' if b.beats_best_rule else 'NO'} ({b.best_rule})",
+                )
+            )
         if self.backtest is not None:
             sp = self.backtest.spread
             if "roc_auc" in sp.index:
-                rows.append(("backtest ROC AUC (mean, sd over years)",
-                             f"{sp.loc['roc_auc', 'mean']:.3f} ({sp.loc['roc_auc', 'sd']:.3f})"))
+                rows.append(
+                    (
+                        "backtest ROC AUC (mean, sd over years)",
+                        f"{sp.loc['roc_auc', 'mean']:.3f} ({sp.loc['roc_auc', 'sd']:.3f})",
+                    )
+                )
         if self.card is not None:
-            rows.append(("model card checks", "passed" if self.card.passed else "FAILED (see card)"))
+            rows.append(
+                ("model card checks", "passed" if self.card.passed else "FAILED (see card)")
+            )
         return pd.DataFrame(rows, columns=["measure", "value"])
 
 
@@ -85,10 +101,18 @@ def _capacity_kwargs(model, n: int) -> dict:
     return {"share": float(spec.capacity_value)}
 
 
-def evaluate_model(model, tables, as_of=None, *, out_dir: str | os.PathLike | None = None,
-                   truth: pd.DataFrame | None = None, backtest: bool = True,
-                   backtest_dates=None, synthetic: bool | None = None,
-                   progress: Callable[[str], None] | None = None) -> EvaluationRun:
+def evaluate_model(
+    model,
+    tables,
+    as_of=None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    truth: pd.DataFrame | None = None,
+    backtest: bool = True,
+    backtest_dates=None,
+    synthetic: bool | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationRun:
     """Evaluate a fitted model on a later cohort and write its model card.
 
     Parameters
@@ -126,32 +150,54 @@ def evaluate_model(model, tables, as_of=None, *, out_dir: str | os.PathLike | No
     say = progress or (lambda s: None)
     tables = check_tables(tables)
     spec = model.spec
-    as_of = pd.Timestamp(as_of) if as_of is not None else default_evaluation_as_of(tables, spec.horizon_months)
+    as_of = (
+        pd.Timestamp(as_of)
+        if as_of is not None
+        else default_evaluation_as_of(tables, spec.horizon_months)
+    )
     say(f"building features and labels at {as_of.date()}")
     all_feats = build_features(tables, as_of, pipeline=model.pipeline, check=False)
     feats = all_feats[model._in_age_range(all_feats)]
     labels = build_labels(tables, as_of, horizon_months=spec.horizon_months, outcome=spec.outcome)
     idx = feats.index.intersection(labels.index)
     if len(idx) == 0:
-        raise ValueError(f"no child at {as_of.date()} has a complete {spec.horizon_months}-month label window "
-                         f"before the extract date {tables.extract_date.date()}; choose an earlier as-of date.")
+        raise ValueError(
+            f"no child at {as_of.date()} has a complete {spec.horizon_months}-month label window "
+            f"before the extract date {tables.extract_date.date()}; choose an earlier as-of date."
+        )
     f, lab = feats.loc[idx], labels.loc[idx]
     y = lab["label"].to_numpy(dtype=int)
     risk = model.predict_proba(f)
     ids = f.index.to_numpy(dtype=str)
     cap = _capacity_kwargs(model, len(f))
-    _, flagged = rank_and_flag(risk, ids, policy="count" if "k" in cap else "share",
-                               value=cap.get("k", cap.get("share")), threshold=getattr(model, "threshold_", None))
+    _, flagged = rank_and_flag(
+        risk,
+        ids,
+        policy="count" if "k" in cap else "share",
+        value=cap.get("k", cap.get("share")),
+        threshold=getattr(model, "threshold_", None),
+    )
 
     say("age-only baseline data (the model's calibration cohort)")
     cal_as_of = pd.Timestamp(model.metadata_["calibration_as_of"])
-    tr = make_training_frame(tables, [cal_as_of], horizon_months=spec.horizon_months,
-                             pipeline=model.pipeline, outcome=spec.outcome)
+    tr = make_training_frame(
+        tables,
+        [cal_as_of],
+        horizon_months=spec.horizon_months,
+        pipeline=model.pipeline,
+        outcome=spec.outcome,
+    )
     say("metrics, capacity, lead time and baselines")
     evaluation = Evaluation(
-        y_true=y, risk=risk, tiebreak=ids, as_of=np.full(len(f), as_of.to_datetime64()),
-        event_date=lab["event_date"].to_numpy(), X=f, X_train=tr.drop(columns=["label"]),
-        y_train=tr["label"].to_numpy(dtype=int), **cap,
+        y_true=y,
+        risk=risk,
+        tiebreak=ids,
+        as_of=np.full(len(f), as_of.to_datetime64()),
+        event_date=lab["event_date"].to_numpy(),
+        X=f,
+        X_train=tr.drop(columns=["label"]),
+        y_train=tr["label"].to_numpy(dtype=int),
+        **cap,
     )
     say("group audit")
     groups = standard_groups(f)
@@ -160,15 +206,32 @@ def evaluate_model(model, tables, as_of=None, *, out_dir: str | os.PathLike | No
         y_need = truth["true_need"].reindex(f.index).to_numpy(dtype=float)
         if np.isnan(y_need).any():
             y_need = None
-    audit = GroupAudit(y_true=y, risk=risk, flagged=flagged, sensitive_features=groups, y_need=y_need,
-                       n_bootstrap=200, random_state=0)
+    audit = GroupAudit(
+        y_true=y,
+        risk=risk,
+        flagged=flagged,
+        sensitive_features=groups,
+        y_need=y_need,
+        n_bootstrap=200,
+        random_state=0,
+    )
     bt = None
     if backtest:
-        dates = sorted(pd.Timestamp(d) for d in (backtest_dates or [*model.metadata_["train_as_of_dates"],
-                                                                     model.metadata_["calibration_as_of"]]))
+        dates = sorted(
+            pd.Timestamp(d)
+            for d in (
+                backtest_dates
+                or [*model.metadata_["train_as_of_dates"], model.metadata_["calibration_as_of"]]
+            )
+        )
         say(f"temporal backtest over {len(dates)} as-of dates (refits the estimator)")
-        frame = make_training_frame(tables, dates, horizon_months=spec.horizon_months,
-                                    pipeline=model.pipeline, outcome=spec.outcome)
+        frame = make_training_frame(
+            tables,
+            dates,
+            horizon_months=spec.horizon_months,
+            pipeline=model.pipeline,
+            outcome=spec.outcome,
+        )
         frame = frame[model._in_age_range(frame)]
         data = frame[[*model.feature_names_, "label"]].reset_index()
         data = data.drop(columns=["child_id"])
@@ -179,7 +242,9 @@ def evaluate_model(model, tables, as_of=None, *, out_dir: str | os.PathLike | No
 
         gap = max(1, int(np.ceil(spec.horizon_months / 12)))
         try:
-            bt = temporal_backtest(data, fit_predict=fit_predict, as_of_col="as_of", gap_years=gap, **cap)
+            bt = temporal_backtest(
+                data, fit_predict=fit_predict, as_of_col="as_of", gap_years=gap, **cap
+            )
         except ValueError as exc:
             logger.warning("backtest skipped: %s", exc)
             say(f"backtest skipped: {exc}")
@@ -189,17 +254,44 @@ def evaluate_model(model, tables, as_of=None, *, out_dir: str | os.PathLike | No
         from .report import build_model_card, summarise_data
 
         say("model card")
-        summary = summarise_data(f, y, tables=tables, synthetic=bool(truth is not None if synthetic is None else synthetic))
-        card = build_model_card(model, evaluation, audit, out_dir=out_dir, data_summary=summary, backtest=bt,
-                                global_explanation=explain_global(model, f))
-    counts = {"population": int(len(feats)), "evaluated": int(len(idx)),
-              "censored": int(len(feats) - len(idx)), "as_of": as_of.date().isoformat()}
-    return EvaluationRun(evaluation=evaluation, audit=audit, backtest=bt, card=card, as_of=as_of, counts=counts)
+        summary = summarise_data(
+            f,
+            y,
+            tables=tables,
+            synthetic=bool(truth is not None if synthetic is None else synthetic),
+        )
+        card = build_model_card(
+            model,
+            evaluation,
+            audit,
+            out_dir=out_dir,
+            data_summary=summary,
+            backtest=bt,
+            global_explanation=explain_global(model, f),
+        )
+    counts = {
+        "population": int(len(feats)),
+        "evaluated": int(len(idx)),
+        "censored": int(len(feats) - len(idx)),
+        "as_of": as_of.date().isoformat(),
+    }
+    return EvaluationRun(
+        evaluation=evaluation, audit=audit, backtest=bt, card=card, as_of=as_of, counts=counts
+    )
 
 
-def train_model(tables, model_spec="default", as_of_dates=None, *, out_dir: str | os.PathLike | None = None,
-                register: str | None = None, tracking_uri: str | None = None, truth: pd.DataFrame | None = None,
-                backtest: bool = True, progress: Callable[[str], None] | None = None) -> dict:
+def train_model(
+    tables,
+    model_spec="default",
+    as_of_dates=None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    register: str | None = None,
+    tracking_uri: str | None = None,
+    truth: pd.DataFrame | None = None,
+    backtest: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Fit, calibrate, evaluate, write the card, and (optionally) log and register.
 
     Returns a dict with the fitted ``model``, the ``run`` (:class:`EvaluationRun`)
@@ -221,6 +313,12 @@ def train_model(tables, model_spec="default", as_of_dates=None, *, out_dir: str 
 
         say(f"logging and registering as {register!r}")
         card_paths = [run.card.html_path, run.card.json_path] if run.card is not None else None
-        result["logged"] = log_model(model, evaluation=run.evaluation, audit=run.audit, card_paths=card_paths,
-                                     registered_name=register, tracking_uri=tracking_uri)
+        result["logged"] = log_model(
+            model,
+            evaluation=run.evaluation,
+            audit=run.audit,
+            card_paths=card_paths,
+            registered_name=register,
+            tracking_uri=tracking_uri,
+        )
     return result

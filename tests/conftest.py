@@ -12,63 +12,99 @@ EXTRACT = "2025-08-31"
 
 def make_tiny_tables() -> Tables:
     """Four children, every table, all valid. Plain object/str columns, as a user would build."""
-    children = pd.DataFrame({
-        "child_id": ["c1", "c2", "c3", "c4"],
-        "birth_date": ["2017-10-02", "2018-07-20", "2019-01-15", "2016-12-01"],
-        "sex": ["F", "M", "M", "F"],
-        "ethnicity": ["White", None, "Asian", "Black"],
-        "imd_decile": [3, 7, None, 1],
-        "gestation_weeks": [39, 31, 40, None],
-        "birth_weight_g": [3400, 1600, None, 2900],
-        "moved_out_date": [None, None, None, "2024-03-01"],
-    })
-    health = pd.DataFrame({
-        "child_id": ["c1", "c2", "c3"],
-        "review_date": ["2019-11-01", "2020-09-10", "2021-03-01"],
-        "review_type": ["2y", "2y", "2y"],
-        "asq_communication": [50, 15, 60],
-        "asq_gross_motor": [55, 40, None],
-        "asq_fine_motor": [45, 30, 60],
-        "asq_problem_solving": [50, 25, 55],
-        "asq_personal_social": [45, 30, 50],
-    })
-    census = pd.DataFrame({
-        "child_id": ["c1", "c1", "c2", "c4"],
-        "census_date": ["2022-01-20", "2023-01-19", "2023-01-19", "2023-01-19"],
-        "school_id": ["s1", "s1", "s2", "s1"],
-        "fsm_eligible": [True, True, False, True],
-        "eal": [False, False, True, False],
-        "sen_provision": ["N", "K", "N", "N"],
-    })
-    attendance = pd.DataFrame({
-        "child_id": ["c1", "c2"],
-        "term_start": ["2022-09-05", "2022-09-05"],
-        "term_end": ["2022-12-20", "2022-12-20"],
-        "possible_sessions": [140, 140],
-        "authorised_absence": [6, 2],
-        "unauthorised_absence": [2, 0],
-    })
-    exclusions = pd.DataFrame({
-        "child_id": ["c1"], "start_date": ["2023-03-01"], "category": ["suspension"], "days": [1.5],
-    })
-    assessments = pd.DataFrame({
-        "child_id": ["c1", "c1"],
-        "assessment_date": ["2022-06-30", "2023-06-15"],
-        "measure": ["eyfsp_gld", "phonics_mark"],
-        "value": [0, 28],
-    })
-    social_care = pd.DataFrame({
-        "child_id": ["c2"], "start_date": ["2021-05-01"], "end_date": [None], "episode": ["CIN"],
-    })
-    referrals = pd.DataFrame({"child_id": ["c2"], "referral_date": ["2020-10-01"], "service": ["SALT"]})
-    sen_events = pd.DataFrame({
-        "child_id": ["c1"], "event_date": ["2022-11-10"], "event": ["sen_support"], "primary_need": ["SLCN"],
-    })
-    return Tables({
-        "children": children, "health_reviews": health, "census": census, "attendance": attendance,
-        "exclusions": exclusions, "assessments": assessments, "social_care": social_care,
-        "referrals": referrals, "sen_events": sen_events,
-    }, extract_date=EXTRACT)
+    children = pd.DataFrame(
+        {
+            "child_id": ["c1", "c2", "c3", "c4"],
+            "birth_date": ["2017-10-02", "2018-07-20", "2019-01-15", "2016-12-01"],
+            "sex": ["F", "M", "M", "F"],
+            "ethnicity": ["White", None, "Asian", "Black"],
+            "imd_decile": [3, 7, None, 1],
+            "gestation_weeks": [39, 31, 40, None],
+            "birth_weight_g": [3400, 1600, None, 2900],
+            "moved_out_date": [None, None, None, "2024-03-01"],
+        }
+    )
+    health = pd.DataFrame(
+        {
+            "child_id": ["c1", "c2", "c3"],
+            "review_date": ["2019-11-01", "2020-09-10", "2021-03-01"],
+            "review_type": ["2y", "2y", "2y"],
+            "asq_communication": [50, 15, 60],
+            "asq_gross_motor": [55, 40, None],
+            "asq_fine_motor": [45, 30, 60],
+            "asq_problem_solving": [50, 25, 55],
+            "asq_personal_social": [45, 30, 50],
+        }
+    )
+    census = pd.DataFrame(
+        {
+            "child_id": ["c1", "c1", "c2", "c4"],
+            "census_date": ["2022-01-20", "2023-01-19", "2023-01-19", "2023-01-19"],
+            "school_id": ["s1", "s1", "s2", "s1"],
+            "fsm_eligible": [True, True, False, True],
+            "eal": [False, False, True, False],
+            "sen_provision": ["N", "K", "N", "N"],
+        }
+    )
+    attendance = pd.DataFrame(
+        {
+            "child_id": ["c1", "c2"],
+            "term_start": ["2022-09-05", "2022-09-05"],
+            "term_end": ["2022-12-20", "2022-12-20"],
+            "possible_sessions": [140, 140],
+            "authorised_absence": [6, 2],
+            "unauthorised_absence": [2, 0],
+        }
+    )
+    exclusions = pd.DataFrame(
+        {
+            "child_id": ["c1"],
+            "start_date": ["2023-03-01"],
+            "category": ["suspension"],
+            "days": [1.5],
+        }
+    )
+    assessments = pd.DataFrame(
+        {
+            "child_id": ["c1", "c1"],
+            "assessment_date": ["2022-06-30", "2023-06-15"],
+            "measure": ["eyfsp_gld", "phonics_mark"],
+            "value": [0, 28],
+        }
+    )
+    social_care = pd.DataFrame(
+        {
+            "child_id": ["c2"],
+            "start_date": ["2021-05-01"],
+            "end_date": [None],
+            "episode": ["CIN"],
+        }
+    )
+    referrals = pd.DataFrame(
+        {"child_id": ["c2"], "referral_date": ["2020-10-01"], "service": ["SALT"]}
+    )
+    sen_events = pd.DataFrame(
+        {
+            "child_id": ["c1"],
+            "event_date": ["2022-11-10"],
+            "event": ["sen_support"],
+            "primary_need": ["SLCN"],
+        }
+    )
+    return Tables(
+        {
+            "children": children,
+            "health_reviews": health,
+            "census": census,
+            "attendance": attendance,
+            "exclusions": exclusions,
+            "assessments": assessments,
+            "social_care": social_care,
+            "referrals": referrals,
+            "sen_events": sen_events,
+        },
+        extract_date=EXTRACT,
+    )
 
 
 @pytest.fixture

@@ -17,13 +17,20 @@ def test_validate_ok(tiny_tables, tmp_path, capsys):
 
 
 def test_validate_invalid_exit_1_and_json(tiny_tables, tmp_path, capsys):
-    bad = tiny_tables.replace(census=tiny_tables["census"].assign(sen_provision=["N", "X", "N", "N"]))
+    bad = tiny_tables.replace(
+        census=tiny_tables["census"].assign(sen_provision=["N", "X", "N", "N"])
+    )
     write_tables(bad, tmp_path, format="csv")
     assert main(["validate", str(tmp_path), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False
     p = out["problems"][0]
-    assert (p["table"], p["column"], p["rule"], p["example_ids"]) == ("census", "sen_provision", "code", ["c1"])
+    assert (p["table"], p["column"], p["rule"], p["example_ids"]) == (
+        "census",
+        "sen_provision",
+        "code",
+        ["c1"],
+    )
 
 
 def test_validate_missing_folder_is_exit_1_without_traceback(tmp_path, capsys):
@@ -50,7 +57,10 @@ def test_unparseable_csv_is_reported(tmp_path, capsys):
 def test_synth_output_passes_validate(tmp_path, capsys):
     for fmt in ("csv", "parquet"):
         out = tmp_path / fmt
-        assert main(["synth", "--children", "300", "--seed", "3", "--out", str(out), "--format", fmt]) == 0
+        assert (
+            main(["synth", "--children", "300", "--seed", "3", "--out", str(out), "--format", fmt])
+            == 0
+        )
         assert (out / f"children.{fmt}").exists() and (out / "manifest.json").exists()
         assert main(["validate", str(out)]) == 0
     text = capsys.readouterr().out

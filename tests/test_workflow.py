@@ -16,8 +16,13 @@ from send_early.workflow import default_evaluation_as_of, train_model
 def trained(small_cohort, fast_spec_path, tmp_path_factory):
     root = tmp_path_factory.mktemp("wf")
     store = root / "store"
-    res = train_model(small_cohort, fast_spec_path, out_dir=root / "out", register="wf_model",
-                      tracking_uri=str(store))
+    res = train_model(
+        small_cohort,
+        fast_spec_path,
+        out_dir=root / "out",
+        register="wf_model",
+        tracking_uri=str(store),
+    )
     return res, root, store
 
 
@@ -38,8 +43,19 @@ def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, 
     assert main(["review", "wf_model", "1", "--tracking-uri", str(store)]) == 0
     out = capsys.readouterr().out
     assert "checklist" in out.lower()
-    args = ["promote", "wf_model", "1", "--alias", "champion", "--reviewer", "r1", "--note", "ok",
-            "--tracking-uri", str(store)]
+    args = [
+        "promote",
+        "wf_model",
+        "1",
+        "--alias",
+        "champion",
+        "--reviewer",
+        "r1",
+        "--note",
+        "ok",
+        "--tracking-uri",
+        str(store),
+    ]
     if not res["run"].card.passed:
         assert main(args) == 1  # refused: the card's checks failed
         assert main([*args, "--force"]) == 2  # --force needs --reason
@@ -47,8 +63,20 @@ def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, 
     assert main(args) == 0
     write_tables(small_cohort, tmp_path / "cohort")
     out_file = tmp_path / "scores.csv"
-    rc = main(["score", str(tmp_path / "cohort"), "--model", "models:/wf_model@champion", "--as-of", "2025-08-31",
-               "--out", str(out_file), "--tracking-uri", str(store)])
+    rc = main(
+        [
+            "score",
+            str(tmp_path / "cohort"),
+            "--model",
+            "models:/wf_model@champion",
+            "--as-of",
+            "2025-08-31",
+            "--out",
+            str(out_file),
+            "--tracking-uri",
+            str(store),
+        ]
+    )
     assert rc == 0
     scores = pd.read_csv(out_file)
     assert set(scores["model_version"].astype(str)) == {"1"}
@@ -68,8 +96,17 @@ def test_no_child_id_in_the_store(trained, small_cohort):
 def test_cli_evaluate_saved_model(trained, small_cohort, tmp_path, capsys):
     res, root, _ = trained
     write_tables(small_cohort, tmp_path / "cohort")
-    rc = main(["evaluate", str(tmp_path / "cohort"), "--model", str(root / "out" / "model"),
-               "--out", str(tmp_path / "card"), "--no-backtest"])
+    rc = main(
+        [
+            "evaluate",
+            str(tmp_path / "cohort"),
+            "--model",
+            str(root / "out" / "model"),
+            "--out",
+            str(tmp_path / "card"),
+            "--no-backtest",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "Evaluation at 2023-08-31" in out and "Model card:" in out

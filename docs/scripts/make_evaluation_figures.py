@@ -31,6 +31,7 @@ def fmt(v, pct=False, nd=3):
 
 def table(df: pd.DataFrame, na: str = "suppressed") -> str:
     out = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+
     def cell(v):
         return na if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
 
@@ -42,7 +43,9 @@ def replace_block(path: Path, text: str) -> None:
     page = path.read_text()
     block = f"<!-- figures:start -->\n{text}\n<!-- figures:end -->"
     if "<!-- figures:start -->" in page:
-        page = re.sub(r"<!-- figures:start -->.*<!-- figures:end -->", lambda _: block, page, flags=re.S)
+        page = re.sub(
+            r"<!-- figures:start -->.*<!-- figures:end -->", lambda _: block, page, flags=re.S
+        )
     else:
         page = page.rstrip() + "\n\n" + block + "\n"
     path.write_text(page)
@@ -65,41 +68,106 @@ def main() -> None:
         f"at {run.as_of.date()} whose 24-month window ends by the extract date. Synthetic data: these",
         "numbers show what each measure looks like, not how a model performs on a real council's data.",
         "",
-        table(pd.DataFrame({
-            "measure": ["children", "later identified", "ROC AUC", "average precision", "Brier score",
-                        "Brier of the base rate alone", "expected calibration error", "capacity k (top 5%)",
-                        "precision at k", "recall at k", "lift at k"],
-            "value": [f"{h['n']:,}", f"{h['n_positive']:,} ({h['prevalence']:.1%})", fmt(h["roc_auc"]),
-                      fmt(h["average_precision"]), fmt(h["brier"], nd=4),
-                      fmt(h["prevalence"] * (1 - h["prevalence"]), nd=4), fmt(h["ece"], nd=4), f"{h['k']:,}",
-                      fmt(h["precision_at_k"], pct=True), fmt(h["recall_at_k"], pct=True), f"{h['lift_at_k']:.1f}x"],
-        })),
+        table(
+            pd.DataFrame(
+                {
+                    "measure": [
+                        "children",
+                        "later identified",
+                        "ROC AUC",
+                        "average precision",
+                        "Brier score",
+                        "Brier of the base rate alone",
+                        "expected calibration error",
+                        "capacity k (top 5%)",
+                        "precision at k",
+                        "recall at k",
+                        "lift at k",
+                    ],
+                    "value": [
+                        f"{h['n']:,}",
+                        f"{h['n_positive']:,} ({h['prevalence']:.1%})",
+                        fmt(h["roc_auc"]),
+                        fmt(h["average_precision"]),
+                        fmt(h["brier"], nd=4),
+                        fmt(h["prevalence"] * (1 - h["prevalence"]), nd=4),
+                        fmt(h["ece"], nd=4),
+                        f"{h['k']:,}",
+                        fmt(h["precision_at_k"], pct=True),
+                        fmt(h["recall_at_k"], pct=True),
+                        f"{h['lift_at_k']:.1f}x",
+                    ],
+                }
+            )
+        ),
         "",
         "Recall and precision across capacities (the council chooses k):",
         "",
-        table(pd.DataFrame({"k": cap["k"].map("{:,}".format), "share flagged": cap["flag_rate"].map(lambda v: fmt(v, True)),
-                            "precision": cap["precision"].map(lambda v: fmt(v, True)),
-                            "recall": cap["recall"].map(lambda v: fmt(v, True))})),
+        table(
+            pd.DataFrame(
+                {
+                    "k": cap["k"].map("{:,}".format),
+                    "share flagged": cap["flag_rate"].map(lambda v: fmt(v, True)),
+                    "precision": cap["precision"].map(lambda v: fmt(v, True)),
+                    "recall": cap["recall"].map(lambda v: fmt(v, True)),
+                }
+            )
+        ),
         "",
     ]
     lt = ev.lead_time
     if lt and not lt.get("suppressed"):
-        evaluation += [f"Lead time: of the flagged children later identified ({lt['n']:,}), the median time from the",
-                       f"as-of date to identification was {lt['median']:.1f} months (interquartile range {lt['q1']:.1f}",
-                       f"to {lt['q3']:.1f}).", ""]
-    cols = [c for c in ("baseline", "own_flagged", "own_precision", "own_recall", "k", "precision", "recall") if c in base.columns]
-    evaluation += ["Baselines at the same k:", "", table(base[cols].round(3), na="n/a"), "", ev.baselines.summary, ""]
+        evaluation += [
+            f"Lead time: of the flagged children later identified ({lt['n']:,}), the median time from the",
+            f"as-of date to identification was {lt['median']:.1f} months (interquartile range {lt['q1']:.1f}",
+            f"to {lt['q3']:.1f}).",
+            "",
+        ]
+    cols = [
+        c
+        for c in (
+            "baseline",
+            "own_flagged",
+            "own_precision",
+            "own_recall",
+            "k",
+            "precision",
+            "recall",
+        )
+        if c in base.columns
+    ]
+    evaluation += [
+        "Baselines at the same k:",
+        "",
+        table(base[cols].round(3), na="n/a"),
+        "",
+        ev.baselines.summary,
+        "",
+    ]
     if bt is not None:
         sp = bt.spread
-        evaluation += ["Temporal backtest (train on earlier as-of years, two-year gap, test on the next):", "",
-                       table(bt.by_year.round(3).reset_index(drop=True), na="n/a"), "",
-                       f"ROC AUC across test years: mean {sp.loc['roc_auc', 'mean']:.3f}, sd {sp.loc['roc_auc', 'sd']:.3f}.", ""]
+        evaluation += [
+            "Temporal backtest (train on earlier as-of years, two-year gap, test on the next):",
+            "",
+            table(bt.by_year.round(3).reset_index(drop=True), na="n/a"),
+            "",
+            f"ROC AUC across test years: mean {sp.loc['roc_auc', 'mean']:.3f}, sd {sp.loc['roc_auc', 'sd']:.3f}.",
+            "",
+        ]
     replace_block(DOCS / "evaluation.md", "\n".join(evaluation))
 
     d = audit.disparity
-    show = [c for c in ("feature", "group", "reference", "value", "ratio", "in_band", "suppressed") if c in d.columns]
+    show = [
+        c
+        for c in ("feature", "group", "reference", "value", "ratio", "in_band", "suppressed")
+        if c in d.columns
+    ]
     g = audit.by_group
-    gcols = [c for c in ("feature", "group", "n", "prevalence", "flag_rate", "recall", "fnr", "precision") if c in g.columns]
+    gcols = [
+        c
+        for c in ("feature", "group", "n", "prevalence", "flag_rate", "recall", "fnr", "precision")
+        if c in g.columns
+    ]
     fairness = [
         "## Figures from a synthetic cohort",
         "",
@@ -117,11 +185,19 @@ def main() -> None:
     ]
     rvn = audit.recall_vs_need
     if rvn is not None:
-        rcols = [c for c in ("feature", "group", "n_need", "recall_vs_need", "identified_among_need") if c in rvn.columns]
-        fairness += ["Against the simulated true need (only a synthetic cohort has it): among children with need,",
-                     "the share flagged and the share ever identified. Where `identified_among_need` is low, the",
-                     "label hides children, and a model trained on it learns to miss them too.", "",
-                     table(rvn[rcols].round(3)), ""]
+        rcols = [
+            c
+            for c in ("feature", "group", "n_need", "recall_vs_need", "identified_among_need")
+            if c in rvn.columns
+        ]
+        fairness += [
+            "Against the simulated true need (only a synthetic cohort has it): among children with need,",
+            "the share flagged and the share ever identified. Where `identified_among_need` is low, the",
+            "label hides children, and a model trained on it learns to miss them too.",
+            "",
+            table(rvn[rcols].round(3)),
+            "",
+        ]
     replace_block(DOCS / "fairness.md", "\n".join(fairness))
     print("updated docs/evaluation.md and docs/fairness.md")
 

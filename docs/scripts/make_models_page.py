@@ -81,7 +81,9 @@ zero). Grey cells were built from fewer than 10 children and are suppressed."""
     cfeats = card.build_features(tables, AS_OF)
     totals = est.score_points(cfeats[card.feature_names_])
     q = np.quantile(totals, [0.1, 0.5, 0.9, 0.99]).round().astype(int)
-    p2p = p2p[p2p.iloc[:, 0].isin(np.unique(np.clip(q, p2p.iloc[:, 0].min(), p2p.iloc[:, 0].max())))]
+    p2p = p2p[
+        p2p.iloc[:, 0].isin(np.unique(np.clip(q, p2p.iloc[:, 0].min(), p2p.iloc[:, 0].max())))
+    ]
 
     long = explain_local(additive, feats, top=3)
     scores = additive.score_features(feats)
@@ -90,11 +92,22 @@ zero). Grey cells were built from fewer than 10 children and are suppressed."""
     for label, (_, r) in zip("ABC", examples.iterrows(), strict=True):
         rs = long[long["child_id"] == r["child_id"]]
         for _, x in rs.iterrows():
-            ex_rows.append({"synthetic child": label, "risk": f"{r['risk']:.2f}", "rank": int(r["rank"]),
-                            "reason": x["reason"], "contribution (log-odds)": round(float(x["contribution"]), 3)})
+            ex_rows.append(
+                {
+                    "synthetic child": label,
+                    "risk": f"{r['risk']:.2f}",
+                    "rank": int(r["rank"]),
+                    "reason": x["reason"],
+                    "contribution (log-odds)": round(float(x["contribution"]), 3),
+                }
+            )
     ex = pd.DataFrame(ex_rows)
     c = additive.contributions(feats)
-    exact = float(np.abs(additive.intercept_ + c.to_numpy().sum(axis=1) - additive.decision_function(feats)).max())
+    exact = float(
+        np.abs(
+            additive.intercept_ + c.to_numpy().sum(axis=1) - additive.decision_function(feats)
+        ).max()
+    )
 
     page = f"""# Risk models
 

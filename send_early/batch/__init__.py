@@ -3,4 +3,13 @@
 from ._drift import PSI_ALERT, PSI_WARN, drift_report, psi
 from ._score import REJECT_COLUMNS, ScoringResult, load_any_model, score
 
-__all__ = ["PSI_ALERT", "PSI_WARN", "REJECT_COLUMNS", "ScoringResult", "drift_report", "load_any_model", "psi", "score"]
+__all__ = [
+    "PSI_ALERT",
+    "PSI_WARN",
+    "REJECT_COLUMNS",
+    "ScoringResult",
+    "drift_report",
+    "load_any_model",
+    "psi",
+    "score",
+]

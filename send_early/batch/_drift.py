@@ -33,7 +33,9 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 
 def _shares_numeric(v: np.ndarray, edges) -> np.ndarray:
     v = v[~np.isnan(v)]
-    counts = np.bincount(np.searchsorted(np.asarray(edges, float), v, side="right"), minlength=len(edges) + 1)
+    counts = np.bincount(
+        np.searchsorted(np.asarray(edges, float), v, side="right"), minlength=len(edges) + 1
+    )
     return counts / max(counts.sum(), 1)
 
 
@@ -62,18 +64,26 @@ def drift_report(reference: dict, features: pd.DataFrame, risk: np.ndarray) -> p
         if ref["kind"] == "categorical":
             now = s.astype("object").fillna("(missing)").astype(str).value_counts(normalize=True)
             keys = sorted(set(ref["shares"]) | set(now.index))
-            value = psi([ref["shares"].get(k, 0.0) for k in keys], [float(now.get(k, 0.0)) for k in keys])
+            value = psi(
+                [ref["shares"].get(k, 0.0) for k in keys], [float(now.get(k, 0.0)) for k in keys]
+            )
         else:
             if not ref["shares"]:
                 continue
             v = s.to_numpy(dtype=float, na_value=np.nan)
             value = psi(ref["shares"], _shares_numeric(v, ref["edges"]))
             miss_now = float(np.isnan(v).mean()) if len(v) else 0.0
-            value += psi([ref.get("missing", 0.0), 1 - ref.get("missing", 0.0)], [miss_now, 1 - miss_now])
+            value += psi(
+                [ref.get("missing", 0.0), 1 - ref.get("missing", 0.0)], [miss_now, 1 - miss_now]
+            )
         rows.append((name, value))
     sc = reference.get("score", {})
     if sc.get("shares"):
-        rows.append(("(score)", psi(sc["shares"], _shares_numeric(np.asarray(risk, float), sc["edges"]))))
+        rows.append(
+            ("(score)", psi(sc["shares"], _shares_numeric(np.asarray(risk, float), sc["edges"])))
+        )
     out = pd.DataFrame(rows, columns=["name", "psi"])
-    out["status"] = np.select([out["psi"] > PSI_ALERT, out["psi"] > PSI_WARN], ["alert", "warn"], "ok")
+    out["status"] = np.select(
+        [out["psi"] > PSI_ALERT, out["psi"] > PSI_WARN], ["alert", "warn"], "ok"
+    )
     return out.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)

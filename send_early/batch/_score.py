@@ -91,7 +91,9 @@ def load_any_model(model_or_uri, *, tracking_uri: str | None = None):
 
 def _contract_rejects(tables: Tables) -> tuple[Tables, pd.DataFrame]:
     report, rows = row_problems(tables)
-    fatal = report.problems.query("severity == 'error' and rule in ('missing_table', 'missing_column')")
+    fatal = report.problems.query(
+        "severity == 'error' and rule in ('missing_table', 'missing_column')"
+    )
     if len(fatal):
         raise SchemaError("cannot score: " + " ".join(fatal["message"]), report=report)
     if rows.empty:
@@ -111,9 +113,17 @@ def _contract_rejects(tables: Tables) -> tuple[Tables, pd.DataFrame]:
     return Tables(clean, tables.extract_date), rejects.reset_index(drop=True)
 
 
-def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | None = None,
-          chunk_size: int = 250_000, progress: Callable[[int, int], None] | None = None,
-          model_version: str | None = None) -> ScoringResult:
+def score(
+    model_or_uri,
+    tables,
+    as_of,
+    *,
+    capacity=None,
+    tracking_uri: str | None = None,
+    chunk_size: int = 250_000,
+    progress: Callable[[int, int], None] | None = None,
+    model_version: str | None = None,
+) -> ScoringResult:
     """Score the population at ``as_of``; every input child is scored or rejected with a reason.
 
     Children whose records break the data contract are rejected (one row per
@@ -159,26 +169,34 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
     status = population(typed, as_of, model.pipeline)
     st = status["status"] if "status" in status.columns else status.iloc[:, 0]
     out_pop = st[st != "in_population"]
-    pop_rejects = pd.DataFrame({
-        "child_id": pd.array(out_pop.index.astype(str), dtype="str"), "table": "population", "column": "",
-        "rule": out_pop.astype(str).to_numpy(),
-        "reason": out_pop.astype(str).map(_STATUS_TEXT).fillna(out_pop.astype(str)).to_numpy(),
-    })
+    pop_rejects = pd.DataFrame(
+        {
+            "child_id": pd.array(out_pop.index.astype(str), dtype="str"),
+            "table": "population",
+            "column": "",
+            "rule": out_pop.astype(str).to_numpy(),
+            "reason": out_pop.astype(str).map(_STATUS_TEXT).fillna(out_pop.astype(str)).to_numpy(),
+        }
+    )
     in_ids = st.index[st == "in_population"].astype(str)
 
     children = typed["children"]
-    chunks = [in_ids[i:i + chunk_size] for i in range(0, len(in_ids), chunk_size)] or [in_ids[:0]]
+    chunks = [in_ids[i : i + chunk_size] for i in range(0, len(in_ids), chunk_size)] or [in_ids[:0]]
     feats_parts, risk_parts, reason_parts, age_rejects = [], [], [], []
     for i, ids in enumerate(chunks):
         sub = {name: df[df["child_id"].isin(ids)] for name, df in typed.items()}
         sub["children"] = children[children["child_id"].isin(ids)]
-        f = build_features(Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline, check=False)
+        f = build_features(
+            Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline, check=False
+        )
         in_age = model._in_age_range(f)
         if (~in_age).any():
             age_rejects.append(f.index[~in_age].astype(str))
         f = f[in_age]
         feats_parts.append(f)
-        part = model.score_features(f, capacity=len(f) or None)  # risk and reasons; ranks are global below
+        part = model.score_features(
+            f, capacity=len(f) or None
+        )  # risk and reasons; ranks are global below
         risk_parts.append(part["risk"].to_numpy())
         reason_parts.append(part.filter(like="reason_").set_index(f.index))
         if progress is not None:
@@ -191,19 +209,29 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
 
     policy, value = model.spec.capacity_policy, model.spec.capacity_value
     if capacity is not None:
-        policy, value = ("count", int(capacity)) if isinstance(capacity, (int, np.integer)) and capacity >= 1 else ("share", float(capacity))
+        policy, value = (
+            ("count", int(capacity))
+            if isinstance(capacity, (int, np.integer)) and capacity >= 1
+            else ("share", float(capacity))
+        )
         if policy == "share" and not 0 < value < 1:
-            raise ValueError(f"capacity must be a whole number >= 1 or a share in (0, 1); found {capacity!r}.")
+            raise ValueError(
+                f"capacity must be a whole number >= 1 or a share in (0, 1); found {capacity!r}."
+            )
     ids = feats.index.to_numpy(dtype=str)
-    rank, flagged = rank_and_flag(risk, ids, policy=policy, value=value, threshold=getattr(model, "threshold_", None))
+    rank, flagged = rank_and_flag(
+        risk, ids, policy=policy, value=value, threshold=getattr(model, "threshold_", None)
+    )
     version = model_version or (getattr(model, "registry_", None) or {}).get("version")
-    scores = pd.DataFrame({
-        "child_id": pd.array(ids, dtype="str"),
-        "as_of": as_of,
-        "risk": risk,
-        "rank": rank,
-        "flagged": flagged,
-    })
+    scores = pd.DataFrame(
+        {
+            "child_id": pd.array(ids, dtype="str"),
+            "as_of": as_of,
+            "risk": risk,
+            "rank": rank,
+            "flagged": flagged,
+        }
+    )
     for c in reasons.columns:
         scores[c] = reasons[c].to_numpy()
     scores["model_name"] = model.name
@@ -212,9 +240,21 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
 
     if age_rejects:
         a = np.concatenate([x.to_numpy() for x in age_rejects])
-        pop_rejects = pd.concat([pop_rejects, pd.DataFrame({
-            "child_id": pd.array(a, dtype="str"), "table": "population", "column": "age_months",
-            "rule": "out_of_model_age", "reason": _STATUS_TEXT["out_of_model_age"]})], ignore_index=True)
+        pop_rejects = pd.concat(
+            [
+                pop_rejects,
+                pd.DataFrame(
+                    {
+                        "child_id": pd.array(a, dtype="str"),
+                        "table": "population",
+                        "column": "age_months",
+                        "rule": "out_of_model_age",
+                        "reason": _STATUS_TEXT["out_of_model_age"],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     all_rejects = pd.concat([rejects, pop_rejects], ignore_index=True)[REJECT_COLUMNS]
     all_rejects["child_id"] = all_rejects["child_id"].astype("str")
 
@@ -239,7 +279,9 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
         )
     from ._drift import drift_report
 
-    drift = drift_report(getattr(model, "reference_", {}) or {}, feats, risk) if len(feats) else None
+    drift = (
+        drift_report(getattr(model, "reference_", {}) or {}, feats, risk) if len(feats) else None
+    )
     if drift is not None:
         for _, r in drift[drift["status"] != "ok"].iterrows():
             logger.warning("drift %s: PSI %.3f (%s)", r["name"], r["psi"], r["status"])
@@ -248,10 +290,17 @@ def score(model_or_uri, tables, as_of, *, capacity=None, tracking_uri: str | Non
                 from ..registry import log_drift
 
                 reg = getattr(model, "registry_", None) or {}
-                psi_values = {("score" if n == "(score)" else n): float(v) for n, v in zip(drift["name"], drift["psi"], strict=True)}
-                log_drift(psi_values, tracking_uri=tracking_uri, model=reg.get("model_uri", model.name),
-                          metrics={k: v for k, v in counts.items() if isinstance(v, int)},
-                          params={"as_of": as_of.date().isoformat()})
+                psi_values = {
+                    ("score" if n == "(score)" else n): float(v)
+                    for n, v in zip(drift["name"], drift["psi"], strict=True)
+                }
+                log_drift(
+                    psi_values,
+                    tracking_uri=tracking_uri,
+                    model=reg.get("model_uri", model.name),
+                    metrics={k: v for k, v in counts.items() if isinstance(v, int)},
+                    params={"as_of": as_of.date().isoformat()},
+                )
             except ImportError:  # pragma: no cover
                 logger.warning("drift not logged: registry unavailable")
     logger.info("scored %d children, rejected %d", counts["scored"], counts["rejected"])

@@ -67,7 +67,9 @@ def format_value(values: pd.Series, flag: bool = False) -> pd.Series:
             mag = np.floor(np.log10(np.abs(arr)))
         dec = np.clip(2 - np.nan_to_num(mag, nan=0.0, posinf=0.0, neginf=0.0), 0, 12).astype(int)
         rounded = np.round(arr * 10.0**dec) / 10.0**dec
-        out = (pd.Series(rounded).astype(str).str.replace(r"\.0$", "", regex=True)).to_numpy(dtype=object)
+        out = (pd.Series(rounded).astype(str).str.replace(r"\.0$", "", regex=True)).to_numpy(
+            dtype=object
+        )
     out[np.isnan(arr)] = "not recorded"
     return pd.Series(out, index=values.index, dtype=object)
 
@@ -93,8 +95,15 @@ def _offerable(features: pd.DataFrame, fs: tuple[str, ...]) -> np.ndarray:
     return ok
 
 
-def explain_local(model, features: pd.DataFrame, top: int = 3, *, min_contribution: float | None = None,
-                  wide: bool = False, contributions: pd.DataFrame | None = None) -> pd.DataFrame:
+def explain_local(
+    model,
+    features: pd.DataFrame,
+    top: int = 3,
+    *,
+    min_contribution: float | None = None,
+    wide: bool = False,
+    contributions: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The features that raise each child's risk most, with plain-English sentences.
 
     Contributions are in calibrated log-odds and measured from the population
@@ -137,24 +146,30 @@ def explain_local(model, features: pd.DataFrame, top: int = 3, *, min_contributi
     ok = np.isfinite(vals)
     labels = model.pipeline.labels()
     flags = {f.name for f in model.pipeline.features if f.dtype == "flag"}
-    reasons = [_sentences(features, idx[:, j], ok[:, j], term_feats, labels, flags) for j in range(k)]
+    reasons = [
+        _sentences(features, idx[:, j], ok[:, j], term_feats, labels, flags) for j in range(k)
+    ]
     if wide:
         empty = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
-        return pd.DataFrame({f"reason_{j + 1}": reasons[j] if j < k else empty for j in range(top)},
-                            index=features.index)
+        return pd.DataFrame(
+            {f"reason_{j + 1}": reasons[j] if j < k else empty for j in range(top)},
+            index=features.index,
+        )
     r, p = np.nonzero(ok)
     terms = np.asarray(contrib.columns)
     text = np.empty(len(r), dtype=object)
     for j in range(k):
         sel = p == j
         text[sel] = np.asarray(reasons[j])[r[sel]]
-    return pd.DataFrame({
-        "child_id": features.index.to_numpy()[r],
-        "position": p + 1,
-        "term": terms[idx[r, p]],
-        "contribution": vals[r, p],
-        "reason": text,
-    })
+    return pd.DataFrame(
+        {
+            "child_id": features.index.to_numpy()[r],
+            "position": p + 1,
+            "term": terms[idx[r, p]],
+            "contribution": vals[r, p],
+            "reason": text,
+        }
+    )
 
 
 def _top_k(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +192,14 @@ def _top_k(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, vals
 
 
-def _sentences(features: pd.DataFrame, term_idx: np.ndarray, ok: np.ndarray, term_feats, labels,
-               flags: set[str]) -> pd.Categorical:
+def _sentences(
+    features: pd.DataFrame,
+    term_idx: np.ndarray,
+    ok: np.ndarray,
+    term_feats,
+    labels,
+    flags: set[str],
+) -> pd.Categorical:
     """One reason sentence per row, for the term chosen at one position ("" where none).
 
     Each term's values are factorized first, so only the distinct values are
@@ -191,16 +212,22 @@ def _sentences(features: pd.DataFrame, term_idx: np.ndarray, ok: np.ndarray, ter
     order = np.argsort(term_idx, kind="stable")
     bounds = np.searchsorted(term_idx[order], np.arange(len(term_feats) + 1))
     for t, fs in enumerate(term_feats):  # loop over terms, never over children
-        rows = order[bounds[t]:bounds[t + 1]]
+        rows = order[bounds[t] : bounds[t + 1]]
         rows = rows[ok[rows]]
         if not len(rows):
             continue
         combined = np.zeros(len(rows), dtype=np.int64)
         parts: list[np.ndarray] = []
         for f in fs:
-            values = features[f].iloc[rows] if f in features.columns else pd.Series([None] * len(rows))
+            values = (
+                features[f].iloc[rows] if f in features.columns else pd.Series([None] * len(rows))
+            )
             c, uniq = pd.factorize(values, use_na_sentinel=False)
-            txt = labels.get(f, f) + ": " + format_value(pd.Series(uniq), flag=f in flags).to_numpy(dtype=object)
+            txt = (
+                labels.get(f, f)
+                + ": "
+                + format_value(pd.Series(uniq), flag=f in flags).to_numpy(dtype=object)
+            )
             combined = combined * len(uniq) + c
             parts.append((txt, len(uniq)))
         c, uniq_combined = pd.factorize(combined)
@@ -256,10 +283,16 @@ def explain_global(model, features: pd.DataFrame | None = None) -> pd.DataFrame:
     elif hasattr(est, "term_importances"):
         imp = est.term_importances() * abs(slope)
     else:
-        imp = tab.assign(w=lambda d: d["contribution"].abs() * d.get("share", 1.0)).groupby("term")["w"].sum()
+        imp = (
+            tab.assign(w=lambda d: d["contribution"].abs() * d.get("share", 1.0))
+            .groupby("term")["w"]
+            .sum()
+        )
     tab["importance"] = tab["term"].map(imp).astype(float)
     labels = model.pipeline.labels()
     tab["label"] = tab["term"].map(lambda t: " x ".join(labels.get(f, f) for f in t.split(" x ")))
     blocked = dict(zip(est.term_names_, _blocked_terms(model), strict=True))
     tab["protected"] = tab["term"].map(blocked).fillna(False).astype(bool)
-    return tab.sort_values(["importance", "term"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return tab.sort_values(
+        ["importance", "term"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)

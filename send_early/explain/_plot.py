@@ -36,7 +36,9 @@ def plot_shape(model, term: str, ax=None):
     tab = explain_global(model)
     t = tab[tab["term"] == term]
     if t.empty:
-        raise ValueError(f"term must be one of the model's terms; {term!r} is not ({', '.join(tab['term'].unique()[:10])}, ...).")
+        raise ValueError(
+            f"term must be one of the model's terms; {term!r} is not ({', '.join(tab['term'].unique()[:10])}, ...)."
+        )
     is_pair = bool(pair_rows(t).iloc[0])
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4) if is_pair else (5, 3))
@@ -46,7 +48,11 @@ def plot_shape(model, term: str, ax=None):
         grid = np.full((len(rows), len(cols)), np.nan)
         r = t["bin"].astype(str).map({b: i for i, b in enumerate(rows)}).to_numpy()
         c = t["bin_2"].astype(str).map({b: i for i, b in enumerate(cols)}).to_numpy()
-        shown = ~t["suppressed"].to_numpy(dtype=bool) if "suppressed" in t.columns else np.ones(len(t), bool)
+        shown = (
+            ~t["suppressed"].to_numpy(dtype=bool)
+            if "suppressed" in t.columns
+            else np.ones(len(t), bool)
+        )
         grid[r[shown], c[shown]] = t["contribution"].to_numpy(dtype=float)[shown]
         lim = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
         cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#dddddd")
@@ -63,8 +69,14 @@ def plot_shape(model, term: str, ax=None):
         ax.set_title("Together, beyond their separate effects", fontsize=9)
         ax.figure.tight_layout()
         return ax
-    labels = t["bin"].astype(str).tolist() if "bin" in t.columns else [str(i) for i in range(len(t))]
-    ax.bar(range(len(t)), t["contribution"].to_numpy(), color=["#b2182b" if c > 0 else "#2166ac" for c in t["contribution"]])
+    labels = (
+        t["bin"].astype(str).tolist() if "bin" in t.columns else [str(i) for i in range(len(t))]
+    )
+    ax.bar(
+        range(len(t)),
+        t["contribution"].to_numpy(),
+        color=["#b2182b" if c > 0 else "#2166ac" for c in t["contribution"]],
+    )
     ax.axhline(0, color="black", lw=0.8)
     step = max(1, len(labels) // 12)
     ax.set_xticks(range(0, len(labels), step))
@@ -80,7 +92,9 @@ def plot_points(model, ax=None, max_rows: int = 40):
     plt = _plt()
     est = model.estimator_
     if not hasattr(est, "points_table_"):
-        raise TypeError("plot_points needs a ScorecardClassifier model; this model is additive: use plot_shape.")
+        raise TypeError(
+            "plot_points needs a ScorecardClassifier model; this model is additive: use plot_shape."
+        )
     tab = est.points_table_
     cols = [c for c in ("feature", "bin", "points") if c in tab.columns]
     if ax is None:

@@ -26,8 +26,14 @@ _FORMAT_VERSION = 1
 _LABEL_COLUMNS = ("label", "event_date", "months_to_event")
 
 
-def rank_and_flag(risk: np.ndarray, child_id: np.ndarray, *, policy: str, value: float,
-                  threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rank_and_flag(
+    risk: np.ndarray,
+    child_id: np.ndarray,
+    *,
+    policy: str,
+    value: float,
+    threshold: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Rank children by risk (1 = highest) and flag those inside the capacity.
 
     Ties are broken deterministically by ``child_id`` ascending, so the same
@@ -65,10 +71,14 @@ def rank_and_flag(risk: np.ndarray, child_id: np.ndarray, *, policy: str, value:
         flagged = rank <= k
     elif policy == "threshold":
         if threshold is None:
-            raise ValueError("policy 'threshold' needs a threshold chosen on validation data; found none.")
+            raise ValueError(
+                "policy 'threshold' needs a threshold chosen on validation data; found none."
+            )
         flagged = np.asarray(risk) >= threshold
     else:
-        raise ValueError(f"capacity policy must be 'count', 'share' or 'threshold'; found {policy!r}.")
+        raise ValueError(
+            f"capacity policy must be 'count', 'share' or 'threshold'; found {policy!r}."
+        )
     return rank, flagged
 
 
@@ -187,19 +197,28 @@ class RiskModel:
                 f"fit needs at least two as-of dates (train on earlier ones, calibrate on a later one); found {len(dates)}."
             )
         cal_date = pd.Timestamp(calibration_as_of) if calibration_as_of is not None else dates[-1]
-        frame = make_training_frame(tables, dates, horizon_months=self.spec.horizon_months,
-                                    pipeline=self.pipeline, outcome=self.spec.outcome)
+        frame = make_training_frame(
+            tables,
+            dates,
+            horizon_months=self.spec.horizon_months,
+            pipeline=self.pipeline,
+            outcome=self.spec.outcome,
+        )
         frame = frame[self._in_age_range(frame)]
-        is_cal = (frame.index.get_level_values("as_of") == cal_date)
+        is_cal = frame.index.get_level_values("as_of") == cal_date
         train, cal = frame[~is_cal], frame[is_cal]
         if train["label"].nunique() < 2 or cal["label"].nunique() < 2:
-            raise ValueError("fit needs children with and without the outcome in both the training and "
-                             "calibration snapshots; check the as-of dates and the horizon.")
+            raise ValueError(
+                "fit needs children with and without the outcome in both the training and "
+                "calibration snapshots; check the as-of dates and the horizon."
+            )
         feats = self._usable_features([c for c in frame.columns if c not in _LABEL_COLUMNS])
         self.feature_names_ = feats
         self.feature_dtypes_ = {c: str(frame[c].dtype) for c in feats}
         est = _make_estimator(self.spec, feats)
-        logger.info("fitting %s on %d rows, %d features", type(est).__name__, len(train), len(feats))
+        logger.info(
+            "fitting %s on %d rows, %d features", type(est).__name__, len(train), len(feats)
+        )
         est.fit(train[feats], train["label"].to_numpy(int))
         self.estimator_ = est
         self._calibrate(cal[feats], cal["label"].to_numpy(int))
@@ -216,7 +235,9 @@ class RiskModel:
             "horizon_months": self.spec.horizon_months,
             "train_as_of_dates": [d.date().isoformat() for d in dates if d != cal_date],
             "calibration_as_of": cal_date.date().isoformat(),
-            "extract_date": pd.Timestamp(getattr(tables, "extract_date", pd.Timestamp.today())).date().isoformat(),
+            "extract_date": pd.Timestamp(getattr(tables, "extract_date", pd.Timestamp.today()))
+            .date()
+            .isoformat(),
             "n_train": int(len(train)),
             "n_train_positive": int(train["label"].sum()),
             "n_calibration": int(len(cal)),
@@ -243,8 +264,14 @@ class RiskModel:
             slope, intercept = np.polyfit(f, logit(p), 1)
             resid = np.abs(slope * f + intercept - logit(p)).max()
             if resid > 1e-6:  # pragma: no cover - guards a change in scikit-learn
-                raise RuntimeError(f"{method} calibration is not linear in log-odds (residual {resid:g}).")
-            self.calibration_ = {"method": method, "slope": float(slope), "intercept": float(intercept)}
+                raise RuntimeError(
+                    f"{method} calibration is not linear in log-odds (residual {resid:g})."
+                )
+            self.calibration_ = {
+                "method": method,
+                "slope": float(slope),
+                "intercept": float(intercept),
+            }
         else:
             self.calibration_ = {"method": method, "slope": 1.0, "intercept": 0.0}
             self.calibrator_ = cal
@@ -253,13 +280,17 @@ class RiskModel:
 
     def _check(self):
         if not hasattr(self, "estimator_"):
-            raise NotFittedError("This RiskModel is not fitted yet; call fit(tables) or RiskModel.load(path).")
+            raise NotFittedError(
+                "This RiskModel is not fitted yet; call fit(tables) or RiskModel.load(path)."
+            )
 
     def _X(self, features: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.feature_names_ if c not in features.columns]
         if missing:
-            raise ValueError(f"features must include the model's columns; missing {', '.join(missing)}. "
-                             f"Build them with the model's pipeline {self.pipeline.name!r}.")
+            raise ValueError(
+                f"features must include the model's columns; missing {', '.join(missing)}. "
+                f"Build them with the model's pipeline {self.pipeline.name!r}."
+            )
         return features[self.feature_names_]
 
     def decision_function(self, features: pd.DataFrame) -> np.ndarray:
@@ -283,12 +314,16 @@ class RiskModel:
         """
         self._check()
         c = self.estimator_.contributions(self._X(features)) * self.calibration_["slope"]
-        return pd.DataFrame(c, index=features.index, columns=list(self.estimator_.term_names_), copy=False)
+        return pd.DataFrame(
+            c, index=features.index, columns=list(self.estimator_.term_names_), copy=False
+        )
 
     @property
     def intercept_(self) -> float:
         self._check()
-        return float(self.calibration_["slope"] * self.estimator_.intercept_ + self.calibration_["intercept"])
+        return float(
+            self.calibration_["slope"] * self.estimator_.intercept_ + self.calibration_["intercept"]
+        )
 
     def score_features(self, features: pd.DataFrame, *, capacity=None) -> pd.DataFrame:
         """Risk, rank, flag and the top reasons for prepared features.
@@ -321,10 +356,16 @@ class RiskModel:
             elif isinstance(capacity, float) and 0 < capacity < 1:
                 policy, value = "share", capacity
             else:
-                raise ValueError(f"capacity must be a whole number of children >= 1 or a share in (0, 1); found {capacity!r}.")
+                raise ValueError(
+                    f"capacity must be a whole number of children >= 1 or a share in (0, 1); found {capacity!r}."
+                )
         ids = features.index.to_numpy(dtype=str)
-        rank, flagged = rank_and_flag(risk, ids, policy=policy, value=value, threshold=self.threshold_)
-        out = pd.DataFrame({"child_id": pd.array(ids, dtype="str"), "risk": risk, "rank": rank, "flagged": flagged})
+        rank, flagged = rank_and_flag(
+            risk, ids, policy=policy, value=value, threshold=self.threshold_
+        )
+        out = pd.DataFrame(
+            {"child_id": pd.array(ids, dtype="str"), "risk": risk, "rank": rank, "flagged": flagged}
+        )
         reasons = explain_local(self, features, top=self.spec.top, wide=True, contributions=contrib)
         for c in reasons.columns:
             out[c] = reasons[c].to_numpy()
@@ -360,12 +401,18 @@ class RiskModel:
         self._check()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v for k, v in self.__dict__.items() if k not in ("spec", "pipeline", "pipeline_text")}
+        state = {
+            k: v for k, v in self.__dict__.items() if k not in ("spec", "pipeline", "pipeline_text")
+        }
         joblib.dump(state, folder / "model.joblib")
         (folder / "model.toml").write_text(self.spec.text)
         (folder / "pipeline.toml").write_text(self.pipeline_text)
-        (folder / "metadata.json").write_text(json.dumps(self.metadata_, indent=2, sort_keys=True) + "\n")
-        (folder / "reference.json").write_text(json.dumps(self.reference_, indent=2, sort_keys=True) + "\n")
+        (folder / "metadata.json").write_text(
+            json.dumps(self.metadata_, indent=2, sort_keys=True) + "\n"
+        )
+        (folder / "reference.json").write_text(
+            json.dumps(self.reference_, indent=2, sort_keys=True) + "\n"
+        )
         return folder
 
     @classmethod
@@ -394,13 +441,20 @@ def _reference(X: pd.DataFrame, risk: np.ndarray, n_bins: int = 10) -> dict:
         s = X[c]
         if isinstance(s.dtype, pd.CategoricalDtype):
             shares = s.astype("object").fillna("(missing)").value_counts(normalize=True)
-            ref["features"][c] = {"kind": "categorical", "shares": {str(k): float(v) for k, v in shares.items()}}
+            ref["features"][c] = {
+                "kind": "categorical",
+                "shares": {str(k): float(v) for k, v in shares.items()},
+            }
             continue
         v = s.to_numpy(dtype=float, na_value=np.nan)
         ok = v[~np.isnan(v)]
         edges = np.unique(np.quantile(ok, qs)).tolist() if len(ok) else []
-        ref["features"][c] = {"kind": "numeric", "edges": edges,
-                              "shares": _bin_shares(v, edges), "missing": float(np.isnan(v).mean()) if len(v) else 0.0}
+        ref["features"][c] = {
+            "kind": "numeric",
+            "edges": edges,
+            "shares": _bin_shares(v, edges),
+            "missing": float(np.isnan(v).mean()) if len(v) else 0.0,
+        }
     edges = np.unique(np.quantile(risk, qs)).tolist()
     ref["score"] = {"edges": edges, "shares": _bin_shares(risk, edges)}
     return ref

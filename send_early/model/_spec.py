@@ -81,19 +81,29 @@ def load_model_spec(name_or_path: str | os.PathLike = "default") -> ModelSpec:
         raise SpecError(f"model spec {src} is not valid TOML: {exc}") from None
     unknown = set(raw) - _SECTIONS
     if unknown:
-        raise _fail(src, sorted(unknown)[0], f"is not a known section; use {', '.join(sorted(_SECTIONS))}.")
+        raise _fail(
+            src, sorted(unknown)[0], f"is not a known section; use {', '.join(sorted(_SECTIONS))}."
+        )
     m = raw.get("model", {})
     for key in ("name", "outcome", "horizon_months"):
         if key not in m:
             raise _fail(src, "model", f"must set {key!r}.")
     if m["outcome"] not in _OUTCOMES:
-        raise _fail(src, "model", f"outcome must be one of {', '.join(_OUTCOMES)}; found {m['outcome']!r}.")
+        raise _fail(
+            src, "model", f"outcome must be one of {', '.join(_OUTCOMES)}; found {m['outcome']!r}."
+        )
     h = m["horizon_months"]
     if not isinstance(h, int) or not 1 <= h <= 120:
-        raise _fail(src, "model", f"horizon_months must be a whole number of months from 1 to 120; found {h!r}.")
+        raise _fail(
+            src,
+            "model",
+            f"horizon_months must be a whole number of months from 1 to 120; found {h!r}.",
+        )
     ages = tuple(m.get("population_age_months", (0, 240)))
     if len(ages) != 2 or not all(isinstance(a, int) for a in ages) or ages[0] > ages[1]:
-        raise _fail(src, "model", f"population_age_months must be [low, high] whole months; found {ages!r}.")
+        raise _fail(
+            src, "model", f"population_age_months must be [low, high] whole months; found {ages!r}."
+        )
     est = raw.get("estimator", {})
     kind = est.get("kind", "additive")
     if kind not in _KINDS:
@@ -104,16 +114,28 @@ def load_model_spec(name_or_path: str | os.PathLike = "default") -> ModelSpec:
         raise _fail(src, "estimator.monotone", f"values must be -1, 0 or 1; found {bad}.")
     cal = raw.get("calibration", {}).get("method", "sigmoid")
     if cal not in _CALIBRATION:
-        raise _fail(src, "calibration", f"method must be one of {', '.join(_CALIBRATION)}; found {cal!r}.")
+        raise _fail(
+            src, "calibration", f"method must be one of {', '.join(_CALIBRATION)}; found {cal!r}."
+        )
     cap = raw.get("capacity", {})
     policy = cap.get("policy", "share")
     value = cap.get("value", 0.05)
     if policy not in _POLICIES:
-        raise _fail(src, "capacity", f"policy must be one of {', '.join(_POLICIES)}; found {policy!r}.")
+        raise _fail(
+            src, "capacity", f"policy must be one of {', '.join(_POLICIES)}; found {policy!r}."
+        )
     if policy == "count" and (not isinstance(value, int) or value < 1):
-        raise _fail(src, "capacity", f"value must be a whole number of children >= 1 for policy 'count'; found {value!r}.")
+        raise _fail(
+            src,
+            "capacity",
+            f"value must be a whole number of children >= 1 for policy 'count'; found {value!r}.",
+        )
     if policy in ("share", "threshold") and not (isinstance(value, (int, float)) and 0 < value < 1):
-        raise _fail(src, "capacity", f"value must be between 0 and 1 for policy {policy!r}; found {value!r}.")
+        raise _fail(
+            src,
+            "capacity",
+            f"value must be between 0 and 1 for policy {policy!r}; found {value!r}.",
+        )
     feats = raw.get("features", {})
     ex = raw.get("explain", {})
     return ModelSpec(

@@ -115,14 +115,22 @@ def _model_section(model) -> tuple[dict, dict, dict]:
     ages = g(spec, "population_age_months")
     outcome = {
         "outcome": g(spec, "outcome") or meta.get("outcome"),
-        "horizon_months": g(spec, "horizon_months") or meta.get("horizon_months") or meta.get("horizon"),
+        "horizon_months": g(spec, "horizon_months")
+        or meta.get("horizon_months")
+        or meta.get("horizon"),
         "population_age_months": list(ages) if ages is not None else None,
     }
     o, h = outcome["outcome"], outcome["horizon_months"]
-    what = {"any_support": "recorded with SEN support or an EHC plan",
-            "ehcp": "issued an EHC plan"}.get(o, f"recorded with outcome {o!r}")
-    outcome["text"] = (f"The probability that a child not yet identified at the as-of date is {what} "
-                       f"within {h} months." if h else f"The probability that a child is {what}.")
+    what = {
+        "any_support": "recorded with SEN support or an EHC plan",
+        "ehcp": "issued an EHC plan",
+    }.get(o, f"recorded with outcome {o!r}")
+    outcome["text"] = (
+        f"The probability that a child not yet identified at the as-of date is {what} "
+        f"within {h} months."
+        if h
+        else f"The probability that a child is {what}."
+    )
     protected = sorted(set(g(pipeline, "protected", None) or []) | {"sex", "ethnicity"})
     used = list(getattr(model, "feature_names_", None) or [])
     labels = _labels(pipeline)
@@ -163,8 +171,9 @@ def _data_summary(data_summary, model, evaluation: dict) -> dict:
     out: dict = {"training": _metadata_summary(model)}
     head = evaluation.get("headline") or {}
     if head:
-        ev = suppress_records([{k: head.get(k) for k in ("n", "n_positive", "prevalence")
-                                if k in head}], row_n=("n",))[0]
+        ev = suppress_records(
+            [{k: head.get(k) for k in ("n", "n_positive", "prevalence") if k in head}], row_n=("n",)
+        )[0]
         ev.pop("suppressed")
         out["evaluation"] = ev
     if data_summary is None:
@@ -178,15 +187,18 @@ def _data_summary(data_summary, model, evaluation: dict) -> dict:
     for k in _SUMMARY_COUNTS:
         if k in d:
             given[k] = suppress_count(d[k])
-    if "prevalence" in d and not (isinstance(d.get("n_children"), int | float)
-                                  and d["n_children"] < MIN_CELL):
+    if "prevalence" in d and not (
+        isinstance(d.get("n_children"), int | float) and d["n_children"] < MIN_CELL
+    ):
         given["prevalence"] = d["prevalence"]
     for k in ("extract_date", "source", "notes", "as_of_dates", "date_range"):
         if k in d:
             given[k] = d[k]
     if isinstance(d.get("tables"), Mapping):
-        rows = [{"table": name, **(v if isinstance(v, Mapping) else {"rows": v})}
-                for name, v in d["tables"].items()]
+        rows = [
+            {"table": name, **(v if isinstance(v, Mapping) else {"rows": v})}
+            for name, v in d["tables"].items()
+        ]
         given["tables"] = [
             {k: v for k, v in r.items() if k != "suppressed"}
             for r in suppress_records(rows, row_n=(), keep=("from", "to"))
@@ -203,8 +215,14 @@ def _data_summary(data_summary, model, evaluation: dict) -> dict:
     return out
 
 
-def summarise_data(features: pd.DataFrame | None = None, labels=None, *, tables=None,
-                   source: str | None = None, synthetic: bool = False) -> dict:
+def summarise_data(
+    features: pd.DataFrame | None = None,
+    labels=None,
+    *,
+    tables=None,
+    source: str | None = None,
+    synthetic: bool = False,
+) -> dict:
     """Aggregate data summary for :func:`build_model_card` (no child-level rows).
 
     Parameters
@@ -288,8 +306,10 @@ def _explanation(global_explanation, model, n_train) -> dict | None:
     elif isinstance(tab, list):
         tab = pd.DataFrame.from_records(tab)
     if not isinstance(tab, pd.DataFrame):
-        raise TypeError(f"global_explanation must be a DataFrame from explain_global; "
-                        f"found {type(tab).__name__}.")
+        raise TypeError(
+            f"global_explanation must be a DataFrame from explain_global; "
+            f"found {type(tab).__name__}."
+        )
     tab = tab.copy()
     if "term" not in tab.columns:
         tab["term"] = tab["feature"] if "feature" in tab.columns else tab.index.astype(str)
@@ -310,30 +330,61 @@ def _explanation(global_explanation, model, n_train) -> dict | None:
     from ..explain._explain import pair_rows
 
     tab["pair"] = pair_rows(tab)
-    terms = (tab.groupby("term", sort=False)
-             .agg(label=("label", "first"), importance=("importance", "first"),
-                  protected=("protected", "first"), pair=("pair", "first"))
-             .reset_index()
-             .sort_values(["importance", "term"], ascending=[False, True], kind="stable"))
+    terms = (
+        tab.groupby("term", sort=False)
+        .agg(
+            label=("label", "first"),
+            importance=("importance", "first"),
+            protected=("protected", "first"),
+            pair=("pair", "first"),
+        )
+        .reset_index()
+        .sort_values(["importance", "term"], ascending=[False, True], kind="stable")
+    )
     shapes = {}
-    keep_cols = [c for c in ("bin", "contribution", "share", "count", "event_rate")
-                 if c in tab.columns]
+    keep_cols = [
+        c for c in ("bin", "contribution", "share", "count", "event_rate") if c in tab.columns
+    ]
     # one bar chart per single-feature term; a pair term is a 2-D table, listed (with its
     # importance) in the terms table and kept whole in the explanation logged with the model
     single = ~terms["protected"].astype(bool) & ~terms["pair"].astype(bool)
     for term in terms.loc[single, "term"].head(TOP_TERMS):
         rows = tab.loc[tab["term"] == term, keep_cols].to_dict(orient="records")
-        shapes[str(term)] = suppress_records(rows, row_n=("count",) if "count" in keep_cols else (),
-                                             keep=("bin",))
-    return {"terms": jsonable(terms.to_dict(orient="records")), "shapes": shapes,
-            "unit": "points" if "points" in tab.columns else "log-odds"}
+        shapes[str(term)] = suppress_records(
+            rows, row_n=("count",) if "count" in keep_cols else (), keep=("bin",)
+        )
+    return {
+        "terms": jsonable(terms.to_dict(orient="records")),
+        "shapes": shapes,
+        "unit": "points" if "points" in tab.columns else "log-odds",
+    }
 
 
-_CAL_COLS = ("bin", "n", "n_events", "mean_predicted", "observed_rate", "ci_low", "ci_high",
-             "suppressed")
+_CAL_COLS = (
+    "bin",
+    "n",
+    "n_events",
+    "mean_predicted",
+    "observed_rate",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+)
 _CAP_COLS = ("k", "share", "n", "n_positive", "true_positives", "precision", "recall", "lift")
-_AT_K = ("k", "share", "n", "n_positive", "true_positives", "false_positives", "precision",
-         "recall", "flag_rate", "fpr", "lift", "n_tied_at_cutoff")
+_AT_K = (
+    "k",
+    "share",
+    "n",
+    "n_positive",
+    "true_positives",
+    "false_positives",
+    "precision",
+    "recall",
+    "flag_rate",
+    "fpr",
+    "lift",
+    "n_tied_at_cutoff",
+)
 
 
 def _pick(rec: Mapping, cols) -> dict:
@@ -358,12 +409,14 @@ def _evaluation_sections(ev: dict) -> dict:
     else:
         out["metrics"] = {}
     cal = [_pick(r, _CAL_COLS) for r in ev.get("calibration") or []]
-    out["calibration"] = complementary(suppress_records(cal, row_n=("n",), keep=("bin",)),
-                                       keep=("bin",))
+    out["calibration"] = complementary(
+        suppress_records(cal, row_n=("n",), keep=("bin",)), keep=("bin",)
+    )
     curve = [_pick(r, _CAP_COLS) for r in ev.get("capacity_curve") or []]
     out["capacity"] = {
-        "at_k": None if not at_k else {k: v for k, v in suppress_records(
-            [_pick(at_k, _AT_K)], row_n=("n",))[0].items()},
+        "at_k": None
+        if not at_k
+        else {k: v for k, v in suppress_records([_pick(at_k, _AT_K)], row_n=("n",))[0].items()},
         "curve": suppress_records(curve, row_n=("n",), keep=("share",)),
     }
     lt = ev.get("lead_time")
@@ -372,19 +425,25 @@ def _evaluation_sections(ev: dict) -> dict:
         s = suppress_records([s], row_n=("n",), row_flag=None)[0]
         if lt.get("suppressed"):
             s = {k: (SMALL if k == "n" else None) for k in s} | {"suppressed": True}
-        table = [{"interval": _interval(r.get("months_from"), r.get("months_to")),
-                  **_pick(r, ("months_from", "months_to", "n", "share", "suppressed"))}
-                 for r in ev.get("lead_time_table") or []]
-        table = complementary(suppress_records(table, row_n=("n",),
-                                               keep=("months_from", "months_to")),
-                              keep=("months_from", "months_to"))
+        table = [
+            {
+                "interval": _interval(r.get("months_from"), r.get("months_to")),
+                **_pick(r, ("months_from", "months_to", "n", "share", "suppressed")),
+            }
+            for r in ev.get("lead_time_table") or []
+        ]
+        table = complementary(
+            suppress_records(table, row_n=("n",), keep=("months_from", "months_to")),
+            keep=("months_from", "months_to"),
+        )
         out["lead_time"] = {"summary": s, "table": table}
     else:
         out["lead_time"] = None
     base = ev.get("baselines")
     if base:
         table = suppress_records(
-            [{k: v for k, v in r.items()} for r in base.get("table") or []], row_n=("k",))
+            [{k: v for k, v in r.items()} for r in base.get("table") or []], row_n=("k",)
+        )
         out["baselines"] = {
             "best_rule": base.get("best_rule"),
             "beats_best_rule": base.get("beats_best_rule"),
@@ -411,7 +470,9 @@ def _fairness(audit: dict | None) -> dict | None:
         rows.append(r)
     by_group = complementary(
         suppress_records(rows, row_n=("n",), row_flag=None, keep=("feature", "group")),
-        by="feature", keep=("feature", "group"))
+        by="feature",
+        keep=("feature", "group"),
+    )
     index = {(r.get("feature"), r.get("group")): r for r in by_group}
     disparity = []
     for d in audit.get("disparity") or []:
@@ -420,12 +481,16 @@ def _fairness(audit: dict | None) -> dict | None:
         ref = index.get((d.get("feature"), d.get("reference")))
         metric = d.get("metric") or "fnr"
         if d.get("suppressed") or not (_visible(g, metric) and _visible(ref, metric)):
-            d = {k: (v if k in ("feature", "group", "reference", "metric") else None)
-                 for k, v in d.items()} | {"suppressed": True}
+            d = {
+                k: (v if k in ("feature", "group", "reference", "metric") else None)
+                for k, v in d.items()
+            } | {"suppressed": True}
         disparity.append(d)
     overall = [r for r in audit.get("overall") or [] if not r.get("suppressed")]
-    band = audit.get("band") or [DEFAULT_THRESHOLDS["fnr_ratio_low"],
-                                 DEFAULT_THRESHOLDS["fnr_ratio_high"]]
+    band = audit.get("band") or [
+        DEFAULT_THRESHOLDS["fnr_ratio_low"],
+        DEFAULT_THRESHOLDS["fnr_ratio_high"],
+    ]
     return {
         "caveat": audit.get("caveat") or "",
         "min_cell": max(int(audit.get("min_cell") or MIN_CELL), MIN_CELL),
@@ -437,24 +502,45 @@ def _fairness(audit: dict | None) -> dict | None:
     }
 
 
-_BT_METRICS = ("roc_auc", "average_precision", "brier", "ece", "precision_at_k",
-               "recall_at_k", "lift_at_k", "prevalence")
+_BT_METRICS = (
+    "roc_auc",
+    "average_precision",
+    "brier",
+    "ece",
+    "precision_at_k",
+    "recall_at_k",
+    "lift_at_k",
+    "prevalence",
+)
 
 
 def _backtest(bt: dict | None) -> dict | None:
     if bt is None:
         return None
-    by_year = suppress_records(bt.get("by_year") or [], row_n=("n_test",),
-                               keep=("test_year", "train_years"))
+    by_year = suppress_records(
+        bt.get("by_year") or [], row_n=("n_test",), keep=("test_year", "train_years")
+    )
     spread = []
     for m in _BT_METRICS:
-        vals = np.array([r[m] for r in by_year if isinstance(r.get(m), int | float)
-                         and not isinstance(r.get(m), bool)], dtype=float)
+        vals = np.array(
+            [
+                r[m]
+                for r in by_year
+                if isinstance(r.get(m), int | float) and not isinstance(r.get(m), bool)
+            ],
+            dtype=float,
+        )
         if len(vals):
-            spread.append({"metric": m, "mean": float(vals.mean()),
-                           "sd": float(vals.std(ddof=1)) if len(vals) > 1 else None,
-                           "min": float(vals.min()), "max": float(vals.max()),
-                           "n_years": len(vals)})
+            spread.append(
+                {
+                    "metric": m,
+                    "mean": float(vals.mean()),
+                    "sd": float(vals.std(ddof=1)) if len(vals) > 1 else None,
+                    "min": float(vals.min()),
+                    "max": float(vals.max()),
+                    "n_years": len(vals),
+                }
+            )
     return {"by_year": by_year, "spread": spread}
 
 
@@ -498,11 +584,19 @@ def _slug(text: str) -> str:
     return s or "model"
 
 
-def build_model_card(model, evaluation, audit, *, out_dir: str | os.PathLike,
-                     data_summary: Mapping | None = None, backtest=None,
-                     global_explanation=None, title: str | None = None,
-                     synthetic: bool | None = None,
-                     thresholds: Mapping[str, float] | None = None) -> ModelCard:
+def build_model_card(
+    model,
+    evaluation,
+    audit,
+    *,
+    out_dir: str | os.PathLike,
+    data_summary: Mapping | None = None,
+    backtest=None,
+    global_explanation=None,
+    title: str | None = None,
+    synthetic: bool | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> ModelCard:
     """Write a model card for registry reviewers: ``<name>_card.html`` and ``.json``.
 
     Every number shown is an aggregate; any number computed from fewer than 10
@@ -575,15 +669,16 @@ def build_model_card(model, evaluation, audit, *, out_dir: str | os.PathLike,
         "checks": [],
         "thresholds": {**DEFAULT_THRESHOLDS, **(thresholds or {})},
         "min_cell": MIN_CELL,
-        "manual_checklist": [{"id": i, "item": text, "status": "to confirm by the reviewer"}
-                             for i, text in MANUAL_CHECKLIST],
+        "manual_checklist": [
+            {"id": i, "item": text, "status": "to confirm by the reviewer"}
+            for i, text in MANUAL_CHECKLIST
+        ],
         "model": info,
         "intended_use": {"intended": list(INTENDED_USE), "out_of_scope": list(OUT_OF_SCOPE)},
         "data_summary": _data_summary(data_summary, model, ev),
         "outcome": outcome,
         "features": features,
-        "explanation": _explanation(global_explanation, model,
-                                    meta.get("n_train")),
+        "explanation": _explanation(global_explanation, model, meta.get("n_train")),
     }
     card |= _evaluation_sections(ev)
     card["fairness"] = _fairness(aud)
@@ -602,10 +697,16 @@ def build_model_card(model, evaluation, audit, *, out_dir: str | os.PathLike,
     stem = "model_card" if not info.get("name") else f"{_slug(name)}_card"
     json_path = atomic_write(out / f"{stem}.json", lambda p: p.write_text(text, encoding="utf-8"))
     html_path = atomic_write(out / f"{stem}.html", lambda p: p.write_text(html, encoding="utf-8"))
-    logger.info("model card written to %s (%d checks, passed=%s)", html_path, len(checks),
-                card["passed"])
-    return ModelCard(html_path=html_path, json_path=json_path, checks=card["checks"],
-                     passed=card["passed"], _data=card)
+    logger.info(
+        "model card written to %s (%d checks, passed=%s)", html_path, len(checks), card["passed"]
+    )
+    return ModelCard(
+        html_path=html_path,
+        json_path=json_path,
+        checks=card["checks"],
+        passed=card["passed"],
+        _data=card,
+    )
 
 
 # ----------------------------------------------------------------------------- summary
@@ -656,14 +757,24 @@ def card_summary(card) -> str:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise FileNotFoundError(f"A model card JSON file must exist; {path} was not found.") from None
+            raise FileNotFoundError(
+                f"A model card JSON file must exist; {path} was not found."
+            ) from None
     lines = [str(data.get("title") or "Model card")]
     if data.get("synthetic"):
         lines.append("Synthetic data: these numbers describe no real child.")
     head = (data.get("metrics") or {}).get("headline") or {}
-    keys = [("n", False), ("prevalence", True), ("roc_auc", False), ("average_precision", False),
-            ("brier", False), ("ece", False), ("k", False), ("precision_at_k", True),
-            ("recall_at_k", True)]
+    keys = [
+        ("n", False),
+        ("prevalence", True),
+        ("roc_auc", False),
+        ("average_precision", False),
+        ("brier", False),
+        ("ece", False),
+        ("k", False),
+        ("precision_at_k", True),
+        ("recall_at_k", True),
+    ]
     shown = [f"{k} {_fmt(head[k], pct)}" for k, pct in keys if k in head]
     if shown:
         lines.append("Headline: " + " | ".join(shown))
@@ -679,8 +790,10 @@ def card_summary(card) -> str:
         value = c.get("value")
         v = ", ".join(map(str, value)) if isinstance(value, list) else _fmt(value)
         thr = c.get("threshold")
-        lines.append(f"  [{mark}] {c.get('name')}: {v if value not in (None, []) else 'n/a'}"
-                     + (f" (threshold {thr})" if thr not in (None, [], True) else ""))
+        lines.append(
+            f"  [{mark}] {c.get('name')}: {v if value not in (None, []) else 'n/a'}"
+            + (f" (threshold {thr})" if thr not in (None, [], True) else "")
+        )
     items = data.get("manual_checklist") or []
     if items:
         lines.append("Reviewer checklist (confirm by hand):")

@@ -23,21 +23,39 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 
 #: Items a reviewer confirms by hand before promotion (never ticked automatically).
 MANUAL_CHECKLIST: tuple[tuple[str, str], ...] = (
-    ("dpia", "A Data Protection Impact Assessment (DPIA) covering this model and its data "
-             "flows is complete and signed off by the Data Protection Officer."),
-    ("eia", "An Equality Impact Assessment (EIA) has considered the fairness audit in this "
-            "card, including the groups whose figures are suppressed."),
-    ("caseworker_briefing", "Caseworkers and SENCOs who will see the flags have been briefed: "
-                            "a flag prompts the 'assess' step of the graduated approach; it is "
-                            "never an eligibility decision and never replaces professional "
-                            "judgement."),
-    ("intended_use", "The deployment matches the intended use in this card (no school "
-                     "rankings, no automated decisions, no use outside the stated population "
-                     "and horizon)."),
-    ("data_currency", "The data extract date and contract version are current, and the "
-                      "pipeline and model spec hashes are the specs that were reviewed."),
-    ("limitations_read", "The limitations section has been read, including label bias "
-                         "(identified SEN is not the same as need)."),
+    (
+        "dpia",
+        "A Data Protection Impact Assessment (DPIA) covering this model and its data "
+        "flows is complete and signed off by the Data Protection Officer.",
+    ),
+    (
+        "eia",
+        "An Equality Impact Assessment (EIA) has considered the fairness audit in this "
+        "card, including the groups whose figures are suppressed.",
+    ),
+    (
+        "caseworker_briefing",
+        "Caseworkers and SENCOs who will see the flags have been briefed: "
+        "a flag prompts the 'assess' step of the graduated approach; it is "
+        "never an eligibility decision and never replaces professional "
+        "judgement.",
+    ),
+    (
+        "intended_use",
+        "The deployment matches the intended use in this card (no school "
+        "rankings, no automated decisions, no use outside the stated population "
+        "and horizon).",
+    ),
+    (
+        "data_currency",
+        "The data extract date and contract version are current, and the "
+        "pipeline and model spec hashes are the specs that were reviewed.",
+    ),
+    (
+        "limitations_read",
+        "The limitations section has been read, including label bias "
+        "(identified SEN is not the same as need).",
+    ),
 )
 
 
@@ -52,33 +70,60 @@ def _num(v) -> float | None:
 
 
 def _check(name: str, passed: bool, value, threshold, detail: str) -> dict:
-    return {"name": name, "passed": bool(passed), "value": value, "threshold": threshold,
-            "detail": detail}
+    return {
+        "name": name,
+        "passed": bool(passed),
+        "value": value,
+        "threshold": threshold,
+        "detail": detail,
+    }
 
 
 def _ece(metrics: Mapping, t: Mapping) -> dict:
     ece = _num((metrics.get("headline") or {}).get("ece"))
     thr = t["ece_max"]
     if ece is None:
-        return _check("ece_below_threshold", False, None, thr,
-                      "No expected calibration error was given; evaluate the model on a held-out cohort.")
+        return _check(
+            "ece_below_threshold",
+            False,
+            None,
+            thr,
+            "No expected calibration error was given; evaluate the model on a held-out cohort.",
+        )
     ok = ece < thr
-    return _check("ece_below_threshold", ok, round(ece, 4), thr,
-                  f"Expected calibration error {ece:.4f} {'<' if ok else '>='} {thr}: predicted "
-                  f"risks {'match' if ok else 'do not match'} observed rates closely enough.")
+    return _check(
+        "ece_below_threshold",
+        ok,
+        round(ece, 4),
+        thr,
+        f"Expected calibration error {ece:.4f} {'<' if ok else '>='} {thr}: predicted "
+        f"risks {'match' if ok else 'do not match'} observed rates closely enough.",
+    )
 
 
 def _beats_rule(baselines: Mapping | None) -> dict:
     if not baselines or baselines.get("beats_best_rule") is None:
-        return _check("beats_best_simple_rule", False, None, True,
-                      "No comparison with simple rules was given (or no rule could be "
-                      "evaluated); pass X to Evaluation so the baselines run.")
+        return _check(
+            "beats_best_simple_rule",
+            False,
+            None,
+            True,
+            "No comparison with simple rules was given (or no rule could be "
+            "evaluated); pass X to Evaluation so the baselines run.",
+        )
     beats = bool(baselines["beats_best_rule"])
     diff = _num(baselines.get("recall_difference"))
-    return _check("beats_best_simple_rule", beats, None if diff is None else round(diff, 4), True,
-                  str(baselines.get("summary") or
-                      f"The model {'beats' if beats else 'does not beat'} the best simple rule "
-                      f"({baselines.get('best_rule')}) at the same capacity."))
+    return _check(
+        "beats_best_simple_rule",
+        beats,
+        None if diff is None else round(diff, 4),
+        True,
+        str(
+            baselines.get("summary")
+            or f"The model {'beats' if beats else 'does not beat'} the best simple rule "
+            f"({baselines.get('best_rule')}) at the same capacity."
+        ),
+    )
 
 
 def _fnr(fairness: Mapping | None, t: Mapping) -> dict:
@@ -86,13 +131,23 @@ def _fnr(fairness: Mapping | None, t: Mapping) -> dict:
     name = "fnr_disparity_within_band"
     thr = [lo, hi]
     if not fairness:
-        return _check(name, False, None, thr, "No group audit was given; run a GroupAudit "
-                      "on the evaluation cohort.")
+        return _check(
+            name,
+            False,
+            None,
+            thr,
+            "No group audit was given; run a GroupAudit on the evaluation cohort.",
+        )
     rows = [r for r in fairness.get("disparity") or [] if not r.get("suppressed")]
     if not rows:
-        return _check(name, False, None, thr,
-                      "No false negative rate ratio could be shown (every group comparison "
-                      "is suppressed or missing), so parity cannot be checked.")
+        return _check(
+            name,
+            False,
+            None,
+            thr,
+            "No false negative rate ratio could be shown (every group comparison "
+            "is suppressed or missing), so parity cannot be checked.",
+        )
     outside, worst, worst_row = [], None, None
     for r in rows:
         ratio = _num(r.get("ratio"))
@@ -109,12 +164,18 @@ def _fnr(fairness: Mapping | None, t: Mapping) -> dict:
             outside.append(f"{r.get('feature')}={r.get('group')} ({ratio:.2f})")
     value = None if worst_row is None else round(float(worst_row["ratio"]), 3)
     if outside:
-        detail = ("False negative rate ratio outside " f"{lo}-{hi} for: " + ", ".join(outside) +
-                  ". Children in these groups who were later identified were missed at a "
-                  "different rate from the reference group.")
+        detail = (
+            "False negative rate ratio outside "
+            f"{lo}-{hi} for: "
+            + ", ".join(outside)
+            + ". Children in these groups who were later identified were missed at a "
+            "different rate from the reference group."
+        )
     else:
-        detail = (f"Every shown false negative rate ratio is within {lo}-{hi} "
-                  f"({len(rows)} comparisons); the furthest from 1 is {value}.")
+        detail = (
+            f"Every shown false negative rate ratio is within {lo}-{hi} "
+            f"({len(rows)} comparisons); the furthest from 1 is {value}."
+        )
     return _check(name, not outside, value, thr, detail)
 
 
@@ -143,15 +204,25 @@ def _cal_by_group(fairness: Mapping | None, t: Mapping) -> dict:
         if abs(gap) > tol and (clear or low is None):
             bad.append(f"{r.get('feature')}={r.get('group')} ({gap:+.3f})")
     if not n_shown:
-        return _check(name, False, None, tol, "No group shows both mean risk and observed rate "
-                      "(all suppressed or missing).")
+        return _check(
+            name,
+            False,
+            None,
+            tol,
+            "No group shows both mean risk and observed rate (all suppressed or missing).",
+        )
     if bad:
-        detail = ("Mean predicted risk differs from the observed rate by more than "
-                  f"{tol} (beyond chance) for: " + ", ".join(bad) +
-                  ". Positive means risk is over-stated for the group.")
+        detail = (
+            "Mean predicted risk differs from the observed rate by more than "
+            f"{tol} (beyond chance) for: "
+            + ", ".join(bad)
+            + ". Positive means risk is over-stated for the group."
+        )
     else:
-        detail = (f"In all {n_shown} shown groups mean predicted risk is within {tol} of the "
-                  "observed rate, or the gap is within its 95% interval of 0.")
+        detail = (
+            f"In all {n_shown} shown groups mean predicted risk is within {tol} of the "
+            "observed rate, or the gap is within its 95% interval of 0."
+        )
     return _check(name, not bad, None if worst is None else round(worst, 4), tol, detail)
 
 
@@ -161,13 +232,24 @@ def _backtest(backtest: Mapping | None, t: Mapping) -> dict:
     aucs = [_num(r.get("roc_auc")) for r in (backtest or {}).get("by_year") or []]
     aucs = [a for a in aucs if a is not None]
     if len(aucs) < 2:
-        return _check(name, False, None, thr, "A temporal backtest with at least two test years "
-                      "is needed to judge stability; none was given.")
+        return _check(
+            name,
+            False,
+            None,
+            thr,
+            "A temporal backtest with at least two test years "
+            "is needed to judge stability; none was given.",
+        )
     spread = max(aucs) - min(aucs)
     ok = spread <= thr
-    return _check(name, ok, round(spread, 4), thr,
-                  f"ROC AUC ranges from {min(aucs):.3f} to {max(aucs):.3f} over {len(aucs)} test "
-                  f"years (spread {spread:.3f} {'<=' if ok else '>'} {thr}).")
+    return _check(
+        name,
+        ok,
+        round(spread, 4),
+        thr,
+        f"ROC AUC ranges from {min(aucs):.3f} to {max(aucs):.3f} over {len(aucs)} test "
+        f"years (spread {spread:.3f} {'<=' if ok else '>'} {thr}).",
+    )
 
 
 def _protected(features: Mapping) -> dict:
@@ -176,10 +258,14 @@ def _protected(features: Mapping) -> dict:
     found = sorted(used & protected)
     flag = bool(features.get("use_protected"))
     ok = not found and not flag
-    detail = ("Protected characteristics (" + ", ".join(sorted(protected)) + ") are used only "
-              "for the audit, never as model features." if ok else
-              "Protected characteristics used as model features: " + (", ".join(found) or "none")
-              + ("; the model spec sets use_protected = true." if flag else "."))
+    detail = (
+        "Protected characteristics (" + ", ".join(sorted(protected)) + ") are used only "
+        "for the audit, never as model features."
+        if ok
+        else "Protected characteristics used as model features: "
+        + (", ".join(found) or "none")
+        + ("; the model spec sets use_protected = true." if flag else ".")
+    )
     return _check("protected_not_features", ok, found, [], detail)
 
 

@@ -45,8 +45,17 @@ def calibration_png(rows: list[dict]) -> str | None:
     ax.plot([0, top], [0, top], color=_GREY, lw=1, ls="--", label="perfect calibration")
     lo = [r["observed_rate"] - r["ci_low"] if _ok(r.get("ci_low")) else 0 for r in pts]
     hi = [r["ci_high"] - r["observed_rate"] if _ok(r.get("ci_high")) else 0 for r in pts]
-    ax.errorbar(x, y, yerr=[lo, hi], fmt="o", color=_BLUE, ms=4, capsize=2, lw=1,
-                label="observed (95% interval)")
+    ax.errorbar(
+        x,
+        y,
+        yerr=[lo, hi],
+        fmt="o",
+        color=_BLUE,
+        ms=4,
+        capsize=2,
+        lw=1,
+        label="observed (95% interval)",
+    )
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_xlabel("mean predicted risk")
@@ -64,8 +73,10 @@ def capacity_png(rows: list[dict], k_share: float | None = None) -> str | None:
         return None
     fig = _figure(4.2, 3.2)
     ax = fig.add_subplot()
-    for key, colour, label in (("recall", _RED, "recall (share of identified found)"),
-                               ("precision", _BLUE, "precision (share of flagged identified)")):
+    for key, colour, label in (
+        ("recall", _RED, "recall (share of identified found)"),
+        ("precision", _BLUE, "precision (share of flagged identified)"),
+    ):
         xy = [(100 * r["share"], r[key]) for r in pts if _ok(r.get(key))]
         if xy:
             ax.plot(*zip(*xy, strict=True), color=colour, lw=1.6, label=label)
@@ -99,8 +110,7 @@ def shapes_png(terms: list[tuple[str, list[dict]]]) -> str | None:
         ax.tick_params(axis="y", labelsize=7)
         ax.set_title(title[:60], fontsize=8)
     inch = 2.1 * len(panels) + 0.2
-    fig.subplots_adjust(left=0.16, right=0.97, top=1 - 0.3 / inch, bottom=0.45 / inch,
-                        hspace=0.75)
+    fig.subplots_adjust(left=0.16, right=0.97, top=1 - 0.3 / inch, bottom=0.45 / inch, hspace=0.75)
     return _png(fig)
 
 
@@ -143,7 +153,6 @@ def fnr_png(rows: list[dict], band: tuple[float, float]) -> str | None:
     ax.set_yticks(range(len(pts)))
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel(f"FNR ratio (>1: missed more; shaded {band[0]}-{band[1]})",
-                  fontsize=7)
+    ax.set_xlabel(f"FNR ratio (>1: missed more; shaded {band[0]}-{band[1]})", fontsize=7)
     fig.subplots_adjust(left=0.42, right=0.97, top=1 - 0.15 / height, bottom=0.6 / height)
     return _png(fig)

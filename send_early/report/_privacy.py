@@ -141,8 +141,13 @@ def _denominator(row: Mapping, key: str):
     return None
 
 
-def suppress_records(records: Iterable[Mapping], *, row_n: Iterable[str] = _ROW_N,
-                     keep: Iterable[str] = (), row_flag: str | None = "suppressed") -> list[dict]:
+def suppress_records(
+    records: Iterable[Mapping],
+    *,
+    row_n: Iterable[str] = _ROW_N,
+    keep: Iterable[str] = (),
+    row_flag: str | None = "suppressed",
+) -> list[dict]:
     """Suppress a table given as records (a list of dicts), returning new records.
 
     * A row whose size (the first of ``row_n`` present) is under :data:`MIN_CELL`
@@ -172,7 +177,9 @@ def suppress_records(records: Iterable[Mapping], *, row_n: Iterable[str] = _ROW_
         rec = dict(jsonable(rec))
         size_key = next((c for c in row_n if c in rec), None)
         size = _number(rec.get(size_key)) if size_key else None
-        small_row = bool(row_flag and rec.get(row_flag)) or (size_key is not None and (size is None or size < MIN_CELL))
+        small_row = bool(row_flag and rec.get(row_flag)) or (
+            size_key is not None and (size is None or size < MIN_CELL)
+        )
         new = {}
         for key, v in rec.items():
             if key == "suppressed" or key in keep or isinstance(v, str | bool) or v is None:
@@ -202,8 +209,9 @@ def suppress_records(records: Iterable[Mapping], *, row_n: Iterable[str] = _ROW_
     return out
 
 
-def complementary(records: list[dict], *, by: str | None = None, size: str = "n",
-                  keep: Iterable[str] = ()) -> list[dict]:
+def complementary(
+    records: list[dict], *, by: str | None = None, size: str = "n", keep: Iterable[str] = ()
+) -> list[dict]:
     """Secondary suppression: where exactly one row of a block is suppressed, also
     suppress the smallest shown row, so the hidden count cannot be worked out from
     a total. ``by`` names the column defining blocks (e.g. ``feature``); ``keep``

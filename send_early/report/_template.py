@@ -116,16 +116,20 @@ def _table(rows: list[dict], cols: list[tuple[str, str, str]], caption: str = ""
             else:
                 cells.append(f"<td>{fmt(v, kind)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption class=\"meta\">{_e(caption)}</caption>" if caption else ""
-    return (f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    cap = f'<caption class="meta">{_e(caption)}</caption>' if caption else ""
+    return (
+        f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _kv(pairs: list[tuple[str, object, str]]) -> str:
     rows = [{"item": k, "value": v} for k, v, _ in pairs]
-    body = "".join(f'<tr><th scope="row" class="text">{_e(r["item"])}</th>'
-                   f'<td class="kv">{fmt(r["value"], kind)}</td></tr>'
-                   for r, (_, _, kind) in zip(rows, pairs, strict=True))
+    body = "".join(
+        f'<tr><th scope="row" class="text">{_e(r["item"])}</th>'
+        f'<td class="kv">{fmt(r["value"], kind)}</td></tr>'
+        for r, (_, _, kind) in zip(rows, pairs, strict=True)
+    )
     return f'<div class="table-wrap"><table><tbody>{body}</tbody></table></div>'
 
 
@@ -146,14 +150,20 @@ def _header(card: dict) -> str:
     checks = card.get("checks") or []
     n_pass = sum(1 for c in checks if c.get("passed"))
     ok = bool(card.get("passed"))
-    verdict = (f"Automatic checks: {n_pass} of {len(checks)} passed. "
-               + ("Ready for a reviewer to complete the manual checklist." if ok else
-                  "Not ready for promotion: see the reviewer checklist."))
+    verdict = f"Automatic checks: {n_pass} of {len(checks)} passed. " + (
+        "Ready for a reviewer to complete the manual checklist."
+        if ok
+        else "Not ready for promotion: see the reviewer checklist."
+    )
     parts = [f"<h1>{_e(card.get('title'))}</h1>"]
     m = card.get("model") or {}
     meta = [f"model {m.get('name')}"]
-    for key, label in (("estimator", "estimator"), ("calibration", "calibration"),
-                       ("contract_version", "data contract"), ("model_spec_sha256", "spec sha256")):
+    for key, label in (
+        ("estimator", "estimator"),
+        ("calibration", "calibration"),
+        ("contract_version", "data contract"),
+        ("model_spec_sha256", "spec sha256"),
+    ):
         if m.get(key):
             val = str(m[key])
             meta.append(f"{label} {val[:12] if 'sha' in key else val}")
@@ -162,11 +172,15 @@ def _header(card: dict) -> str:
     if m.get("description"):
         parts.append(f"<p>{_e(m['description'])}</p>")
     if card.get("synthetic"):
-        parts.append('<p class="banner"><strong>Synthetic data.</strong> Every number in this card '
-                     "comes from simulated children; it says nothing about real performance.</p>")
+        parts.append(
+            '<p class="banner"><strong>Synthetic data.</strong> Every number in this card '
+            "comes from simulated children; it says nothing about real performance.</p>"
+        )
     parts.append(f'<p class="verdict {"ok" if ok else "no"}">{_e(verdict)}</p>')
-    parts.append('<p class="banner">A score is decision support for a practitioner who reviews '
-                 "every flag. It is never an eligibility decision about a child.</p>")
+    parts.append(
+        '<p class="banner">A score is decision support for a practitioner who reviews '
+        "every flag. It is never an eligibility decision about a child.</p>"
+    )
     nav = "".join(f'<li><a href="#{sid}">{_e(t)}</a></li>' for sid, t in _SECTIONS)
     parts.append(f"<nav><ol>{nav}</ol></nav>")
     return "\n".join(parts)
@@ -174,14 +188,20 @@ def _header(card: dict) -> str:
 
 def _use(card: dict) -> str:
     u = card.get("intended_use") or {}
-    return ("<h3>Intended use</h3>" + _ul(u.get("intended") or [])
-            + "<h3>Out of scope</h3>" + _ul(u.get("out_of_scope") or []))
+    return (
+        "<h3>Intended use</h3>"
+        + _ul(u.get("intended") or [])
+        + "<h3>Out of scope</h3>"
+        + _ul(u.get("out_of_scope") or [])
+    )
 
 
 def _data(card: dict) -> str:
     d = card.get("data_summary") or {}
-    out = [f"<p>Aggregates only; counts under {card.get('min_cell', 10)} children read "
-           f"&quot;{_e(SMALL)}&quot;. No child-level row is shown.</p>"]
+    out = [
+        f"<p>Aggregates only; counts under {card.get('min_cell', 10)} children read "
+        f"&quot;{_e(SMALL)}&quot;. No child-level row is shown.</p>"
+    ]
     tr = d.get("training") or {}
     if tr:
         out.append("<h3>Training and calibration data</h3>")
@@ -189,25 +209,63 @@ def _data(card: dict) -> str:
     ev = d.get("evaluation") or {}
     if ev:
         out.append("<h3>Evaluation cohort</h3>")
-        out.append(_kv([("children", ev.get("n"), "int"),
-                        ("later identified", ev.get("n_positive"), "int"),
-                        ("base rate", ev.get("prevalence"), "pct")]))
+        out.append(
+            _kv(
+                [
+                    ("children", ev.get("n"), "int"),
+                    ("later identified", ev.get("n_positive"), "int"),
+                    ("base rate", ev.get("prevalence"), "pct"),
+                ]
+            )
+        )
     g = d.get("given") or {}
-    simple = [(k.replace("_", " "), g[k], "pct" if k == "prevalence" else "num")
-              for k in ("source", "extract_date", "n_children", "n_positive", "prevalence",
-                        "as_of_dates", "date_range", "notes") if k in g]
+    simple = [
+        (k.replace("_", " "), g[k], "pct" if k == "prevalence" else "num")
+        for k in (
+            "source",
+            "extract_date",
+            "n_children",
+            "n_positive",
+            "prevalence",
+            "as_of_dates",
+            "date_range",
+            "notes",
+        )
+        if k in g
+    ]
     if simple:
         out.append("<h3>Data used</h3>")
-        out.append(_kv([(k, v if not isinstance(v, dict) else
-                         " to ".join(str(x) for x in v.values()), kind) for k, v, kind in simple]))
+        out.append(
+            _kv(
+                [
+                    (
+                        k,
+                        v if not isinstance(v, dict) else " to ".join(str(x) for x in v.values()),
+                        kind,
+                    )
+                    for k, v, kind in simple
+                ]
+            )
+        )
     if g.get("tables"):
         out.append("<h3>Tables</h3>")
-        out.append(_table(g["tables"], [("table", "table", "text"), ("rows", "rows", "int"),
-                                        ("children", "children", "int"),
-                                        ("from", "from", "text"), ("to", "to", "text")]))
+        out.append(
+            _table(
+                g["tables"],
+                [
+                    ("table", "table", "text"),
+                    ("rows", "rows", "int"),
+                    ("children", "children", "int"),
+                    ("from", "from", "text"),
+                    ("to", "to", "text"),
+                ],
+            )
+        )
     if g.get("missingness"):
-        rows = sorted(({"feature": k, "missing": v} for k, v in g["missingness"].items()),
-                      key=lambda r: -(r["missing"] or 0))
+        rows = sorted(
+            ({"feature": k, "missing": v} for k, v in g["missingness"].items()),
+            key=lambda r: -(r["missing"] or 0),
+        )
         out.append("<h3>Missing values (share of children)</h3>")
         out.append(_table(rows, [("feature", "feature", "text"), ("missing", "missing", "pct")]))
     return "\n".join(out)
@@ -216,29 +274,46 @@ def _data(card: dict) -> str:
 def _outcome(card: dict) -> str:
     o = card.get("outcome") or {}
     ages = o.get("population_age_months")
-    pairs = [("outcome", o.get("outcome"), "text"), ("horizon (months)", o.get("horizon_months"), "int")]
+    pairs = [
+        ("outcome", o.get("outcome"), "text"),
+        ("horizon (months)", o.get("horizon_months"), "int"),
+    ]
     if ages:
         pairs.append(("population age (months)", f"{ages[0]} to {ages[1]}", "text"))
     m = card.get("model") or {}
     if m.get("capacity_policy"):
-        pairs.append(("capacity policy", f"{m['capacity_policy']} {m.get('capacity_value')}", "text"))
-    return f"<p class=\"lead\">{_e(o.get('text', ''))}</p>" + _kv(
-        [(k, "n/a" if v is None else v, kind) for k, v, kind in pairs])
+        pairs.append(
+            ("capacity policy", f"{m['capacity_policy']} {m.get('capacity_value')}", "text")
+        )
+    return f'<p class="lead">{_e(o.get("text", ""))}</p>' + _kv(
+        [(k, "n/a" if v is None else v, kind) for k, v, kind in pairs]
+    )
 
 
 def _features(card: dict) -> str:
     f = card.get("features") or {}
     labels = f.get("labels") or {}
     used = [{"feature": c, "label": labels.get(c, c)} for c in f.get("used") or []]
-    out = [f"<p>{len(used)} features used by the model.</p>",
-           _table(used, [("feature", "feature", "text"), ("label", "plain-English label", "wrap")])]
+    out = [
+        f"<p>{len(used)} features used by the model.</p>",
+        _table(used, [("feature", "feature", "text"), ("label", "plain-English label", "wrap")]),
+    ]
     prot = f.get("protected") or []
-    out.append("<p><strong>Protected characteristics</strong> ("
-               + _e(", ".join(prot) or "none") + ") are used only for the fairness audit"
-               + (", <strong>and the model spec also allows them as features</strong>."
-                  if f.get("use_protected") else ", never as model features.") + "</p>")
+    out.append(
+        "<p><strong>Protected characteristics</strong> ("
+        + _e(", ".join(prot) or "none")
+        + ") are used only for the fairness audit"
+        + (
+            ", <strong>and the model spec also allows them as features</strong>."
+            if f.get("use_protected")
+            else ", never as model features."
+        )
+        + "</p>"
+    )
     if f.get("excluded_by_spec"):
-        out.append("<p>Excluded by the model spec: " + _e(", ".join(f["excluded_by_spec"])) + ".</p>")
+        out.append(
+            "<p>Excluded by the model spec: " + _e(", ".join(f["excluded_by_spec"])) + ".</p>"
+        )
     if f.get("not_used"):
         out.append("<p>Pipeline columns not used: " + _e(", ".join(f["not_used"])) + ".</p>")
     return "\n".join(out)
@@ -253,15 +328,24 @@ def _explanation(card: dict) -> str:
     if x.get("error"):
         return f'<p class="sup">{_e(x["error"])}</p>'
     unit = x.get("unit", "log-odds")
-    out = [f"<p>How each feature moves the risk ({_e(unit)}; red raises risk, blue lowers it), "
-           "for the most important features. Bins with fewer than 10 children are not shown.</p>",
-           _table(x.get("terms", [])[:15], [("label", "feature", "wrap"),
-                                            ("importance", "importance", "num"),
-                                            ("protected", "protected", "num")])]
+    out = [
+        f"<p>How each feature moves the risk ({_e(unit)}; red raises risk, blue lowers it), "
+        "for the most important features. Bins with fewer than 10 children are not shown.</p>",
+        _table(
+            x.get("terms", [])[:15],
+            [
+                ("label", "feature", "wrap"),
+                ("importance", "importance", "num"),
+                ("protected", "protected", "num"),
+            ],
+        ),
+    ]
     if any(t.get("pair") for t in x.get("terms", [])):
-        out.append("<p>Terms whose feature reads \"A x B\" are pairs: what two features add together, "
-                   "beyond their own shapes. Their 2-D tables are in the explanation logged with the "
-                   "model (<code>explain_global</code>); the charts below show single features.</p>")
+        out.append(
+            '<p>Terms whose feature reads "A x B" are pairs: what two features add together, '
+            "beyond their own shapes. Their 2-D tables are in the explanation logged with the "
+            "model (<code>explain_global</code>); the charts below show single features.</p>"
+        )
     labels = {t.get("term"): t.get("label") for t in x.get("terms", [])}
     panels = [(str(labels.get(term, term)), rows) for term, rows in (x.get("shapes") or {}).items()]
     out.append(_img(shapes_png(panels), "shape functions of the most important features"))
@@ -272,34 +356,51 @@ def _metrics(card: dict) -> str:
     h = (card.get("metrics") or {}).get("headline") or {}
     if not h:
         return '<p class="sup">No evaluation was given.</p>'
-    pairs = [("children evaluated", h.get("n"), "int"),
-             ("later identified", h.get("n_positive"), "int"),
-             ("base rate", h.get("prevalence"), "pct"),
-             ("mean predicted risk", h.get("mean_risk"), "pct"),
-             ("ROC AUC", h.get("roc_auc"), "num"),
-             ("average precision", h.get("average_precision"), "num"),
-             ("Brier score", h.get("brier"), "num"),
-             ("expected calibration error", h.get("ece"), "num"),
-             ("capacity k (children flagged)", h.get("k"), "int"),
-             ("later identified among flagged", h.get("true_positives"), "int"),
-             ("precision at k", h.get("precision_at_k"), "pct"),
-             ("recall at k", h.get("recall_at_k"), "pct"),
-             ("lift at k", h.get("lift_at_k"), "num")]
+    pairs = [
+        ("children evaluated", h.get("n"), "int"),
+        ("later identified", h.get("n_positive"), "int"),
+        ("base rate", h.get("prevalence"), "pct"),
+        ("mean predicted risk", h.get("mean_risk"), "pct"),
+        ("ROC AUC", h.get("roc_auc"), "num"),
+        ("average precision", h.get("average_precision"), "num"),
+        ("Brier score", h.get("brier"), "num"),
+        ("expected calibration error", h.get("ece"), "num"),
+        ("capacity k (children flagged)", h.get("k"), "int"),
+        ("later identified among flagged", h.get("true_positives"), "int"),
+        ("precision at k", h.get("precision_at_k"), "pct"),
+        ("recall at k", h.get("recall_at_k"), "pct"),
+        ("lift at k", h.get("lift_at_k"), "num"),
+    ]
     out = [_kv([p for p in pairs if p[0] and (p[1] is not None or p[0] in ("ROC AUC",))])]
     b = card.get("baselines")
     if b:
         beats = b.get("beats_best_rule")
-        word = ("beats" if beats else "does not beat") if beats is not None else "cannot be compared with"
-        out.append(f"<p class=\"lead\"><strong>The model {word} the best simple rule"
-                   + (f" ({_e(b.get('best_rule'))})" if b.get("best_rule") else "")
-                   + " at the same capacity.</strong></p>")
+        word = (
+            ("beats" if beats else "does not beat")
+            if beats is not None
+            else "cannot be compared with"
+        )
+        out.append(
+            f'<p class="lead"><strong>The model {word} the best simple rule'
+            + (f" ({_e(b.get('best_rule'))})" if b.get("best_rule") else "")
+            + " at the same capacity.</strong></p>"
+        )
         if b.get("summary"):
             out.append(f"<p>{_e(b['summary'])}</p>")
-        out.append(_table(b.get("table") or [], [
-            ("baseline", "baseline", "text"), ("k", "k", "int"),
-            ("true_positives", "found", "int"), ("precision", "precision", "pct"),
-            ("recall", "recall", "pct"), ("lift", "lift", "num"),
-            ("description", "description", "wrap")]))
+        out.append(
+            _table(
+                b.get("table") or [],
+                [
+                    ("baseline", "baseline", "text"),
+                    ("k", "k", "int"),
+                    ("true_positives", "found", "int"),
+                    ("precision", "precision", "pct"),
+                    ("recall", "recall", "pct"),
+                    ("lift", "lift", "num"),
+                    ("description", "description", "wrap"),
+                ],
+            )
+        )
     else:
         out.append('<p class="sup">No comparison with simple rules was given.</p>')
     return "\n".join(out)
@@ -311,13 +412,22 @@ def _calibration(card: dict) -> str:
     rows = card.get("calibration") or []
     if not rows:
         return '<p class="sup">No calibration table was given.</p>'
-    return (_img(calibration_png(rows), "calibration plot",
-                 "Points on the dashed line mean predicted risk matches the observed rate.")
-            + _table(rows, [("bin", "bin", "int"), ("n", "children", "int"),
-                            ("n_events", "identified", "int"),
-                            ("mean_predicted", "mean predicted", "pct"),
-                            ("observed_rate", "observed", "pct"),
-                            ("ci_low", "95% low", "pct"), ("ci_high", "95% high", "pct")]))
+    return _img(
+        calibration_png(rows),
+        "calibration plot",
+        "Points on the dashed line mean predicted risk matches the observed rate.",
+    ) + _table(
+        rows,
+        [
+            ("bin", "bin", "int"),
+            ("n", "children", "int"),
+            ("n_events", "identified", "int"),
+            ("mean_predicted", "mean predicted", "pct"),
+            ("observed_rate", "observed", "pct"),
+            ("ci_low", "95% low", "pct"),
+            ("ci_high", "95% high", "pct"),
+        ],
+    )
 
 
 _SHOW_SHARES = {1, 2, 5, 10, 15, 20, 25, 30}
@@ -330,21 +440,35 @@ def _capacity(card: dict) -> str:
     at = c.get("at_k") or {}
     out = []
     if at:
-        out.append(f"<p class=\"lead\">Flagging {fmt(at.get('k'), 'int')} children "
-                   f"({fmt(at.get('share'), 'pct')} of the cohort) finds "
-                   f"{fmt(at.get('true_positives'), 'int')} of the "
-                   f"{fmt(at.get('n_positive'), 'int')} later identified (recall "
-                   f"{fmt(at.get('recall'), 'pct')}); {fmt(at.get('precision'), 'pct')} of "
-                   f"flagged children were later identified (lift {fmt(at.get('lift'))}).</p>")
+        out.append(
+            f'<p class="lead">Flagging {fmt(at.get("k"), "int")} children '
+            f"({fmt(at.get('share'), 'pct')} of the cohort) finds "
+            f"{fmt(at.get('true_positives'), 'int')} of the "
+            f"{fmt(at.get('n_positive'), 'int')} later identified (recall "
+            f"{fmt(at.get('recall'), 'pct')}); {fmt(at.get('precision'), 'pct')} of "
+            f"flagged children were later identified (lift {fmt(at.get('lift'))}).</p>"
+        )
     curve = c.get("curve") or []
     out.append(_img(capacity_png(curve, at.get("share")), "capacity curve"))
-    rows = [r for r in curve if isinstance(r.get("share"), int | float)
-            and round(100 * r["share"]) in _SHOW_SHARES]
-    out.append(_table(rows or curve, [("share", "flagged share", "pct"), ("k", "children flagged", "int"),
-                                      ("true_positives", "found", "int"),
-                                      ("precision", "precision", "pct"),
-                                      ("recall", "recall", "pct"), ("lift", "lift", "num")],
-                      "Selected capacities; the JSON file has the full table."))
+    rows = [
+        r
+        for r in curve
+        if isinstance(r.get("share"), int | float) and round(100 * r["share"]) in _SHOW_SHARES
+    ]
+    out.append(
+        _table(
+            rows or curve,
+            [
+                ("share", "flagged share", "pct"),
+                ("k", "children flagged", "int"),
+                ("true_positives", "found", "int"),
+                ("precision", "precision", "pct"),
+                ("recall", "recall", "pct"),
+                ("lift", "lift", "num"),
+            ],
+            "Selected capacities; the JSON file has the full table.",
+        )
+    )
     return "\n".join(out)
 
 
@@ -353,20 +477,38 @@ def _lead_time(card: dict) -> str:
     if not lt:
         return '<p class="sup">No lead-time data (as-of and identification dates) was given.</p>'
     s = lt.get("summary") or {}
-    out = [f"<p class=\"lead\">Flagged children who were later identified were flagged a median "
-           f"of {fmt(s.get('median'))} months before identification (quartiles "
-           f"{fmt(s.get('q1'))} to {fmt(s.get('q3'))}; {fmt(s.get('n'), 'int')} children).</p>"]
-    out.append(_table(lt.get("table") or [], [("interval", "months after as-of date", "text"),
-                                              ("n", "children", "int"), ("share", "share", "pct")]))
+    out = [
+        f'<p class="lead">Flagged children who were later identified were flagged a median '
+        f"of {fmt(s.get('median'))} months before identification (quartiles "
+        f"{fmt(s.get('q1'))} to {fmt(s.get('q3'))}; {fmt(s.get('n'), 'int')} children).</p>"
+    ]
+    out.append(
+        _table(
+            lt.get("table") or [],
+            [
+                ("interval", "months after as-of date", "text"),
+                ("n", "children", "int"),
+                ("share", "share", "pct"),
+            ],
+        )
+    )
     return "\n".join(out)
 
 
-_GROUP_COLS = [("feature", "feature", "text"), ("group", "group", "text"), ("n", "children", "int"),
-               ("prevalence", "identified", "pct"), ("flag_rate", "flagged", "pct"),
-               ("fnr", "missed (FNR)", "pct"), ("recall", "recall", "pct"),
-               ("precision", "precision", "pct"), ("fpr", "FPR", "pct"),
-               ("mean_risk", "mean risk", "pct"), ("observed_rate", "observed", "pct"),
-               ("calibration_gap", "risk minus observed", "signed")]
+_GROUP_COLS = [
+    ("feature", "feature", "text"),
+    ("group", "group", "text"),
+    ("n", "children", "int"),
+    ("prevalence", "identified", "pct"),
+    ("flag_rate", "flagged", "pct"),
+    ("fnr", "missed (FNR)", "pct"),
+    ("recall", "recall", "pct"),
+    ("precision", "precision", "pct"),
+    ("fpr", "FPR", "pct"),
+    ("mean_risk", "mean risk", "pct"),
+    ("observed_rate", "observed", "pct"),
+    ("calibration_gap", "risk minus observed", "signed"),
+]
 
 
 def _fairness(card: dict) -> str:
@@ -376,23 +518,37 @@ def _fairness(card: dict) -> str:
     if not f:
         return '<p class="sup">No group audit was given.</p>'
     band = f.get("band") or [0.8, 1.25]
-    out = [f"<p class=\"lead\"><strong>Headline: who is missed.</strong> The false negative rate "
-           f"(FNR) is the share of children later identified whom the model did not flag. Each "
-           f"group's FNR is compared with its reference group; ratios outside {band[0]} to "
-           f"{band[1]} need an explanation.</p>"]
+    out = [
+        f'<p class="lead"><strong>Headline: who is missed.</strong> The false negative rate '
+        f"(FNR) is the share of children later identified whom the model did not flag. Each "
+        f"group's FNR is compared with its reference group; ratios outside {band[0]} to "
+        f"{band[1]} need an explanation.</p>"
+    ]
     if f.get("caveat"):
         out.append(f'<p class="banner">{_e(f["caveat"])}</p>')
     d = f.get("disparity") or []
     out.append(_img(fnr_png(d, tuple(band)), "false negative rate ratios"))
-    out.append(_table(d, [("feature", "feature", "text"), ("group", "group", "text"),
-                          ("reference", "reference", "text"), ("value", "FNR", "pct"),
-                          ("reference_value", "reference FNR", "pct"),
-                          ("ratio", "ratio", "num"), ("ratio_low", "95% low", "num"),
-                          ("ratio_high", "95% high", "num"),
-                          ("within_band", "within band", "num")]))
-    out.append(f"<h3>By group</h3><p>Values computed on fewer than {f.get('min_cell', 10)} "
-               "children read &quot;suppressed&quot; (with a second cell hidden where needed so "
-               "the first cannot be worked out).</p>")
+    out.append(
+        _table(
+            d,
+            [
+                ("feature", "feature", "text"),
+                ("group", "group", "text"),
+                ("reference", "reference", "text"),
+                ("value", "FNR", "pct"),
+                ("reference_value", "reference FNR", "pct"),
+                ("ratio", "ratio", "num"),
+                ("ratio_low", "95% low", "num"),
+                ("ratio_high", "95% high", "num"),
+                ("within_band", "within band", "num"),
+            ],
+        )
+    )
+    out.append(
+        f"<h3>By group</h3><p>Values computed on fewer than {f.get('min_cell', 10)} "
+        "children read &quot;suppressed&quot; (with a second cell hidden where needed so "
+        "the first cannot be worked out).</p>"
+    )
     out.append(_table(f.get("by_group") or [], _GROUP_COLS))
     return "\n".join(out)
 
@@ -404,18 +560,34 @@ def _backtest(card: dict) -> str:
     if not bt:
         return '<p class="sup">No temporal backtest was given.</p>'
     rows = bt.get("by_year") or []
-    cols = [("test_year", "test year", "text"), ("train_years", "trained on", "text"),
-            ("n_test", "children", "int"), ("prevalence", "base rate", "pct"),
-            ("roc_auc", "ROC AUC", "num"), ("average_precision", "AP", "num"),
-            ("ece", "ECE", "num"), ("recall_at_k", "recall at k", "pct")]
+    cols = [
+        ("test_year", "test year", "text"),
+        ("train_years", "trained on", "text"),
+        ("n_test", "children", "int"),
+        ("prevalence", "base rate", "pct"),
+        ("roc_auc", "ROC AUC", "num"),
+        ("average_precision", "AP", "num"),
+        ("ece", "ECE", "num"),
+        ("recall_at_k", "recall at k", "pct"),
+    ]
     cols = [c for c in cols if any(c[0] in r for r in rows)]
-    return ("<p>Trained on earlier as-of years and tested on the next, as the model is used.</p>"
-            + _img(backtest_png(rows), "backtest by year")
-            + _table(rows, cols)
-            + _table(bt.get("spread") or [], [("metric", "metric", "text"), ("mean", "mean", "num"),
-                                              ("sd", "sd", "num"), ("min", "min", "num"),
-                                              ("max", "max", "num"), ("n_years", "years", "int")],
-                     "Spread across test years."))
+    return (
+        "<p>Trained on earlier as-of years and tested on the next, as the model is used.</p>"
+        + _img(backtest_png(rows), "backtest by year")
+        + _table(rows, cols)
+        + _table(
+            bt.get("spread") or [],
+            [
+                ("metric", "metric", "text"),
+                ("mean", "mean", "num"),
+                ("sd", "sd", "num"),
+                ("min", "min", "num"),
+                ("max", "max", "num"),
+                ("n_years", "years", "int"),
+            ],
+            "Spread across test years.",
+        )
+    )
 
 
 def _limitations(card: dict) -> str:
@@ -430,28 +602,50 @@ def _checklist(card: dict) -> str:
         nums = f"value {'n/a' if v in (None, []) else fmt(v)}"
         if t not in (None, [], True):
             nums += f", threshold {fmt(t)}"
-        blocks.append(f'<li><span class="{"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}'
-                      f'</span> <strong>{_e(c.get("name"))}</strong> <span class="meta">'
-                      f'({nums})</span><br>{_e(c.get("detail", ""))}</li>')
+        blocks.append(
+            f'<li><span class="{"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}'
+            f'</span> <strong>{_e(c.get("name"))}</strong> <span class="meta">'
+            f"({nums})</span><br>{_e(c.get('detail', ''))}</li>"
+        )
     manual = [it.get("item") for it in card.get("manual_checklist") or []]
-    return ("<h3>Automatic checks</h3><p>The registry refuses promotion while any automatic "
-            "check fails.</p>" + '<ul class="checks">' + "".join(blocks) + "</ul>"
-            + "<h3>To confirm by hand</h3>" + _ul(manual, "box"))
+    return (
+        "<h3>Automatic checks</h3><p>The registry refuses promotion while any automatic "
+        "check fails.</p>"
+        + '<ul class="checks">'
+        + "".join(blocks)
+        + "</ul>"
+        + "<h3>To confirm by hand</h3>"
+        + _ul(manual, "box")
+    )
 
 
-_RENDER = {"use": _use, "data": _data, "outcome": _outcome, "features": _features,
-           "explanation": _explanation, "metrics": _metrics, "calibration": _calibration,
-           "capacity": _capacity, "lead-time": _lead_time, "fairness": _fairness,
-           "backtest": _backtest, "limitations": _limitations, "checklist": _checklist}
+_RENDER = {
+    "use": _use,
+    "data": _data,
+    "outcome": _outcome,
+    "features": _features,
+    "explanation": _explanation,
+    "metrics": _metrics,
+    "calibration": _calibration,
+    "capacity": _capacity,
+    "lead-time": _lead_time,
+    "fairness": _fairness,
+    "backtest": _backtest,
+    "limitations": _limitations,
+    "checklist": _checklist,
+}
 
 
 def render_html(card: dict) -> str:
     """The whole page as one string."""
-    sections = [f'<section id="{sid}"><h2>{i}. {_e(title)}</h2>{_RENDER[sid](card)}</section>'
-                for i, (sid, title) in enumerate(_SECTIONS, start=1)]
-    return ("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<meta name="robots" content="noindex">'
-            f"<title>{_e(card.get('title'))}</title><style>{_CSS}</style></head>"
-            f"<body><main>{_header(card)}\n" + "\n".join(sections)
-            + "\n</main></body></html>\n")
+    sections = [
+        f'<section id="{sid}"><h2>{i}. {_e(title)}</h2>{_RENDER[sid](card)}</section>'
+        for i, (sid, title) in enumerate(_SECTIONS, start=1)
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{_e(card.get('title'))}</title><style>{_CSS}</style></head>"
+        f"<body><main>{_header(card)}\n" + "\n".join(sections) + "\n</main></body></html>\n"
+    )

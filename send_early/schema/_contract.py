@@ -115,7 +115,9 @@ class Table:
 
 
 def _id() -> Column:
-    return Column("child_id", "id", description="Pseudonymous child identifier, shared across tables.")
+    return Column(
+        "child_id", "id", description="Pseudonymous child identifier, shared across tables."
+    )
 
 
 SEX = ("F", "M")
@@ -164,19 +166,47 @@ TABLES: Mapping[str, Table] = {
             (
                 _id(),
                 Column("birth_date", "date", description="Date of birth."),
-                Column("sex", "code", codes=SEX, description="Sex as recorded in the school census."),
                 Column(
-                    "ethnicity", "code", nullable=True, codes=ETHNICITY, null_means="Unclassified",
+                    "sex", "code", codes=SEX, description="Sex as recorded in the school census."
+                ),
+                Column(
+                    "ethnicity",
+                    "code",
+                    nullable=True,
+                    codes=ETHNICITY,
+                    null_means="Unclassified",
                     description="Major ethnic group; empty means Unclassified.",
                 ),
-                Column("imd_decile", "int", nullable=True, min=1, max=10,
-                       description="Index of Multiple Deprivation decile of home area (1 = most deprived)."),
-                Column("gestation_weeks", "int", nullable=True, min=22, max=44,
-                       description="Completed weeks of gestation at birth."),
-                Column("birth_weight_g", "int", nullable=True, min=300, max=6000,
-                       description="Birth weight in grams."),
-                Column("moved_out_date", "date", nullable=True,
-                       description="Date the child left the council area; empty if still resident."),
+                Column(
+                    "imd_decile",
+                    "int",
+                    nullable=True,
+                    min=1,
+                    max=10,
+                    description="Index of Multiple Deprivation decile of home area (1 = most deprived).",
+                ),
+                Column(
+                    "gestation_weeks",
+                    "int",
+                    nullable=True,
+                    min=22,
+                    max=44,
+                    description="Completed weeks of gestation at birth.",
+                ),
+                Column(
+                    "birth_weight_g",
+                    "int",
+                    nullable=True,
+                    min=300,
+                    max=6000,
+                    description="Birth weight in grams.",
+                ),
+                Column(
+                    "moved_out_date",
+                    "date",
+                    nullable=True,
+                    description="Date the child left the council area; empty if still resident.",
+                ),
             ),
             date_column="birth_date",
             required=True,
@@ -187,10 +217,22 @@ TABLES: Mapping[str, Table] = {
             (
                 _id(),
                 Column("review_date", "date", description="Date of the health visitor review."),
-                Column("review_type", "code", codes=REVIEW_TYPES, description="1-year or 2-year (2-2.5 year) review."),
+                Column(
+                    "review_type",
+                    "code",
+                    codes=REVIEW_TYPES,
+                    description="1-year or 2-year (2-2.5 year) review.",
+                ),
                 *(
-                    Column(d, "int", nullable=True, min=0, max=60, step=5,
-                           description=f"ASQ-3 {d[4:].replace('_', ' ')} score (0-60 in steps of 5).")
+                    Column(
+                        d,
+                        "int",
+                        nullable=True,
+                        min=0,
+                        max=60,
+                        step=5,
+                        description=f"ASQ-3 {d[4:].replace('_', ' ')} score (0-60 in steps of 5).",
+                    )
                     for d in ASQ_DOMAINS
                 ),
             ),
@@ -201,12 +243,24 @@ TABLES: Mapping[str, Table] = {
             "census",
             (
                 _id(),
-                Column("census_date", "date", description="School census day (autumn, spring or summer)."),
+                Column(
+                    "census_date",
+                    "date",
+                    description="School census day (autumn, spring or summer).",
+                ),
                 Column("school_id", "str", description="Pseudonymous school identifier."),
-                Column("fsm_eligible", "bool", description="Eligible for free school meals on census day."),
+                Column(
+                    "fsm_eligible",
+                    "bool",
+                    description="Eligible for free school meals on census day.",
+                ),
                 Column("eal", "bool", description="First language other than English."),
-                Column("sen_provision", "code", codes=SEN_PROVISION,
-                       description="N no SEN, K SEN support, E EHC plan."),
+                Column(
+                    "sen_provision",
+                    "code",
+                    codes=SEN_PROVISION,
+                    description="N no SEN, K SEN support, E EHC plan.",
+                ),
             ),
             date_column="census_date",
             description="One row per pupil per termly school census.",
@@ -216,10 +270,24 @@ TABLES: Mapping[str, Table] = {
             (
                 _id(),
                 Column("term_start", "date", description="First day of the term."),
-                Column("term_end", "date", description="Last day of the term (on or after term_start)."),
-                Column("possible_sessions", "int", min=0, description="Possible half-day sessions."),
-                Column("authorised_absence", "int", min=0, description="Sessions of authorised absence."),
-                Column("unauthorised_absence", "int", min=0, description="Sessions of unauthorised absence."),
+                Column(
+                    "term_end", "date", description="Last day of the term (on or after term_start)."
+                ),
+                Column(
+                    "possible_sessions", "int", min=0, description="Possible half-day sessions."
+                ),
+                Column(
+                    "authorised_absence",
+                    "int",
+                    min=0,
+                    description="Sessions of authorised absence.",
+                ),
+                Column(
+                    "unauthorised_absence",
+                    "int",
+                    min=0,
+                    description="Sessions of unauthorised absence.",
+                ),
             ),
             date_column="term_end",
             description="One row per pupil per term. Absences sum to at most possible_sessions.",
@@ -229,9 +297,22 @@ TABLES: Mapping[str, Table] = {
             "exclusions",
             (
                 _id(),
-                Column("start_date", "date", description="First day of the suspension or exclusion."),
-                Column("category", "code", codes=EXCLUSION_CATEGORIES, description="Suspension or permanent exclusion."),
-                Column("days", "float", nullable=True, min=0, description="Length in school days (> 0)."),
+                Column(
+                    "start_date", "date", description="First day of the suspension or exclusion."
+                ),
+                Column(
+                    "category",
+                    "code",
+                    codes=EXCLUSION_CATEGORIES,
+                    description="Suspension or permanent exclusion.",
+                ),
+                Column(
+                    "days",
+                    "float",
+                    nullable=True,
+                    min=0,
+                    description="Length in school days (> 0).",
+                ),
             ),
             date_column="start_date",
             description="One row per suspension or permanent exclusion.",
@@ -242,9 +323,17 @@ TABLES: Mapping[str, Table] = {
             (
                 _id(),
                 Column("assessment_date", "date", description="Date of the assessment."),
-                Column("measure", "code", codes=MEASURES,
-                       description="EYFSP good level of development or area (0/1), or Year 1 phonics mark (0-40)."),
-                Column("value", "float", description="0 or 1 for EYFSP measures; 0-40 for phonics_mark."),
+                Column(
+                    "measure",
+                    "code",
+                    codes=MEASURES,
+                    description="EYFSP good level of development or area (0/1), or Year 1 phonics mark (0-40).",
+                ),
+                Column(
+                    "value",
+                    "float",
+                    description="0 or 1 for EYFSP measures; 0-40 for phonics_mark.",
+                ),
             ),
             date_column="assessment_date",
             description="One row per child per assessment measure.",
@@ -255,9 +344,18 @@ TABLES: Mapping[str, Table] = {
             (
                 _id(),
                 Column("start_date", "date", description="Start of the episode."),
-                Column("end_date", "date", nullable=True, description="End of the episode; empty if open."),
-                Column("episode", "code", codes=EPISODES,
-                       description="Child in need, child protection plan, or looked after."),
+                Column(
+                    "end_date",
+                    "date",
+                    nullable=True,
+                    description="End of the episode; empty if open.",
+                ),
+                Column(
+                    "episode",
+                    "code",
+                    codes=EPISODES,
+                    description="Child in need, child protection plan, or looked after.",
+                ),
             ),
             date_column="start_date",
             description="One row per social care episode.",
@@ -278,10 +376,19 @@ TABLES: Mapping[str, Table] = {
             (
                 _id(),
                 Column("event_date", "date", description="Date of the event."),
-                Column("event", "code", codes=SEN_EVENTS,
-                       description="Start of SEN support, request for EHC needs assessment, or EHC plan issued."),
-                Column("primary_need", "code", nullable=True, codes=PRIMARY_NEEDS,
-                       description="Primary type of need, where recorded."),
+                Column(
+                    "event",
+                    "code",
+                    codes=SEN_EVENTS,
+                    description="Start of SEN support, request for EHC needs assessment, or EHC plan issued.",
+                ),
+                Column(
+                    "primary_need",
+                    "code",
+                    nullable=True,
+                    codes=PRIMARY_NEEDS,
+                    description="Primary type of need, where recorded.",
+                ),
             ),
             date_column="event_date",
             description="One row per SEN identification event. Needed for training and labels.",

@@ -53,7 +53,9 @@ def read_tables(path: str | os.PathLike) -> Tables:
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder of contract tables (it does not exist or is a file).")
+        raise FileNotFoundError(
+            f"{folder} is not a folder of contract tables (it does not exist or is a file)."
+        )
     extract_date = None
     manifest = folder / "manifest.json"
     if manifest.exists():
@@ -81,7 +83,9 @@ def read_tables(path: str | os.PathLike) -> Tables:
             else:
                 df = pd.read_parquet(f)
         except Exception as exc:
-            raise SchemaError(f"{name}: could not read {f.name} ({type(exc).__name__}: {exc}).") from None
+            raise SchemaError(
+                f"{name}: could not read {f.name} ({type(exc).__name__}: {exc})."
+            ) from None
         out[name] = _coerce_table(df, table)[0]
     known = {f"{n}.{e}" for n in TABLES for e in _EXTS} | {"manifest.json"}
     for f in sorted(folder.iterdir()):
@@ -112,13 +116,20 @@ def _write_frame(df: pd.DataFrame, path: Path, fmt: str) -> None:
     if fmt == "parquet":
         atomic_write(path, lambda p: df.to_parquet(p, index=False))
     else:
+
         def w(p):
             df.to_csv(p, index=False, date_format="%Y-%m-%d")
+
         atomic_write(path, w)
 
 
-def write_tables(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike, *, format: str = "parquet",
-                 extract_date=None) -> Path:
+def write_tables(
+    tables: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike,
+    *,
+    format: str = "parquet",
+    extract_date=None,
+) -> Path:
     """Write contract tables to a folder, one file per table, plus ``manifest.json``.
 
     Each file is written atomically (temporary file, then rename).
@@ -143,6 +154,11 @@ def write_tables(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike, *,
         other = folder / f"{name}.{'csv' if format == 'parquet' else 'parquet'}"
         other.unlink(missing_ok=True)
         _write_frame(df, folder / f"{name}.{format}", format)
-    meta = {"extract_date": tables.extract_date.date().isoformat(), "contract_version": CONTRACT_VERSION}
-    atomic_write(folder / "manifest.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
+    meta = {
+        "extract_date": tables.extract_date.date().isoformat(),
+        "contract_version": CONTRACT_VERSION,
+    }
+    atomic_write(
+        folder / "manifest.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n")
+    )
     return folder

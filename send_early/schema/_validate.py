@@ -15,7 +15,15 @@ from ._contract import CONTRACT_VERSION, EYFSP_MEASURES, TABLES, Column, Table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Tables", "ValidationReport", "validate", "coerce_column", "check_tables", "row_problems", "MAX_EXAMPLES"]
+__all__ = [
+    "Tables",
+    "ValidationReport",
+    "validate",
+    "coerce_column",
+    "check_tables",
+    "row_problems",
+    "MAX_EXAMPLES",
+]
 
 #: How many example ids a problem lists.
 MAX_EXAMPLES = 5
@@ -90,7 +98,10 @@ def _examples(df: pd.DataFrame, mask: np.ndarray) -> list[str]:
     idx = np.flatnonzero(mask)[:MAX_EXAMPLES]
     if "child_id" in df.columns:
         ids = df["child_id"].iloc[idx]
-        return [str(v) if isinstance(v, str) and v.strip() else f"row {i + 1}" for v, i in zip(ids, idx, strict=True)]
+        return [
+            str(v) if isinstance(v, str) and v.strip() else f"row {i + 1}"
+            for v, i in zip(ids, idx, strict=True)
+        ]
     return [f"row {i + 1}" for i in idx]
 
 
@@ -223,16 +234,16 @@ class ValidationReport:
         The extract date the dates were checked against.
     """
 
-    def __init__(self, problems: list[_Problem], n_rows: Mapping[str, int], extract_date: pd.Timestamp):
+    def __init__(
+        self, problems: list[_Problem], n_rows: Mapping[str, int], extract_date: pd.Timestamp
+    ):
         self._problems = list(problems)
         self.n_rows = dict(n_rows)
         self.extract_date = extract_date
 
     @property
     def problems(self) -> pd.DataFrame:
-        rows = [
-            {**p.__dict__, "example_ids": ", ".join(p.example_ids)} for p in self._problems
-        ]
+        rows = [{**p.__dict__, "example_ids": ", ".join(p.example_ids)} for p in self._problems]
         return pd.DataFrame(rows, columns=_PROBLEM_COLUMNS).astype({"n_rows": "int64"})
 
     @property
@@ -254,7 +265,9 @@ class ValidationReport:
             "contract_version": CONTRACT_VERSION,
             "extract_date": self.extract_date.date().isoformat(),
             "n_rows": self.n_rows,
-            "problems": [{**p.__dict__, "example_ids": list(p.example_ids)} for p in self._problems],
+            "problems": [
+                {**p.__dict__, "example_ids": list(p.example_ids)} for p in self._problems
+            ],
         }
 
     def to_json(self, **kwargs) -> str:
@@ -301,13 +314,30 @@ class _Collector:
             return
         if self.keep_rows and severity == "error":
             ids = df["child_id"].to_numpy()[mask] if "child_id" in df.columns else np.full(n, None)
-            self.rows.append(pd.DataFrame({"child_id": pd.array(ids, dtype="str"), "table": table,
-                                           "column": column, "rule": rule, "row": np.flatnonzero(mask)}))
+            self.rows.append(
+                pd.DataFrame(
+                    {
+                        "child_id": pd.array(ids, dtype="str"),
+                        "table": table,
+                        "column": column,
+                        "rule": rule,
+                        "row": np.flatnonzero(mask),
+                    }
+                )
+            )
         ex = tuple(_examples(df, mask))
         ids = ", ".join(ex) + (", ..." if n > len(ex) else "")
         where = f" ({'child_id ' if 'child_id' in df.columns else ''}{ids})" if ex else ""
         self.problems.append(
-            _Problem(severity, table, column, rule, n, ex, f"{message} in {n:,} row{'s' if n != 1 else ''}{where}.")
+            _Problem(
+                severity,
+                table,
+                column,
+                rule,
+                n,
+                ex,
+                f"{message} in {n:,} row{'s' if n != 1 else ''}{where}.",
+            )
         )
 
     def add_whole(self, severity, table, column, rule, n_rows, message):
@@ -356,33 +386,67 @@ def _run(tables: Tables, col: _Collector) -> ValidationReport:
     n_rows = {}
     for name, df in tables.items():
         if name not in TABLES:
-            col.add_whole("warning", name, "", "unknown_table", len(df) if hasattr(df, "__len__") else 0,
-                          f"{name} is not a contract table (expected one of {', '.join(TABLES)}); it is ignored.")
+            col.add_whole(
+                "warning",
+                name,
+                "",
+                "unknown_table",
+                len(df) if hasattr(df, "__len__") else 0,
+                f"{name} is not a contract table (expected one of {', '.join(TABLES)}); it is ignored.",
+            )
             continue
         if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"tables[{name!r}] must be a pandas DataFrame; found {type(df).__name__}.")
+            raise TypeError(
+                f"tables[{name!r}] must be a pandas DataFrame; found {type(df).__name__}."
+            )
         n_rows[name] = len(df)
         typed[name] = _check_table(df, TABLES[name], col, extract)
     if "children" not in tables:
-        col.add_whole("error", "children", "", "missing_table", 0,
-                      "children is required: every other table refers to its child_id; no children table was given.")
+        col.add_whole(
+            "error",
+            "children",
+            "",
+            "missing_table",
+            0,
+            "children is required: every other table refers to its child_id; no children table was given.",
+        )
     _check_cross(typed, col, extract)
     if extract > pd.Timestamp.today().normalize() + pd.Timedelta(days=1):
-        col.add_whole("warning", "manifest", "extract_date", "future_extract", 0,
-                      f"manifest.extract_date {extract.date()} is after today; dates are checked against it.")
+        col.add_whole(
+            "warning",
+            "manifest",
+            "extract_date",
+            "future_extract",
+            0,
+            f"manifest.extract_date {extract.date()} is after today; dates are checked against it.",
+        )
     return ValidationReport(col.problems, n_rows, extract)
 
 
-def _check_table(df: pd.DataFrame, table: Table, col: _Collector, extract: pd.Timestamp) -> pd.DataFrame:
+def _check_table(
+    df: pd.DataFrame, table: Table, col: _Collector, extract: pd.Timestamp
+) -> pd.DataFrame:
     t = table.name
     missing = [c for c in table.column_names if c not in df.columns]
     for c in missing:
-        col.add_whole("error", t, c, "missing_column", len(df),
-                      f"{t}.{c} is a required column and is missing (columns found: {', '.join(map(str, df.columns))}).")
+        col.add_whole(
+            "error",
+            t,
+            c,
+            "missing_column",
+            len(df),
+            f"{t}.{c} is a required column and is missing (columns found: {', '.join(map(str, df.columns))}).",
+        )
     for c in df.columns:
         if c not in table.column_names:
-            col.add_whole("warning", t, str(c), "unknown_column", len(df),
-                          f"{t}.{c} is not in the contract; it is kept but not used.")
+            col.add_whole(
+                "warning",
+                t,
+                str(c),
+                "unknown_column",
+                len(df),
+                f"{t}.{c} is not in the contract; it is kept but not used.",
+            )
     typed, bad = _coerce_table(df, table)
     for c in table.columns:
         if c.name not in df.columns:
@@ -390,18 +454,40 @@ def _check_table(df: pd.DataFrame, table: Table, col: _Collector, extract: pd.Ti
         raw = df[c.name]
         mask = bad[c.name]
         if c.kind == "code":
-            col.add("error", t, c.name, "code", df, mask,
-                    f"{t}.{c.name} must be one of {', '.join(c.codes or ())}; found {_values(raw, mask)}")
+            col.add(
+                "error",
+                t,
+                c.name,
+                "code",
+                df,
+                mask,
+                f"{t}.{c.name} must be one of {', '.join(c.codes or ())}; found {_values(raw, mask)}",
+            )
         elif c.kind == "id":
             col.add("error", t, c.name, "type", df, mask, f"{t}.{c.name} must be {_kind_words(c)}")
         else:
-            col.add("error", t, c.name, "type", df, mask,
-                    f"{t}.{c.name} must be {_kind_words(c)}; found values that are not")
+            col.add(
+                "error",
+                t,
+                c.name,
+                "type",
+                df,
+                mask,
+                f"{t}.{c.name} must be {_kind_words(c)}; found values that are not",
+            )
         isna = raw.isna().to_numpy()
         if c.kind == "id":
             isna = isna | (raw.astype("str").str.strip() == "").fillna(True).to_numpy(bool)
         if not c.nullable and c.null_means is None:
-            col.add("error", t, c.name, "not_null", df, isna, f"{t}.{c.name} must not be empty; found empty values")
+            col.add(
+                "error",
+                t,
+                c.name,
+                "not_null",
+                df,
+                isna,
+                f"{t}.{c.name} must not be empty; found empty values",
+            )
         if mask.any():
             continue
         s = typed[c.name]
@@ -411,39 +497,111 @@ def _check_table(df: pd.DataFrame, table: Table, col: _Collector, extract: pd.Ti
             hi = np.inf if c.max is None else c.max
             out = ((v < lo) | (v > hi)).fillna(False).to_numpy(bool)
             rng = f"between {c.min:g} and {c.max:g}" if c.max is not None else f"at least {c.min:g}"
-            col.add("error", t, c.name, "range", df, out, f"{t}.{c.name} must be {rng}; found values outside")
+            col.add(
+                "error",
+                t,
+                c.name,
+                "range",
+                df,
+                out,
+                f"{t}.{c.name} must be {rng}; found values outside",
+            )
         if c.step is not None:
             off = (s.astype("Float64") % c.step != 0).fillna(False).to_numpy(bool)
-            col.add("error", t, c.name, "step", df, off, f"{t}.{c.name} must move in steps of {c.step}; found other values")
+            col.add(
+                "error",
+                t,
+                c.name,
+                "step",
+                df,
+                off,
+                f"{t}.{c.name} must move in steps of {c.step}; found other values",
+            )
     if "child_id" in df.columns and t == "children" and not bad.get("child_id", np.zeros(0)).any():
-        dup = typed["child_id"].duplicated(keep=False).to_numpy() & typed["child_id"].notna().to_numpy()
-        col.add("error", t, "child_id", "unique", df, dup, f"{t}.child_id must be unique; found duplicates")
+        dup = (
+            typed["child_id"].duplicated(keep=False).to_numpy()
+            & typed["child_id"].notna().to_numpy()
+        )
+        col.add(
+            "error",
+            t,
+            "child_id",
+            "unique",
+            df,
+            dup,
+            f"{t}.child_id must be unique; found duplicates",
+        )
     ok = {c: not bad.get(c, np.ones(1, bool)).any() and c in df.columns for c in table.column_names}
     if t == "attendance":
         if ok["term_start"] and ok["term_end"]:
             m = (typed["term_end"] < typed["term_start"]).fillna(False).to_numpy(bool)
-            col.add("error", t, "term_end", "order", df, m, "attendance.term_end must be on or after term_start; found earlier")
+            col.add(
+                "error",
+                t,
+                "term_end",
+                "order",
+                df,
+                m,
+                "attendance.term_end must be on or after term_start; found earlier",
+            )
         if ok["possible_sessions"] and ok["authorised_absence"] and ok["unauthorised_absence"]:
             s = typed["authorised_absence"] + typed["unauthorised_absence"]
             m = (s > typed["possible_sessions"]).fillna(False).to_numpy(bool)
-            col.add("error", t, "authorised_absence", "absence_sum", df, m,
-                    "attendance.authorised_absence + unauthorised_absence must not exceed possible_sessions; found more")
+            col.add(
+                "error",
+                t,
+                "authorised_absence",
+                "absence_sum",
+                df,
+                m,
+                "attendance.authorised_absence + unauthorised_absence must not exceed possible_sessions; found more",
+            )
     if t == "social_care" and ok["start_date"] and ok["end_date"]:
         m = (typed["end_date"] < typed["start_date"]).fillna(False).to_numpy(bool)
-        col.add("error", t, "end_date", "order", df, m, "social_care.end_date must be on or after start_date; found earlier")
+        col.add(
+            "error",
+            t,
+            "end_date",
+            "order",
+            df,
+            m,
+            "social_care.end_date must be on or after start_date; found earlier",
+        )
     if t == "exclusions" and ok["days"]:
         m = (typed["days"] <= 0).fillna(False).to_numpy(bool)
-        col.add("error", t, "days", "range", df, m, "exclusions.days must be greater than 0; found 0 or less")
+        col.add(
+            "error",
+            t,
+            "days",
+            "range",
+            df,
+            m,
+            "exclusions.days must be greater than 0; found 0 or less",
+        )
     if t == "assessments" and ok["measure"] and ok["value"]:
         v = typed["value"].astype("Float64")
         eyfsp = typed["measure"].isin(EYFSP_MEASURES).to_numpy()
         m1 = eyfsp & ~v.isin([0, 1]).fillna(False).to_numpy(bool)
-        col.add("error", t, "value", "measure_value", df, m1,
-                "assessments.value must be 0 or 1 for EYFSP measures; found other values")
+        col.add(
+            "error",
+            t,
+            "value",
+            "measure_value",
+            df,
+            m1,
+            "assessments.value must be 0 or 1 for EYFSP measures; found other values",
+        )
         ph = (typed["measure"] == "phonics_mark").to_numpy(bool)
         m2 = ph & ((v < 0) | (v > 40) | (v % 1 != 0)).fillna(False).to_numpy(bool)
-        col.add("error", t, "value", "measure_value", df, m2,
-                "assessments.value must be a whole number from 0 to 40 for phonics_mark; found other values")
+        col.add(
+            "error",
+            t,
+            "value",
+            "measure_value",
+            df,
+            m2,
+            "assessments.value must be a whole number from 0 to 40 for phonics_mark; found other values",
+        )
     return typed
 
 
@@ -462,7 +620,11 @@ def _child_codes(df: pd.DataFrame, ids: pd.Index) -> np.ndarray:
 
 def _check_cross(typed: dict[str, pd.DataFrame], col: _Collector, extract: pd.Timestamp) -> None:
     children = typed.get("children")
-    have_ids = children is not None and "child_id" in children.columns and pd.api.types.is_string_dtype(children["child_id"])
+    have_ids = (
+        children is not None
+        and "child_id" in children.columns
+        and pd.api.types.is_string_dtype(children["child_id"])
+    )
     ids = birth = None
     if have_ids:
         first = ~children["child_id"].duplicated().to_numpy()
@@ -476,22 +638,47 @@ def _check_cross(typed: dict[str, pd.DataFrame], col: _Collector, extract: pd.Ti
             codes = _child_codes(df, ids)
         if name != "children" and codes is not None:
             orphan = (codes < 0) & df["child_id"].notna().to_numpy()
-            col.add("error", name, "child_id", "orphan", df, orphan,
-                    f"{name}.child_id must exist in children; found ids with no child")
+            col.add(
+                "error",
+                name,
+                "child_id",
+                "orphan",
+                df,
+                orphan,
+                f"{name}.child_id must exist in children; found ids with no child",
+            )
         for c in table.date_columns:
             if not _date_ok(df, c):
                 continue
             d = df[c]
             future = (d > extract).fillna(False).to_numpy(bool)
-            col.add("error", name, c, "after_extract", df, future,
-                    f"{name}.{c} must not be after the extract date {extract.date()}; found later dates")
-            if birth is not None and codes is not None and not (name == "children" and c == "birth_date"):
+            col.add(
+                "error",
+                name,
+                c,
+                "after_extract",
+                df,
+                future,
+                f"{name}.{c} must not be after the extract date {extract.date()}; found later dates",
+            )
+            if (
+                birth is not None
+                and codes is not None
+                and not (name == "children" and c == "birth_date")
+            ):
                 known = codes >= 0
                 b = birth[np.where(known, codes, 0)]
                 dv = d.to_numpy()
                 before = known & ~pd.isna(b) & ~pd.isna(dv) & (dv < b)
-                col.add("error", name, c, "before_birth", df, before,
-                        f"{name}.{c} must not be before the child's birth_date; found earlier dates")
+                col.add(
+                    "error",
+                    name,
+                    c,
+                    "before_birth",
+                    df,
+                    before,
+                    f"{name}.{c} must not be before the child's birth_date; found earlier dates",
+                )
     _check_consistency(typed, col)
 
 
@@ -500,10 +687,16 @@ def _check_consistency(typed: dict[str, pd.DataFrame], col: _Collector) -> None:
     census, ev = typed.get("census"), typed.get("sen_events")
     if census is None or ev is None:
         return
-    need = {"child_id", "census_date", "sen_provision"} <= set(census.columns) and {"child_id", "event_date", "event"} <= set(ev.columns)
+    need = {"child_id", "census_date", "sen_provision"} <= set(census.columns) and {
+        "child_id",
+        "event_date",
+        "event",
+    } <= set(ev.columns)
     if not need or not (_date_ok(census, "census_date") and _date_ok(ev, "event_date")):
         return
-    if not isinstance(census["sen_provision"].dtype, pd.CategoricalDtype) or not isinstance(ev["event"].dtype, pd.CategoricalDtype):
+    if not isinstance(census["sen_provision"].dtype, pd.CategoricalDtype) or not isinstance(
+        ev["event"].dtype, pd.CategoricalDtype
+    ):
         return
     ids = pd.Index(pd.unique(ev["child_id"].astype("str")))
     ev_code = _child_codes(ev, ids)
@@ -522,13 +715,27 @@ def _check_consistency(typed: dict[str, pd.DataFrame], col: _Collector) -> None:
     sen = (census["sen_provision"] != "N").to_numpy(bool)
     f = first_date(ev["event_date"].notna().to_numpy())
     m = sen & (pd.isna(f) | (f > dates))
-    col.add("warning", "census", "sen_provision", "consistency", census, m,
-            "census.sen_provision K or E should follow a sen_events record on or before census_date; found none")
+    col.add(
+        "warning",
+        "census",
+        "sen_provision",
+        "consistency",
+        census,
+        m,
+        "census.sen_provision K or E should follow a sen_events record on or before census_date; found none",
+    )
     e = (census["sen_provision"] == "E").to_numpy(bool)
     f = first_date((ev["event"] == "ehcp").to_numpy(bool) & ev["event_date"].notna().to_numpy())
     m = e & (pd.isna(f) | (f > dates))
-    col.add("warning", "census", "sen_provision", "consistency", census, m,
-            "census.sen_provision E should follow an ehcp event on or before census_date; found none")
+    col.add(
+        "warning",
+        "census",
+        "sen_provision",
+        "consistency",
+        census,
+        m,
+        "census.sen_provision E should follow an ehcp event on or before census_date; found none",
+    )
 
 
 def row_problems(tables, *, extract_date=None) -> tuple[ValidationReport, pd.DataFrame]:
@@ -542,8 +749,19 @@ def row_problems(tables, *, extract_date=None) -> tuple[ValidationReport, pd.Dat
     col = _Collector(keep_rows=True)
     report = _run(Tables.coerce(tables, extract_date), col)
     cols = ["child_id", "table", "column", "rule", "row"]
-    rows = pd.concat(col.rows, ignore_index=True) if col.rows else pd.DataFrame(
-        {"child_id": pd.array([], dtype="str"), "table": [], "column": [], "rule": [], "row": []})[cols]
+    rows = (
+        pd.concat(col.rows, ignore_index=True)
+        if col.rows
+        else pd.DataFrame(
+            {
+                "child_id": pd.array([], dtype="str"),
+                "table": [],
+                "column": [],
+                "rule": [],
+                "row": [],
+            }
+        )[cols]
+    )
     return report, rows
 
 
@@ -558,7 +776,9 @@ def check_tables(tables, *, extract_date=None) -> Tables:
     report = validate(tables)
     report.raise_for_errors()
     for p in report._problems:  # no ids in logs: counts and rules only
-        logger.warning("data contract warning: %s.%s %s in %d rows", p.table, p.column, p.rule, p.n_rows)
+        logger.warning(
+            "data contract warning: %s.%s %s in %d rows", p.table, p.column, p.rule, p.n_rows
+        )
     out = {}
     for name, df in tables.items():
         if name in TABLES:

@@ -32,8 +32,18 @@ def test_clean_cohort_is_fully_accounted_for(fitted_model, small_cohort):
     assert res.counts["rejected_contract"] == 0
     assert set(rejects["table"]) == {"population"}
     assert {"already_identified", "moved_out"} <= set(rejects["rule"])
-    assert list(scores.columns) == ["child_id", "as_of", "risk", "rank", "flagged", "reason_1", "reason_2",
-                                    "reason_3", "model_name", "model_version"]
+    assert list(scores.columns) == [
+        "child_id",
+        "as_of",
+        "risk",
+        "rank",
+        "flagged",
+        "reason_1",
+        "reason_2",
+        "reason_3",
+        "model_name",
+        "model_version",
+    ]
     # same scores as the model's own score for the same population
     own = fitted_model.score(small_cohort, AS_OF).set_index("child_id")["risk"]
     np.testing.assert_allclose(scores.set_index("child_id")["risk"].loc[own.index], own)
@@ -42,8 +52,13 @@ def test_clean_cohort_is_fully_accounted_for(fitted_model, small_cohort):
 def test_chunking_does_not_change_results(fitted_model, small_cohort):
     a = send_early.score(fitted_model, small_cohort, AS_OF).scores
     calls = []
-    b = send_early.score(fitted_model, small_cohort, AS_OF, chunk_size=700,
-                         progress=lambda d, t: calls.append((d, t))).scores
+    b = send_early.score(
+        fitted_model,
+        small_cohort,
+        AS_OF,
+        chunk_size=700,
+        progress=lambda d, t: calls.append((d, t)),
+    ).scores
     pd.testing.assert_frame_equal(a, b)
     assert calls[-1][0] == calls[-1][1] > 1
 
@@ -56,21 +71,30 @@ def test_bad_records_reject_only_their_children(fitted_model, small_cohort):
     res = send_early.score(fitted_model, small_cohort.replace(attendance=att), AS_OF)
     _check_conserved(res, small_cohort)
     r = res.rejects[res.rejects["child_id"] == bad_child]
-    assert (r[["table", "column", "rule"]].iloc[0] == ["attendance", "possible_sessions", "type"]).all()
+    assert (
+        r[["table", "column", "rule"]].iloc[0] == ["attendance", "possible_sessions", "type"]
+    ).all()
     assert bad_child not in set(res.scores["child_id"])
     assert res.counts["rejected_contract"] == 1
 
 
 def test_missing_required_column_fails_loudly(fitted_model, small_cohort):
     with pytest.raises(SchemaError, match="cannot score: children.sex is a required column"):
-        send_early.score(fitted_model, small_cohort.replace(children=small_cohort["children"].drop(columns="sex")), AS_OF)
+        send_early.score(
+            fitted_model,
+            small_cohort.replace(children=small_cohort["children"].drop(columns="sex")),
+            AS_OF,
+        )
 
 
 KINDS = ["code", "range", "future", "orphan", "duplicate", "before_birth", "null_id"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4), seed=st.integers(0, 10_000))
 def test_rows_conserved_under_corruption(fitted_model, small_cohort, kinds, seed):
     rng = np.random.default_rng(seed)
@@ -114,11 +138,15 @@ def test_rows_conserved_under_corruption(fitted_model, small_cohort, kinds, seed
 def test_psi_and_drift_report(fitted_model, small_cohort):
     assert psi([0.25] * 4, [0.25] * 4) == 0
     f = fitted_model.build_features(small_cohort, "2021-09-01")
-    d = drift_report(fitted_model.reference_, f[fitted_model.feature_names_], fitted_model.predict_proba(f))
+    d = drift_report(
+        fitted_model.reference_, f[fitted_model.feature_names_], fitted_model.predict_proba(f)
+    )
     assert "(score)" in set(d["name"])
     assert d.loc[d["name"] == "(score)", "psi"].iloc[0] < 0.1  # the calibration cohort itself
     shifted = f.assign(age_months=f["age_months"] + 40)
-    d2 = drift_report(fitted_model.reference_, shifted[fitted_model.feature_names_], fitted_model.predict_proba(f))
+    d2 = drift_report(
+        fitted_model.reference_, shifted[fitted_model.feature_names_], fitted_model.predict_proba(f)
+    )
     assert d2.set_index("name").loc["age_months", "status"] == "alert"
 
 
@@ -128,8 +156,20 @@ def test_cli_score_writes_atomically_and_counts(fitted_model, small_cohort, tmp_
     write_tables(small_cohort, tmp_path / "cohort")
     model_dir = fitted_model.save(tmp_path / "model")
     out = tmp_path / "out" / "scores.parquet"
-    rc = main(["score", str(tmp_path / "cohort"), "--model", str(model_dir), "--as-of", AS_OF,
-               "--out", str(out), "--capacity", "30"])
+    rc = main(
+        [
+            "score",
+            str(tmp_path / "cohort"),
+            "--model",
+            str(model_dir),
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(out),
+            "--capacity",
+            "30",
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     scores = pd.read_parquet(out)

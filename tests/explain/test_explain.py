@@ -59,7 +59,9 @@ def test_min_contribution_hides_small_reasons(fitted_model, feats):
 
 def test_global_table_suppresses_small_cells(fitted_model):
     g = explain_global(fitted_model)
-    assert {"term", "label", "bin", "contribution", "importance", "share", "suppressed"} <= set(g.columns)
+    assert {"term", "label", "bin", "contribution", "importance", "share", "suppressed"} <= set(
+        g.columns
+    )
     shown = g["count"].dropna()
     assert (shown >= 10).all()
     assert g.loc[g["suppressed"], ["count", "share", "event_rate"]].isna().all().all()
@@ -116,7 +118,9 @@ def test_pair_term_is_plotted_as_a_two_way_table(paired_model):
     # suppressed cells (fewer than 10 children) are blank, the others show their value
     assert int(np.ma.count_masked(grid)) == int(cells["suppressed"].sum())
     shown = cells[~cells["suppressed"]]
-    np.testing.assert_allclose(np.sort(grid.compressed()), np.sort(shown["contribution"].to_numpy()))
+    np.testing.assert_allclose(
+        np.sort(grid.compressed()), np.sort(shown["contribution"].to_numpy())
+    )
 
 
 def test_pair_reasons_name_both_features(paired_model, feats):

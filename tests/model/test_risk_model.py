@@ -62,7 +62,12 @@ def test_population_respects_model_age_range(fitted_model, small_cohort):
 
 def test_save_load_round_trip(fitted_model, small_cohort, tmp_path):
     path = fitted_model.save(tmp_path / "m")
-    assert {p.name for p in path.iterdir()} >= {"model.joblib", "model.toml", "pipeline.toml", "metadata.json"}
+    assert {p.name for p in path.iterdir()} >= {
+        "model.joblib",
+        "model.toml",
+        "pipeline.toml",
+        "metadata.json",
+    }
     back = RiskModel.load(path)
     f = fitted_model.build_features(small_cohort, AS_OF)
     np.testing.assert_array_equal(back.predict_proba(f), fitted_model.predict_proba(f))
@@ -97,10 +102,10 @@ def test_scorecard_spec_fits_and_scores(small_cohort, tmp_path):
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        (("outcome = \"any_support\"", "outcome = \"anything\""), r"\[model\] outcome must be one of"),
+        (('outcome = "any_support"', 'outcome = "anything"'), r"\[model\] outcome must be one of"),
         (("horizon_months = 24", "horizon_months = 0"), r"horizon_months must be a whole number"),
-        (("kind = \"additive\"", "kind = \"forest\""), r"\[estimator\] kind must be one of"),
-        (("method = \"sigmoid\"", "method = \"magic\""), r"\[calibration\] method must be one of"),
+        (('kind = "additive"', 'kind = "forest"'), r"\[estimator\] kind must be one of"),
+        (('method = "sigmoid"', 'method = "magic"'), r"\[calibration\] method must be one of"),
         (("value = 0.05", "value = 5.5"), r"\[capacity\] value must be between 0 and 1"),
         (("[explain]", "[explainer]"), r"\[explainer\] is not a known section"),
     ],
@@ -119,8 +124,11 @@ def test_unknown_model_spec_name_lists_available():
 
 
 @settings(max_examples=50, deadline=None)
-@given(risk=st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.5]), min_size=1, max_size=60), k=st.integers(1, 70),
-       seed=st.integers(0, 10_000))
+@given(
+    risk=st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.5]), min_size=1, max_size=60),
+    k=st.integers(1, 70),
+    seed=st.integers(0, 10_000),
+)
 def test_rank_and_flag_is_deterministic_and_order_free(risk, k, seed):
     risk = np.array(risk)
     ids = np.array([f"c{i:03d}" for i in range(len(risk))])

@@ -33,109 +33,273 @@ def _texts(card: ModelCard) -> tuple[str, str]:
 
 
 def fake_model(features=("age_months", "eyfsp_gld", "attendance_rate_3t"), **spec_kw):
-    spec = SimpleNamespace(name="fake", description="A fake model.", outcome="any_support",
-                           horizon_months=24, population_age_months=(36, 72),
-                           estimator="additive", calibration="sigmoid", capacity_policy="share",
-                           capacity_value=0.05, use_protected=False, exclude=(), sha256="ab" * 32)
+    spec = SimpleNamespace(
+        name="fake",
+        description="A fake model.",
+        outcome="any_support",
+        horizon_months=24,
+        population_age_months=(36, 72),
+        estimator="additive",
+        calibration="sigmoid",
+        capacity_policy="share",
+        capacity_value=0.05,
+        use_protected=False,
+        exclude=(),
+        sha256="ab" * 32,
+    )
     spec.__dict__.update(spec_kw)
-    pipeline = SimpleNamespace(name="default", labels={"age_months": "Age (months)"},
-                               protected=["sex", "ethnicity"],
-                               feature_names=[*features, "sex", "ethnicity"])
-    return SimpleNamespace(spec=spec, pipeline=pipeline, feature_names_=list(features),
-                           calibration_={"method": "sigmoid"},
-                           metadata_={"n_train": 5000, "n_train_positive": 600,
-                                      "n_calibration": 8, "extract_date": "2025-08-31",
-                                      "train_as_of_dates": ["2021-09-01", "2022-09-01"]})
+    pipeline = SimpleNamespace(
+        name="default",
+        labels={"age_months": "Age (months)"},
+        protected=["sex", "ethnicity"],
+        feature_names=[*features, "sex", "ethnicity"],
+    )
+    return SimpleNamespace(
+        spec=spec,
+        pipeline=pipeline,
+        feature_names_=list(features),
+        calibration_={"method": "sigmoid"},
+        metadata_={
+            "n_train": 5000,
+            "n_train_positive": 600,
+            "n_calibration": 8,
+            "extract_date": "2025-08-31",
+            "train_as_of_dates": ["2021-09-01", "2022-09-01"],
+        },
+    )
 
 
 def fake_evaluation(ece=0.01, beats=True):
-    cal = [{"bin": i, "n": 200, "n_events": 20 + 5 * i, "mean_predicted": 0.1 + 0.025 * i,
-            "observed_rate": (20 + 5 * i) / 200, "ci_low": 0.05, "ci_high": 0.3,
-            "suppressed": False} for i in range(5)]
-    cal.append({"bin": 5, "n": 7, "n_events": 3, "mean_predicted": 0.4321,
-                "observed_rate": 3 / 7, "ci_low": 0.1, "ci_high": 0.8, "suppressed": False})
+    cal = [
+        {
+            "bin": i,
+            "n": 200,
+            "n_events": 20 + 5 * i,
+            "mean_predicted": 0.1 + 0.025 * i,
+            "observed_rate": (20 + 5 * i) / 200,
+            "ci_low": 0.05,
+            "ci_high": 0.3,
+            "suppressed": False,
+        }
+        for i in range(5)
+    ]
+    cal.append(
+        {
+            "bin": 5,
+            "n": 7,
+            "n_events": 3,
+            "mean_predicted": 0.4321,
+            "observed_rate": 3 / 7,
+            "ci_low": 0.1,
+            "ci_high": 0.8,
+            "suppressed": False,
+        }
+    )
     return {
         "params": {"k": 50},
-        "headline": {"n": 1007, "n_positive": 150, "prevalence": 0.149, "mean_risk": 0.15,
-                     "roc_auc": 0.77, "average_precision": 0.41, "brier": 0.11, "ece": ece,
-                     "k": 50, "precision_at_k": 0.6, "recall_at_k": 0.2, "lift_at_k": 4.0},
-        "capacity": {"k": 50, "share": 0.05, "n": 1007, "n_positive": 150, "true_positives": 30,
-                     "false_positives": 20, "precision": 0.6, "recall": 0.2, "lift": 4.0,
-                     "threshold": 0.4444321},
-        "capacity_curve": [{"k": k, "share": k / 1007, "n": 1007, "n_positive": 150,
-                            "true_positives": max(1, k // 2), "precision": 0.5, "recall": 0.3,
-                            "lift": 3.0} for k in (5, 10, 50, 100)],
+        "headline": {
+            "n": 1007,
+            "n_positive": 150,
+            "prevalence": 0.149,
+            "mean_risk": 0.15,
+            "roc_auc": 0.77,
+            "average_precision": 0.41,
+            "brier": 0.11,
+            "ece": ece,
+            "k": 50,
+            "precision_at_k": 0.6,
+            "recall_at_k": 0.2,
+            "lift_at_k": 4.0,
+        },
+        "capacity": {
+            "k": 50,
+            "share": 0.05,
+            "n": 1007,
+            "n_positive": 150,
+            "true_positives": 30,
+            "false_positives": 20,
+            "precision": 0.6,
+            "recall": 0.2,
+            "lift": 4.0,
+            "threshold": 0.4444321,
+        },
+        "capacity_curve": [
+            {
+                "k": k,
+                "share": k / 1007,
+                "n": 1007,
+                "n_positive": 150,
+                "true_positives": max(1, k // 2),
+                "precision": 0.5,
+                "recall": 0.3,
+                "lift": 3.0,
+            }
+            for k in (5, 10, 50, 100)
+        ],
         "calibration": cal,
-        "lead_time": {"n": 30, "median": 9.5, "q1": 4.0, "q3": 15.0, "iqr": 11.0, "mean": 9.9,
-                      "min": 0.0329, "max": 23.8765, "suppressed": False},
-        "lead_time_table": [{"months_from": 0.0, "months_to": 6.0, "n": 12, "share": 0.4},
-                            {"months_from": 6.0, "months_to": 12.0, "n": 15, "share": 0.5},
-                            {"months_from": 12.0, "months_to": None, "n": 3, "share": 0.1}],
-        "baselines": {"best_rule": "eyfsp_gld_not_reached", "beats_best_rule": beats,
-                      "recall_difference": 0.08, "recall_difference_ci": [0.01, 0.15],
-                      "summary": "The model beats the best simple rule." if beats else
-                      "The model does not beat the best simple rule.",
-                      "table": [{"baseline": "model", "kind": "model", "k": 50,
-                                 "true_positives": 30, "precision": 0.6, "recall": 0.2,
-                                 "lift": 4.0}]},
+        "lead_time": {
+            "n": 30,
+            "median": 9.5,
+            "q1": 4.0,
+            "q3": 15.0,
+            "iqr": 11.0,
+            "mean": 9.9,
+            "min": 0.0329,
+            "max": 23.8765,
+            "suppressed": False,
+        },
+        "lead_time_table": [
+            {"months_from": 0.0, "months_to": 6.0, "n": 12, "share": 0.4},
+            {"months_from": 6.0, "months_to": 12.0, "n": 15, "share": 0.5},
+            {"months_from": 12.0, "months_to": None, "n": 3, "share": 0.1},
+        ],
+        "baselines": {
+            "best_rule": "eyfsp_gld_not_reached",
+            "beats_best_rule": beats,
+            "recall_difference": 0.08,
+            "recall_difference_ci": [0.01, 0.15],
+            "summary": "The model beats the best simple rule."
+            if beats
+            else "The model does not beat the best simple rule.",
+            "table": [
+                {
+                    "baseline": "model",
+                    "kind": "model",
+                    "k": 50,
+                    "true_positives": 30,
+                    "precision": 0.6,
+                    "recall": 0.2,
+                    "lift": 4.0,
+                }
+            ],
+        },
     }
 
 
 def fake_audit(small_fnr=DISTINCT, ratio=1.1):
     def row(feature, group, n, fnr, gap=0.0):
-        return {"feature": feature, "group": group, "n": n, "prevalence": 0.15,
-                "flag_rate": 0.05, "recall": 1 - fnr, "fnr": fnr, "precision": 0.6,
-                "fpr": 0.02, "mean_risk": 0.15 + gap, "observed_rate": 0.15,
-                "calibration_gap": gap, "calibration_gap_low": gap - 0.01,
-                "calibration_gap_high": gap + 0.01, "suppressed": False}
+        return {
+            "feature": feature,
+            "group": group,
+            "n": n,
+            "prevalence": 0.15,
+            "flag_rate": 0.05,
+            "recall": 1 - fnr,
+            "fnr": fnr,
+            "precision": 0.6,
+            "fpr": 0.02,
+            "mean_risk": 0.15 + gap,
+            "observed_rate": 0.15,
+            "calibration_gap": gap,
+            "calibration_gap_low": gap - 0.01,
+            "calibration_gap_high": gap + 0.01,
+            "suppressed": False,
+        }
 
     return {
         "caveat": "Labels are identified SEN, not need.",
         "band": [0.8, 1.25],
         "min_cell": 10,
         "reference": {"sex": "F", "ethnicity": "White"},
-        "by_group": [row("sex", "F", 500, 0.7), row("sex", "M", 507, 0.7 * ratio),
-                     row("ethnicity", "White", 700, 0.7), row("ethnicity", "Asian", 150, 0.72),
-                     row("ethnicity", "Black", 148, 0.69),
-                     row("ethnicity", "Roma", 9, small_fnr)],
+        "by_group": [
+            row("sex", "F", 500, 0.7),
+            row("sex", "M", 507, 0.7 * ratio),
+            row("ethnicity", "White", 700, 0.7),
+            row("ethnicity", "Asian", 150, 0.72),
+            row("ethnicity", "Black", 148, 0.69),
+            row("ethnicity", "Roma", 9, small_fnr),
+        ],
         "disparity": [
-            {"feature": "sex", "group": "M", "reference": "F", "metric": "fnr",
-             "value": 0.7 * ratio, "reference_value": 0.7, "ratio": ratio, "ratio_low": 0.9,
-             "ratio_high": 1.3, "within_band": 0.8 <= ratio <= 1.25, "suppressed": False},
-            {"feature": "ethnicity", "group": "Roma", "reference": "White", "metric": "fnr",
-             "value": small_fnr, "reference_value": 0.7, "ratio": DISTINCT_RATIO,
-             "ratio_low": 1.2, "ratio_high": 2.0, "within_band": False, "suppressed": False},
+            {
+                "feature": "sex",
+                "group": "M",
+                "reference": "F",
+                "metric": "fnr",
+                "value": 0.7 * ratio,
+                "reference_value": 0.7,
+                "ratio": ratio,
+                "ratio_low": 0.9,
+                "ratio_high": 1.3,
+                "within_band": 0.8 <= ratio <= 1.25,
+                "suppressed": False,
+            },
+            {
+                "feature": "ethnicity",
+                "group": "Roma",
+                "reference": "White",
+                "metric": "fnr",
+                "value": small_fnr,
+                "reference_value": 0.7,
+                "ratio": DISTINCT_RATIO,
+                "ratio_low": 1.2,
+                "ratio_high": 2.0,
+                "within_band": False,
+                "suppressed": False,
+            },
         ],
     }
 
 
 def fake_backtest(aucs=(0.76, 0.78, 0.77)):
-    return {"by_year": [{"test_year": 2020 + i, "train_years": "2018-2019", "n_train": 900,
-                         "n_test": 400, "prevalence": 0.15, "roc_auc": a,
-                         "average_precision": 0.4, "brier": 0.11, "ece": 0.015}
-                        for i, a in enumerate(aucs)]}
+    return {
+        "by_year": [
+            {
+                "test_year": 2020 + i,
+                "train_years": "2018-2019",
+                "n_train": 900,
+                "n_test": 400,
+                "prevalence": 0.15,
+                "roc_auc": a,
+                "average_precision": 0.4,
+                "brier": 0.11,
+                "ece": 0.015,
+            }
+            for i, a in enumerate(aucs)
+        ]
+    }
 
 
 def fake_explanation():
     rows = []
-    for term, counts, contrib in (("age_months", [500, 300, 7], [-0.4, 0.1, 0.987654]),
-                                  ("eyfsp_gld", [600, 207], [0.3, -0.2]),
-                                  ("sex", [400, 407], [0.0, 0.0])):
+    for term, counts, contrib in (
+        ("age_months", [500, 300, 7], [-0.4, 0.1, 0.987654]),
+        ("eyfsp_gld", [600, 207], [0.3, -0.2]),
+        ("sex", [400, 407], [0.0, 0.0]),
+    ):
         for i, (c, v) in enumerate(zip(counts, contrib, strict=True)):
-            rows.append({"term": term, "label": term, "bin": f"b{i}", "contribution": v,
-                         "count": c, "share": c / sum(counts), "importance": 0.2,
-                         "protected": term == "sex"})
+            rows.append(
+                {
+                    "term": term,
+                    "label": term,
+                    "bin": f"b{i}",
+                    "contribution": v,
+                    "count": c,
+                    "share": c / sum(counts),
+                    "importance": 0.2,
+                    "protected": term == "sex",
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def build(tmp_path, **kw):
-    args = dict(model=fake_model(), evaluation=fake_evaluation(), audit=fake_audit(ratio=1.1),
-                backtest=fake_backtest(), global_explanation=fake_explanation(),
-                data_summary={"n_children": 1007, "n_positive": 150, "synthetic": True,
-                              "tables": {"social_care": {"rows": 4, "children": 3}}})
+    args = dict(
+        model=fake_model(),
+        evaluation=fake_evaluation(),
+        audit=fake_audit(ratio=1.1),
+        backtest=fake_backtest(),
+        global_explanation=fake_explanation(),
+        data_summary={
+            "n_children": 1007,
+            "n_positive": 150,
+            "synthetic": True,
+            "tables": {"social_care": {"rows": 4, "children": 3}},
+        },
+    )
     args.update(kw)
-    return build_model_card(args.pop("model"), args.pop("evaluation"), args.pop("audit"),
-                            out_dir=tmp_path, **args)
+    return build_model_card(
+        args.pop("model"), args.pop("evaluation"), args.pop("audit"), out_dir=tmp_path, **args
+    )
 
 
 @pytest.fixture(scope="module")
@@ -165,21 +329,29 @@ def test_all_checks_pass_on_good_inputs(good_card):
     card = good_card
     assert card.passed, [c for c in card.checks if not c["passed"]]
     assert {c["name"] for c in card.checks} == {
-        "ece_below_threshold", "beats_best_simple_rule", "fnr_disparity_within_band",
-        "calibration_in_the_large_by_group", "backtest_spread_small", "protected_not_features"}
+        "ece_below_threshold",
+        "beats_best_simple_rule",
+        "fnr_disparity_within_band",
+        "calibration_in_the_large_by_group",
+        "backtest_spread_small",
+        "protected_not_features",
+    }
 
 
-@pytest.mark.parametrize("change, failing", [
-    ({"evaluation": fake_evaluation(ece=0.031)}, "ece_below_threshold"),
-    ({"evaluation": fake_evaluation(beats=False)}, "beats_best_simple_rule"),
-    ({"audit": fake_audit(ratio=1.4)}, "fnr_disparity_within_band"),
-    ({"audit": None}, "fnr_disparity_within_band"),
-    ({"backtest": fake_backtest((0.70, 0.79))}, "backtest_spread_small"),
-    ({"backtest": fake_backtest((0.77,))}, "backtest_spread_small"),
-    ({"backtest": None}, "backtest_spread_small"),
-    ({"model": fake_model(features=("age_months", "sex"))}, "protected_not_features"),
-    ({"model": fake_model(use_protected=True)}, "protected_not_features"),
-])
+@pytest.mark.parametrize(
+    "change, failing",
+    [
+        ({"evaluation": fake_evaluation(ece=0.031)}, "ece_below_threshold"),
+        ({"evaluation": fake_evaluation(beats=False)}, "beats_best_simple_rule"),
+        ({"audit": fake_audit(ratio=1.4)}, "fnr_disparity_within_band"),
+        ({"audit": None}, "fnr_disparity_within_band"),
+        ({"backtest": fake_backtest((0.70, 0.79))}, "backtest_spread_small"),
+        ({"backtest": fake_backtest((0.77,))}, "backtest_spread_small"),
+        ({"backtest": None}, "backtest_spread_small"),
+        ({"model": fake_model(features=("age_months", "sex"))}, "protected_not_features"),
+        ({"model": fake_model(use_protected=True)}, "protected_not_features"),
+    ],
+)
 def test_each_check_fails_when_it_should(tmp_path, change, failing):
     card = build(tmp_path, **change)
     failed = {c["name"] for c in card.checks if not c["passed"]}
@@ -190,8 +362,9 @@ def test_each_check_fails_when_it_should(tmp_path, change, failing):
 
 def test_calibration_by_group_check_uses_interval(tmp_path):
     audit = fake_audit()
-    audit["by_group"][1].update(calibration_gap=0.05, calibration_gap_low=0.03,
-                                calibration_gap_high=0.07)
+    audit["by_group"][1].update(
+        calibration_gap=0.05, calibration_gap_low=0.03, calibration_gap_high=0.07
+    )
     card = build(tmp_path, audit=audit)
     check = next(c for c in card.checks if c["name"] == "calibration_in_the_large_by_group")
     assert not check["passed"] and check["value"] == 0.05 and "sex=M" in check["detail"]
@@ -223,8 +396,9 @@ def test_group_of_nine_children_is_suppressed_everywhere(good_card):
     roma = next(r for r in data["fairness"]["by_group"] if r["group"] == "Roma")
     assert roma["n"] == SMALL and roma["fnr"] is None and roma["suppressed"]
     # complementary suppression: a second ethnicity cell is hidden too
-    hidden = [r for r in data["fairness"]["by_group"]
-              if r["feature"] == "ethnicity" and r["suppressed"]]
+    hidden = [
+        r for r in data["fairness"]["by_group"] if r["feature"] == "ethnicity" and r["suppressed"]
+    ]
     assert len(hidden) == 2
     d = next(r for r in data["fairness"]["disparity"] if r["group"] == "Roma")
     assert d["suppressed"] and d["ratio"] is None and d["value"] is None
@@ -274,13 +448,18 @@ def test_example_card_suppresses_the_group_of_nine(tmp_path):
 
 
 rows_strategy = st.lists(
-    st.fixed_dictionaries({
-        "group": st.sampled_from(["a", "b", "c"]),
-        "n": st.integers(0, 40),
-        "n_positive": st.integers(0, 40),
-        "fnr": st.floats(0, 1),
-        "rate": st.floats(0, 1),
-    }), min_size=1, max_size=8)
+    st.fixed_dictionaries(
+        {
+            "group": st.sampled_from(["a", "b", "c"]),
+            "n": st.integers(0, 40),
+            "n_positive": st.integers(0, 40),
+            "fnr": st.floats(0, 1),
+            "rate": st.floats(0, 1),
+        }
+    ),
+    min_size=1,
+    max_size=8,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -314,8 +493,13 @@ def test_html_is_self_contained_and_responsive(good_card):
 def test_accepts_result_objects_and_rejects_other_types(tmp_path):
     kw = example_inputs(n=1200, seed=2)
     kw.pop("ids")
-    card = build_model_card(kw["model"], kw["evaluation"].to_dict(), kw["audit"].to_dict(),
-                            out_dir=tmp_path, backtest=kw["backtest"].to_dict())
+    card = build_model_card(
+        kw["model"],
+        kw["evaluation"].to_dict(),
+        kw["audit"].to_dict(),
+        out_dir=tmp_path,
+        backtest=kw["backtest"].to_dict(),
+    )
     assert card.to_dict()["metrics"]["headline"]["n"] == 1200
     with pytest.raises(TypeError, match="evaluation must be a result object"):
         build_model_card(kw["model"], [1, 2], None, out_dir=tmp_path)
@@ -325,8 +509,9 @@ def test_accepts_result_objects_and_rejects_other_types(tmp_path):
 
 def test_summarise_data_is_aggregate_only():
     ids = pd.Index([f"KID{i:04d}" for i in range(30)], name="child_id")
-    f = pd.DataFrame({"age_months": [50.0] * 29 + [None], "as_of": pd.Timestamp("2024-09-01")},
-                     index=ids)
+    f = pd.DataFrame(
+        {"age_months": [50.0] * 29 + [None], "as_of": pd.Timestamp("2024-09-01")}, index=ids
+    )
     children = pd.DataFrame({"child_id": ids, "birth_date": pd.Timestamp("2019-01-01")})
     s = summarise_data(f, [0] * 25 + [1] * 5, tables={"children": children})
     assert s["n_children"] == 30 and s["n_positive"] == 5
@@ -355,19 +540,35 @@ def test_registry_reads_the_checks(tmp_path):
 
 
 # --------------------------------------------------------------------------- browser
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+    None,
+)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed "
-                    "(apt-get update && apt-get install -y chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium not installed (apt-get update && apt-get install -y chromium)",
+)
 def test_renders_in_headless_chromium_at_phone_width(good_card, tmp_path):
     card = good_card
     png = tmp_path / "card.png"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
-           f"--screenshot={png}", "--window-size=420,1600", card.html_path.as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={png}",
+        "--window-size=420,1600",
+        card.html_path.as_uri(),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stderr[-1000:]
     from PIL import Image
@@ -390,8 +591,9 @@ def test_card_from_a_fitted_risk_model(tmp_path):
         model.fit(tables, as_of_dates=["2019-09-01", "2020-09-01"])
     except Exception as exc:  # pragma: no cover - depends on other areas being finished
         pytest.skip(f"RiskModel.fit not yet possible: {type(exc).__name__}: {exc}")
-    card = build_model_card(model, fake_evaluation(), fake_audit(), out_dir=tmp_path,
-                            backtest=fake_backtest())
+    card = build_model_card(
+        model, fake_evaluation(), fake_audit(), out_dir=tmp_path, backtest=fake_backtest()
+    )
     data = card.to_dict()
     assert data["features"]["used"] == list(model.feature_names_)
     assert not {"sex", "ethnicity"} & set(data["features"]["used"])
@@ -402,18 +604,33 @@ def test_card_from_a_fitted_risk_model(tmp_path):
 
 def test_pair_terms_are_listed_but_not_drawn_as_bars(tmp_path):
     single = fake_explanation()
-    pair = pd.DataFrame([
-        {"term": "age_months x eyfsp_gld", "label": "Age x GLD", "bin": f"a{i}", "bin_2": f"g{j}",
-         "feature_2": "eyfsp_gld", "contribution": 0.5 - 0.25 * (i + j), "count": 100 + i + j,
-         "share": 0.25, "importance": 0.9, "protected": False}
-        for i in range(2) for j in range(2)
-    ])
+    pair = pd.DataFrame(
+        [
+            {
+                "term": "age_months x eyfsp_gld",
+                "label": "Age x GLD",
+                "bin": f"a{i}",
+                "bin_2": f"g{j}",
+                "feature_2": "eyfsp_gld",
+                "contribution": 0.5 - 0.25 * (i + j),
+                "count": 100 + i + j,
+                "share": 0.25,
+                "importance": 0.9,
+                "protected": False,
+            }
+            for i in range(2)
+            for j in range(2)
+        ]
+    )
     tab = pd.concat([single.assign(feature_2=None), pair], ignore_index=True)
     card = build(tmp_path, global_explanation=tab)
     x = card.to_dict()["explanation"]
     terms = {t["term"]: t for t in x["terms"]}
     # the strongest term is the pair: listed, flagged as a pair, never a bar chart of 2-D cells
-    assert x["terms"][0]["term"] == "age_months x eyfsp_gld" and terms["age_months x eyfsp_gld"]["pair"]
+    assert (
+        x["terms"][0]["term"] == "age_months x eyfsp_gld"
+        and terms["age_months x eyfsp_gld"]["pair"]
+    )
     assert not terms["age_months"]["pair"]
     assert "age_months x eyfsp_gld" not in x["shapes"] and "age_months" in x["shapes"]
     assert "are pairs" in card.html_path.read_text(encoding="utf-8")

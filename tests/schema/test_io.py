@@ -75,4 +75,6 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 
 def test_contract_docs_are_generated_from_code():
     page = (ROOT / "docs" / "data_contract.md").read_text()
-    assert page == contract_markdown(), "regenerate: python -c 'import send_early.schema as s; print(s.contract_markdown(), end=\"\")' > docs/data_contract.md"
+    assert page == contract_markdown(), (
+        "regenerate: python -c 'import send_early.schema as s; print(s.contract_markdown(), end=\"\")' > docs/data_contract.md"
+    )

@@ -38,7 +38,9 @@ def test_missing_required_column_is_named(tiny_tables):
     assert not report.ok
     row = _only(report, "missing_column").iloc[0]
     assert (row.table, row.column) == ("census", "sen_provision")
-    with pytest.raises(SchemaError, match=r"census\.sen_provision is a required column and is missing"):
+    with pytest.raises(
+        SchemaError, match=r"census\.sen_provision is a required column and is missing"
+    ):
         report.raise_for_errors()
 
 
@@ -52,13 +54,20 @@ def test_wrong_type_names_ids_without_values(tiny_tables):
     df = tiny_tables["attendance"].assign(possible_sessions=["140", "lots"])
     report = validate(_replace(tiny_tables, "attendance", df))
     row = _only(report, "type").iloc[0]
-    assert (row.table, row.column, row.n_rows, row.example_ids) == ("attendance", "possible_sessions", 1, "c2")
+    assert (row.table, row.column, row.n_rows, row.example_ids) == (
+        "attendance",
+        "possible_sessions",
+        1,
+        "c2",
+    )
     assert "whole number" in row.message
     assert "lots" not in row.message  # values of non-code columns are not echoed (privacy)
 
 
 def test_bad_date_is_a_type_error(tiny_tables):
-    df = tiny_tables["children"].assign(birth_date=["2017-10-02", "20/07/2018", "2019-01-15", "2016-12-01"])
+    df = tiny_tables["children"].assign(
+        birth_date=["2017-10-02", "20/07/2018", "2019-01-15", "2016-12-01"]
+    )
     report = validate(_replace(tiny_tables, "children", df))
     row = _only(report, "type").iloc[0]
     assert (row.table, row.column, row.example_ids) == ("children", "birth_date", "c2")
@@ -69,14 +78,20 @@ def test_unknown_code_lists_found_values(tiny_tables):
     report = validate(_replace(tiny_tables, "census", df))
     row = _only(report, "code").iloc[0]
     assert row.n_rows == 2
-    assert row.message.startswith("census.sen_provision must be one of N, K, E; found 'X', 'S' in 2 rows")
+    assert row.message.startswith(
+        "census.sen_provision must be one of N, K, E; found 'X', 'S' in 2 rows"
+    )
 
 
 def test_out_of_range_and_step(tiny_tables):
-    df = tiny_tables["health_reviews"].assign(asq_communication=[50, 65, 60], asq_fine_motor=[45, 32, 60])
+    df = tiny_tables["health_reviews"].assign(
+        asq_communication=[50, 65, 60], asq_fine_motor=[45, 32, 60]
+    )
     report = validate(_replace(tiny_tables, "health_reviews", df))
     assert set(zip(report.problems.column, report.problems.rule, strict=True)) == {
-        ("asq_communication", "range"), ("asq_fine_motor", "step")}
+        ("asq_communication", "range"),
+        ("asq_fine_motor", "step"),
+    }
 
 
 def test_duplicate_child_id(tiny_tables):
@@ -118,14 +133,23 @@ def test_date_in_the_future(tiny_tables):
 
 
 def test_row_rules(tiny_tables):
-    att = tiny_tables["attendance"].assign(authorised_absence=[150, 2], term_end=["2022-12-20", "2022-09-01"])
+    att = tiny_tables["attendance"].assign(
+        authorised_absence=[150, 2], term_end=["2022-12-20", "2022-09-01"]
+    )
     sc = tiny_tables["social_care"].assign(end_date=["2020-01-01"])
     ex = tiny_tables["exclusions"].assign(days=[0.0])
     asm = tiny_tables["assessments"].assign(value=[2, 41])
-    report = validate(tiny_tables.replace(attendance=att, social_care=sc, exclusions=ex, assessments=asm))
+    report = validate(
+        tiny_tables.replace(attendance=att, social_care=sc, exclusions=ex, assessments=asm)
+    )
     got = set(zip(report.problems.table, report.problems.rule, strict=True))
-    assert {("attendance", "absence_sum"), ("attendance", "order"), ("social_care", "order"),
-            ("exclusions", "range"), ("assessments", "measure_value")} <= got
+    assert {
+        ("attendance", "absence_sum"),
+        ("attendance", "order"),
+        ("social_care", "order"),
+        ("exclusions", "range"),
+        ("assessments", "measure_value"),
+    } <= got
 
 
 def test_unknown_column_is_a_warning(tiny_tables):
@@ -205,7 +229,9 @@ CORRUPTIONS = {
 }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(kind=st.sampled_from(sorted(CORRUPTIONS)), data=st.data())
 def test_single_corruption_is_reported(kind, data):
     tables = make_tiny_tables()
@@ -230,9 +256,18 @@ def test_duplicates_counted_exactly(n, dup):
     ids = [f"c{i}" for i in range(n)]
     if dup < n and n > 1:
         ids[dup] = ids[(dup + 1) % n]
-    ch = pd.DataFrame({"child_id": ids, "birth_date": "2018-01-01", "sex": "F", "ethnicity": None,
-                       "imd_decile": np.nan, "gestation_weeks": np.nan, "birth_weight_g": np.nan,
-                       "moved_out_date": None})
+    ch = pd.DataFrame(
+        {
+            "child_id": ids,
+            "birth_date": "2018-01-01",
+            "sex": "F",
+            "ethnicity": None,
+            "imd_decile": np.nan,
+            "gestation_weeks": np.nan,
+            "birth_weight_g": np.nan,
+            "moved_out_date": None,
+        }
+    )
     report = validate({"children": ch}, extract_date="2025-08-31")
     n_dup = int(pd.Series(ids).duplicated(keep=False).sum())
     got = report.problems.query("rule == 'unique'")
