@@ -35,6 +35,8 @@ from send_early.estimators import AdditiveRiskClassifier, ScorecardClassifier
 
 DATA = Path(os.environ.get("SEND_EARLY_BENCH_DATA", "/work/shared/data"))
 OUT = Path(__file__).with_name("results_estimators.md")
+REPEAT_UNDER_S = 30.0  # fits shorter than this are timed as the best of REPEATS runs
+REPEATS = 3
 
 
 def load_dropout():
@@ -136,15 +138,32 @@ def models(X):
     return out
 
 
+def timed_fit(model, X, y, repeat_under=REPEAT_UNDER_S, repeats=REPEATS):
+    """Fit ``model`` and return its fit time in seconds.
+
+    Timings on a shared machine vary by up to a third between identical runs. A fit shorter
+    than ``repeat_under`` seconds is repeated until it has run ``repeats`` times and the
+    fastest run counts (timeit's convention: the minimum is the run least disturbed by other
+    work); every model here is deterministic, so the repeats fit the same model. Longer fits
+    run once.
+    """
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+        best = min(best, time.perf_counter() - t0)
+        if best >= repeat_under:
+            break
+    return best
+
+
 def run(name, X, y, rows, preds):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     preds[name] = (np.asarray(yte), {})
     for label, model in models(X).items():
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(Xtr, ytr)
-        fit = time.perf_counter() - t0
+        fit = timed_fit(model, Xtr, ytr)
         t0 = time.perf_counter()
         p = model.predict_proba(Xte)[:, 1]
         pred = time.perf_counter() - t0
@@ -216,7 +235,10 @@ def main():
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
         "(all models single-threaded), "
-        f"Python {platform.python_version()}. Test split 25%, stratified, seed 0.",
+        f"Python {platform.python_version()}. Test split 25%, stratified, seed 0. "
+        f"Fit times: fits under {REPEAT_UNDER_S:.0f} s are the fastest of {REPEATS} runs "
+        "(timings on this shared machine vary by up to a third between identical runs), "
+        "longer ones a single run.",
         "",
     ]
     for ds, g in res.groupby("dataset", sort=False):
@@ -235,6 +257,8 @@ def main():
         lines += [to_markdown(g.drop(columns=["dataset", "n_train", "n_features"])), ""]
     lines += [
         "## Fit time on 200,000 rows x 20 features (simulated)",
+        "",
+        "A single run of each fit (against an absolute target: under 60 s).",
         "",
         to_markdown(big.assign(ratio_vs_hgb=big["fit_s"] / big["fit_s"].iloc[0]), ".2f"),
         "",
