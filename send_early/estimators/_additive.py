@@ -58,6 +58,13 @@ def _chi2_logsf(stat, df):
     return out
 
 
+def _engine_weights(sw, rows):
+    """The rows' weights for the boosting engine, or None when every weight is 1: the engine
+    then skips its weighted sums and averages (the same fit, about 5% faster)."""
+    w = sw[rows]
+    return None if np.all(w == 1.0) else w
+
+
 def _split_by_term(predictor):
     """Split a tree into one sub-tree per feature set used along its root-to-leaf paths.
 
@@ -523,7 +530,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             est = HistGradientBoostingClassifier(
                 interaction_cst=groups, random_state=seed, **params
             )
-            est.fit(Xb_engine[rows], y01[rows], sample_weight=sw[rows])
+            est.fit(Xb_engine[rows], y01[rows], sample_weight=_engine_weights(sw, rows))
             self.estimators_.append(est)
         self.n_iter_ = np.array([e.n_iter_ for e in self.estimators_])
         self._build_tables(idx, y01, sw)
@@ -659,7 +666,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         mains = [
             HistGradientBoostingClassifier(
                 interaction_cst="no_interactions", random_state=seed, **quick
-            ).fit(Xb[f], y01[f], sample_weight=sw[f])
+            ).fit(Xb[f], y01[f], sample_weight=_engine_weights(sw, f))
             for f, _ in folds
         ]
         rows = np.concatenate([t for _, t in folds])
@@ -695,7 +702,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             cst = [[j] for j in range(p)] + [[int(inv[i]), int(inv[j])] for i, j in chosen]
             return [
                 HistGradientBoostingClassifier(interaction_cst=cst, random_state=seed, **quick).fit(
-                    Xb[f], y01[f], sample_weight=sw[f]
+                    Xb[f], y01[f], sample_weight=_engine_weights(sw, f)
                 )
                 for f, _ in checks
             ]
