@@ -12,9 +12,11 @@ from __future__ import annotations
 import itertools
 import logging
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from scipy.stats import chi2
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -56,6 +58,13 @@ def _chi2_logsf(stat, df):
     pos = df > 0
     out[pos] = chi2.logsf(stat[pos], df[pos])
     return out
+
+
+class _QuickModels(NamedTuple):
+    """The pair screen's quick models (one per fold) and the terms they may use."""
+
+    models: list
+    terms: list
 
 
 def _engine_weights(sw, rows):
@@ -103,6 +112,62 @@ def _split_by_term(predictor):
             fs,
             TreePredictor(sub, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets),
         )
+
+
+def _engine_tables(estimators, terms, n_bins, order):
+    """Average intercept and per-term tables (one value per bin, or per cell of a pair,
+    the missing bin last) of boosted models whose trees use one term per path.
+
+    ``terms`` are tuples of feature indices in the estimator's (not the engine's) order;
+    ``order`` maps engine columns to features. A row's raw prediction is the intercept
+    plus its cells' values, exactly (the trees are evaluated on every bin).
+    """
+    p = len(n_bins)
+    tables = [np.zeros([n_bins[j] + 1 for j in t]) for t in terms]
+    where = {t: k for k, t in enumerate(terms)}
+    grids = {}
+    for t in terms:
+        axes = [np.append(np.arange(n_bins[j], dtype=np.float64), np.nan) for j in t]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        G = np.full((mesh[0].size, p), np.nan)
+        for j, m in zip(t, mesh, strict=True):
+            G[:, j] = m.ravel()
+        grids[t] = G
+    const = 0.0
+    for est in estimators:
+        known, fmap = est._bin_mapper.make_known_categories_bitsets()
+        const += float(np.ravel(est._baseline_prediction)[0])
+        # HGB takes the columns in engine order (categorical first, see fit) and
+        # re-encodes categorical codes: evaluate the grids through its preprocessing
+        # (one transform of all the grids stacked: the per-call overhead dominates)
+        pre = getattr(est, "_preprocessor", None)
+        stacked = np.vstack(list(grids.values()))[:, order]
+        stacked = stacked if pre is None else pre.transform(stacked)
+        ends = np.cumsum([G.shape[0] for G in grids.values()])
+        est_grids = dict(zip(grids, np.split(stacked, ends[:-1]), strict=True))
+        for (predictor,) in est._predictors:
+            for used, pred in _split_by_term(predictor):
+                if not used:
+                    const += float(pred.nodes["value"][0])
+                    continue
+                term = tuple(sorted(int(order[f]) for f in used))
+                k = where.get(term)
+                if k is None:  # pragma: no cover - interaction_cst forbids this
+                    raise RuntimeError(f"tree path uses features {term} outside the terms")
+                vals = pred.predict(est_grids[term], known, fmap, 1)
+                tables[k] += vals.reshape(tables[k].shape)
+    nb = len(estimators)
+    return const / nb, [t / nb for t in tables]
+
+
+def _engine_raw(estimator, terms, n_bins, order, idx):
+    """One boosted model's raw predictions for rows given by their bin indices
+    (``idx``, the estimator's feature order), from its tables: a lookup per term."""
+    const, tables = _engine_tables([estimator], terms, n_bins, order)
+    raw = np.full(idx.shape[0], const)
+    for term, tab in zip(terms, tables, strict=True):
+        raw += tab[tuple(idx[:, j] for j in term)]
+    return raw
 
 
 def _purify_and_centre(tables, terms, w_tabs, const):
@@ -663,12 +728,16 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         if min(min(f.size, t.size) for f, t in folds + checks) < 50:
             return []
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        mains = [
-            HistGradientBoostingClassifier(
-                interaction_cst="no_interactions", random_state=seed, **quick
-            ).fit(Xb[f], y01[f], sample_weight=_engine_weights(sw, f))
-            for f, _ in folds
-        ]
+        main_terms = [(j,) for j in range(p)]
+        mains = _QuickModels(
+            [
+                HistGradientBoostingClassifier(
+                    interaction_cst="no_interactions", random_state=seed, **quick
+                ).fit(Xb[f], y01[f], sample_weight=_engine_weights(sw, f))
+                for f, _ in folds
+            ],
+            main_terms,
+        )
         rows = np.concatenate([t for _, t in folds])
         checks_are_folds = checks is folds
         check_rows = np.concatenate([t for _, t in checks])
@@ -682,13 +751,27 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         resolutions = sorted({k for k in _SCREEN_RESOLUTIONS if k < k_max} | {k_max})
         pairs = np.array(list(itertools.combinations(range(p), 2)))
         inv = np.argsort(self.engine_feature_order_)
+        n_bins = self._n_value_bins()
+
+        def held_out_prob(quick_models, parts):
+            """Each quick model's probabilities on the rows it was not fitted on."""
+            terms = quick_models.terms
+            cells = sum(int(np.prod([n_bins[j] + 1 for j in t])) for t in terms)
+            out = []
+            for m, (_, t) in zip(quick_models.models, parts, strict=True):
+                if cells > t.size:
+                    out.append(m.predict_proba(Xb[t])[:, 1])
+                    continue
+                # fewer cells than rows: evaluate the trees once on every bin and look
+                # the rows up (the same sums; on OULAD a tenth of the fit's time)
+                raw = _engine_raw(m, terms, n_bins, self.engine_feature_order_, idx[t])
+                out.append(expit(raw))
+            return np.concatenate(out)
 
         def test_pairs(models):
             """Log p-values of every pair on the models' residuals, with the statistics
             and degrees of freedom of every grid."""
-            prob = np.concatenate(
-                [m.predict_proba(Xb[t])[:, 1] for m, (_, t) in zip(models, folds, strict=True)]
-            )
+            prob = held_out_prob(models, folds)
             g = (y01[rows] - prob) * sw[rows]
             h = prob * (1 - prob) * sw[rows]
             # every cell gets a prior of a few rows' hessian: sparse cells (rare
@@ -700,18 +783,19 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
 
         def fit_quick(chosen):
             cst = [[j] for j in range(p)] + [[int(inv[i]), int(inv[j])] for i, j in chosen]
-            return [
-                HistGradientBoostingClassifier(interaction_cst=cst, random_state=seed, **quick).fit(
-                    Xb[f], y01[f], sample_weight=_engine_weights(sw, f)
-                )
-                for f, _ in checks
-            ]
+            return _QuickModels(
+                [
+                    HistGradientBoostingClassifier(
+                        interaction_cst=cst, random_state=seed, **quick
+                    ).fit(Xb[f], y01[f], sample_weight=_engine_weights(sw, f))
+                    for f, _ in checks
+                ],
+                main_terms + [tuple(pr) for pr in chosen],
+            )
 
         def held_out_loss(models, prob=None):
             if prob is None:
-                prob = np.concatenate(
-                    [m.predict_proba(Xb[t])[:, 1] for m, (_, t) in zip(models, checks, strict=True)]
-                )
+                prob = held_out_prob(models, checks)
             return log_loss(
                 y01[check_rows], np.c_[1 - prob, prob], sample_weight=sw[check_rows], labels=[0, 1]
             )
@@ -843,47 +927,10 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
 
     def _build_tables(self, idx, y01, sw):
         p = idx.shape[1]
-        n_bins = self._n_value_bins()
         terms = [(j,) for j in range(p)] + [tuple(pr) for pr in self.interactions_]
-        tables = [np.zeros(n_bins[t[0]] + 1) for t in terms[:p]] + [
-            np.zeros((n_bins[i] + 1, n_bins[j] + 1)) for i, j in terms[p:]
-        ]
-        where = {t: k for k, t in enumerate(terms)}
-        grids = {}
-        for t in terms:
-            axes = [np.append(np.arange(n_bins[j], dtype=np.float64), np.nan) for j in t]
-            mesh = np.meshgrid(*axes, indexing="ij")
-            G = np.full((mesh[0].size, p), np.nan)
-            for j, m in zip(t, mesh, strict=True):
-                G[:, j] = m.ravel()
-            grids[t] = G
-        const = 0.0
-        order = self.engine_feature_order_
-        for est in self.estimators_:
-            known, fmap = est._bin_mapper.make_known_categories_bitsets()
-            const += float(np.ravel(est._baseline_prediction)[0])
-            # HGB takes the columns in engine order (categorical first, see fit) and
-            # re-encodes categorical codes: evaluate the grids through its preprocessing
-            # (one transform of all the grids stacked: the per-call overhead dominates)
-            pre = getattr(est, "_preprocessor", None)
-            stacked = np.vstack(list(grids.values()))[:, order]
-            stacked = stacked if pre is None else pre.transform(stacked)
-            ends = np.cumsum([G.shape[0] for G in grids.values()])
-            est_grids = dict(zip(grids, np.split(stacked, ends[:-1]), strict=True))
-            for (predictor,) in est._predictors:
-                for used, pred in _split_by_term(predictor):
-                    if not used:
-                        const += float(pred.nodes["value"][0])
-                        continue
-                    term = tuple(sorted(int(order[f]) for f in used))
-                    k = where.get(term)
-                    if k is None:  # pragma: no cover - interaction_cst forbids this
-                        raise RuntimeError(f"tree path uses features {term} outside the terms")
-                    vals = pred.predict(est_grids[term], known, fmap, 1)
-                    tables[k] += vals.reshape(tables[k].shape)
-        nb = len(self.estimators_)
-        const /= nb
-        tables = [t / nb for t in tables]
+        const, tables = _engine_tables(
+            self.estimators_, terms, self._n_value_bins(), self.engine_feature_order_
+        )
 
         # weights, counts and events of every cell, from the training rows
         w_tabs, c_tabs, e_tabs = [], [], []

@@ -84,6 +84,30 @@ def test_additive_tables_reproduce_the_boosted_trees(data, monotone_pair):
     np.testing.assert_allclose(paired.decision_function(Xp), _bagged_raw(paired, Xp), atol=1e-9)
 
 
+def test_engine_raw_looks_up_what_the_trees_predict(monotone_pair, data):
+    # the pair screen scores its quick models by table lookups where the tables have
+    # fewer cells than the rows: the lookups must equal the engine's own predictions
+    # (with a pair, missing values and a categorical feature with a missing category)
+    from send_early.estimators._additive import _engine_raw
+
+    paired, Xp = monotone_pair["engine"]
+    X, y = data
+    with_category = AdditiveRiskClassifier(
+        n_bags=1, max_iter=100, interactions=[(0, 3)], random_state=0
+    ).fit(X, y)
+    assert paired.interactions_
+    for model, rows in ((paired, Xp), (with_category, X)):
+        idx = model.bin_indices(rows)
+        n_value_bins = model._n_value_bins()
+        Xb = np.where(idx == n_value_bins, np.nan, idx).astype(float)
+        Xb = Xb[:, model.engine_feature_order_]
+        for est in model.estimators_:
+            raw = _engine_raw(
+                est, model.term_features_, n_value_bins, model.engine_feature_order_, idx
+            )
+            np.testing.assert_allclose(raw, est.decision_function(Xb), atol=1e-9, rtol=0)
+
+
 def test_additive_terms_names_and_centering(additive, data):
     X, _ = data
     assert additive.term_names_[:4] == list(X.columns)
