@@ -134,15 +134,20 @@ def explain_local(
     if min_contribution is None:
         min_contribution = model.spec.min_contribution
     contrib = model.contributions(features) if contributions is None else contributions
-    C = contrib.to_numpy(dtype=float, copy=True)
-    C[:, _blocked_terms(model)] = -np.inf
-    C[C < min_contribution] = -np.inf
+    # column-major: each term's contributions contiguous (RiskModel.contributions is
+    # already laid out so, and then this is a view, not a copy)
+    A = np.asfortranarray(contrib.to_numpy(dtype=float))
+    blocked = _blocked_terms(model)
     term_feats = _term_features(model)
-    for t, fs in enumerate(term_feats):  # loop over terms, never over children
-        C[~_offerable(features, fs), t] = -np.inf
-    n, m = C.shape
+
+    def eligible(t):
+        if blocked[t]:
+            return None
+        return (A[:, t] >= min_contribution) & _offerable(features, term_feats[t])
+
+    n, m = A.shape
     k = min(top, m)
-    idx, vals = _top_k(C, k)
+    idx, vals = _top_k(A, eligible, k)
     ok = np.isfinite(vals)
     labels = model.pipeline.labels()
     flags = {f.name for f in model.pipeline.features if f.dtype == "flag"}
@@ -172,24 +177,43 @@ def explain_local(
     )
 
 
-def _top_k(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column index and value of the k largest entries per row, largest first.
+def _top_k(A: np.ndarray, eligible, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column index and value of the k largest eligible entries per row, largest first.
 
-    ``k`` passes of ``argmax`` (ties go to the lower term index, so the order is
-    deterministic); for the few reasons shown this is much faster than sorting
-    every row. ``C`` is modified.
+    ``eligible(t)`` gives the rows where column ``t`` may be chosen (or None for none).
+    One pass over the columns (terms, each contiguous in a column-major ``A``), never a
+    loop over rows: a row enters a column's update only where the entry is eligible and
+    beats the row's current k-th value, which with a minimum contribution is a small
+    share of the rows. Ties go to the lower column index, so the order is deterministic.
+    Where fewer than k entries qualify, the value is -inf and the index 0.
     """
-    n = C.shape[0]
-    idx = np.zeros((n, k), dtype=np.int64)
-    vals = np.full((n, k), -np.inf)
-    rows = np.arange(n)
-    for j in range(k):
-        a = C.argmax(axis=1) if C.shape[1] else np.zeros(n, dtype=np.int64)
-        idx[:, j] = a
-        if C.shape[1]:
-            vals[:, j] = C[rows, a]
-            C[rows, a] = -np.inf
-    return idx, vals
+    n, m = A.shape
+    vals = np.full((k, n), -np.inf)
+    idx = np.zeros((k, n), dtype=np.int64)
+    if k == 0:
+        return idx.T, vals.T
+    for t in range(m):  # loop over terms, never over children
+        ok = eligible(t)
+        if ok is None:
+            continue
+        v = A[:, t]
+        rows = np.flatnonzero(ok & (v > vals[k - 1]))
+        if not rows.size:
+            continue
+        x = v[rows]
+        top_v, top_i = vals[:, rows], idx[:, rows]
+        pos = (top_v >= x).sum(axis=0)  # where x goes; an equal earlier column stays ahead
+        for r in range(k - 1, 0, -1):  # shift the smaller ones down
+            s = pos < r
+            top_v[r, s] = top_v[r - 1, s]
+            top_i[r, s] = top_i[r - 1, s]
+        for r in range(k):
+            s = pos == r
+            top_v[r, s] = x[s]
+            top_i[r, s] = t
+        vals[:, rows] = top_v
+        idx[:, rows] = top_i
+    return idx.T, vals.T
 
 
 def _sentences(
