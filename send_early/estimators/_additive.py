@@ -397,6 +397,15 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
     --------
     ScorecardClassifier : integer points table a person can add up by hand.
 
+    Notes
+    -----
+    The defaults (5 bags at learning rate 0.05, at most 3 pairs) suit small data. On
+    large data, 2 bags at learning rate 0.2 with at most 20 pairs (the default model
+    spec, ``models/default.toml``) give the same ranking in a fraction of the time: on
+    200,000 rows x 20 features 12 s against 81 s. On small data the defaults are
+    better: over six seeds, UCI student performance (487 training rows) scores ROC AUC
+    0.873 with them and 0.854 with the spec's settings (``bench/results_tuning.md``).
+
     Examples
     --------
     >>> import numpy as np
