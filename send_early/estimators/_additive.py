@@ -762,8 +762,18 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         inv = np.argsort(self.engine_feature_order_)
         n_bins = self._n_value_bins()
 
+        held_out_cache = {}
+
         def held_out_prob(quick_models, parts):
-            """Each quick model's probabilities on the rows it was not fitted on."""
+            """Each quick model's probabilities on the rows it was not fitted on (computed
+            once: when cross-fitting, the check's rows are the test's)."""
+            key = (id(quick_models), id(parts))
+            if key not in held_out_cache:
+                # the entry keeps the models alive, so their id is not reused meanwhile
+                held_out_cache[key] = (quick_models, _held_out_prob(quick_models, parts))
+            return held_out_cache[key][1]
+
+        def _held_out_prob(quick_models, parts):
             terms = quick_models.terms
             cells = sum(int(np.prod([n_bins[j] + 1 for j in t])) for t in terms)
             out = []
