@@ -67,6 +67,48 @@ class _QuickModels(NamedTuple):
     terms: list
 
 
+class _Engine(HistGradientBoostingClassifier):
+    """``HistGradientBoostingClassifier`` that skips the training loss when it stops early
+    on validation rows.
+
+    With validation data, scikit-learn still computes the log-loss of every training
+    row at every iteration, only to record it in ``train_score_``; early stopping reads
+    ``validation_score_`` alone. Skipping it fits the same trees (the tests check the
+    predictions and ``validation_score_`` against the parent class) in about 10% less
+    time; ``train_score_`` stays empty. Without validation data (``early_stopping`` off,
+    or on the training loss) the parent's method runs unchanged.
+    """
+
+    def _check_early_stopping_loss(
+        self,
+        raw_predictions,
+        y_train,
+        sample_weight_train,
+        raw_predictions_val,
+        y_val,
+        sample_weight_val,
+        n_threads=1,
+    ):
+        if not self._use_validation_data:
+            return super()._check_early_stopping_loss(
+                raw_predictions,
+                y_train,
+                sample_weight_train,
+                raw_predictions_val,
+                y_val,
+                sample_weight_val,
+                n_threads=n_threads,
+            )
+        loss = self._loss(
+            y_true=y_val,
+            raw_prediction=raw_predictions_val,
+            sample_weight=sample_weight_val,
+            n_threads=n_threads,
+        )
+        self.validation_score_.append(-loss)
+        return self._should_stop(self.validation_score_)
+
+
 def _engine_weights(sw, rows):
     """The rows' weights for the boosting engine, or None when every weight is 1: the engine
     then skips its weighted sums and averages (the same fit, about 5% faster)."""
@@ -382,7 +424,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         The selected feature pairs, strongest first.
     estimators_ : list of HistGradientBoostingClassifier
         The fitted bags; they take the *binned* matrix (bin indices, NaN for missing)
-        with columns in ``engine_feature_order_``.
+        with columns in ``engine_feature_order_``. When they stop early on validation
+        rows they do not record the training loss (``train_score_`` is empty).
     engine_feature_order_ : ndarray of int
         Column order given to the engine: categorical features first (scikit-learn
         reorders them so internally and does not remap ``interaction_cst``).
@@ -601,9 +644,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             if self.subsample < 1:
                 m = max(int(round(self.subsample * n)), 2)
                 rows = np.sort(rng.choice(n, m, replace=False))
-            est = HistGradientBoostingClassifier(
-                interaction_cst=groups, random_state=seed, **params
-            )
+            est = _Engine(interaction_cst=groups, random_state=seed, **params)
             est.fit(Xb_engine[rows], y01[rows], sample_weight=_engine_weights(sw, rows))
             self.estimators_.append(est)
         self.n_iter_ = np.array([e.n_iter_ for e in self.estimators_])
@@ -740,9 +781,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         main_terms = [(j,) for j in range(p)]
         mains = _QuickModels(
             [
-                HistGradientBoostingClassifier(
-                    interaction_cst="no_interactions", random_state=seed, **quick
-                ).fit(Xb[f], y01[f], sample_weight=_engine_weights(sw, f))
+                _Engine(interaction_cst="no_interactions", random_state=seed, **quick).fit(
+                    Xb[f], y01[f], sample_weight=_engine_weights(sw, f)
+                )
                 for f, _ in folds
             ],
             main_terms,
@@ -804,9 +845,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             cst = [[j] for j in range(p)] + [[int(inv[i]), int(inv[j])] for i, j in chosen]
             return _QuickModels(
                 [
-                    HistGradientBoostingClassifier(
-                        interaction_cst=cst, random_state=seed, **quick
-                    ).fit(Xb[f], y01[f], sample_weight=_engine_weights(sw, f))
+                    _Engine(interaction_cst=cst, random_state=seed, **quick).fit(
+                        Xb[f], y01[f], sample_weight=_engine_weights(sw, f)
+                    )
                     for f, _ in checks
                 ],
                 main_terms + [tuple(pr) for pr in chosen],

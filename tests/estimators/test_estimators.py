@@ -108,6 +108,38 @@ def test_engine_raw_looks_up_what_the_trees_predict(monotone_pair, data):
             np.testing.assert_allclose(raw, est.decision_function(Xb), atol=1e-9, rtol=0)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_engine_fits_the_same_trees_without_the_training_loss(weighted):
+    # the engine skips scikit-learn's per-iteration training loss when it stops early
+    # on validation rows: the same trees, iterations and validation losses as the
+    # parent class, and the override is really the one called (train_score_ empty)
+    from send_early.estimators._additive import _Engine
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = np.c_[rng.integers(0, 20, n), rng.integers(0, 5, n), rng.normal(size=n)]
+    X[rng.random(n) < 0.1, 2] = np.nan
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X[:, 0] / 10 - 1 + (X[:, 1] == 3))))).astype(int)
+    sw = rng.uniform(0.5, 2, n) if weighted else None
+    params = dict(
+        interaction_cst=[[0], [1], [2]],
+        categorical_features=[False, True, False],
+        early_stopping=True,
+        n_iter_no_change=5,
+        learning_rate=0.3,
+        random_state=0,
+    )
+    ours = _Engine(**params).fit(X, y, sample_weight=sw)
+    theirs = HistGradientBoostingClassifier(**params).fit(X, y, sample_weight=sw)
+    assert ours.n_iter_ == theirs.n_iter_ < 100
+    np.testing.assert_array_equal(ours.validation_score_, theirs.validation_score_)
+    np.testing.assert_array_equal(ours.decision_function(X), theirs.decision_function(X))
+    assert ours.train_score_.size == 0 and theirs.train_score_.size > 0
+    # stopping on the training loss (no validation rows) keeps the parent's bookkeeping
+    on_train = _Engine(**dict(params, validation_fraction=None)).fit(X, y)
+    assert on_train.train_score_.size == on_train.n_iter_ + 1
+
+
 def test_additive_terms_names_and_centering(additive, data):
     X, _ = data
     assert additive.term_names_[:4] == list(X.columns)
