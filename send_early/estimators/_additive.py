@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.isotonic import isotonic_regression
-from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import (
@@ -50,6 +50,8 @@ _SCREEN_PRIOR_ROWS = 2.0
 _SCREEN_FOLDS = 3
 _SCREEN_PATIENCE = 10
 _CROSSFIT_PAIR_ROWS = 5_000_000
+# half-widths of the shape smoother, as shares of the training rows (see ``smoothing``)
+_SMOOTHING_WIDTHS = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
 
 
 def _chi2_logsf(stat, df):
@@ -114,6 +116,76 @@ def _engine_weights(sw, rows):
     then skips its weighted sums and averages (the same fit, about 5% faster)."""
     w = sw[rows]
     return None if np.all(w == 1.0) else w
+
+
+def _log_loss(y01, prob, sw):
+    """Weighted mean log-loss of probabilities ``prob``: ``sklearn.metrics.log_loss``'s
+    formula (probabilities clipped to [eps, 1 - eps]) without its input checks, which
+    cost more than the sum on the screen's and the smoother's many calls."""
+    eps = np.finfo(np.float64).eps
+    q = np.clip(prob, eps, 1 - eps)
+    return float(np.average(-(y01 * np.log(q) + (1 - y01) * np.log(1 - q)), weights=sw))
+
+
+def _validation_split(rows, y01, fraction, seed):
+    """The rows a bag is fitted on and the rows it stops early on.
+
+    The same split as HistGradientBoosting's own (stratified, seeded as the engine
+    seeds it from ``random_state``), made here so that the validation rows are known
+    and can choose the smoothing width.
+    """
+    split_seed = np.random.RandomState(seed).randint(np.iinfo(np.uint32).max, dtype="u8")
+    fit_pos, val_pos = train_test_split(
+        np.arange(rows.size),
+        test_size=fraction,
+        stratify=y01[rows],
+        random_state=split_seed,
+    )
+    return rows[fit_pos], rows[val_pos]
+
+
+def _local_linear(weights, width):
+    """Matrix of a local-linear smoother over ordered bins (a row per output bin).
+
+    The bins sit at their mid-rank (the share of training rows below the bin plus half
+    its own), and bin ``k`` is the weighted least-squares line through the bins within
+    ``width`` of it (weights: the rows in each bin), read at ``k``. A line, unlike a
+    moving average, follows a trend to the ends of the range; bins wider than the
+    window keep their own value (a step at a meaningful cut-off stays a step).
+    """
+    w = np.asarray(weights, dtype=np.float64) + 1e-12
+    c = (np.cumsum(w) - w / 2) / w.sum()
+    K = (np.abs(c[:, None] - c[None, :]) <= width + 1e-12) * w[None, :]
+    s0, s1, s2 = K.sum(1), K @ c, K @ (c * c)
+    det = s0 * s2 - s1 * s1
+    line = det > 1e-9 * s0 * s0
+    L = K / s0[:, None]
+    Kl = K[line]
+    L[line] = (
+        Kl
+        * (
+            s2[line, None]
+            - s1[line, None] * c[None, :]
+            + c[line, None] * (s0[line, None] * c - s1[line, None])
+        )
+        / det[line, None]
+    )
+    return L
+
+
+def _smooth_table(tab, term, smoothers):
+    """A term's table smoothed along each of its numeric axes (value bins only; the
+    missing bin keeps its value). ``smoothers`` maps a feature to its matrix, or has
+    no entry for features not smoothed."""
+    out = tab
+    for axis, j in enumerate(term):
+        L = smoothers.get(j)
+        if L is None:
+            continue
+        out = np.moveaxis(out, axis, 0).copy()
+        out[:-1] = np.tensordot(L, out[:-1], axes=1)
+        out = np.moveaxis(out, 0, axis)
+    return out
 
 
 def _split_by_term(predictor):
@@ -389,6 +461,23 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         Patience of early stopping, in iterations.
     subsample : float, default=1.0
         Share of rows (drawn without replacement) used by each bag.
+    smoothing : "auto", float or None, default="auto"
+        Smoothing of the numeric shapes after boosting. Each bag's tables are smoothed
+        along every numeric feature by a local-linear smoother over the bins (the
+        weighted least-squares line through the bins within a half-width of the bin,
+        measured as a share of the training rows; weights: the rows in each bin).
+        Bins wider than the window keep their value, so steps at meaningful cut-offs
+        stay steps; categorical features and missing bins are not smoothed.
+        ``"auto"`` chooses each bag's half-width among 0, 1%, 2%, 4%, 8% and 16% of
+        the rows by the log-loss on the bag's own early-stopping rows (no smoothing
+        without early stopping). A number fixes the half-width (``0`` or ``None``: no
+        smoothing). The smoothed tables are the model, so contributions stay exact.
+        With ``monotonic_method="engine"``, terms with a constrained feature are not
+        smoothed (a line may bend a monotone shape); with ``"isotonic"`` the
+        projection follows the smoothing. Chosen on held-out rows, it helps small and
+        smooth data most: over three seeds UCI student performance +0.009 to +0.013
+        ROC AUC, the simulated data of ``bench_estimators.py`` +0.001 to +0.002, the
+        SEND cohort and OULAD within 0.0002 (``bench/results_tuning.md``).
     random_state : int, RandomState instance or None, default=None
         Seeds the bags' validation splits, row subsamples and the pair screen.
 
@@ -431,6 +520,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         reorders them so internally and does not remap ``interaction_cst``).
     n_iter_ : ndarray of int
         Boosting iterations used by each bag.
+    smoothing_widths_ : ndarray of float
+        The smoothing half-width used by each bag (share of the training rows; 0 for
+        none).
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of str
@@ -483,6 +575,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         validation_fraction: float = 0.15,
         n_iter_no_change: int = 30,
         subsample: float = 1.0,
+        smoothing="auto",
         random_state=None,
     ):
         self.n_bags = n_bags
@@ -501,6 +594,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.subsample = subsample
+        self.smoothing = smoothing
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -537,6 +631,18 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         if self.monotonic_method not in ("isotonic", "engine"):
             problems.append(
                 f"monotonic_method must be 'isotonic' or 'engine'; found {self.monotonic_method!r}"
+            )
+        if not (
+            self.smoothing is None
+            or (isinstance(self.smoothing, str) and self.smoothing == "auto")
+            or (
+                isinstance(self.smoothing, numbers.Real)
+                and not isinstance(self.smoothing, bool)
+                and 0 <= self.smoothing <= 0.5
+            )
+        ):
+            problems.append(
+                f"smoothing must be 'auto', None or a number in [0, 0.5]; found {self.smoothing!r}"
             )
         if self.early_stopping not in ("auto", True, False):
             problems.append(
@@ -638,6 +744,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             [int(inv[i]), int(inv[j])] for i, j in self.interactions_
         ]
         self.estimators_ = []
+        val_rows = []
         for _ in range(self.n_bags):
             seed = int(rng.randint(np.iinfo(np.int32).max))
             rows = np.arange(n)
@@ -645,10 +752,27 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
                 m = max(int(round(self.subsample * n)), 2)
                 rows = np.sort(rng.choice(n, m, replace=False))
             est = _Engine(interaction_cst=groups, random_state=seed, **params)
-            est.fit(Xb_engine[rows], y01[rows], sample_weight=_engine_weights(sw, rows))
+            if early:
+                # the engine's own split, made here so the validation rows are known
+                rows, val = _validation_split(rows, y01, self.validation_fraction, seed)
+                w, w_val = _engine_weights(sw, rows), _engine_weights(sw, val)
+                if (w is None) != (w_val is None):
+                    w, w_val = sw[rows], sw[val]
+                est.fit(
+                    Xb_engine[rows],
+                    y01[rows],
+                    sample_weight=w,
+                    X_val=Xb_engine[val],
+                    y_val=y01[val],
+                    sample_weight_val=w_val,
+                )
+                val_rows.append(val)
+            else:
+                est.fit(Xb_engine[rows], y01[rows], sample_weight=_engine_weights(sw, rows))
+                val_rows.append(None)
             self.estimators_.append(est)
         self.n_iter_ = np.array([e.n_iter_ for e in self.estimators_])
-        self._build_tables(idx, y01, sw)
+        self._build_tables(idx, y01, sw, val_rows)
         return self
 
     # ------------------------------------------------------------ helpers
@@ -856,9 +980,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         def held_out_loss(models, prob=None):
             if prob is None:
                 prob = held_out_prob(models, checks)
-            return log_loss(
-                y01[check_rows], np.c_[1 - prob, prob], sample_weight=sw[check_rows], labels=[0, 1]
-            )
+            return _log_loss(y01[check_rows], prob, sw[check_rows])
 
         def as_pairs(keep):
             return [(int(pairs[k, 0]), int(pairs[k, 1])) for k in keep]
@@ -985,12 +1107,65 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             dfs.append((present[i] - 1) * (present[i + 1 :] - 1))
         return np.concatenate(stats), np.concatenate(dfs)
 
-    def _build_tables(self, idx, y01, sw):
+    def _smoothed_tables(self, idx, y01, sw, val_rows, terms, n_bins):
+        """Average of the bags' tables, each smoothed (see ``smoothing``) with the
+        half-width that gives the lowest log-loss on its own validation rows."""
+        p = idx.shape[1]
+        weights = [np.bincount(idx[:, j], weights=sw, minlength=n_bins[j] + 1) for j in range(p)]
+        frozen = set()
+        if self.monotonic_method == "engine":
+            frozen = {k for k, t in enumerate(terms) if self.monotonic_cst_[list(t)].any()}
+        numeric = [j for j in range(p) if not self.is_categorical_[j]]
+        cache = {}
+
+        def smoothed(tables, width):
+            if width not in cache:
+                cache[width] = {j: _local_linear(weights[j][: n_bins[j]], width) for j in numeric}
+            return [
+                tab if k in frozen else _smooth_table(tab, t, cache[width])
+                for k, (t, tab) in enumerate(zip(terms, tables, strict=True))
+            ]
+
+        def loss(c, tables, rows):
+            raw = np.full(rows.size, c)
+            for t, tab in zip(terms, tables, strict=True):
+                raw += tab[tuple(idx[rows, j] for j in t)]
+            return _log_loss(y01[rows], expit(raw), sw[rows])
+
+        if self.smoothing == "auto":
+            candidates = _SMOOTHING_WIDTHS
+        else:
+            candidates = (float(self.smoothing),)
+        const, total, widths = 0.0, None, []
+        for est, rows in zip(self.estimators_, val_rows, strict=True):
+            c, tables = _engine_tables([est], terms, n_bins, self.engine_feature_order_)
+            if len(candidates) == 1:
+                width = candidates[0]
+            elif rows is None or not numeric:
+                width = 0.0
+            else:
+                losses = [loss(c, smoothed(tables, h) if h else tables, rows) for h in candidates]
+                width = candidates[int(np.argmin(losses))]  # ties: the narrowest
+            widths.append(width)
+            if width:
+                tables = smoothed(tables, width)
+            const += c
+            total = tables if total is None else [a + b for a, b in zip(total, tables, strict=True)]
+        self.smoothing_widths_ = np.array(widths)
+        nb = len(self.estimators_)
+        return const / nb, [t / nb for t in total]
+
+    def _build_tables(self, idx, y01, sw, val_rows):
         p = idx.shape[1]
         terms = [(j,) for j in range(p)] + [tuple(pr) for pr in self.interactions_]
-        const, tables = _engine_tables(
-            self.estimators_, terms, self._n_value_bins(), self.engine_feature_order_
-        )
+        n_bins = self._n_value_bins()
+        if self.smoothing is None or self.smoothing == 0:
+            const, tables = _engine_tables(
+                self.estimators_, terms, n_bins, self.engine_feature_order_
+            )
+            self.smoothing_widths_ = np.zeros(len(self.estimators_))
+        else:
+            const, tables = self._smoothed_tables(idx, y01, sw, val_rows, terms, n_bins)
 
         # weights, counts and events of every cell, from the training rows
         w_tabs, c_tabs, e_tabs = [], [], []
