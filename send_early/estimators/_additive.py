@@ -383,7 +383,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
     (or on one of a few automatically chosen feature pairs). Several models are fitted on
     different random splits ("bags") and averaged. The fitted trees are then converted
     into lookup tables, one per term, giving the contribution in log-odds of every bin
-    (every value range, every category and a missing bin)::
+    (every value range, every category and a missing bin), and the numeric shapes are
+    smoothed where each bag's held-out rows say it helps (see ``smoothing``)::
 
         decision_function(X) == intercept_ + contributions(X).sum(axis=1)
 
@@ -538,8 +539,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
     large data, 2 bags at learning rate 0.2 with at most 20 pairs (the default model
     spec, ``models/default.toml``) give the same ranking in a fraction of the time: on
     200,000 rows x 20 features 12 s against 81 s. On small data the defaults are
-    better: over six seeds, UCI student performance (487 training rows) scores ROC AUC
-    0.873 with them and 0.854 with the spec's settings (``bench/results_tuning.md``).
+    better: over six seeds, UCI student performance (487 training rows) scored ROC AUC
+    0.873 with them and 0.854 with the spec's settings, before the shapes were smoothed
+    (``bench/results_tuning.md``).
 
     Examples
     --------

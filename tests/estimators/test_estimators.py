@@ -143,6 +143,89 @@ def test_engine_fits_the_same_trees_without_the_training_loss(weighted):
     assert on_train.train_score_.size == on_train.n_iter_ + 1
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 500), min_size=2, max_size=60),
+    width=st.floats(0.0, 0.5),
+    a=st.floats(-3, 3),
+    b=st.floats(-3, 3),
+)
+def test_local_linear_smoother_keeps_lines_and_wide_bins(counts, width, a, b):
+    # the shape smoother is a weighted least-squares line through the bins within the
+    # half-width (in shares of the rows): it reproduces any line exactly, its rows sum
+    # to 1, and a bin with no other bin in its window keeps its value
+    from send_early.estimators._additive import _local_linear
+
+    w = np.array(counts, dtype=float)
+    c = (np.cumsum(w) - w / 2) / w.sum()
+    L = _local_linear(w, width)
+    np.testing.assert_allclose(L.sum(axis=1), 1, atol=1e-9)
+    np.testing.assert_allclose(L @ (a + b * c), a + b * c, atol=1e-7)
+    alone = (np.abs(c[:, None] - c[None, :]) <= width + 1e-12).sum(axis=1) == 1
+    np.testing.assert_allclose(L[alone], np.eye(w.size)[alone], atol=1e-12)
+
+
+def _smooth_truth(n, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    X[rng.random(n) < 0.1, 1] = np.nan
+    z = np.sin(1.5 * X[:, 0]) + 0.5 * np.nan_to_num(X[:, 1]) ** 2 - 0.6 * X[:, 2] - 1
+    return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+
+
+def test_smoothing_is_chosen_on_the_bags_own_validation_rows_and_stays_exact():
+    from send_early.estimators._additive import _engine_tables, _local_linear, _smooth_table
+
+    X, y = _smooth_truth(8000, 0)
+    Xt, yt = _smooth_truth(20000, 1)
+    kw = dict(n_bags=2, learning_rate=0.2, n_interactions=0, random_state=0)
+    smooth = AdditiveRiskClassifier(**kw).fit(X, y)
+    plain = AdditiveRiskClassifier(**kw, smoothing=None).fit(X, y)
+    # a smooth truth gets smoothed, and it pays off on new rows
+    assert (smooth.smoothing_widths_ > 0).any() and (plain.smoothing_widths_ == 0).all()
+    ll = [
+        np.mean(np.logaddexp(0, m.decision_function(Xt)) - yt * m.decision_function(Xt))
+        for m in (smooth, plain)
+    ]
+    assert ll[0] < ll[1]
+    # the model is exactly the average of the bags' smoothed tables (same trees as
+    # without smoothing: the smoothing is applied after boosting)
+    idx = smooth.bin_indices(Xt)
+    n_bins = smooth._n_value_bins()
+    weights = [
+        np.bincount(smooth.bin_indices(X)[:, j], minlength=k + 1)[:k] for j, k in enumerate(n_bins)
+    ]
+    raw = np.zeros(len(Xt))
+    for est, width in zip(smooth.estimators_, smooth.smoothing_widths_, strict=True):
+        const, tables = _engine_tables(
+            [est], smooth.term_features_, n_bins, smooth.engine_feature_order_
+        )
+        smoothers = {j: _local_linear(weights[j], width) for j in range(4)}
+        raw += const
+        for t, tab in zip(smooth.term_features_, tables, strict=True):
+            raw += _smooth_table(tab, t, smoothers)[idx[:, t[0]]]
+    np.testing.assert_allclose(smooth.decision_function(Xt), raw / 2, atol=1e-9)
+    np.testing.assert_array_equal(smooth.n_iter_, plain.n_iter_)
+    # a fixed half-width is used as given, by every bag
+    fixed = AdditiveRiskClassifier(**dict(kw, n_bags=1), smoothing=0.05).fit(X, y)
+    assert fixed.smoothing_widths_.tolist() == [0.05]
+
+
+def test_bags_stop_early_on_the_engines_own_validation_split():
+    # the bags get their validation rows explicitly (so the smoother can use them),
+    # split as the engine would split them itself: the same trees as letting it split
+    X, y = _smooth_truth(3000, 2)
+    model = AdditiveRiskClassifier(n_bags=1, n_interactions=0, smoothing=None, random_state=0)
+    model.fit(X, y)
+    est = model.estimators_[0]
+    idx = model.bin_indices(X)
+    Xb = np.where(idx == model._n_value_bins(), np.nan, idx).astype(float)
+    Xb = Xb[:, model.engine_feature_order_]
+    own = clone(est).fit(Xb, y)
+    assert own.n_iter_ == est.n_iter_
+    np.testing.assert_array_equal(own.decision_function(Xb), est.decision_function(Xb))
+
+
 def test_additive_terms_names_and_centering(additive, data):
     X, _ = data
     assert additive.term_names_[:4] == list(X.columns)
@@ -341,6 +424,9 @@ def test_errors_say_what_must_hold(data):
         AdditiveRiskClassifier(categorical_features=["nope"]).fit(X, y)
     with pytest.raises(ValueError, match="n_bags must be an integer >= 1"):
         AdditiveRiskClassifier(n_bags=0).fit(X, y)
+    for bad_smoothing in ("yes", 0.7, True, -0.1):
+        with pytest.raises(ValueError, match="smoothing must be 'auto', None or a number"):
+            AdditiveRiskClassifier(smoothing=bad_smoothing).fit(X, y)
     bad = X.assign(eyfsp_gld=X["eyfsp_gld"].astype(str))
     with pytest.raises(TypeError, match="Numeric features must hold numbers"):
         ScorecardClassifier(categorical_features=None).fit(bad, y)
