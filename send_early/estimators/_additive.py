@@ -599,6 +599,15 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         self.smoothing = smoothing
         self.random_state = random_state
 
+    def __setstate__(self, state):
+        # models pickled before ``smoothing`` existed were not smoothed: load them as
+        # what they are, so get_params, clone and refits keep their behaviour
+        if "smoothing" not in state:
+            state = dict(state, smoothing=None)
+            if "estimators_" in state:
+                state["smoothing_widths_"] = np.zeros(len(state["estimators_"]))
+        super().__setstate__(state)
+
     # ------------------------------------------------------------------ fit
     def _check_params(self):
         problems = []

@@ -666,3 +666,17 @@ def test_screen_finds_a_weak_step_pair_and_a_product_pair():
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     model = AdditiveRiskClassifier(n_bags=1, n_interactions=5, max_iter=200, random_state=0)
     assert sorted(model.fit(X, y).interactions_) == [(5, 6), (7, 8)]
+
+
+def test_models_pickled_before_smoothing_load_as_unsmoothed(additive, data):
+    # a model saved by an earlier version has no ``smoothing``: it was not smoothed,
+    # and it loads as such (same predictions, and clone/refit keep that behaviour)
+    X, _ = data
+    state = additive.__getstate__()
+    del state["smoothing"], state["smoothing_widths_"]
+    old = AdditiveRiskClassifier.__new__(AdditiveRiskClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["smoothing"] is None
+    assert old.smoothing_widths_.tolist() == [0.0] * len(additive.estimators_)
+    assert clone(old).smoothing is None
+    np.testing.assert_array_equal(old.decision_function(X), additive.decision_function(X))
