@@ -206,6 +206,16 @@ def test_smoothing_is_chosen_on_the_bags_own_validation_rows_and_stays_exact():
             raw += _smooth_table(tab, t, smoothers)[idx[:, t[0]]]
     np.testing.assert_allclose(smooth.decision_function(Xt), raw / 2, atol=1e-9)
     np.testing.assert_array_equal(smooth.n_iter_, plain.n_iter_)
+    # a feature with few values keeps its own shape (its rare extremes are not pulled
+    # towards the bulk): with a 13-value score added, its table is the unsmoothed one
+    rng = np.random.default_rng(3)
+    score = rng.choice(np.arange(0, 65, 5), size=len(X), p=np.r_[[0.005] * 4, [0.98 / 9] * 9])
+    Xs, Xs_plain = (
+        AdditiveRiskClassifier(**kw, smoothing=sm).fit(np.c_[X, score], y) for sm in ("auto", None)
+    )
+    assert (Xs.smoothing_widths_ > 0).any()
+    np.testing.assert_allclose(Xs.tables_[4], Xs_plain.tables_[4], atol=1e-12)
+    assert not np.allclose(Xs.tables_[0], Xs_plain.tables_[0])
     # a fixed half-width is used as given, by every bag
     fixed = AdditiveRiskClassifier(**dict(kw, n_bags=1), smoothing=0.05).fit(X, y)
     assert fixed.smoothing_widths_.tolist() == [0.05]
