@@ -85,7 +85,12 @@ class _Engine(HistGradientBoostingClassifier):
     or on the training loss) the parent's method runs unchanged.
     """
 
-    def _check_early_stopping_loss(
+    def _check_early_stopping_loss(self, *args, **kwargs):
+        if not self._use_validation_data:
+            return super()._check_early_stopping_loss(*args, **kwargs)
+        return self._check_validation_loss(*args, **kwargs)
+
+    def _check_validation_loss(
         self,
         raw_predictions,
         y_train,
@@ -95,16 +100,7 @@ class _Engine(HistGradientBoostingClassifier):
         sample_weight_val,
         n_threads=1,
     ):
-        if not self._use_validation_data:
-            return super()._check_early_stopping_loss(
-                raw_predictions,
-                y_train,
-                sample_weight_train,
-                raw_predictions_val,
-                y_val,
-                sample_weight_val,
-                n_threads=n_threads,
-            )
+        """The parent's check with the parent's arguments, the training loss left out."""
         loss = self._loss(
             y_true=y_val,
             raw_prediction=raw_predictions_val,
@@ -278,14 +274,20 @@ def _engine_tables(estimators, terms, n_bins, order):
     return const / nb, [t / nb for t in tables]
 
 
-def _engine_raw(estimator, terms, n_bins, order, idx):
-    """One boosted model's raw predictions for rows given by their bin indices
-    (``idx``, the estimator's feature order), from its tables: a lookup per term."""
-    const, tables = _engine_tables([estimator], terms, n_bins, order)
+def _table_raw(const, terms, tables, idx):
+    """Raw predictions of rows given by their bin indices (``idx``, the estimator's
+    feature order): the intercept plus a lookup per term."""
     raw = np.full(idx.shape[0], const)
     for term, tab in zip(terms, tables, strict=True):
         raw += tab[tuple(idx[:, j] for j in term)]
     return raw
+
+
+def _engine_raw(estimator, terms, n_bins, order, idx):
+    """One boosted model's raw predictions for rows given by their bin indices, from its
+    tables."""
+    const, tables = _engine_tables([estimator], terms, n_bins, order)
+    return _table_raw(const, terms, tables, idx)
 
 
 def _purify_and_centre(tables, terms, w_tabs, const):
@@ -1148,9 +1150,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             ]
 
         def loss(c, tables, rows):
-            raw = np.full(rows.size, c)
-            for t, tab in zip(terms, tables, strict=True):
-                raw += tab[tuple(idx[rows, j] for j in t)]
+            raw = _table_raw(c, terms, tables, idx[rows])
             return _log_loss(y01[rows], expit(raw), sw[rows])
 
         if self.smoothing == "auto":
