@@ -9,6 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
+    "import",
     "synth",
     "features",
     "estimators",
@@ -30,6 +31,7 @@ Time and memory targets live here, never in unit tests.
 
 | script | what it measures | targets |
 |---|---|---|
+| `bench/bench_import.py` | `import send_early` in a fresh interpreter, against `import pandas` | loads no scikit-learn, SciPy, MLflow or matplotlib |
 | `bench/bench_synth.py` | synthetic cohort generation, 10k to 1M children | 100k < 30 s, 1M < 5 min, peak < 8 GB |
 | `bench/bench_features.py` | `build_features` throughput and memory, 10k to 1M children | 200k < 15 s, 1M < 90 s and < 8 GB |
 | `bench/bench_estimators.py` | estimators on real open datasets and simulated data, against LR, HGB and EBM | AUC within 0.005 of HGB; >= EBM at >= 10x less fit time |

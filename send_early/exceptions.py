@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sklearn.exceptions import NotFittedError
-
 if TYPE_CHECKING:  # pragma: no cover
+    from sklearn.exceptions import NotFittedError
+
     from .schema import ValidationReport
 
 __all__ = ["SchemaError", "SpecError", "LeakageError", "NotFittedError", "IntegrityError"]
@@ -44,3 +44,13 @@ class LeakageError(ValueError):
 class IntegrityError(RuntimeError):
     """A stored model does not match the checksum recorded when it was registered,
     or a batch run failed to account for every child."""
+
+
+def __getattr__(name: str):
+    # scikit-learn's own NotFittedError (so ``except NotFittedError`` catches what
+    # ``check_is_fitted`` raises), imported on first use: ``import send_early`` stays light.
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
