@@ -69,60 +69,87 @@ def _num(v) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _check(name: str, passed: bool, value, threshold, detail: str) -> dict:
+def _text(v, digits: int, signed: bool = False) -> str:
+    """A check's value as the card shows it: exactly ``digits`` decimals."""
+    return "n/a" if v is None else f"{v:{'+' if signed else ''}.{digits}f}"
+
+
+def _check(name: str, passed: bool, value, threshold, rule: str, detail: str, text: str) -> dict:
+    """One check. ``value`` is the number that was compared (already rounded to what the card
+    shows), ``value_text`` how it is shown and ``rule`` the comparison in words, so the displayed
+    value, the pass/fail and the detail text can never disagree."""
     return {
         "name": name,
         "passed": bool(passed),
         "value": value,
+        "value_text": text,
         "threshold": threshold,
+        "rule": rule,
         "detail": detail,
     }
 
 
 def _ece(metrics: Mapping, t: Mapping) -> dict:
-    ece = _num((metrics.get("headline") or {}).get("ece"))
     thr = t["ece_max"]
-    if ece is None:
+    rule = f"below {thr}"
+    raw = _num((metrics.get("headline") or {}).get("ece"))
+    if raw is None:
         return _check(
             "ece_below_threshold",
             False,
             None,
             thr,
+            rule,
             "No expected calibration error was given; evaluate the model on a held-out cohort.",
+            "n/a",
         )
+    ece = round(raw, 4)
     ok = ece < thr
     return _check(
         "ece_below_threshold",
         ok,
-        round(ece, 4),
+        ece,
         thr,
-        f"Expected calibration error {ece:.4f} {'<' if ok else '>='} {thr}: predicted "
+        rule,
+        f"Expected calibration error {_text(ece, 4)} is {'' if ok else 'not '}{rule}: predicted "
         f"risks {'match' if ok else 'do not match'} observed rates closely enough.",
+        _text(ece, 4),
     )
 
 
 def _beats_rule(baselines: Mapping | None) -> dict:
+    name, rule = "beats_best_simple_rule", "model recall minus best rule recall above 0"
     if not baselines or baselines.get("beats_best_rule") is None:
         return _check(
-            "beats_best_simple_rule",
+            name,
             False,
             None,
             True,
+            rule,
             "No comparison with simple rules was given (or no rule could be "
             "evaluated); pass X to Evaluation so the baselines run.",
+            "n/a",
         )
-    beats = bool(baselines["beats_best_rule"])
-    diff = _num(baselines.get("recall_difference"))
+    raw = _num(baselines.get("recall_difference"))
+    if raw is None:
+        return _check(name, False, None, True, rule, "No recall difference was given.", "n/a")
+    # six decimals keep one child's difference visible for up to a million identified children
+    diff = round(raw, 6)
+    # the comparison's own verdict and the shown difference must agree (fail closed)
+    beats = bool(baselines["beats_best_rule"]) and diff > 0
+    summary = baselines.get("summary") or (
+        f"The model {'beats' if beats else 'does not beat'} the best simple rule "
+        f"({baselines.get('best_rule')}) at the same capacity."
+    )
     return _check(
-        "beats_best_simple_rule",
+        name,
         beats,
-        None if diff is None else round(diff, 4),
+        diff,
         True,
-        str(
-            baselines.get("summary")
-            or f"The model {'beats' if beats else 'does not beat'} the best simple rule "
-            f"({baselines.get('best_rule')}) at the same capacity."
-        ),
+        rule,
+        f"Recall difference {_text(diff, 6, signed=True)} is {'' if beats else 'not '}above 0. "
+        + str(summary),
+        _text(diff, 6, signed=True),
     )
 
 
@@ -130,13 +157,16 @@ def _fnr(fairness: Mapping | None, t: Mapping) -> dict:
     lo, hi = t["fnr_ratio_low"], t["fnr_ratio_high"]
     name = "fnr_disparity_within_band"
     thr = [lo, hi]
+    rule = f"every ratio within {lo} to {hi}"
     if not fairness:
         return _check(
             name,
             False,
             None,
             thr,
+            rule,
             "No group audit was given; run a GroupAudit on the evaluation cohort.",
+            "n/a",
         )
     rows = [r for r in fairness.get("disparity") or [] if not r.get("suppressed")]
     if not rows:
@@ -145,46 +175,59 @@ def _fnr(fairness: Mapping | None, t: Mapping) -> dict:
             False,
             None,
             thr,
+            rule,
             "No false negative rate ratio could be shown (every group comparison "
             "is suppressed or missing), so parity cannot be checked.",
+            "n/a",
         )
-    outside, worst, worst_row = [], None, None
+    outside, unbounded, ratios = [], [], []
     for r in rows:
-        ratio = _num(r.get("ratio"))
-        value = _num(r.get("value"))
-        if ratio is None:
+        raw, value = _num(r.get("ratio")), _num(r.get("value"))
+        where = f"{r.get('feature')}={r.get('group')}"
+        if raw is None:
             # reference misses nobody: any miss in the group is an unbounded ratio
             if value is not None and value > 0:
-                outside.append(f"{r.get('feature')}={r.get('group')} (reference misses none)")
+                unbounded.append(f"{where} (reference misses none)")
             continue
-        dist = abs(math.log(ratio)) if ratio > 0 else math.inf
-        if worst is None or dist > worst:
-            worst, worst_row = dist, r
+        ratio = round(raw, 3)
+        ratios.append((abs(math.log(ratio)) if ratio > 0 else math.inf, ratio, where))
         if not lo <= ratio <= hi:
-            outside.append(f"{r.get('feature')}={r.get('group')} ({ratio:.2f})")
-    value = None if worst_row is None else round(float(worst_row["ratio"]), 3)
-    if outside:
+            outside.append(f"{where} ({_text(ratio, 3)})")
+    worst = max(ratios, default=None)
+    value = None if unbounded or worst is None else worst[1]
+    text = "unbounded" if unbounded else _text(value, 3)
+    bad = unbounded + outside
+    if bad:
         detail = (
-            "False negative rate ratio outside "
-            f"{lo}-{hi} for: "
-            + ", ".join(outside)
+            f"False negative rate ratio outside {lo} to {hi} for: "
+            + ", ".join(bad)
             + ". Children in these groups who were later identified were missed at a "
             "different rate from the reference group."
         )
     else:
         detail = (
-            f"Every shown false negative rate ratio is within {lo}-{hi} "
-            f"({len(rows)} comparisons); the furthest from 1 is {value}."
+            f"Every shown false negative rate ratio is within {lo} to {hi} "
+            f"({len(rows)} comparisons); the furthest from 1 is {text} ({worst[2]})."
         )
-    return _check(name, not outside, value, thr, detail)
+    return _check(name, not bad, value, thr, rule, detail, text)
+
+
+def _gap_interval(r: Mapping, gap: float) -> tuple[float | None, float | None]:
+    low, high = _num(r.get("calibration_gap_low")), _num(r.get("calibration_gap_high"))
+    n, orate = _num(r.get("n")), _num(r.get("observed_rate"))
+    if (low is None or high is None) and n and orate is not None:
+        se = math.sqrt(max(orate * (1 - orate), 1e-12) / n)
+        low, high = gap - 1.96 * se, gap + 1.96 * se
+    return low, high
 
 
 def _cal_by_group(fairness: Mapping | None, t: Mapping) -> dict:
     tol = t["calibration_gap_max"]
     name = "calibration_in_the_large_by_group"
+    rule = f"no group's gap beyond chance larger than {tol} in size"
     if not fairness:
-        return _check(name, False, None, tol, "No group audit was given.")
-    bad, worst, n_shown = [], None, 0
+        return _check(name, False, None, tol, rule, "No group audit was given.", "n/a")
+    beyond, n_shown = [], 0
     for r in fairness.get("by_group") or []:
         gap = _num(r.get("calibration_gap"))
         if gap is None:
@@ -193,62 +236,78 @@ def _cal_by_group(fairness: Mapping | None, t: Mapping) -> dict:
         if gap is None:
             continue
         n_shown += 1
-        if worst is None or abs(gap) > abs(worst):
-            worst = gap
-        low, high = _num(r.get("calibration_gap_low")), _num(r.get("calibration_gap_high"))
-        n, orate = _num(r.get("n")), _num(r.get("observed_rate"))
-        if (low is None or high is None) and n and orate is not None:
-            se = math.sqrt(max(orate * (1 - orate), 1e-12) / n)
-            low, high = gap - 1.96 * se, gap + 1.96 * se
-        clear = low is not None and high is not None and (low > 0 or high < 0)
-        if abs(gap) > tol and (clear or low is None):
-            bad.append(f"{r.get('feature')}={r.get('group')} ({gap:+.3f})")
+        low, high = _gap_interval(r, gap)
+        # a gap counts when its 95% interval excludes 0 (or no interval could be formed)
+        if low is None or high is None or low > 0 or high < 0:
+            beyond.append((round(gap, 4), f"{r.get('feature')}={r.get('group')}"))
     if not n_shown:
         return _check(
             name,
             False,
             None,
             tol,
+            rule,
             "No group shows both mean risk and observed rate (all suppressed or missing).",
+            "n/a",
         )
+    if not beyond:
+        return _check(
+            name,
+            True,
+            0.0,
+            tol,
+            rule,
+            f"No gap beyond chance ({_text(0.0, 4, signed=True)}): in all {n_shown} shown "
+            "groups the gap between mean predicted risk and the observed rate is within its "
+            "95% interval of 0.",
+            _text(0.0, 4, signed=True),
+        )
+    value, where = max(beyond, key=lambda g: abs(g[0]))
+    bad = [f"{w} ({_text(g, 4, signed=True)})" for g, w in beyond if abs(g) > tol]
+    text = _text(value, 4, signed=True)
     if bad:
         detail = (
-            "Mean predicted risk differs from the observed rate by more than "
-            f"{tol} (beyond chance) for: "
+            f"Mean predicted risk differs from the observed rate by more than {tol} "
+            "(beyond chance) for: "
             + ", ".join(bad)
             + ". Positive means risk is over-stated for the group."
         )
     else:
         detail = (
-            f"In all {n_shown} shown groups mean predicted risk is within {tol} of the "
-            "observed rate, or the gap is within its 95% interval of 0."
+            f"Of {n_shown} shown groups, {len(beyond)} have a gap beyond chance; the largest is "
+            f"{text} ({where}), within {tol}."
         )
-    return _check(name, not bad, None if worst is None else round(worst, 4), tol, detail)
+    return _check(name, not bad, value, tol, rule, detail, text)
 
 
 def _backtest(backtest: Mapping | None, t: Mapping) -> dict:
     thr = t["backtest_auc_range_max"]
     name = "backtest_spread_small"
+    rule = f"at most {thr}"
     aucs = [_num(r.get("roc_auc")) for r in (backtest or {}).get("by_year") or []]
-    aucs = [a for a in aucs if a is not None]
+    aucs = [round(a, 4) for a in aucs if a is not None]
     if len(aucs) < 2:
         return _check(
             name,
             False,
             None,
             thr,
+            rule,
             "A temporal backtest with at least two test years "
             "is needed to judge stability; none was given.",
+            "n/a",
         )
-    spread = max(aucs) - min(aucs)
+    spread = round(max(aucs) - min(aucs), 4)
     ok = spread <= thr
     return _check(
         name,
         ok,
-        round(spread, 4),
+        spread,
         thr,
-        f"ROC AUC ranges from {min(aucs):.3f} to {max(aucs):.3f} over {len(aucs)} test "
-        f"years (spread {spread:.3f} {'<=' if ok else '>'} {thr}).",
+        rule,
+        f"ROC AUC ranges from {_text(min(aucs), 4)} to {_text(max(aucs), 4)} over {len(aucs)} "
+        f"test years: spread {_text(spread, 4)} is {'' if ok else 'not '}{rule}.",
+        _text(spread, 4),
     )
 
 
@@ -266,13 +325,24 @@ def _protected(features: Mapping) -> dict:
         + (", ".join(found) or "none")
         + ("; the model spec sets use_protected = true." if flag else ".")
     )
-    return _check("protected_not_features", ok, found, [], detail)
+    return _check(
+        "protected_not_features",
+        ok,
+        found,
+        [],
+        "none used as a model feature",
+        detail,
+        ", ".join(found) or "none",
+    )
 
 
 def run_checks(card: Mapping, thresholds: Mapping | None = None) -> list[dict]:
     """Run every automatic check on the (suppressed) card sections.
 
-    Returns a list of ``{"name", "passed", "value", "threshold", "detail"}``.
+    Returns a list of ``{"name", "passed", "value", "value_text", "threshold", "rule",
+    "detail"}``. ``value`` is the number compared with the threshold, rounded to the
+    precision the card shows (``value_text``), so what a reviewer reads is what was
+    compared: "below 0.02" fails at 0.0200.
     """
     t = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     return [

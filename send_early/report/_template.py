@@ -599,8 +599,11 @@ def _checklist(card: dict) -> str:
     for c in card.get("checks") or []:
         ok = bool(c.get("passed"))
         v, t = c.get("value"), c.get("threshold")
-        nums = f"value {'n/a' if v in (None, []) else fmt(v)}"
-        if t not in (None, [], True):
+        shown = c.get("value_text") or ("n/a" if v in (None, []) else fmt(v))
+        nums = f"value {_e(shown)}"
+        if c.get("rule"):
+            nums += f"; passes when {_e(c['rule'])}"
+        elif t not in (None, [], True):
             nums += f", threshold {fmt(t)}"
         blocks.append(
             f'<li><span class="{"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}'

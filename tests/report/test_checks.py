@@ -1,0 +1,130 @@
+"""Card checks: the value shown, the comparison and the detail text are one number."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from send_early.report import DEFAULT_THRESHOLDS
+from send_early.report._checks import run_checks
+
+T = DEFAULT_THRESHOLDS
+
+
+def _card(ece=0.01, diff=0.05, ratios=(1.0,), gaps=((0.0, -0.01, 0.01),), aucs=(0.75, 0.76)):
+    return {
+        "metrics": {"headline": {"ece": ece}},
+        "baselines": {
+            "beats_best_rule": diff > 0,
+            "recall_difference": diff,
+            "best_rule": "gld",
+            "summary": "The model against the best rule.",
+        },
+        "fairness": {
+            "disparity": [
+                {"feature": "sex", "group": f"g{i}", "ratio": r, "value": 0.2}
+                for i, r in enumerate(ratios)
+            ],
+            "by_group": [
+                {
+                    "feature": "ethnicity",
+                    "group": f"e{i}",
+                    "n": 500,
+                    "calibration_gap": g,
+                    "calibration_gap_low": lo,
+                    "calibration_gap_high": hi,
+                }
+                for i, (g, lo, hi) in enumerate(gaps)
+            ],
+        },
+        "backtest": {"by_year": [{"roc_auc": a} for a in aucs]},
+        "features": {"used": ["age_months"], "protected": ["sex"], "use_protected": False},
+    }
+
+
+def _by_name(card) -> dict:
+    return {c["name"]: c for c in run_checks(card)}
+
+
+@pytest.mark.parametrize("ece, passed", [(0.0199, True), (0.01996, False), (0.02, False)])
+def test_strict_comparison_is_made_on_the_shown_value(ece, passed):
+    # 0.01996 is shown as 0.0200: "below 0.02" must then fail, not pass at "0.020"
+    c = _by_name(_card(ece=ece))["ece_below_threshold"]
+    assert c["passed"] is passed
+    assert c["rule"] == "below 0.02"
+    assert c["value"] == float(c["value_text"]) and c["value_text"] in c["detail"]
+
+
+@pytest.mark.parametrize(
+    "aucs, passed", [((0.70, 0.75), True), ((0.70, 0.75004), True), ((0.70, 0.7501), False)]
+)
+def test_backtest_spread_is_compared_as_shown(aucs, passed):
+    c = _by_name(_card(aucs=aucs))["backtest_spread_small"]
+    assert c["passed"] is passed and c["rule"] == "at most 0.05"
+    assert c["value"] == float(c["value_text"]) and c["value_text"] in c["detail"]
+
+
+def test_calibration_value_is_the_gap_the_detail_names():
+    # a large gap within chance (-0.0585, interval covers 0) and a smaller one beyond chance:
+    # the value is the gap that decides, and the detail names that same number
+    card = _card(gaps=((-0.0585, -0.12, 0.003), (-0.031, -0.05, -0.012)))
+    c = _by_name(card)["calibration_in_the_large_by_group"]
+    assert not c["passed"] and c["value"] == -0.031 and c["value_text"] == "-0.0310"
+    assert "-0.0310" in c["detail"] and "-0.0585" not in c["detail"]
+    ok = _by_name(_card(gaps=((-0.0585, -0.12, 0.003),)))["calibration_in_the_large_by_group"]
+    assert ok["passed"] and ok["value"] == 0.0
+
+
+def test_unbounded_fnr_ratio_fails_and_says_so():
+    card = _card()
+    card["fairness"]["disparity"].append(
+        {"feature": "sex", "group": "F", "ratio": None, "value": 0.3}
+    )
+    c = _by_name(card)["fnr_disparity_within_band"]
+    assert not c["passed"] and c["value"] is None and c["value_text"] == "unbounded"
+    assert "reference misses none" in c["detail"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ece=st.floats(0, 0.1),
+    diff=st.floats(-0.2, 0.2),
+    ratios=st.lists(st.floats(0.5, 2.0), min_size=1, max_size=5),
+    gaps=st.lists(
+        st.tuples(st.floats(-0.1, 0.1), st.floats(0.0, 0.05)).map(
+            lambda t: (t[0], t[0] - t[1], t[0] + t[1])
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    aucs=st.lists(st.floats(0.5, 0.9), min_size=2, max_size=5),
+)
+def test_every_check_passes_exactly_when_its_shown_value_meets_its_rule(
+    ece, diff, ratios, gaps, aucs
+):
+    checks = _by_name(_card(ece=ece, diff=diff, ratios=ratios, gaps=gaps, aucs=aucs))
+    for c in checks.values():
+        assert c["value_text"] and c["rule"] and c["detail"]
+        if isinstance(c["value"], float):
+            # the value is stored at the precision shown, and the detail quotes it
+            assert c["value"] == float(c["value_text"])
+            assert c["value_text"] in c["detail"]
+    v = {name: c["value"] for name, c in checks.items()}
+    assert checks["ece_below_threshold"]["passed"] == (v["ece_below_threshold"] < T["ece_max"])
+    assert checks["beats_best_simple_rule"]["passed"] == (v["beats_best_simple_rule"] > 0)
+    lo, hi = T["fnr_ratio_low"], T["fnr_ratio_high"]
+    assert checks["fnr_disparity_within_band"]["passed"] == (
+        lo <= v["fnr_disparity_within_band"] <= hi
+    )
+    # the furthest ratio from 1 is the one shown
+    assert v["fnr_disparity_within_band"] in {round(r, 3) for r in ratios}
+    assert checks["calibration_in_the_large_by_group"]["passed"] == (
+        abs(v["calibration_in_the_large_by_group"]) <= T["calibration_gap_max"]
+    )
+    assert checks["backtest_spread_small"]["passed"] == (
+        v["backtest_spread_small"] <= T["backtest_auc_range_max"]
+    )
+    assert not math.isnan(v["backtest_spread_small"])
