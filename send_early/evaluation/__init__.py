@@ -13,7 +13,16 @@ from ._baselines import (
     baseline_table,
     compare_to_baselines,
 )
-from ._capacity import capacity_curve, capacity_metrics, flag_top_k, rank_scores
+from ._capacity import (
+    CapacityFlags,
+    capacity_curve,
+    capacity_metrics,
+    flag_capacity,
+    flag_top_k,
+    parse_capacity,
+    rank_scores,
+    resolve_k,
+)
 from ._evaluation import Evaluation
 from ._lead_time import DAYS_PER_MONTH, lead_time_months, lead_time_summary, lead_time_table
 from ._metrics import (
@@ -31,6 +40,7 @@ __all__ = [
     "BacktestResult",
     "BaselineComparison",
     "BaselineRule",
+    "CapacityFlags",
     "Evaluation",
     "average_precision",
     "baseline_table",
@@ -40,11 +50,14 @@ __all__ = [
     "capacity_metrics",
     "compare_to_baselines",
     "expected_calibration_error",
+    "flag_capacity",
     "flag_top_k",
     "lead_time_months",
     "lead_time_summary",
     "lead_time_table",
+    "parse_capacity",
     "rank_scores",
+    "resolve_k",
     "roc_auc",
     "temporal_backtest",
     "wilson_interval",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._baselines import BaselineComparison, compare_to_baselines
-from ._capacity import capacity_curve, capacity_metrics, flag_top_k
+from ._capacity import capacity_curve, capacity_metrics, flag_top_k, resolve_k
 from ._lead_time import DEFAULT_BINS, lead_time_summary, lead_time_table
 from ._metrics import (
     average_precision,
@@ -18,7 +18,7 @@ from ._metrics import (
     expected_calibration_error,
     roc_auc,
 )
-from ._validation import check_binary, check_same_length, check_scores, check_tiebreak, resolve_k
+from ._validation import check_binary, check_same_length, check_scores, check_tiebreak
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,10 @@ fix it, and never contain child-level values beyond example positions.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_binary", "check_scores", "check_same_length", "resolve_k", "check_tiebreak"]
+__all__ = ["check_binary", "check_scores", "check_same_length", "check_tiebreak"]
 
 
 def _to_numpy(values, name: str) -> np.ndarray:
@@ -122,28 +120,3 @@ def check_tiebreak(tiebreak, n: int) -> np.ndarray | None:
         )
     codes, _ = pd.factorize(arr, sort=True)
     return codes.astype(np.int64)
-
-
-def resolve_k(n: int, k: int | None, share: float | None) -> int:
-    """Number of children to flag: exactly one of ``k`` (count) or ``share`` (of ``n``).
-
-    A share is turned into a count by rounding down, so a capacity is never exceeded.
-    """
-    if (k is None) == (share is None):
-        raise ValueError(
-            "Give exactly one of k (a number of children, e.g. k=200) or share (a share of "
-            f"the cohort, e.g. share=0.05); found k={k!r}, share={share!r}."
-        )
-    if k is not None:
-        if isinstance(k, bool) or not isinstance(k, int | np.integer):
-            raise TypeError(
-                f"k must be a whole number of children; found {k!r} ({type(k).__name__}). "
-                "For a share of the cohort use share= instead."
-            )
-        if not 0 <= k <= n:
-            raise ValueError(f"k must be between 0 and the number of children ({n}); found {k}.")
-        return int(k)
-    share = float(share)
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"share must be between 0 and 1; found {share}.")
-    return int(math.floor(share * n + 1e-9))

@@ -50,8 +50,15 @@ def test_k_and_share_errors():
         capacity_metrics([0, 1], [0.1, 0.2])
     with pytest.raises(TypeError, match="whole number.*use share="):
         capacity_metrics([0, 1], [0.1, 0.2], k=0.5)
-    with pytest.raises(ValueError, match="between 0 and the number of children"):
-        flag_top_k([0.1, 0.2], 3)
+    with pytest.raises(ValueError, match="k must be 0 or more children; found -1"):
+        flag_top_k([0.1, 0.2], -1)
+    with pytest.raises(ValueError, match="share must be between 0 and 1.*found 1.5"):
+        capacity_metrics([0, 1], [0.1, 0.2], share=1.5)
+    with pytest.raises(ValueError, match="share must be between 0 and 1.*found nan"):
+        flag_top_k([0.1, 0.2], share=float("nan"))
+    # a count above the cohort flags every child (a capacity is an upper limit)
+    assert flag_top_k([0.1, 0.2], 3).tolist() == [True, True]
+    assert capacity_metrics([0, 1], [0.1, 0.2], k=3)["k"] == 2
     with pytest.raises(ValueError, match="tiebreak must have no missing"):
         rank_scores([0.1, 0.2], tiebreak=["a", None])
 
