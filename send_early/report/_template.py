@@ -18,7 +18,7 @@ _CSS = """
 body { margin: 0; background: #fff; color: #1f2328; line-height: 1.45; font-size: 16px;
        font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
        sans-serif; -webkit-text-size-adjust: 100%; }
-main { max-width: 60rem; margin: 0 auto; padding: 0.75rem; }
+main { max-width: 72rem; margin: 0 auto; padding: 0.75rem; }
 h1 { font-size: 1.35rem; margin: 0.4rem 0; }
 h2 { font-size: 1.12rem; margin: 1.6rem 0 0.5rem; padding-bottom: 0.2rem;
      border-bottom: 2px solid #d0d7de; }
@@ -32,8 +32,9 @@ nav a { color: #0b57d0; }
 table { border-collapse: collapse; font-size: 0.82rem; width: 100%; }
 th, td { border-bottom: 1px solid #eaeef2; padding: 0.3rem 0.45rem; text-align: right;
          white-space: nowrap; vertical-align: top; }
-th { background: #f6f8fa; }
+th { background: #f6f8fa; white-space: normal; vertical-align: bottom; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
+td.text { white-space: normal; min-width: 5rem; }
 td.kv { white-space: normal; text-align: left; overflow-wrap: anywhere; }
 td.wrap { white-space: normal; min-width: 14rem; text-align: left; }
 figure { margin: 0.6rem 0; }
@@ -55,6 +56,31 @@ figcaption { font-size: 0.8rem; color: #57606a; }
 .box li::before { content: "\\2610\\00a0"; font-size: 1.1rem; }
 @media print { nav { display: none; } }
 """
+
+
+_STACKED = """
+  W { overflow-x: visible; border: 0; }
+  W table, W tbody, W tr, W td, W th[scope=row], W caption { display: block; width: 100%; }
+  W thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+            white-space: nowrap; }
+  W tr { border: 1px solid #eaeef2; border-radius: 6px; margin: 0 0 0.45rem;
+         padding: 0.15rem 0.4rem; }
+  W td, W th[scope=row] { display: flex; justify-content: space-between; gap: 0.75rem;
+      white-space: normal; min-width: 0; text-align: right; border-bottom: 0;
+      padding: 0.15rem 0; overflow-wrap: anywhere; background: none; }
+  W td[data-label]::before { content: attr(data-label); color: #57606a; text-align: left;
+      flex: 0 1 45%; }
+  W td.text, W td.wrap, W td.kv, W th[scope=row] { text-align: left; }
+  W th[scope=row] { font-weight: 600; }
+"""
+# Below these widths a table's rows become blocks of "label  value" lines, so nothing is wider
+# than the screen and no column has to be scrolled to (the header row stays for screen readers):
+# every table on a phone, tables with many columns up to a laptop's width.
+_CSS += "".join(
+    f"@media (max-width: {width}) {{{_STACKED.replace('W ', selector + ' ')}}}\n"
+    for selector, width in ((".table-wrap", "40rem"), (".table-wrap.wide", "72rem"))
+)
+_WIDE_COLUMNS = 8
 
 _SECTIONS = (
     ("use", "Intended use"),
@@ -107,18 +133,19 @@ def _table(rows: list[dict], cols: list[tuple[str, str, str]], caption: str = ""
     body = []
     for r in rows:
         cells = []
-        for key, _, kind in cols:
+        for key, label, kind in cols:
             v = r.get(key)
             if kind in ("text", "wrap"):
                 cls = "wrap" if kind == "wrap" else "text"
                 txt = "" if v is None else _e(v)
-                cells.append(f'<td class="{cls}">{txt}</td>')
+                cells.append(f'<td class="{cls}" data-label="{_e(label)}">{txt}</td>')
             else:
-                cells.append(f"<td>{fmt(v, kind)}</td>")
+                cells.append(f'<td data-label="{_e(label)}">{fmt(v, kind)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f'<caption class="meta">{_e(caption)}</caption>' if caption else ""
+    wrap = "table-wrap wide" if len(cols) > _WIDE_COLUMNS else "table-wrap"
     return (
-        f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f'<div class="{wrap}"><table>{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 

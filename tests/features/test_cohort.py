@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from send_early import datasets
 from send_early.features import (
     build_features,
     build_labels,
@@ -13,8 +14,6 @@ from send_early.features import (
     population,
     temporal_split,
 )
-
-datasets = pytest.importorskip("send_early.datasets")
 
 
 @pytest.fixture(scope="module")

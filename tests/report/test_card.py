@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from types import SimpleNamespace
 
 import pandas as pd
@@ -539,46 +537,6 @@ def test_registry_reads_the_checks(tmp_path):
     assert len(parsed) == len(card.checks)
 
 
-# --------------------------------------------------------------------------- browser
-CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
-    None,
-)
-
-
-@pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="chromium not installed (apt-get update && apt-get install -y chromium)",
-)
-def test_renders_in_headless_chromium_at_phone_width(good_card, tmp_path):
-    card = good_card
-    png = tmp_path / "card.png"
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={png}",
-        "--window-size=420,1600",
-        card.html_path.as_uri(),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert res.returncode == 0, res.stderr[-1000:]
-    from PIL import Image
-
-    with Image.open(png) as im:
-        assert im.size == (420, 1600)
-        # the page is not blank: many distinct colours (text, banners, tables)
-        assert len(im.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 50
-
-
 # --------------------------------------------------------------------------- real model
 @pytest.mark.slow
 def test_card_from_a_fitted_risk_model(tmp_path):
@@ -587,10 +545,7 @@ def test_card_from_a_fitted_risk_model(tmp_path):
 
     tables = make_cohort(800, random_state=0)
     model = RiskModel("default")
-    try:
-        model.fit(tables, as_of_dates=["2019-09-01", "2020-09-01"])
-    except Exception as exc:  # pragma: no cover - depends on other areas being finished
-        pytest.skip(f"RiskModel.fit not yet possible: {type(exc).__name__}: {exc}")
+    model.fit(tables, as_of_dates=["2019-09-01", "2020-09-01"])
     card = build_model_card(
         model, fake_evaluation(), fake_audit(), out_dir=tmp_path, backtest=fake_backtest()
     )
