@@ -180,7 +180,7 @@ def flag_capacity(
             logger.warning(
                 "A capacity of %s of %d children rounds down to 0: no child is flagged. "
                 "Give a number of children (e.g. k=1) to flag at least one.",
-                f"{share:.2%}",
+                f"{100 * share:g}%",
                 n,
             )
     return CapacityFlags(rank, rank <= kk, kk)
@@ -350,7 +350,8 @@ def _curve(y: np.ndarray, p: np.ndarray, tb, ks: np.ndarray) -> pd.DataFrame:
     # ties at the cut-off: children whose risk equals the risk of the k-th child
     neg_sorted = -p_sorted  # ascending
     has = ks > 0
-    cut = np.where(has, p_sorted[np.maximum(ks - 1, 0)], np.nan)
+    cut = np.full(len(ks), np.nan)
+    cut[has] = p_sorted[ks[has] - 1]  # (no child: no cut-off)
     first = np.searchsorted(neg_sorted, -cut, side="left")
     last = np.searchsorted(neg_sorted, -cut, side="right")
     n_tied = np.where(has, last - first, 0)
