@@ -94,10 +94,12 @@ def default_evaluation_as_of(tables, horizon_months: int) -> pd.Timestamp:
     return (extract - pd.DateOffset(months=horizon_months)).normalize()
 
 
-def _capacity_kwargs(model, n: int) -> dict:
+def _backtest_capacity(model) -> dict:
+    # each backtest year has its own cohort: a count stays a count, a share (or a
+    # threshold's share, as the refitted estimators are not calibrated) a share
     spec = model.spec
     if spec.capacity_policy == "count":
-        return {"k": min(int(spec.capacity_value), n)}
+        return {"k": int(spec.capacity_value)}
     return {"share": float(spec.capacity_value)}
 
 
@@ -144,7 +146,6 @@ def evaluate_model(
     from .evaluation import Evaluation, temporal_backtest
     from .fairness import GroupAudit, standard_groups
     from .features import build_features, build_labels, make_training_frame
-    from .model import rank_and_flag
     from .schema import check_tables
 
     say = progress or (lambda s: None)
@@ -169,14 +170,8 @@ def evaluate_model(
     y = lab["label"].to_numpy(dtype=int)
     risk = model.predict_proba(f)
     ids = f.index.to_numpy(dtype=str)
-    cap = _capacity_kwargs(model, len(f))
-    _, flagged = rank_and_flag(
-        risk,
-        ids,
-        policy="count" if "k" in cap else "share",
-        value=cap.get("k", cap.get("share")),
-        threshold=getattr(model, "threshold_", None),
-    )
+    # the model's own capacity rule: the evaluation and the group audit see these children
+    _, flagged, k = model.apply_capacity(risk, ids)
 
     say("age-only baseline data (the model's calibration cohort)")
     cal_as_of = pd.Timestamp(model.metadata_["calibration_as_of"])
@@ -197,7 +192,7 @@ def evaluate_model(
         X=f,
         X_train=tr.drop(columns=["label"]),
         y_train=tr["label"].to_numpy(dtype=int),
-        **cap,
+        k=k,
     )
     say("group audit")
     groups = standard_groups(f)
@@ -243,7 +238,11 @@ def evaluate_model(
         gap = max(1, int(np.ceil(spec.horizon_months / 12)))
         try:
             bt = temporal_backtest(
-                data, fit_predict=fit_predict, as_of_col="as_of", gap_years=gap, **cap
+                data,
+                fit_predict=fit_predict,
+                as_of_col="as_of",
+                gap_years=gap,
+                **_backtest_capacity(model),
             )
         except ValueError as exc:
             logger.warning("backtest skipped: %s", exc)

@@ -139,9 +139,11 @@ def score(
     model_or_uri : RiskModel, folder, or ``models:/NAME@ALIAS``
     tables : Tables or mapping
     as_of : date-like
-    capacity : int or float, optional
-        Number (int) or share (float in (0, 1)) of children to flag; default the
-        model spec's capacity policy.
+    capacity : int, float or str, optional
+        Number of children to flag (a whole number, 1 or more) or a share of the
+        children scored (a decimal in (0, 1] or ``"5%"``, rounded down to whole
+        children); default the model spec's capacity policy. Checked before any
+        work; see :func:`send_early.evaluation.parse_capacity`.
     tracking_uri : str, optional
         MLflow tracking URI for ``models:/`` URIs and drift logging.
     chunk_size : int
@@ -154,8 +156,11 @@ def score(
     ScoringResult
         ``scores, rejects = score(...)`` works.
     """
+    from ..evaluation import parse_capacity
     from ..features import build_features, population
 
+    if capacity is not None:
+        parse_capacity(capacity)  # refuse a bad capacity before loading or reading anything
     model = load_any_model(model_or_uri, tracking_uri=tracking_uri)
     as_of = pd.Timestamp(as_of).normalize()
     tables = Tables.coerce(tables)
@@ -205,23 +210,8 @@ def score(
     risk = np.concatenate(risk_parts) if risk_parts else np.zeros(0)
     reasons = pd.concat(reason_parts) if reason_parts else pd.DataFrame()
 
-    from ..model import rank_and_flag
-
-    policy, value = model.spec.capacity_policy, model.spec.capacity_value
-    if capacity is not None:
-        policy, value = (
-            ("count", int(capacity))
-            if isinstance(capacity, (int, np.integer)) and capacity >= 1
-            else ("share", float(capacity))
-        )
-        if policy == "share" and not 0 < value < 1:
-            raise ValueError(
-                f"capacity must be a whole number >= 1 or a share in (0, 1); found {capacity!r}."
-            )
     ids = feats.index.to_numpy(dtype=str)
-    rank, flagged = rank_and_flag(
-        risk, ids, policy=policy, value=value, threshold=getattr(model, "threshold_", None)
-    )
+    rank, flagged, _ = model.apply_capacity(risk, ids, capacity=capacity)  # the one capacity rule
     version = model_version or (getattr(model, "registry_", None) or {}).get("version")
     scores = pd.DataFrame(
         {

@@ -14,6 +14,7 @@ from scipy.special import expit, logit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
+from ..evaluation import CapacityFlags, flag_capacity, parse_capacity
 from ..exceptions import NotFittedError
 from ..schema import CONTRACT_VERSION
 from ._spec import ModelSpec, load_model_spec
@@ -36,17 +37,19 @@ def rank_and_flag(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rank children by risk (1 = highest) and flag those inside the capacity.
 
-    Ties are broken deterministically by ``child_id`` ascending, so the same
-    input always gives the same list.
+    A model spec's capacity policy put to :func:`send_early.evaluation.flag_capacity`,
+    the one capacity rule: ties are broken by ``child_id`` ascending, so the same
+    input always gives the same list, and the evaluation flags the same children.
 
     Parameters
     ----------
     risk : array of float
     child_id : array of str
     policy : {"count", "share", "threshold"}
-        Flag the top ``value`` children, the top ``value`` share (rounded to the
-        nearest child, at least one when there are children), or every child
-        with ``risk >= threshold``.
+        Flag the top ``value`` children (all of them when there are fewer), the
+        top ``value`` share rounded down to whole children (so the capacity is
+        never exceeded; 5% of 19,990 children is 999, 5% of 19 is none), or every
+        child with ``risk >= threshold``.
     value : float
     threshold : float, optional
         Required for ``policy="threshold"``.
@@ -58,28 +61,28 @@ def rank_and_flag(
     ...                               policy="count", value=2)
     >>> rank.tolist(), flagged.tolist()
     ([3, 2, 1, 4], [False, True, True, False])
+    >>> int(rank_and_flag(np.linspace(0, 1, 30), np.arange(30), policy="share", value=0.05)[1].sum())
+    1
     """
-    n = len(risk)
-    order = np.lexsort((np.asarray(child_id, dtype=str), -np.asarray(risk, float)))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(1, n + 1)
+    ids = np.asarray(child_id).astype(str)
     if policy == "count":
-        k = min(int(value), n)
-        flagged = rank <= k
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        cap = {"k": value}
     elif policy == "share":
-        k = min(n, max(1, round(value * n))) if n else 0
-        flagged = rank <= k
+        cap = {"share": value}
     elif policy == "threshold":
         if threshold is None:
             raise ValueError(
                 "policy 'threshold' needs a threshold chosen on validation data; found none."
             )
-        flagged = np.asarray(risk) >= threshold
+        cap = {"threshold": threshold}
     else:
         raise ValueError(
             f"capacity policy must be 'count', 'share' or 'threshold'; found {policy!r}."
         )
-    return rank, flagged
+    flags = flag_capacity(risk, tiebreak=ids, **cap)
+    return flags.rank, flags.flagged
 
 
 def _make_estimator(spec: ModelSpec, feature_names: list[str]):
@@ -325,6 +328,40 @@ class RiskModel:
             self.calibration_["slope"] * self.estimator_.intercept_ + self.calibration_["intercept"]
         )
 
+    def apply_capacity(self, risk, child_id, *, capacity=None) -> CapacityFlags:
+        """Rank children and flag those within the capacity (the spec's, or ``capacity``).
+
+        Scoring, batch scoring and the evaluation workflow all flag through this
+        method, which puts the capacity to
+        :func:`send_early.evaluation.flag_capacity`, the one capacity rule: a share
+        is rounded down to whole children, ties go by ``child_id`` ascending.
+
+        Parameters
+        ----------
+        risk : array of float
+        child_id : array of str
+        capacity : int, float or str, optional
+            Overrides the spec: a whole number is a number of children (1 or
+            more), a decimal in (0, 1] or a percentage (``"5%"``) a share of the
+            children scored. See :func:`send_early.evaluation.parse_capacity`.
+
+        Returns
+        -------
+        CapacityFlags
+            ``(rank, flagged, k)``.
+        """
+        ids = np.asarray(child_id).astype(str)
+        if capacity is not None:
+            return flag_capacity(risk, tiebreak=ids, **parse_capacity(capacity))
+        rank, flagged = rank_and_flag(
+            risk,
+            ids,
+            policy=self.spec.capacity_policy,
+            value=self.spec.capacity_value,
+            threshold=getattr(self, "threshold_", None),
+        )
+        return CapacityFlags(rank, flagged, int(flagged.sum()))
+
     def score_features(self, features: pd.DataFrame, *, capacity=None) -> pd.DataFrame:
         """Risk, rank, flag and the top reasons for prepared features.
 
@@ -332,9 +369,10 @@ class RiskModel:
         ----------
         features : DataFrame indexed by child_id
             As returned by :meth:`build_features`.
-        capacity : int or float, optional
-            Overrides the spec: an int is a number of children, a float in
-            (0, 1) a share of the population.
+        capacity : int, float or str, optional
+            Overrides the spec: a whole number is a number of children, a decimal
+            in (0, 1] or a percentage (``"5%"``) a share of the population,
+            rounded down to whole children (see :meth:`apply_capacity`).
 
         Returns
         -------
@@ -344,25 +382,15 @@ class RiskModel:
         from ..explain import explain_local
 
         self._check()
+        if capacity is not None:
+            parse_capacity(capacity)  # refuse a bad capacity before any work
         contrib = self.contributions(features)  # computed once: risk and reasons both use it
         if self.calibrator_ is None:
             risk = expit(self.intercept_ + contrib.to_numpy().sum(axis=1))
         else:
             risk = self.predict_proba(features)
-        policy, value = self.spec.capacity_policy, self.spec.capacity_value
-        if capacity is not None:
-            if isinstance(capacity, (int, np.integer)) and capacity >= 1:
-                policy, value = "count", int(capacity)
-            elif isinstance(capacity, float) and 0 < capacity < 1:
-                policy, value = "share", capacity
-            else:
-                raise ValueError(
-                    f"capacity must be a whole number of children >= 1 or a share in (0, 1); found {capacity!r}."
-                )
         ids = features.index.to_numpy(dtype=str)
-        rank, flagged = rank_and_flag(
-            risk, ids, policy=policy, value=value, threshold=self.threshold_
-        )
+        rank, flagged, _ = self.apply_capacity(risk, ids, capacity=capacity)
         out = pd.DataFrame(
             {"child_id": pd.array(ids, dtype="str"), "risk": risk, "rank": rank, "flagged": flagged}
         )
@@ -379,6 +407,8 @@ class RiskModel:
         DataFrame
             child_id, risk, rank, flagged, reason_1..reason_3.
         """
+        if capacity is not None:
+            parse_capacity(capacity)  # refuse a bad capacity before building features
         return self.score_features(self.build_features(tables, as_of), capacity=capacity)
 
     def feature_schema(self) -> pd.DataFrame:

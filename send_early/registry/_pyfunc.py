@@ -209,7 +209,9 @@ def predict_frame(model, model_input, params=None) -> pd.DataFrame:
     """Score a feature frame with ``model``; the body of the pyfunc's ``predict``.
 
     The child id is taken from a ``child_id`` column if present, else from the index.
-    ``params`` may carry ``capacity`` (how many children to flag).
+    ``params`` may carry ``capacity`` (how many children to flag; 0, the
+    signature's default, means the model spec's capacity policy; a negative
+    number is refused).
 
     Returns
     -------
@@ -224,7 +226,7 @@ def predict_frame(model, model_input, params=None) -> pd.DataFrame:
     capacity = (params or {}).get("capacity")
     if capacity is not None and not (isinstance(capacity, float) and np.isnan(capacity)):
         capacity = int(capacity)
-        if capacity <= 0:
+        if capacity == 0:  # the signature's default: not given
             capacity = None
     scored = model.score_features(features, capacity=capacity)
     if "child_id" not in scored.columns:

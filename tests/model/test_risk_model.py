@@ -39,11 +39,21 @@ def test_score_columns_ranks_and_capacity(fitted_model, small_cohort):
     assert s["child_id"].is_unique
     assert sorted(s["rank"]) == list(range(1, len(s) + 1))
     assert s["risk"].between(0, 1).all()
-    # default policy: top 5% share
-    assert s["flagged"].sum() == round(0.05 * len(s))
+    # default policy: top 5% share, rounded down (the capacity is never exceeded)
+    assert s["flagged"].sum() == int(0.05 * len(s))
     assert s.loc[s["flagged"], "risk"].min() >= s.loc[~s["flagged"], "risk"].max()
     s2 = fitted_model.score(small_cohort, AS_OF, capacity=25)
     assert s2["flagged"].sum() == 25
+    s3 = fitted_model.score(small_cohort, AS_OF, capacity="5%")
+    assert s3["flagged"].tolist() == s["flagged"].tolist()
+
+
+@pytest.mark.parametrize("capacity", [0, -3, 1.5, "150%", "many", True])
+def test_bad_capacity_is_refused_before_any_work(capacity):
+    # an unfitted model: the capacity is checked before features are built or scored
+    model = RiskModel.from_spec("default")
+    with pytest.raises((ValueError, TypeError), match="capacity must be a number of children"):
+        model.score({}, AS_OF, capacity=capacity)
 
 
 def test_contributions_sum_to_calibrated_log_odds(fitted_model, small_cohort):
