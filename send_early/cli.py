@@ -86,6 +86,17 @@ def _write_frame(df, path: Path) -> None:
         raise ValueError(f"output must end in .csv or .parquet; found {path.name!r}.")
 
 
+def _capacity_arg(text: str) -> str:
+    """``--capacity`` checked while parsing (a usage error, before any work)."""
+    from .evaluation import parse_capacity
+
+    try:
+        parse_capacity(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from .batch import score
     from .schema import read_tables
@@ -95,15 +106,12 @@ def cmd_score(args: argparse.Namespace) -> int:
         _err(f"--out must end in .csv or .parquet; found {out.name!r}.")
         return EXIT_USAGE
     rejects_path = Path(args.rejects) if args.rejects else out.with_name(out.stem + "_rejects.csv")
-    capacity = None
-    if args.capacity is not None:
-        capacity = float(args.capacity) if "." in args.capacity else int(args.capacity)
     tables = read_tables(args.dir)
     res = score(
         args.model,
         tables,
         args.as_of,
-        capacity=capacity,
+        capacity=args.capacity,
         tracking_uri=args.tracking_uri,
         progress=_progress("scoring"),
     )
@@ -322,7 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--rejects", default=None, help="rejects file (default: <out>_rejects.csv)")
     s.add_argument(
-        "--capacity", default=None, help="children to flag: a count (200) or a share (0.05)"
+        "--capacity",
+        default=None,
+        type=_capacity_arg,
+        help="children to flag: a count (200) or a share (0.05 or 5%%), rounded down",
     )
     s.add_argument(
         "--max-reject-share",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from send_early import write_tables
 from send_early.cli import main
@@ -45,6 +46,42 @@ def test_usage_error_is_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+def _score_args(tmp_path, capacity: str) -> list[str]:
+    return [
+        "score",
+        str(tmp_path / "nope"),
+        "--model",
+        str(tmp_path / "no_model"),
+        "--as-of",
+        "2024-01-15",
+        "--out",
+        str(tmp_path / "scores.csv"),
+        f"--capacity={capacity}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("capacity", "found"),
+    [("0", "'0'"), ("-5", "'-5'"), ("150%", "'150%'"), ("2.5", "'2.5'"), ("lots", "'lots'")],
+)
+def test_score_refuses_a_bad_capacity_before_any_work(tmp_path, capsys, capacity, found):
+    # the tables folder does not exist: a usage error (2), not a data error (1), shows the
+    # capacity was refused before anything was read
+    with pytest.raises(SystemExit) as info:
+        main(_score_args(tmp_path, capacity))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--capacity: capacity must be a number of children of 1 or more" in err
+    assert f"found {found}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("capacity", ["5%", "0.05", "200", "100%"])
+def test_score_accepts_counts_shares_and_percentages(tmp_path, capsys, capacity):
+    # accepted while parsing: the run goes on and fails only on the missing tables folder
+    assert main(_score_args(tmp_path, capacity)) == 1
+    assert "is not a folder" in capsys.readouterr().err
 
 
 def test_unparseable_csv_is_reported(tmp_path, capsys):
