@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..privacy import count, protect_frame, rate, statistic
 from ._baselines import BaselineComparison, compare_to_baselines
 from ._capacity import capacity_curve, capacity_metrics, flag_top_k, resolve_k
 from ._lead_time import DEFAULT_BINS, lead_time_summary, lead_time_table
@@ -46,14 +47,33 @@ def _jsonable(obj):
     return obj
 
 
-def _suppress_table(table: pd.DataFrame, min_cell: int, value_cols: list[str]) -> pd.DataFrame:
-    """Blank rows built from fewer than ``min_cell`` children; add ``suppressed``."""
-    small = table["n"].to_numpy() < min_cell
-    out = table.copy()
-    out["n"] = out["n"].astype("Int64").mask(small)
-    for c in value_cols:
-        out[c] = out[c].astype("Float64").mask(small)
-    out["suppressed"] = small
+# what each published column of the calibration table reveals (send_early.privacy)
+_CALIBRATION = {
+    "n": count("events", "others"),
+    "n_events": count("events"),
+    "observed_rate": rate("events", ["events", "others"]),
+    "ci_low": rate("events", ["events", "others"]),
+    "ci_high": rate("events", ["events", "others"]),
+    "mean_predicted": statistic(["events", "others"]),
+}
+_LEAD_TIME = {"n": count("n"), "share": count("n")}
+
+
+def _protect_calibration(cal: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The disclosure rule on the calibration bins, which partition the cohort."""
+    events = cal["n_events"].to_numpy(dtype=float)
+    cells = {"events": events, "others": cal["n"].to_numpy(dtype=float) - events}
+    return protect_frame(cal, cells=cells, figures=_CALIBRATION, totals=True, min_cell=min_cell)
+
+
+def _protect_lead_time(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The disclosure rule on the lead-time intervals (a partition of the flagged children
+    later identified); a cumulative share is shown only where every interval up to it is."""
+    cells = {"n": table["n"].to_numpy(dtype=float)}
+    out = protect_frame(table, cells=cells, figures=_LEAD_TIME, totals=True, min_cell=min_cell)
+    if "cumulative_share" in out.columns:
+        whole = out["n"].notna().cummin().to_numpy(dtype=bool)
+        out["cumulative_share"] = out["cumulative_share"].astype("Float64").where(whole)
     return out
 
 
@@ -159,9 +179,7 @@ class Evaluation:
             lift_at_k=self._capacity["lift"],
         )
         cal = calibration_curve(y, p, n_bins=n_bins, strategy=calibration_strategy)
-        self._calibration = _suppress_table(
-            cal, min_cell, ["n_events", "mean_predicted", "observed_rate", "ci_low", "ci_high"]
-        )
+        self._calibration = _protect_calibration(cal, min_cell)
         shares = np.arange(1, 31) / 100 if capacity_shares is None else capacity_shares
         self._capacity_curve = capacity_curve(y, p, shares=shares, tiebreak=tiebreak)
         self._lead_time = None
@@ -176,10 +194,8 @@ class Evaluation:
             else:
                 summary["suppressed"] = False
             self._lead_time = summary
-            self._lead_time_table = _suppress_table(
-                lead_time_table(flagged, as_of, event_date, y_true=y, bins=DEFAULT_BINS),
-                min_cell,
-                ["share", "cumulative_share"],
+            self._lead_time_table = _protect_lead_time(
+                lead_time_table(flagged, as_of, event_date, y_true=y, bins=DEFAULT_BINS), min_cell
             )
         self._baselines = None
         if X is not None:

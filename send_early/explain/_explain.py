@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["explain_global", "explain_local", "format_value", "MIN_CELL"]
+from ..privacy import count, protect_frame, rate
 
-#: Cells built from fewer children than this are suppressed in any table meant to leave the model.
-MIN_CELL = 10
+__all__ = ["explain_global", "explain_local", "format_value"]
 
 
 def _term_features(model) -> list[tuple[str, ...]]:
@@ -269,6 +268,23 @@ def _sentences(
     return pd.Categorical.from_codes(final, categories=["", *cats])
 
 
+def _protect_bins(tab: pd.DataFrame) -> pd.DataFrame:
+    """The disclosure rule (:mod:`send_early.privacy`) on the children per bin: each term's
+    bins partition the training children, so hidden bins are complemented within a term."""
+    n = tab["count"].to_numpy(dtype=float)
+    if "event_rate" not in tab.columns:
+        figures = {"count": count("children"), "share": count("children")}
+        return protect_frame(tab, cells={"children": n}, figures=figures, by=["term"], totals=True)
+    events = np.nan_to_num(np.round(tab["event_rate"].to_numpy(dtype=float) * n))  # empty bins
+    figures = {
+        "count": count("events", "others"),
+        "share": count("events", "others"),
+        "event_rate": rate("events", ["events", "others"]),
+    }
+    cells = {"events": events, "others": n - events}
+    return protect_frame(tab, cells=cells, figures=figures, by=["term"], totals=True)
+
+
 def explain_global(model, features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every term's shape table (or points), with importance and the share of children per bin.
 
@@ -284,7 +300,9 @@ def explain_global(model, features: pd.DataFrame | None = None) -> pd.DataFrame:
     DataFrame
         One row per term and bin: term, label, bin, contribution (calibrated
         log-odds, or points for a scorecard), share (of children in the bin),
-        importance (mean absolute contribution of the term), protected.
+        importance (mean absolute contribution of the term), protected. Counts, shares
+        and event rates follow the disclosure rule of :mod:`send_early.privacy`: missing
+        where they would let a reader work out 1 to 9 children (``suppressed`` True).
     """
     est = model.estimator_
     slope = model.calibration_["slope"]
@@ -295,13 +313,7 @@ def explain_global(model, features: pd.DataFrame | None = None) -> pd.DataFrame:
         tab = est.points_table_.copy()
     if "count" in tab.columns:
         tab["share"] = tab["count"] / tab.groupby("term")["count"].transform("sum")
-        # small-cell suppression: no count, share or rate built from fewer than 10 children
-        small = tab["count"] < MIN_CELL
-        tab["count"] = tab["count"].astype("Float64").mask(small)
-        tab["share"] = tab["share"].mask(small)
-        if "event_rate" in tab.columns:
-            tab["event_rate"] = tab["event_rate"].mask(small)
-        tab["suppressed"] = small
+        tab = _protect_bins(tab)
     if features is not None:
         imp = model.contributions(features).abs().mean()
     elif hasattr(est, "term_importances"):

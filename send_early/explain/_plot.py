@@ -25,8 +25,9 @@ def plot_shape(model, term: str, ax=None):
 
     A single feature is drawn as bars, one per bin (red raises risk, blue lowers it).
     A pairwise term is drawn as a 2-D table (heat map) with one row per bin of its
-    first feature and one column per bin of its second; cells built from fewer than
-    ``MIN_CELL`` training children are left blank (grey).
+    first feature and one column per bin of its second; cells whose count of training
+    children is hidden by the disclosure rule (:mod:`send_early.privacy`) are left blank
+    (grey).
 
     Returns the matplotlib Axes.
     """
@@ -49,8 +50,8 @@ def plot_shape(model, term: str, ax=None):
         r = t["bin"].astype(str).map({b: i for i, b in enumerate(rows)}).to_numpy()
         c = t["bin_2"].astype(str).map({b: i for i, b in enumerate(cols)}).to_numpy()
         shown = (
-            ~t["suppressed"].to_numpy(dtype=bool)
-            if "suppressed" in t.columns
+            t["count"].notna().to_numpy(dtype=bool)
+            if "count" in t.columns
             else np.ones(len(t), bool)
         )
         grid[r[shown], c[shown]] = t["contribution"].to_numpy(dtype=float)[shown]

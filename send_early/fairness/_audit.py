@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..evaluation._evaluation import _jsonable
 from ..evaluation._validation import check_binary, check_same_length, check_scores
+from ..privacy import SMALL, count, protect, rate, statistic
 
 logger = logging.getLogger(__name__)
 
@@ -215,17 +216,59 @@ def _quantiles(x: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray
     return lo, hi
 
 
-def _secondary(den: np.ndarray, primary: np.ndarray, min_cell: int) -> np.ndarray:
-    """Complementary suppression within one feature: when cells are suppressed, also
-    suppress the next smallest until at least two are hidden and the hidden cells
-    together cover ``min_cell`` children, so no hidden value follows from the total."""
-    sup = primary.copy()
-    if not sup.any() or len(sup) < 2:
-        return sup
-    while (sup.sum() < 2 or den[sup].sum() < min_cell) and not sup.all():
-        candidates = np.where(sup, np.iinfo(np.int64).max, den)
-        sup[int(np.argmin(candidates))] = True
-    return sup
+_OUTCOMES = ("tn", "fp", "fn", "tp")  # (y, f) = (0, 0), (0, 1), (1, 0), (1, 1)
+
+
+def _cell_names(has_need: bool) -> list[str]:
+    """Names of the counts behind each group: ``C[group, need, y, f]`` flattened."""
+    if not has_need:
+        return list(_OUTCOMES)
+    return [f"{need}_{lab}" for need in ("other", "need") for lab in _OUTCOMES]
+
+
+def _figures(has_need: bool) -> dict:
+    """What each published value of the audit reveals, for :func:`send_early.privacy.protect`
+    (the group size first, then the headline FNR)."""
+    cells = _cell_names(has_need)
+
+    def pick(*labs, need=False):
+        return [c for c in cells if c[-2:] in labs and (not need or c.startswith("need_"))]
+
+    every, pos, neg = cells, pick("fn", "tp"), pick("tn", "fp")
+    flg = pick("fp", "tp")
+    figs = {
+        "n": count(*every),
+        "fnr": rate(pick("fn"), pos),
+        "recall": rate(pick("tp"), pos),
+        "flag_rate": rate(flg, every),
+        "precision": rate(pick("tp"), flg),
+        "fpr": rate(pick("fp"), neg),
+        "prevalence": rate(pos, every),
+        "observed_rate": rate(pos, every),
+        "mean_risk": statistic(every),
+        "calibration_gap": rate(pos, every),  # mean_risk minus the observed rate
+    }
+    if has_need:
+        need = pick("tn", "fp", "fn", "tp", need=True)
+        figs["recall_vs_need"] = rate(pick("fp", "tp", need=True), need)
+        figs["identified_among_need"] = rate(pick("fn", "tp", need=True), need)
+    return figs
+
+
+def _hidden(C, point, has_need: bool, min_cell: int, block: bool) -> dict[str, np.ndarray]:
+    """Which values of each group are hidden (the disclosure rule); the groups of a
+    feature partition the cohort, whose totals are published in the overall row."""
+    flat = C.reshape(len(C), 8) if has_need else C.sum(axis=1).reshape(len(C), 4)
+    cells = _cell_names(has_need)
+    figs = _figures(has_need)
+    recs = [
+        {"n": float(flat[g].sum())}
+        | {m: float(point[m][0][g]) for m in figs if m != "n"}
+        | dict(zip(cells, map(float, flat[g]), strict=True))
+        for g in range(len(C))
+    ]
+    out = protect(recs, cells=cells, figures=figs, totals=block, flag=None, min_cell=min_cell)
+    return {m: np.array([o[m] is None or o[m] == SMALL for o in out]) for m in figs}
 
 
 class GroupAudit:
@@ -364,9 +407,9 @@ class GroupAudit:
             )
             boots[feat] = boot
             sizes = C.sum(axis=(1, 2, 3))
+            hidden = _hidden(C, point, self._has_need, self._min_cell, feat != "overall")
             for metric, (value, den) in point.items():
-                primary = den < self._min_cell
-                sup = _secondary(den, primary, self._min_cell) if feat != "overall" else primary
+                sup = hidden.get(metric, np.ones(G, dtype=bool))
                 lo, hi = (
                     _quantiles(boot[metric], self._confidence)
                     if boot is not None
@@ -384,6 +427,7 @@ class GroupAudit:
                             "denominator": den.astype(np.int64),
                             "group_n": sizes,
                             "suppressed": sup,
+                            "n_hidden": hidden["n"],
                         }
                     )
                 )
@@ -454,15 +498,8 @@ class GroupAudit:
         for c in ("value", "ci_low", "ci_high"):
             t[c] = t[c].mask(s)
         t["denominator"] = t["denominator"].astype("Int64").mask(s)
-        small_group = t["group_n"].to_numpy() < self._min_cell
-        n_sup = self._n_suppressed()
-        hide_n = t.set_index(["feature", "group"]).index.map(n_sup).to_numpy(dtype=bool)
-        t["group_n"] = t["group_n"].astype("Int64").mask(small_group | hide_n)
-        return t
-
-    def _n_suppressed(self) -> dict:
-        t = self._long[self._long["metric"] == "prevalence"]
-        return dict(zip(zip(t["feature"], t["group"], strict=True), t["suppressed"], strict=True))
+        t["group_n"] = t["group_n"].astype("Int64").mask(t["n_hidden"].to_numpy(dtype=bool))
+        return t.drop(columns="n_hidden")
 
     # ---------------------------------------------------------------- properties
     @property

@@ -14,16 +14,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..privacy import is_safe
 from ..schema import atomic_write
 from ._checks import DEFAULT_THRESHOLDS, MANUAL_CHECKLIST, run_checks
 from ._privacy import (
     MIN_CELL,
     SMALL,
-    complementary,
-    is_count_key,
     jsonable,
-    suppress_count,
-    suppress_records,
+    protect_audit,
+    protect_cohort,
+    protect_rows,
+    show_count,
 )
 
 logger = logging.getLogger(__name__)
@@ -158,9 +159,19 @@ def _metadata_summary(model) -> dict:
         if isinstance(v, bool | str) and len(str(v)) <= 120:
             out[k] = v
         elif isinstance(v, int | float):
-            out[k] = suppress_count(v) if is_count_key(k) else v
+            out[k] = v
         elif isinstance(v, list) and all(isinstance(x, str) for x in v) and len(v) <= 50:
             out[k] = v
+    for k, v in out.items():
+        if k.startswith("n_") and isinstance(v, int | float) and not isinstance(v, bool):
+            out[k] = show_count(v)
+    for key in ("n_train", "n_calibration"):  # each with its later-identified count
+        if isinstance(meta.get(key), int | float):
+            row = {"n": meta[key], "n_positive": meta.get(f"{key}_positive")}
+            safe = protect_rows([row], "data", events="n_positive")[0]
+            out[key] = safe["n"]
+            if f"{key}_positive" in out:
+                out[f"{key}_positive"] = safe["n_positive"]
     return out
 
 
@@ -171,8 +182,11 @@ def _data_summary(data_summary, model, evaluation: dict) -> dict:
     out: dict = {"training": _metadata_summary(model)}
     head = evaluation.get("headline") or {}
     if head:
-        ev = suppress_records(
-            [{k: head.get(k) for k in ("n", "n_positive", "prevalence") if k in head}], row_n=("n",)
+        ev = protect_rows(
+            [{k: head.get(k) for k in ("n", "n_positive", "prevalence") if k in head}],
+            "data",
+            events="n_positive",
+            rate_key="prevalence",
         )[0]
         ev.pop("suppressed")
         out["evaluation"] = ev
@@ -184,13 +198,12 @@ def _data_summary(data_summary, model, evaluation: dict) -> dict:
         )
     d = jsonable(data_summary)
     given: dict = {}
-    for k in _SUMMARY_COUNTS:
-        if k in d:
-            given[k] = suppress_count(d[k])
-    if "prevalence" in d and not (
-        isinstance(d.get("n_children"), int | float) and d["n_children"] < MIN_CELL
-    ):
-        given["prevalence"] = d["prevalence"]
+    if any(k in d for k in (*_SUMMARY_COUNTS, "prevalence")):
+        row = {k: d[k] for k in (*_SUMMARY_COUNTS, "prevalence") if k in d}
+        row = protect_rows(
+            [row], "data", size="n_children", events="n_positive", rate_key="prevalence"
+        )[0]
+        given |= {k: v for k, v in row.items() if k != "suppressed"}
     for k in ("extract_date", "source", "notes", "as_of_dates", "date_range"):
         if k in d:
             given[k] = d[k]
@@ -200,14 +213,18 @@ def _data_summary(data_summary, model, evaluation: dict) -> dict:
             for name, v in d["tables"].items()
         ]
         given["tables"] = [
-            {k: v for k, v in r.items() if k != "suppressed"}
-            for r in suppress_records(rows, row_n=(), keep=("from", "to"))
+            {k: (show_count(v) if k in ("rows", "children") else v) for k, v in r.items()}
+            for r in rows
         ]
     miss = data_summary.get("missingness") if isinstance(data_summary, Mapping) else None
     if isinstance(miss, pd.Series):
         miss = miss.to_dict()
     if isinstance(miss, Mapping):
-        given["missingness"] = {str(k): jsonable(v) for k, v in miss.items()}
+        # a share missing reveals the children missing (and recorded) among n_children
+        n = d.get("n_children", head.get("n"))
+        rows = [{"n": n, "prevalence": jsonable(v)} for v in miss.values()]
+        safe = protect_rows(rows, "data", rate_key="prevalence") if n is not None else rows
+        given["missingness"] = {str(k): r["prevalence"] for k, r in zip(miss, safe, strict=True)}
     ignored = sorted(set(d) - set(given) - {"synthetic", "tables", "missingness", "prevalence"})
     if ignored:
         logger.info("data_summary keys not shown in the card: %s", ", ".join(ignored))
@@ -349,10 +366,10 @@ def _explanation(global_explanation, model, n_train) -> dict | None:
     # importance) in the terms table and kept whole in the explanation logged with the model
     single = ~terms["protected"].astype(bool) & ~terms["pair"].astype(bool)
     for term in terms.loc[single, "term"].head(TOP_TERMS):
-        rows = tab.loc[tab["term"] == term, keep_cols].to_dict(orient="records")
-        shapes[str(term)] = suppress_records(
-            rows, row_n=("count",) if "count" in keep_cols else (), keep=("bin",)
-        )
+        rows = jsonable(tab.loc[tab["term"] == term, keep_cols].to_dict(orient="records"))
+        if "count" in keep_cols:  # the term's bins partition the training children
+            rows = protect_rows(rows, "shape", size="count", rate_key="event_rate", totals=True)
+        shapes[str(term)] = rows
     return {
         "terms": jsonable(terms.to_dict(orient="records")),
         "shapes": shapes,
@@ -402,29 +419,32 @@ def _evaluation_sections(ev: dict) -> dict:
     at_k = ev.get("capacity")
     if head and at_k and "true_positives" in at_k:
         head["true_positives"] = at_k["true_positives"]
+    n, n_pos = head.get("n"), head.get("n_positive")
     if head:
-        h = suppress_records([head], row_n=("n",))[0]
+        h = protect_cohort([head])[0]
         h.pop("suppressed")
         out["metrics"] = {"headline": h, "params": ev.get("params") or {}}
     else:
         out["metrics"] = {}
     cal = [_pick(r, _CAL_COLS) for r in ev.get("calibration") or []]
-    out["calibration"] = complementary(
-        suppress_records(cal, row_n=("n",), keep=("bin",)), keep=("bin",)
+    # the bins partition the cohort: its children and those later identified are published
+    totals = {None: {"events": n_pos, "others": n - n_pos}} if head and n_pos is not None else True
+    out["calibration"] = protect_rows(
+        cal, "calibration", events="n_events", rate_key="observed_rate", totals=totals
     )
     curve = [_pick(r, _CAP_COLS) for r in ev.get("capacity_curve") or []]
     out["capacity"] = {
         "at_k": None
         if not at_k
-        else {k: v for k, v in suppress_records([_pick(at_k, _AT_K)], row_n=("n",))[0].items()},
-        "curve": suppress_records(curve, row_n=("n",), keep=("share",)),
+        else protect_cohort([_pick(at_k, _AT_K)], n=n, n_positive=n_pos)[0],
+        "curve": protect_cohort(curve, n=n, n_positive=n_pos, cumulative=True),
     }
     lt = ev.get("lead_time")
     if lt:
         s = {k: lt.get(k) for k in ("n", "median", "q1", "q3", "iqr", "mean") if k in lt}
-        s = suppress_records([s], row_n=("n",), row_flag=None)[0]
         if lt.get("suppressed"):
-            s = {k: (SMALL if k == "n" else None) for k in s} | {"suppressed": True}
+            s = {k: (SMALL if k == "n" else None) for k in s}
+        s = protect_rows([s], "lead_time_summary")[0]
         table = [
             {
                 "interval": _interval(r.get("months_from"), r.get("months_to")),
@@ -432,29 +452,46 @@ def _evaluation_sections(ev: dict) -> dict:
             }
             for r in ev.get("lead_time_table") or []
         ]
-        table = complementary(
-            suppress_records(table, row_n=("n",), keep=("months_from", "months_to")),
-            keep=("months_from", "months_to"),
+        total = s.get("n") if isinstance(s.get("n"), int | float) else None
+        table = protect_rows(
+            table, "lead_time", totals={None: {"n": total}} if total is not None else True
         )
         out["lead_time"] = {"summary": s, "table": table}
     else:
         out["lead_time"] = None
     base = ev.get("baselines")
     if base:
-        table = suppress_records(
-            [{k: v for k, v in r.items()} for r in base.get("table") or []], row_n=("k",)
-        )
+        rows = [dict(r) for r in base.get("table") or []]
+        table = protect_cohort(rows, n=n, n_positive=n_pos)
+        # the recall difference and the summary give the model's and the best rule's finds
+        both = _finds_shown(table, base, n_pos)
         out["baselines"] = {
             "best_rule": base.get("best_rule"),
             "beats_best_rule": base.get("beats_best_rule"),
-            "recall_difference": base.get("recall_difference"),
-            "recall_difference_ci": base.get("recall_difference_ci"),
-            "summary": base.get("summary"),
+            "recall_difference": base.get("recall_difference") if both else None,
+            "recall_difference_ci": base.get("recall_difference_ci") if both else None,
+            "summary": base.get("summary") if both else None,
             "table": table,
         }
     else:
         out["baselines"] = None
     return out
+
+
+def _finds_shown(table: list[dict], base: Mapping, n_pos) -> bool:
+    """True when the children found by the model and by the best rule are both shown
+    (or safe to work out from the recall difference)."""
+    model = next((r for r in table if r.get("kind") == "model"), None)
+    tp = model.get("true_positives") if model else None
+    if not isinstance(tp, int) or isinstance(tp, bool):
+        return False
+    best = next((r for r in table if r.get("baseline") == base.get("best_rule")), None)
+    if best is not None:
+        return isinstance(best.get("true_positives"), int)
+    diff = base.get("recall_difference")
+    if not isinstance(diff, int | float) or not isinstance(n_pos, int | float):
+        return diff is None
+    return is_safe(tp - diff * n_pos)
 
 
 def _visible(r: Mapping | None, metric: str) -> bool:
@@ -464,15 +501,11 @@ def _visible(r: Mapping | None, metric: str) -> bool:
 def _fairness(audit: dict | None) -> dict | None:
     if audit is None:
         return None
-    rows = []
-    for r in audit.get("by_group") or []:
-        r = {k: v for k, v in r.items() if k != "suppressed_metrics"}
-        rows.append(r)
-    by_group = complementary(
-        suppress_records(rows, row_n=("n",), row_flag=None, keep=("feature", "group")),
-        by="feature",
-        keep=("feature", "group"),
-    )
+    rows = [
+        {k: v for k, v in r.items() if k not in ("suppressed_metrics", "suppressed")}
+        for r in audit.get("by_group") or []
+    ]
+    by_group = protect_audit(rows)
     index = {(r.get("feature"), r.get("group")): r for r in by_group}
     disparity = []
     for d in audit.get("disparity") or []:
@@ -517,9 +550,7 @@ _BT_METRICS = (
 def _backtest(bt: dict | None) -> dict | None:
     if bt is None:
         return None
-    by_year = suppress_records(
-        bt.get("by_year") or [], row_n=("n_test",), keep=("test_year", "train_years")
-    )
+    by_year = protect_cohort(bt.get("by_year") or [])
     spread = []
     for m in _BT_METRICS:
         vals = np.array(

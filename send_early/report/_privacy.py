@@ -1,80 +1,30 @@
-"""Small-cell suppression for everything a model card shows.
+"""What each table of the model card reveals, for the disclosure rule of
+:mod:`send_early.privacy` (the one rule; this module only describes the card's tables).
 
-The rule: no number computed from fewer than ``MIN_CELL`` children is shown. A
-count under ``MIN_CELL`` is replaced by the string ``"<10"``; a rate or statistic
-whose denominator is under ``MIN_CELL`` children is replaced by ``None`` and the
-row is marked ``"suppressed": True``.
+Each ``protect_*`` function rebuilds the counts behind a table's rows from the figures
+it is given (a result object's ``to_dict()`` or a plain dict), then applies
+:func:`send_early.privacy.protect`. A figure whose counts cannot be rebuilt is hidden.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..privacy import MIN_CELL, SMALL, count, protect, rate, show_count, statistic
+
 __all__ = [
     "MIN_CELL",
     "SMALL",
-    "complementary",
-    "is_count_key",
     "jsonable",
-    "suppress_count",
-    "suppress_records",
+    "protect_audit",
+    "protect_cohort",
+    "protect_rows",
+    "show_count",
 ]
-
-#: Smallest number of children a shown number may be computed from.
-MIN_CELL = 10
-#: What a suppressed count is shown as.
-SMALL = f"<{MIN_CELL}"
-
-# Keys that hold a number of children (or of events among children).
-_COUNT_KEYS = {
-    "n",
-    "k",
-    "count",
-    "children",
-    "rows",
-    "true_positives",
-    "false_positives",
-    "false_negatives",
-    "true_negatives",
-    "own_flagged",
-    "flagged",
-    "missed",
-    "identified",
-}
-
-# Which count column is the denominator of a rate; unknown rates use the row's ``n``.
-_DENOMINATOR = {
-    "fnr": ("n_positive", "positives", "n_pos"),
-    "false_negative_rate": ("n_positive", "positives", "n_pos"),
-    "tpr": ("n_positive", "positives", "n_pos"),
-    "recall": ("n_positive", "positives", "n_pos"),
-    "recall_at_k": ("n_positive", "positives", "n_pos"),
-    "true_positive_rate": ("n_positive", "positives", "n_pos"),
-    "fpr": ("n_negative", "negatives", "n_neg"),
-    "false_positive_rate": ("n_negative", "negatives", "n_neg"),
-    "precision": ("n_flagged", "flagged", "k"),
-    "ppv": ("n_flagged", "flagged", "k"),
-    "precision_at_k": ("n_flagged", "flagged", "k"),
-    "own_precision": ("own_flagged",),
-}
-# Rates that reveal a count: (numerator, denominator). Shown only when both the count
-# and its complement (denominator - count) are at least MIN_CELL.
-_NUMERATOR = {
-    "observed_rate": ("n_events", "n"),
-    "ci_low": ("n_events", "n"),
-    "ci_high": ("n_events", "n"),
-    "precision": ("true_positives", "k"),
-    "precision_at_k": ("true_positives", "k"),
-    "recall": ("true_positives", "n_positive"),
-    "recall_at_k": ("true_positives", "n_positive"),
-    "lift": ("true_positives", None),
-    "lift_at_k": ("true_positives", None),
-}
-_ROW_N = ("n", "n_children", "n_test", "count", "children", "size", "k")
 
 
 def jsonable(obj):
@@ -104,141 +54,203 @@ def jsonable(obj):
     return obj
 
 
-def is_count_key(key: str) -> bool:
-    """True for keys that hold a number of children."""
-    k = str(key)
-    return k in _COUNT_KEYS or k.startswith("n_") or k.endswith("_count")
-
-
-def _number(v) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int | float | np.integer | np.floating):
+def _num(v) -> float:
+    if v is None or isinstance(v, str | bool):
+        return math.nan
+    try:
         f = float(v)
-        return f if math.isfinite(f) else None
-    return None
+    except (TypeError, ValueError):
+        return math.nan
+    return f if math.isfinite(f) else math.nan
 
 
-def suppress_count(v):
-    """A count of children as shown: ``"<10"`` when under :data:`MIN_CELL`.
-
-    Examples
-    --------
-    >>> from send_early.report._privacy import suppress_count
-    >>> suppress_count(9), suppress_count(10), suppress_count(None)
-    ('<10', 10, None)
-    """
-    f = _number(v)
-    if f is None:
-        return v if isinstance(v, str) else None
-    return SMALL if f < MIN_CELL else (int(f) if float(f).is_integer() else f)
+def _r(x: float) -> float:
+    return float(round(x)) if math.isfinite(x) else math.nan
 
 
-def _denominator(row: Mapping, key: str):
-    for cand in _DENOMINATOR.get(key, ()):
-        if cand in row:
-            return row[cand]
-    return None
+def _or(x: float, default: float) -> float:
+    """A count that is not given (hidden upstream) filled so the row stays consistent:
+    every sum a reader can work out from the figures shown keeps its true value."""
+    return default if math.isnan(x) else x
 
 
-def suppress_records(
-    records: Iterable[Mapping],
+# --------------------------------------------------------------------- one cohort, one cut
+# cells: tp, fp (flagged), fn, tn (not flagged); "tied": children tied at the cut-off
+_ALL, _POS, _NEG, _FLG = ("tp", "fp", "fn", "tn"), ("tp", "fn"), ("fp", "tn"), ("tp", "fp")
+COHORT = {
+    "n": count(*_ALL),
+    "n_positive": count(*_POS),
+    "prevalence": rate(_POS, _ALL),
+    "mean_risk": statistic(_ALL),
+    "roc_auc": statistic(_POS, _NEG),
+    "average_precision": statistic(_POS, _NEG),
+    "brier": statistic(_ALL),
+    "ece": statistic(_ALL),
+    "k": count(*_FLG),
+    "share": rate(_FLG, _ALL),
+    "flag_rate": rate(_FLG, _ALL),
+    "true_positives": count("tp"),
+    "false_positives": count("fp"),
+    "precision_at_k": rate("tp", _FLG),
+    "precision": rate("tp", _FLG),
+    "recall_at_k": rate("tp", _POS),
+    "recall": rate("tp", _POS),
+    "fpr": rate("fp", _NEG),
+    "lift_at_k": rate("tp", _FLG, _POS, _ALL),
+    "lift": rate("tp", _FLG, _POS, _ALL),
+    "n_tied_at_cutoff": count("tied"),
+    "n_test": count(*_ALL),
+    "n_train": count("train"),
+    "own_flagged": count("own_tp", "own_fp"),
+    "own_precision": rate("own_tp", ["own_tp", "own_fp"]),
+    "own_recall": rate("own_tp", ["own_tp", "own_fn"]),
+    "own_lift": rate("own_tp", ["own_tp", "own_fp"], ["own_tp", "own_fn"], _ALL),
+}
+
+
+def _cohort_cells(r: Mapping, n: float, pos: float) -> dict:
+    """tp, fp, fn, tn (and the tied and a rule's own cells) rebuilt from a row's figures."""
+    n = _num(r.get("n", r.get("n_test", n)))
+    pos = _num(r.get("n_positive", pos))
+    if math.isnan(pos) and not math.isnan(n):
+        pos = _r(_num(r.get("prevalence")) * n)
+    k = _num(r.get("k"))
+    tp = _num(r.get("true_positives"))
+    if math.isnan(tp):
+        tp = _r(_num(r.get("precision", r.get("precision_at_k"))) * k)
+    if math.isnan(tp):
+        tp = _r(_num(r.get("recall", r.get("recall_at_k"))) * pos)
+    prec = _num(r.get("precision", r.get("precision_at_k")))
+    if math.isnan(k) and prec > 0:
+        k = _r(tp / prec)
+    pos, k = _or(pos, _or(tp, 0.0)), _or(k, _or(tp, 0.0))
+    tp = _or(tp, 0.0)
+    out = {"tp": tp, "fp": k - tp, "fn": pos - tp, "tn": n - pos - (k - tp)}
+    out["tied"] = _num(r.get("n_tied_at_cutoff"))
+    out["train"] = _num(r.get("n_train"))
+    own_k = _num(r.get("own_flagged"))
+    own_tp = _r(_num(r.get("own_precision")) * own_k)
+    if math.isnan(own_tp):
+        own_tp = _r(_num(r.get("own_recall")) * pos)
+    own_tp = _or(own_tp, 0.0)
+    own_k = _or(own_k, own_tp)
+    out |= {"own_tp": own_tp, "own_fp": own_k - own_tp, "own_fn": pos - own_tp}
+    return out
+
+
+def protect_cohort(
+    rows: list[Mapping], *, n=None, n_positive=None, cumulative: bool = False
+) -> list[dict]:
+    """Headline, capacity, capacity-curve, baseline and backtest rows: each a cut of one
+    cohort of ``n`` children (``n_positive`` later identified) unless the row says."""
+    recs = [dict(r) | _cohort_cells(r, _num(n), _num(n_positive)) for r in rows]
+    cells = ["tp", "fp", "fn", "tn", "tied", "train", "own_tp", "own_fp", "own_fn"]
+    figures = {k: f for k, f in COHORT.items() if any(k in r for r in rows)}
+    return protect(recs, cells=cells, figures=figures, cumulative=cumulative)
+
+
+# --------------------------------------------------------------------- partitions of children
+_BIN = ("events", "others")
+TABLES = {
+    "calibration": {
+        "n": count(*_BIN),
+        "n_events": count("events"),
+        "observed_rate": rate("events", _BIN),
+        "ci_low": rate("events", _BIN),
+        "ci_high": rate("events", _BIN),
+        "mean_predicted": statistic(_BIN),
+    },
+    "shape": {
+        "count": count(*_BIN),
+        "share": count(*_BIN),
+        "event_rate": rate("events", _BIN),
+        "contribution": statistic(_BIN),
+    },
+    "lead_time": {"n": count("n"), "share": count("n")},
+    "lead_time_summary": {
+        "n": count("n"),
+        **{k: statistic("n") for k in ("median", "q1", "q3", "iqr", "mean")},
+    },
+    "data": {
+        "n": count(*_BIN),
+        "n_children": count(*_BIN),
+        "n_positive": count("events"),
+        "prevalence": rate("events", _BIN),
+    },
+}
+
+
+def _bin_cells(r: Mapping, size: str, events: str | None, rate_key: str | None) -> dict:
+    n = _num(r.get(size))
+    ev = _num(r.get(events)) if events else math.nan
+    if math.isnan(ev) and rate_key:
+        ev = _r(_num(r.get(rate_key)) * n)
+    return {"events": _or(ev, 0.0), "others": n - _or(ev, 0.0)}
+
+
+def protect_rows(
+    rows: list[Mapping],
+    table: str,
     *,
-    row_n: Iterable[str] = _ROW_N,
-    keep: Iterable[str] = (),
-    row_flag: str | None = "suppressed",
+    size: str = "n",
+    events: str | None = None,
+    rate_key: str | None = None,
+    by=None,
+    totals=False,
 ) -> list[dict]:
-    """Suppress a table given as records (a list of dicts), returning new records.
-
-    * A row whose size (the first of ``row_n`` present) is under :data:`MIN_CELL`
-      or that is already marked by ``row_flag`` keeps only its labels (strings,
-      booleans and the ``keep`` keys); every other number becomes None.
-    * Otherwise a rate whose own denominator (for example ``n_positive`` for a
-      false negative rate) is under :data:`MIN_CELL` becomes None.
-    * A rate that reveals a count (``observed_rate`` from ``n_events``, precision and
-      recall from ``true_positives``) becomes None when that count or its complement
-      is under :data:`MIN_CELL`.
-    * Every count under :data:`MIN_CELL` becomes ``"<10"``.
-
-    ``suppressed`` is set on every row.
-
-    Examples
-    --------
-    >>> from send_early.report._privacy import suppress_records
-    >>> suppress_records([{"group": "a", "n": 9, "fnr": 0.25},
-    ...                   {"group": "b", "n": 40, "n_positive": 8, "fnr": 0.5, "fpr": 0.1}])
-    [{'group': 'a', 'n': '<10', 'fnr': None, 'suppressed': True},
-     {'group': 'b', 'n': 40, 'n_positive': '<10', 'fnr': None, 'fpr': 0.1, 'suppressed': False}]
-    """
-    keep = set(keep)
-    row_n = tuple(row_n)
-    out = []
-    for rec in records:
-        rec = dict(jsonable(rec))
-        size_key = next((c for c in row_n if c in rec), None)
-        size = _number(rec.get(size_key)) if size_key else None
-        small_row = bool(row_flag and rec.get(row_flag)) or (
-            size_key is not None and (size is None or size < MIN_CELL)
-        )
-        new = {}
-        for key, v in rec.items():
-            if key == "suppressed" or key in keep or isinstance(v, str | bool) or v is None:
-                new[key] = v
-                continue
-            if is_count_key(key):
-                new[key] = SMALL if small_row else suppress_count(v)
-                continue
-            if small_row:
-                new[key] = None
-                continue
-            if key in _NUMERATOR and _NUMERATOR[key][0] in rec:
-                num_key, den_key = _NUMERATOR[key]
-                num = _number(rec.get(num_key))
-                den = _number(rec.get(den_key)) if den_key in rec else None
-                if num is None or num < MIN_CELL or (den is not None and den - num < MIN_CELL):
-                    new[key] = None
-                    continue
-            if any(c in rec for c in _DENOMINATOR.get(key, ())):
-                dn = _number(_denominator(rec, key))
-                if dn is None or dn < MIN_CELL:
-                    new[key] = None
-                    continue
-            new[key] = v
-        new["suppressed"] = small_row or bool(rec.get("suppressed"))
-        out.append(new)
-    return out
+    """A table whose rows are groups of children split into those later identified
+    (``events``, or ``rate_key`` times ``size``) and the others; see :data:`TABLES`."""
+    figures = {k: f for k, f in TABLES[table].items() if any(k in r for r in rows)}
+    if table.startswith("lead_time"):
+        recs = [dict(r) | {"n": _num(r.get("n"))} for r in rows]
+        return protect(recs, cells=["n"], figures=figures, by=by, totals=totals)
+    recs = [dict(r) | _bin_cells(r, size, events, rate_key) for r in rows]
+    return protect(recs, cells=list(_BIN), figures=figures, by=by, totals=totals)
 
 
-def complementary(
-    records: list[dict], *, by: str | None = None, size: str = "n", keep: Iterable[str] = ()
-) -> list[dict]:
-    """Secondary suppression: where exactly one row of a block is suppressed, also
-    suppress the smallest shown row, so the hidden count cannot be worked out from
-    a total. ``by`` names the column defining blocks (e.g. ``feature``); ``keep``
-    lists numeric label columns left as they are.
+# --------------------------------------------------------------------- group audit
+_AUDIT = {
+    "n": count(*_ALL),
+    "fnr": rate("fn", _POS),
+    "recall": rate("tp", _POS),
+    "flag_rate": rate(_FLG, _ALL),
+    "precision": rate("tp", _FLG),
+    "fpr": rate("fp", _NEG),
+    "prevalence": rate(_POS, _ALL),
+    "observed_rate": rate(_POS, _ALL),
+    "mean_risk": statistic(_ALL),
+    "calibration_gap": rate(_POS, _ALL),
+    # need is known only in synthetic cohorts and its counts are not in the card's rows
+    "recall_vs_need": rate("need_flagged", "need"),
+    "identified_among_need": rate("need_identified", "need"),
+}
 
-    Examples
-    --------
-    >>> from send_early.report._privacy import complementary, suppress_records
-    >>> rows = suppress_records([{"g": "a", "n": 5, "rate": 0.2}, {"g": "b", "n": 30, "rate": 0.5},
-    ...                          {"g": "c", "n": 60, "rate": 0.4}])
-    >>> [r["suppressed"] for r in complementary(rows)]
-    [True, True, False]
-    """
-    keep = set(keep)
-    blocks: dict = {}
-    for i, r in enumerate(records):
-        blocks.setdefault(r.get(by) if by else None, []).append(i)
-    out = [dict(r) for r in records]
-    for idx in blocks.values():
-        hidden = [i for i in idx if out[i].get("suppressed") and out[i].get(size) in (None, SMALL)]
-        shown = [i for i in idx if not out[i].get("suppressed")]
-        if len(hidden) == 1 and shown:
-            smallest = min(shown, key=lambda i: _number(out[i].get(size)) or 0.0)
-            r = out[smallest]
-            for key, v in list(r.items()):
-                if key == by or key in keep or isinstance(v, str | bool) or v is None:
-                    continue
-                r[key] = SMALL if is_count_key(key) else None
-            r["suppressed"] = True
-    return out
+
+def _audit_cells(r: Mapping) -> dict:
+    n = _num(r.get("n"))
+    pos = _r(_num(r.get("prevalence", r.get("observed_rate"))) * n)
+    flg = _r(_num(r.get("flag_rate")) * n)
+    tp = _r(_num(r.get("recall")) * pos)
+    if math.isnan(tp):
+        tp = pos - _r(_num(r.get("fnr")) * pos)
+    if math.isnan(tp):
+        tp = _r(_num(r.get("precision")) * flg)
+    tp = _or(tp, 0.0)
+    pos, flg = _or(pos, tp), _or(flg, tp)
+    nan = math.nan
+    return {"tp": tp, "fn": pos - tp, "fp": flg - tp, "tn": n - pos - (flg - tp)} | {
+        "need": nan,
+        "need_flagged": nan,
+        "need_identified": nan,
+    }
+
+
+def protect_audit(rows: list[Mapping]) -> list[dict]:
+    """The audit's rows by group; each feature's groups partition the cohort. A
+    metric's interval (``<metric>_low``, ``_high``) is shown only with the metric."""
+    figures = {}
+    for m, f in _AUDIT.items():
+        figures |= {m: f, f"{m}_low": f, f"{m}_high": f}
+    recs = [dict(r) | _audit_cells(r) for r in rows]
+    cells = ["tp", "fn", "fp", "tn", "need", "need_flagged", "need_identified"]
+    return protect(recs, cells=cells, figures=figures, by=["feature"], totals=True)
