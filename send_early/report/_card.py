@@ -59,8 +59,9 @@ LIMITATIONS = (
     "family advocacy and services, as well as on need. The model learns who gets identified.",
     "Label bias: groups that are under-identified today have fewer positive labels and so get "
     "lower scores; equal false negative rates against identified labels can hide unequal need.",
-    "Figures for groups and bins with fewer than 10 children are suppressed; a missing figure is "
-    "not evidence that a group is treated alike.",
+    'No figure lets a reader work out a group of 1 to 9 children: such counts read "<10", and '
+    'rates, shares and other cells that would reveal one read "suppressed". A missing figure '
+    "is not evidence that a group is treated alike.",
     "Calibration and capacity figures hold for the cohort evaluated; re-check them after changes "
     "in recording practice, data feeds or the population (see the backtest and drift checks).",
     "Children with little recorded history (moved in recently, no health review, not yet in "
@@ -630,10 +631,11 @@ def build_model_card(
 ) -> ModelCard:
     """Write a model card for registry reviewers: ``<name>_card.html`` and ``.json``.
 
-    Every number shown is an aggregate; any number computed from fewer than 10
-    children is suppressed (counts read ``"<10"``, rates ``None`` / "suppressed"),
-    with complementary suppression so a hidden count cannot be worked out from a
-    total. No child-level row or id is written.
+    Every number shown is an aggregate, and none lets a reader recover a group of 1 to
+    9 children (:mod:`send_early.privacy`: counts of 1 to 9 read ``"<10"``; rates,
+    shares and statistics that would reveal one, and cells that would let a hidden one
+    be worked out from a total, are ``None`` / "suppressed"). No child-level row or id
+    is written.
 
     Parameters
     ----------

@@ -61,7 +61,7 @@ def calibration_png(rows: list[dict]) -> str | None:
     ax.set_xlabel("mean predicted risk")
     ax.set_ylabel("observed rate (identified)")
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title("Calibration (bins with fewer than 10 children not shown)", fontsize=8)
+    ax.set_title("Calibration (bins that would reveal 1 to 9 children not shown)", fontsize=8)
     fig.subplots_adjust(left=0.16, right=0.97, top=0.92, bottom=0.13)
     return _png(fig)
 

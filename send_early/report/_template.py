@@ -357,7 +357,8 @@ def _explanation(card: dict) -> str:
     unit = x.get("unit", "log-odds")
     out = [
         f"<p>How each feature moves the risk ({_e(unit)}; red raises risk, blue lowers it), "
-        "for the most important features. Bins with fewer than 10 children are not shown.</p>",
+        "for the most important features. Figures for bins that would reveal 1 to 9 children "
+        "are not shown.</p>",
         _table(
             x.get("terms", [])[:15],
             [
