@@ -86,6 +86,7 @@ def test_score_accepts_counts_shares_and_percentages(tmp_path, capsys, capacity)
 
 def test_unparseable_csv_is_reported(tmp_path, capsys):
     pd.DataFrame({"child_id": ["a"]}).to_csv(tmp_path / "children.csv", index=False)
+    (tmp_path / "manifest.json").write_text('{"extract_date": "2025-08-31"}')
     assert main(["validate", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "children.birth_date is a required column and is missing" in out

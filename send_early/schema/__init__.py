@@ -11,7 +11,7 @@ from ._contract import (
     Table,
 )
 from ._docs import contract_markdown
-from ._io import atomic_write, read_tables, write_tables
+from ._io import atomic_write, parse_iso_date, read_manifest, read_tables, write_tables
 from ._validate import Tables, ValidationReport, check_tables, coerce_column, row_problems, validate
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "check_tables",
     "coerce_column",
     "contract_markdown",
+    "parse_iso_date",
+    "read_manifest",
     "read_tables",
     "row_problems",
     "validate",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from send_early import SchemaError, read_tables, validate, write_tables
-from send_early.schema import atomic_write, contract_markdown
+from send_early.schema import atomic_write, contract_markdown, parse_iso_date
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,60 @@ def test_missing_folder_and_bad_manifest(tmp_path):
 def test_unreadable_file_names_the_table(tmp_path):
     (tmp_path / "children.parquet").write_bytes(b"not parquet")
     with pytest.raises(SchemaError, match="children: could not read children.parquet"):
+        read_tables(tmp_path, extract_date="2025-08-31")
+
+
+def test_a_missing_manifest_is_refused_never_today(tiny_tables, tmp_path):
+    write_tables(tiny_tables, tmp_path)
+    (tmp_path / "manifest.json").unlink()
+    with pytest.raises(
+        SchemaError,
+        match=r"must hold manifest.json with the extract date; found none in .*--extract-date",
+    ):
         read_tables(tmp_path)
+    t = read_tables(tmp_path, extract_date="2025-08-31")
+    assert t.extract_date == pd.Timestamp("2025-08-31")
+    with pytest.raises(ValueError, match="extract_date must be an ISO date, YYYY-MM-DD"):
+        read_tables(tmp_path, extract_date="31/08/2025")
+
+
+@pytest.mark.parametrize(
+    ("manifest", "match"),
+    [
+        ({"contract_version": "1"}, "manifest.json must give extract_date; found no extract_date"),
+        (
+            {"extract_date": "01/02/2025"},
+            r"extract_date must be an ISO date, YYYY-MM-DD .* found '01/02/2025'",
+        ),
+        ({"extract_date": "2025-02-30"}, "not a day of the calendar"),
+    ],
+)
+def test_manifest_extract_date_must_be_iso(tiny_tables, tmp_path, manifest, match):
+    write_tables(tiny_tables, tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SchemaError, match=match):
+        read_tables(tmp_path)
+    # an explicit date overrides the manifest
+    assert read_tables(tmp_path, extract_date="2025-08-31").extract_date.year == 2025
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["01/02/2023", "15/01/2026", "2023-1-2", "20230102", "2023-01-02T00:00", "", "2023-13-01"],
+)
+def test_parse_iso_date_refuses_every_other_form(text):
+    with pytest.raises(ValueError, match="as_of must be an ISO date, YYYY-MM-DD"):
+        parse_iso_date(text, what="as_of")
+
+
+def test_parse_iso_date_reads_iso_and_dates():
+    import datetime as dt
+
+    assert parse_iso_date("2023-01-02") == pd.Timestamp("2023-01-02")
+    assert parse_iso_date(dt.date(2023, 1, 2)) == pd.Timestamp("2023-01-02")
+    assert parse_iso_date(pd.Timestamp("2023-01-02 13:00")) == pd.Timestamp("2023-01-02")
+    with pytest.raises(ValueError, match="found Timestamp"):
+        parse_iso_date(pd.Timestamp("2023-01-02", tz="UTC"))
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
