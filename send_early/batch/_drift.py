@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["psi", "drift_report", "PSI_WARN", "PSI_ALERT"]
+from ..model import reference_cells
+from ..privacy import protect, statistic
+
+__all__ = ["psi", "drift_report", "PSI_WARN", "PSI_ALERT", "TOO_FEW"]
 
 #: PSI above this is worth a look (the conventional 0.1).
 PSI_WARN = 0.1
 #: PSI above this means the population has shifted materially (the conventional 0.25).
 PSI_ALERT = 0.25
+#: Status of a PSI not shown: the batch (or a group its value would reveal) is too small.
+TOO_FEW = "too few children"
 _EPS = 1e-4
 
 
@@ -31,21 +36,21 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def _shares_numeric(v: np.ndarray, edges) -> np.ndarray:
-    v = v[~np.isnan(v)]
-    counts = np.bincount(
-        np.searchsorted(np.asarray(edges, float), v, side="right"), minlength=len(edges) + 1
-    )
-    return counts / max(counts.sum(), 1)
-
-
 def drift_report(reference: dict, features: pd.DataFrame, risk: np.ndarray) -> pd.DataFrame:
     """PSI per feature and for the score, with a status of ok / warn (> 0.1) / alert (> 0.25).
+
+    Each PSI is a statistic of the batch, shown under the disclosure rule of
+    :mod:`send_early.privacy`: only for a batch of at least ``MIN_CELL`` children, and
+    computed on the reference's cells merged (by :func:`send_early.model.reference_cells`)
+    until each holds 0 or at least ``MIN_CELL`` of the batch's children. Where that
+    leaves one cell (the batch's spread would reveal a group of 1 to 9) or the batch is
+    smaller, ``psi`` is NaN and the status ``"too few children"``.
 
     Parameters
     ----------
     reference : dict
-        ``RiskModel.reference_``: bin edges and shares from the calibration cohort.
+        ``RiskModel.reference_``: bin edges and shares from the calibration cohort
+        (references saved by earlier versions are read as saved).
     features : DataFrame
         The features scored now.
     risk : array
@@ -55,35 +60,43 @@ def drift_report(reference: dict, features: pd.DataFrame, risk: np.ndarray) -> p
     -------
     DataFrame
         name, psi, status; the score is the row named ``"(score)"``. Aggregates only.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from send_early.batch import drift_report
+    >>> ref = {"features": {"kind": {"kind": "categorical", "shares": {"a": 0.5, "b": 0.5}}}}
+    >>> drift_report(ref, pd.DataFrame({"kind": ["a"] * 30 + ["b"] * 10}), np.zeros(40))
+       name       psi status
+    0  kind  0.274653  alert
+    >>> drift_report(ref, pd.DataFrame({"kind": ["a"] * 5}), np.zeros(5))
+       name  psi            status
+    0  kind  NaN  too few children
     """
+    entries = [
+        (name, ref, features[name])
+        for name, ref in reference.get("features", {}).items()
+        if name in features.columns and ref.get("shares")
+    ]
+    if reference.get("score", {}).get("shares"):
+        entries.append(("(score)", reference["score"], np.asarray(risk, float)))
     rows = []
-    for name, ref in reference.get("features", {}).items():
-        if name not in features.columns:
-            continue
-        s = features[name]
-        if ref["kind"] == "categorical":
-            now = s.astype("object").fillna("(missing)").astype(str).value_counts(normalize=True)
-            keys = sorted(set(ref["shares"]) | set(now.index))
-            value = psi(
-                [ref["shares"].get(k, 0.0) for k in keys], [float(now.get(k, 0.0)) for k in keys]
-            )
-        else:
-            if not ref["shares"]:
-                continue
-            v = s.to_numpy(dtype=float, na_value=np.nan)
-            value = psi(ref["shares"], _shares_numeric(v, ref["edges"]))
-            miss_now = float(np.isnan(v).mean()) if len(v) else 0.0
-            value += psi(
-                [ref.get("missing", 0.0), 1 - ref.get("missing", 0.0)], [miss_now, 1 - miss_now]
-            )
-        rows.append((name, value))
-    sc = reference.get("score", {})
-    if sc.get("shares"):
-        rows.append(
-            ("(score)", psi(sc["shares"], _shares_numeric(np.asarray(risk, float), sc["edges"])))
-        )
-    out = pd.DataFrame(rows, columns=["name", "psi"])
+    for name, ref, values in entries:
+        e, a = reference_cells(ref, values)
+        n = int(a.sum())
+        value = psi(e, a / n) if n and len(a) > 1 else np.nan
+        # a statistic of the batch: shown only on a group of at least MIN_CELL children
+        rows.append({"name": name, "psi": value, "children": n if len(a) > 1 else 0})
+    kept = protect(rows, cells=["children"], figures={"psi": statistic("children")}, flag=None)
+    out = pd.DataFrame(
+        {
+            "name": pd.Series([r["name"] for r in kept], dtype="str"),
+            "psi": pd.Series([r["psi"] for r in kept], dtype=float),
+        }
+    )
     out["status"] = np.select(
-        [out["psi"] > PSI_ALERT, out["psi"] > PSI_WARN], ["alert", "warn"], "ok"
+        [out["psi"].isna(), out["psi"] > PSI_ALERT, out["psi"] > PSI_WARN],
+        [TOO_FEW, "alert", "warn"],
+        "ok",
     )
     return out.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)

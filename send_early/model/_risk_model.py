@@ -17,6 +17,7 @@ from sklearn.frozen import FrozenEstimator
 from ..evaluation import CapacityFlags, flag_capacity, parse_capacity
 from ..exceptions import NotFittedError
 from ..schema import CONTRACT_VERSION
+from ._reference import drift_reference
 from ._spec import ModelSpec, load_model_spec
 
 logger = logging.getLogger(__name__)
@@ -118,7 +119,9 @@ class RiskModel:
     threshold_ : float or None
         Probability threshold chosen on the calibration cohort (policy "threshold").
     reference_ : dict
-        Reference distributions of features and scores for drift checks.
+        Reference distributions of features and scores on the calibration cohort, for
+        drift checks (:func:`drift_reference`): every share stands for 0 or at least
+        ``MIN_CELL`` children.
     metadata_ : dict
         As-of dates, counts, spec hashes, contract version. Aggregates only.
 
@@ -229,7 +232,7 @@ class RiskModel:
         self.threshold_ = None
         if self.spec.capacity_policy == "threshold":
             self.threshold_ = float(np.quantile(risk_cal, 1 - self.spec.capacity_value))
-        self.reference_ = _reference(cal[feats], risk_cal)
+        self.reference_ = drift_reference(cal[feats], risk_cal)
         self.metadata_ = {
             "format_version": _FORMAT_VERSION,
             "contract_version": CONTRACT_VERSION,
@@ -461,39 +464,3 @@ class RiskModel:
     def __repr__(self) -> str:
         fitted = hasattr(self, "estimator_")
         return f"RiskModel(name={self.spec.name!r}, estimator={self.spec.estimator!r}, fitted={fitted})"
-
-
-def _reference(X: pd.DataFrame, risk: np.ndarray, n_bins: int = 10) -> dict:
-    """Reference distributions (bin edges and shares) for drift checks. Aggregates only."""
-    ref: dict = {"features": {}, "score": {}}
-    qs = np.linspace(0, 1, n_bins + 1)[1:-1]
-    for c in X.columns:
-        s = X[c]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            shares = s.astype("object").fillna("(missing)").value_counts(normalize=True)
-            ref["features"][c] = {
-                "kind": "categorical",
-                "shares": {str(k): float(v) for k, v in shares.items()},
-            }
-            continue
-        v = s.to_numpy(dtype=float, na_value=np.nan)
-        ok = v[~np.isnan(v)]
-        edges = np.unique(np.quantile(ok, qs)).tolist() if len(ok) else []
-        ref["features"][c] = {
-            "kind": "numeric",
-            "edges": edges,
-            "shares": _bin_shares(v, edges),
-            "missing": float(np.isnan(v).mean()) if len(v) else 0.0,
-        }
-    edges = np.unique(np.quantile(risk, qs)).tolist()
-    ref["score"] = {"edges": edges, "shares": _bin_shares(risk, edges)}
-    return ref
-
-
-def _bin_shares(v: np.ndarray, edges: list[float]) -> list[float]:
-    v = v[~np.isnan(v)]
-    if not len(v):
-        return []
-    idx = np.searchsorted(np.asarray(edges), v, side="right")
-    counts = np.bincount(idx, minlength=len(edges) + 1)
-    return (counts / counts.sum()).tolist()
