@@ -130,7 +130,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         _say(f"Set aside {c['orphan_records']:,} records whose child_id is not in children.")
     _say(f"Scores:  {out}\nRejects: {rejects_path}")
     if res.drift is not None:
-        bad = res.drift[res.drift["status"] != "ok"]
+        bad = res.drift[res.drift["status"].isin(["warn", "alert"])]
         for _, r in bad.iterrows():
             _say(f"Drift {r['status']}: {r['name']} PSI {r['psi']:.3f}")
     share = c["rejected_contract"] / max(c["input_children"], 1)

@@ -71,6 +71,31 @@ class ScoringResult:
         yield self.rejects
 
 
+def _published_counts(counts: dict) -> dict:
+    """The batch counts that may be logged: none lets a reader recover 1 to 9 children."""
+    from ..privacy import count, protect
+
+    c = dict(counts)
+    cells = {
+        "scored_flagged": c["flagged"],
+        "scored_unflagged": c["scored"] - c["flagged"],
+        "contract": c["rejected_contract"],
+        "population": c["rejected_not_in_population"],
+        "orphan": c["orphan_records"],
+    }
+    figures = {
+        "input_children": count("scored_flagged", "scored_unflagged", "contract", "population"),
+        "scored": count("scored_flagged", "scored_unflagged"),
+        "rejected": count("contract", "population"),
+        "rejected_contract": count("contract"),
+        "rejected_not_in_population": count("population"),
+        "flagged": count("scored_flagged"),
+        "orphan_records": count("orphan"),
+    }
+    row = protect([c | cells], cells=list(cells), figures=figures, flag=None)[0]
+    return {k: row[k] for k in figures if isinstance(row.get(k), int)}
+
+
 def load_any_model(model_or_uri, *, tracking_uri: str | None = None):
     """A RiskModel from an object, a saved folder, or an MLflow ``models:/`` URI (checksum verified)."""
     from ..model import RiskModel
@@ -273,7 +298,7 @@ def score(
         drift_report(getattr(model, "reference_", {}) or {}, feats, risk) if len(feats) else None
     )
     if drift is not None:
-        for _, r in drift[drift["status"] != "ok"].iterrows():
+        for _, r in drift[drift["status"].isin(["warn", "alert"])].iterrows():
             logger.warning("drift %s: PSI %.3f (%s)", r["name"], r["psi"], r["status"])
         if tracking_uri:
             try:
@@ -283,12 +308,13 @@ def score(
                 psi_values = {
                     ("score" if n == "(score)" else n): float(v)
                     for n, v in zip(drift["name"], drift["psi"], strict=True)
+                    if np.isfinite(v)
                 }
                 log_drift(
                     psi_values,
                     tracking_uri=tracking_uri,
                     model=reg.get("model_uri", model.name),
-                    metrics={k: v for k, v in counts.items() if isinstance(v, int)},
+                    metrics=_published_counts(counts),
                     params={"as_of": as_of.date().isoformat()},
                 )
             except ImportError:  # pragma: no cover
