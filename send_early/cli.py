@@ -1,13 +1,18 @@
 """The ``send-early`` command line: a thin layer over the public API.
 
-Exit codes: 0 success; 1 bad input (data contract errors, invalid specs, refused
-actions); 2 usage errors (argparse).
+Every option is checked before any table is read. Exit codes: 0 success; 1 bad
+input (data contract errors, a folder without ``manifest.json``, invalid specs,
+refused actions); 2 usage errors (a wrong option: a date not written
+``YYYY-MM-DD``, an as-of date after the extract date, a capacity of 0); 141 when
+the reader of the output went away (``send-early validate DIR --json | head``),
+the status a shell gives a command ended by SIGPIPE, with no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +21,11 @@ from .exceptions import IntegrityError, SchemaError, SpecError
 
 logger = logging.getLogger("send_early.cli")
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
+
+
+class UsageError(Exception):
+    """An option that is wrong for the data it names (exit 2), found after parsing."""
 
 
 def _say(*parts: object) -> None:
@@ -30,10 +39,41 @@ def _err(msg: str) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from .schema import read_tables, validate
+def _extract_date(args: argparse.Namespace):
+    """``--extract-date``, else the folder's manifest.json (read before any table)."""
+    from .schema import read_manifest
 
-    tables = read_tables(args.dir)
+    if args.extract_date is not None:
+        if not Path(args.dir).is_dir():
+            raise FileNotFoundError(
+                f"{args.dir} is not a folder of contract tables (it does not exist or is a file)."
+            )
+        return args.extract_date
+    return read_manifest(args.dir)["extract_date"]
+
+
+def _check_not_after(flag: str, dates, extract) -> None:
+    """Refuse as-of dates after the extract date: nothing after it is known."""
+    late = [d for d in dates if d is not None and d > extract]
+    if late:
+        found = ", ".join(str(d.date()) for d in late)
+        raise UsageError(
+            f"{flag} must be on or before the extract date {extract.date()}; found {found}. "
+            "Records after the extract are unknown: give an earlier date, or score a later "
+            "extract."
+        )
+
+
+def _read(args: argparse.Namespace):
+    from .schema import read_tables
+
+    return read_tables(args.dir, extract_date=args.extract_date)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .schema import validate
+
+    tables = _read(args)  # manifest.json (or --extract-date) first, then the tables
     report = validate(tables)
     _say(report.to_json() if args.json else report.to_text())
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
@@ -45,7 +85,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     kwargs = {"random_state": args.seed}
-    if args.extract_date:
+    if args.extract_date is not None:
         kwargs["extract_date"] = args.extract_date
     tables = make_cohort(args.children, **kwargs)
     write_tables(tables, args.out, format=args.format)
@@ -59,20 +99,31 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _progress(desc: str):
-    """A tqdm bar on stderr for long CLI work (library code only calls back)."""
-    from tqdm import tqdm
+class _Progress:
+    """A tqdm bar on stderr, drawn from the first call back (when work starts), never before."""
 
-    bar = tqdm(total=None, desc=desc, unit="chunk", file=sys.stderr, leave=False)
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
 
-    return update
+            self.bar = tqdm(
+                total=total,
+                desc=self.desc,
+                unit="chunk",
+                file=sys.stderr,
+                leave=False,
+                disable=None,  # no bar when stderr is not a terminal (cron logs)
+            )
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _write_frame(df, path: Path) -> None:
@@ -86,8 +137,11 @@ def _write_frame(df, path: Path) -> None:
         raise ValueError(f"output must end in .csv or .parquet; found {path.name!r}.")
 
 
+# -- options, each checked while parsing (a usage error, exit 2, before any work) -------------
+
+
 def _capacity_arg(text: str) -> str:
-    """``--capacity`` checked while parsing (a usage error, before any work)."""
+    """``--capacity``: a count (400) or a share (0.05, 5%); 0 and negatives refused."""
     from .evaluation import parse_capacity
 
     try:
@@ -97,29 +151,86 @@ def _capacity_arg(text: str) -> str:
     return text
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from .batch import score
-    from .schema import read_tables
+def _date_arg(text: str):
+    """A date option: ISO 8601 ``YYYY-MM-DD`` only (``01/02/2023`` is ambiguous)."""
+    from .schema import parse_iso_date
 
-    out = Path(args.out)
-    if out.suffix not in (".csv", ".parquet"):
-        _err(f"--out must end in .csv or .parquet; found {out.name!r}.")
-        return EXIT_USAGE
+    try:
+        return parse_iso_date(text, what="the date")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _dates_arg(text: str) -> list:
+    """Comma-separated ISO dates."""
+    parts = [t.strip() for t in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(
+            f"the dates must be ISO dates, YYYY-MM-DD, separated by commas "
+            f"(e.g. 2018-09-01,2019-09-01); found {text!r}."
+        )
+    return [_date_arg(t) for t in parts]
+
+
+def _out_arg(text: str) -> Path:
+    path = Path(text)
+    if path.suffix not in (".csv", ".parquet"):
+        raise argparse.ArgumentTypeError(
+            f"the scores file must end in .csv or .parquet; found {path.name!r}."
+        )
+    return path
+
+
+def _share_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"the share must be a number from 0 to 1 (e.g. 0.05); found {text!r}."
+        )
+    return value
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"the number must be a whole number of 1 or more; found {text!r}."
+        )
+    return value
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .batch import load_any_model, score
+
+    extract = _extract_date(args)
+    _check_not_after("--as-of", [args.as_of], extract)
+    out = args.out
     rejects_path = Path(args.rejects) if args.rejects else out.with_name(out.stem + "_rejects.csv")
-    tables = read_tables(args.dir)
-    res = score(
-        args.model,
-        tables,
-        args.as_of,
-        capacity=args.capacity,
-        tracking_uri=args.tracking_uri,
-        progress=_progress("scoring"),
-    )
+    model = load_any_model(args.model, tracking_uri=args.tracking_uri)
+    tables = _read(args)
+    bar = _Progress("scoring")
+    try:
+        res = score(
+            model,
+            tables,
+            args.as_of,
+            capacity=args.capacity,
+            tracking_uri=args.tracking_uri,
+            progress=bar,
+        )
+    finally:
+        bar.close()
     _write_frame(res.scores, out)
     _write_frame(res.rejects, rejects_path)
     c = res.counts
     _say(
-        f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of} "
+        f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of.date()} "
         f"({c['flagged']:,} flagged for a person to review)."
     )
     _say(
@@ -143,28 +254,54 @@ def cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _step(msg: str) -> None:
-    print(f"  - {msg}", file=sys.stderr, flush=True)
+def _stages():
+    """Stage lines on stderr with the time since the command started (library calls back)."""
+    t0 = time.perf_counter()
+
+    def step(msg: str) -> None:
+        print(f"  [{time.perf_counter() - t0:4.0f} s] {msg}", file=sys.stderr, flush=True)
+
+    return step
+
+
+def _say_failed_checks(card) -> None:
+    """One line per failed card check: its name, the value shown, the rule and why."""
+    if card is None:
+        return
+    failed = [c for c in card.checks if c.get("passed") is False]
+    if failed:
+        _say(f"Model card checks failed ({len(failed)} of {len(card.checks)}):")
+    for c in failed:
+        _say(
+            f"  {c['name']}: {c.get('value_text', 'n/a')}, must be {c.get('rule', '?')}. "
+            f"{c.get('detail', '')}".rstrip()
+        )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .schema import read_tables
+    from .model import RiskModel
     from .workflow import train_model
 
-    tables = read_tables(args.dir)
-    dates = args.as_of_dates.split(",") if args.as_of_dates else None
+    extract = _extract_date(args)
+    _check_not_after("--as-of-dates", args.as_of_dates or [], extract)
+    RiskModel.from_spec(args.model_spec)  # a wrong spec is reported before any table is read
+    step = _stages()
+    step(f"reading {args.dir}")
+    tables = _read(args)
     res = train_model(
         tables,
         args.model_spec,
-        dates,
+        args.as_of_dates,
         out_dir=args.out,
         register=args.register,
         tracking_uri=args.tracking_uri,
         backtest=not args.no_backtest,
-        progress=_step,
+        progress=step,
     )
+    step("done")
     run = res["run"]
     _say(run.headline_table().to_string(index=False))
+    _say_failed_checks(run.card)
     _say(f"Model saved to {Path(args.out) / 'model'}")
     if run.card is not None:
         _say(f"Model card: {run.card.html_path}")
@@ -175,19 +312,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .batch import load_any_model
-    from .schema import read_tables
     from .workflow import evaluate_model
 
+    extract = _extract_date(args)
+    _check_not_after("--as-of", [args.as_of], extract)
     model = load_any_model(args.model, tracking_uri=args.tracking_uri)
-    tables = read_tables(args.dir)
+    tables = _read(args)
     run = evaluate_model(
-        model, tables, args.as_of, out_dir=args.out, backtest=not args.no_backtest, progress=_step
+        model,
+        tables,
+        args.as_of,
+        out_dir=args.out,
+        backtest=not args.no_backtest,
+        progress=_stages(),
     )
     _say(
         f"Evaluation at {run.as_of.date()} ({run.counts['evaluated']:,} children with a complete label window; "
         f"{run.counts['censored']:,} censored)."
     )
     _say(run.headline_table().to_string(index=False))
+    _say_failed_checks(run.card)
     _say(f"Model card: {run.card.html_path}\n            {run.card.json_path}")
     return EXIT_OK
 
@@ -237,28 +381,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------------
 
 
+def _extract_date_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--extract-date",
+        type=_date_arg,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date the extract was taken; needed when DIR has no manifest.json, "
+        "and overrides the manifest's",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="send-early",
         description="Early identification of children likely to need SEND support. "
-        "Scores are decision support for a person, never a decision.",
+        "Scores are decision support for a person, never a decision. "
+        "Dates are ISO 8601, YYYY-MM-DD.",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("validate", help="check a folder of tables against the data contract")
-    s.add_argument("dir", help="folder with <table>.parquet|csv files and optional manifest.json")
+    s.add_argument("dir", help="folder with <table>.parquet|csv files and manifest.json")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
+    _extract_date_option(s)
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("synth", help="write a synthetic cohort (no real child data)")
     s.add_argument(
-        "--children", type=int, default=10_000, help="number of children (default 10000)"
+        "--children", type=_count_arg, default=10_000, help="number of children (default 10000)"
     )
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    s.add_argument("--extract-date", default=None, help="extract date (default 2025-08-31)")
+    s.add_argument(
+        "--extract-date",
+        type=_date_arg,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="extract date (default 2025-08-31)",
+    )
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser(
@@ -270,8 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--as-of-dates",
+        type=_dates_arg,
         default=None,
-        help="comma-separated training as-of dates (default: the spec's)",
+        metavar="DATE,DATE,...",
+        help="comma-separated training as-of dates, YYYY-MM-DD (default: the spec's)",
     )
     s.add_argument(
         "--out", default="send_early_model", help="folder for the saved model and the card"
@@ -283,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
     )
+    _extract_date_option(s)
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser(
@@ -291,11 +457,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", help="folder of contract tables (with sen_events)")
     s.add_argument("--model", required=True, help="saved model folder or models:/NAME@ALIAS")
     s.add_argument(
-        "--as-of", default=None, help="as-of date (default: extract date minus the horizon)"
+        "--as-of",
+        type=_date_arg,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="as-of date (default: extract date minus the horizon)",
     )
     s.add_argument("--out", default="send_early_card", help="folder for the card (HTML and JSON)")
     s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
     s.add_argument("--tracking-uri", default=None)
+    _extract_date_option(s)
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser(
@@ -324,39 +495,61 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="score the population at an as-of date (batch job)")
     s.add_argument("dir", help="folder of contract tables")
     s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
-    s.add_argument("--as-of", required=True, help="as-of date (YYYY-MM-DD)")
     s.add_argument(
-        "--out", required=True, help="scores file (.csv or .parquet), written atomically"
+        "--as-of",
+        required=True,
+        type=_date_arg,
+        metavar="YYYY-MM-DD",
+        help="as-of date, on or before the extract date",
+    )
+    s.add_argument(
+        "--out",
+        required=True,
+        type=_out_arg,
+        help="scores file (.csv or .parquet), written atomically; the run's metadata goes "
+        "beside it as <out>_run.json",
     )
     s.add_argument("--rejects", default=None, help="rejects file (default: <out>_rejects.csv)")
     s.add_argument(
         "--capacity",
         default=None,
         type=_capacity_arg,
-        help="children to flag: a count (200) or a share (0.05 or 5%%), rounded down",
+        help="children to flag: a count (200) or a share (0.05 or 5%%), rounded down "
+        "(default: the capacity the model card evaluated)",
     )
     s.add_argument(
         "--max-reject-share",
-        type=float,
+        type=_share_arg,
         default=0.05,
         help="exit 1 when more than this share of children break the contract (default 0.05)",
     )
     s.add_argument(
         "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
     )
+    _extract_date_option(s)
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("demo", help="run the whole workflow on a synthetic cohort")
     s.add_argument(
         "--out", default="send_early_demo", help="folder for the cohort, card and scores"
     )
-    s.add_argument("--children", type=int, default=20_000)
+    s.add_argument("--children", type=_count_arg, default=20_000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument(
         "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
     )
     s.set_defaults(func=cmd_demo)
     return p
+
+
+def _stdout_to_devnull() -> None:
+    """The reader of stdout went away (``| head``): send what is left to /dev/null, so the
+    interpreter's final flush raises no second BrokenPipeError (Python's documented recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (tests capture it)
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,7 +560,15 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.func(args) or 0)
+        rc = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     except (SchemaError, SpecError, IntegrityError, FileNotFoundError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT

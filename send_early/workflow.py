@@ -82,8 +82,14 @@ class EvaluationRun:
                     )
                 )
         if self.card is not None:
+            failed = [c["name"] for c in self.card.checks if c.get("passed") is False]
             rows.append(
-                ("model card checks", "passed" if self.card.passed else "FAILED (see card)")
+                (
+                    "model card checks",
+                    f"{len(self.card.checks)} of {len(self.card.checks)} passed"
+                    if not failed
+                    else f"{len(failed)} of {len(self.card.checks)} FAILED",
+                )
             )
         return pd.DataFrame(rows, columns=["measure", "value"])
 
@@ -300,12 +306,21 @@ def train_model(
 
     say = progress or (lambda s: None)
     model = RiskModel.from_spec(model_spec)
-    say(f"fitting {model.spec.estimator} model {model.name!r}")
+    say(
+        f"fitting {model.spec.estimator} model {model.name!r} "
+        "(features and labels at each as-of date, fit, calibration: the longest step)"
+    )
     model.fit(tables, as_of_dates)
+    say(
+        f"fitted on {model.metadata_['n_train']:,} rows (one per child and as-of date), "
+        "calibrated on "
+        f"{model.metadata_['n_calibration']:,} children at {model.metadata_['calibration_as_of']}"
+    )
     out = Path(out_dir) if out_dir is not None else None
     run = evaluate_model(model, tables, out_dir=out, truth=truth, backtest=backtest, progress=say)
     result = {"model": model, "run": run, "logged": None}
     if out is not None:
+        say(f"saving the model to {out / 'model'}")
         model.save(out / "model")
     if register:
         from .registry import log_model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -104,3 +105,169 @@ def test_synth_output_passes_validate(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Wrote a synthetic cohort of 300 children" in text
     assert text.count("VALID: 0 error(s), 0 warning(s).") == 2
+
+
+# -- strict options: checked before any table is read ----------------------------------------
+
+BAD_DATES = ["01/02/2023", "15/01/2026", "2026-1-15", "20260115", "2026-02-30", "next monday"]
+
+
+@pytest.mark.parametrize("date", BAD_DATES)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["score", "{dir}", "--model", "{dir}/m", "--out", "s.csv", "--as-of", "{date}"],
+        [
+            "score",
+            "{dir}",
+            "--model",
+            "m",
+            "--out",
+            "s.csv",
+            "--as-of",
+            "2025-01-01",
+            "--extract-date",
+            "{date}",
+        ],
+        ["evaluate", "{dir}", "--model", "m", "--as-of", "{date}"],
+        ["train", "{dir}", "--as-of-dates", "2019-09-01,{date}"],
+        ["validate", "{dir}", "--extract-date", "{date}"],
+        ["synth", "--out", "{dir}", "--extract-date", "{date}"],
+    ],
+    ids=["score", "score-extract", "evaluate", "train", "validate", "synth"],
+)
+def test_dates_must_be_iso_usage_error_before_anything_is_read(tmp_path, capsys, command, date):
+    # the folder does not exist: the date is reported (exit 2), not the folder (exit 1)
+    missing = str(tmp_path / "nope")
+    argv = [a.format(dir=missing, date=date) for a in command]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "must be an ISO date, YYYY-MM-DD (e.g. 2026-01-15)" in err
+    assert f"found '{date}'" in err
+    assert "scoring" not in err and "Traceback" not in err
+    assert not (tmp_path / "nope").exists()
+
+
+def _manifest_only(folder, extract="2025-08-31"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps({"extract_date": extract}))
+    return folder
+
+
+def test_as_of_after_the_extract_date_is_refused_naming_it(tmp_path, capsys):
+    # only a manifest and no model: the as-of date is refused first
+    d = _manifest_only(tmp_path / "extract")
+    argv = ["score", str(d), "--model", str(tmp_path / "m"), "--out", str(tmp_path / "s.csv")]
+    assert main([*argv, "--as-of", "2026-01-15"]) == 2
+    err = capsys.readouterr().err
+    assert "--as-of must be on or before the extract date 2025-08-31; found 2026-01-15" in err
+    assert "scoring" not in err
+    # --extract-date overrides the manifest: now the as-of is fine and the missing model is next
+    assert main([*argv, "--as-of", "2026-01-15", "--extract-date", "2026-01-31"]) == 1
+    assert "model must be a RiskModel, a folder" in capsys.readouterr().err
+    assert main(["evaluate", str(d), "--model", "m", "--as-of", "2025-09-01"]) == 2
+    assert "extract date 2025-08-31; found 2025-09-01" in capsys.readouterr().err
+    assert main(["train", str(d), "--as-of-dates", "2019-09-01,2025-09-01,2026-01-01"]) == 2
+    assert "found 2025-09-01, 2026-01-01" in capsys.readouterr().err
+
+
+def test_a_folder_without_manifest_needs_extract_date(tiny_tables, tmp_path, capsys):
+    write_tables(tiny_tables, tmp_path)
+    (tmp_path / "manifest.json").unlink()
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "must hold manifest.json with the extract date; found none" in err
+    assert "--extract-date" in err
+    argv = ["score", str(tmp_path), "--model", "m", "--out", "s.csv", "--as-of", "2025-01-01"]
+    assert main(argv) == 1
+    assert "manifest.json" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path), "--extract-date", "2025-08-31"]) == 0
+    assert "extract date 2025-08-31" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--out", "scores.txt", "must end in .csv or .parquet; found 'scores.txt'"),
+        ("--max-reject-share", "5", "the share must be a number from 0 to 1"),
+        ("--max-reject-share", "-0.1", "the share must be a number from 0 to 1"),
+    ],
+)
+def test_score_options_are_usage_errors(tmp_path, capsys, option, value, message):
+    argv = ["score", str(tmp_path / "nope"), "--model", "m", "--as-of", "2025-01-01"]
+    argv += ["--out", "s.csv", option, value]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_no_progress_bar_before_an_error(tiny_tables, tmp_path, capsys):
+    write_tables(tiny_tables, tmp_path / "extract")
+    argv = ["score", str(tmp_path / "extract"), "--model", str(tmp_path / "no_model")]
+    assert main([*argv, "--as-of", "2024-01-15", "--out", str(tmp_path / "s.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "model must be a RiskModel" in err
+    assert "scoring" not in err and "chunk" not in err
+
+
+def test_broken_pipe_exits_141_without_a_traceback(tiny_tables, tmp_path):
+    # `send-early validate DIR --json | head`: the reader goes away before the report is written
+    import subprocess
+    import sys
+
+    write_tables(tiny_tables, tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "send_early", "validate", str(tmp_path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # what `head` does once it has what it wants
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
+    # and in a real shell pipeline (pipefail shows our status), quiet either way
+    shell = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"set -o pipefail; {sys.executable} -m send_early validate {tmp_path} --json "
+            "| head -c 10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shell.returncode in (0, 141)
+    assert shell.stdout.startswith("{") and len(shell.stdout) == 10
+    assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
+
+
+def test_train_shows_stages_and_names_each_failed_check(
+    small_cohort, fast_spec_path, tmp_path, capsys
+):
+    write_tables(small_cohort, tmp_path / "extract")
+    argv = ["train", str(tmp_path / "extract"), "--model-spec", str(fast_spec_path)]
+    argv += ["--out", str(tmp_path / "model"), "--no-backtest"]
+    argv += ["--as-of-dates", "2018-09-01,2019-09-01,2020-09-01,2021-09-01"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    # stage lines on stderr, each with the time since the start, from reading to done
+    stages = [line for line in captured.err.splitlines() if line.startswith("  [")]
+    assert re.match(r"  \[\s*\d+ s\] reading ", stages[0])
+    assert any("fitting additive model" in s for s in stages)
+    assert any("model card" in s for s in stages) and stages[-1].endswith("] done")
+    card = json.loads(next((tmp_path / "model").glob("*_card.json")).read_text())
+    failed = [c for c in card["checks"] if c["passed"] is False]
+    out = captured.out
+    assert "see card" not in out
+    if failed:
+        assert f"{len(failed)} of {len(card['checks'])} FAILED" in out
+        assert f"Model card checks failed ({len(failed)} of {len(card['checks'])}):" in out
+        for c in failed:
+            assert f"  {c['name']}: {c['value_text']}, must be {c['rule']}." in out
+    else:
+        assert f"{len(card['checks'])} of {len(card['checks'])} passed" in out

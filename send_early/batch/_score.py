@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import IntegrityError, SchemaError
-from ..schema import Tables, check_tables, row_problems
+from ..schema import Tables, check_tables, parse_iso_date, row_problems
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,8 @@ def score(
     ----------
     model_or_uri : RiskModel, folder, or ``models:/NAME@ALIAS``
     tables : Tables or mapping
-    as_of : date-like
+    as_of : str or date-like
+        ISO ``YYYY-MM-DD`` when given as text; on or before ``tables.extract_date``.
     capacity : int, float or str, optional
         Number of children to flag (a whole number, 1 or more) or a share of the
         children scored (a decimal in (0, 1] or ``"5%"``, rounded down to whole
@@ -174,7 +175,8 @@ def score(
     chunk_size : int
         Children per chunk when building features and scoring.
     progress : callable(done, total), optional
-        Called after each chunk (the CLI draws a progress bar with it).
+        Called with ``(0, total)`` when the chunks start and after each chunk
+        (the CLI draws a progress bar with it).
 
     Returns
     -------
@@ -186,9 +188,14 @@ def score(
 
     if capacity is not None:
         parse_capacity(capacity)  # refuse a bad capacity before loading or reading anything
-    model = load_any_model(model_or_uri, tracking_uri=tracking_uri)
-    as_of = pd.Timestamp(as_of).normalize()
+    as_of = parse_iso_date(as_of, what="as_of")
     tables = Tables.coerce(tables)
+    if as_of > tables.extract_date:
+        raise ValueError(
+            f"as_of must be on or before the extract date {tables.extract_date.date()}; found "
+            f"{as_of.date()}. Records after the extract are unknown: pick an earlier as-of date."
+        )
+    model = load_any_model(model_or_uri, tracking_uri=tracking_uri)
     if "children" not in tables:
         raise SchemaError("cannot score: children is required; no children table was given.")
     input_ids = pd.Index(tables["children"]["child_id"].astype("str").dropna().unique())
@@ -213,6 +220,8 @@ def score(
     children = typed["children"]
     chunks = [in_ids[i : i + chunk_size] for i in range(0, len(in_ids), chunk_size)] or [in_ids[:0]]
     feats_parts, risk_parts, reason_parts, age_rejects = [], [], [], []
+    if progress is not None:
+        progress(0, len(chunks))  # the contract checks are done; the chunks start
     for i, ids in enumerate(chunks):
         sub = {name: df[df["child_id"].isin(ids)] for name, df in typed.items()}
         sub["children"] = children[children["child_id"].isin(ids)]

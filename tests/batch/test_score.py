@@ -178,3 +178,20 @@ def test_cli_score_writes_atomically_and_counts(fitted_model, small_cohort, tmp_
     assert len(scores) + rejects["child_id"].nunique() == len(small_cohort["children"])
     assert f"of {len(small_cohort['children']):,} children" in text
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_as_of_is_iso_and_not_after_the_extract_before_the_model_is_loaded(small_cohort, tmp_path):
+    # the model folder does not exist: the date is refused first
+    missing = tmp_path / "no_model"
+    with pytest.raises(ValueError, match=r"as_of must be an ISO date, YYYY-MM-DD .* '01/09/2023'"):
+        send_early.score(missing, small_cohort, "01/09/2023")
+    with pytest.raises(ValueError, match="as_of must be on or before the extract date 2025-08-31"):
+        send_early.score(missing, small_cohort, "2026-01-15")
+    with pytest.raises(FileNotFoundError, match="model must be a RiskModel"):
+        send_early.score(missing, small_cohort, "2025-08-31")
+
+
+def test_progress_starts_at_zero_when_the_work_starts(fitted_model, small_cohort):
+    calls = []
+    send_early.score(fitted_model, small_cohort, AS_OF, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 1), (1, 1)]
