@@ -205,6 +205,22 @@ def _count_arg(text: str) -> int:
     return value
 
 
+def _write_run(metadata: dict, path: Path, **outputs: Path) -> None:
+    """The run's record (model, approval, capacity, counts, warnings) as JSON, atomically."""
+    import datetime as dt
+    import json
+
+    from .schema import atomic_write
+
+    record = {
+        **metadata,
+        "outputs": {k: str(v) for k, v in outputs.items()},
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    atomic_write(path, lambda p: p.write_text(text))
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from .batch import load_any_model, score
 
@@ -212,9 +228,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     _check_not_after("--as-of", [args.as_of], extract)
     out = args.out
     rejects_path = Path(args.rejects) if args.rejects else out.with_name(out.stem + "_rejects.csv")
+    run_path = out.with_name(out.stem + "_run.json")
     model = load_any_model(args.model, tracking_uri=args.tracking_uri)
     tables = _read(args)
     bar = _Progress("scoring")
+    # the scoring module's warnings are printed below as plain lines; not twice through logging
+    quiet = logging.getLogger("send_early.batch._score")
+    level = quiet.level
+    if not args.verbose:
+        quiet.setLevel(logging.ERROR)
     try:
         res = score(
             model,
@@ -226,8 +248,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
+        quiet.setLevel(level)
     _write_frame(res.scores, out)
     _write_frame(res.rejects, rejects_path)
+    meta = {**res.metadata, "model": {**res.metadata["model"], "source": args.model}}
+    _write_run(meta, run_path, scores=out, rejects=rejects_path)
     c = res.counts
     _say(
         f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of.date()} "
@@ -239,11 +264,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     )
     if c.get("orphan_records"):
         _say(f"Set aside {c['orphan_records']:,} records whose child_id is not in children.")
-    _say(f"Scores:  {out}\nRejects: {rejects_path}")
+    _say(f"Scores:  {out}\nRejects: {rejects_path}\nRun:     {run_path}")
     if res.drift is not None:
         bad = res.drift[res.drift["status"].isin(["warn", "alert"])]
         for _, r in bad.iterrows():
             _say(f"Drift {r['status']}: {r['name']} PSI {r['psi']:.3f}")
+    for text in res.warnings:
+        _err(f"warning: {text}")
     share = c["rejected_contract"] / max(c["input_children"], 1)
     if share > args.max_reject_share:
         _err(

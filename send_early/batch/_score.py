@@ -59,12 +59,23 @@ class ScoringResult:
         input children, scored, rejected (by kind); ``input == scored + rejected``.
     drift : DataFrame
         Population stability index per feature and for the score.
+    warnings : list of str
+        What a person should know before acting on the scores: a model that is
+        not the approved champion (or not registered at all), failed model card
+        checks, a capacity other than the one the card evaluated. Also logged.
+    metadata : dict
+        The run's record (JSON-ready): as-of and extract dates, the model and
+        its approval, the capacity asked for and the card's, counts, drift
+        statuses and the warnings with their kinds. ``send-early score`` writes
+        it beside the scores as ``<out>_run.json``.
     """
 
     scores: pd.DataFrame
     rejects: pd.DataFrame
     counts: dict = field(default_factory=dict)
     drift: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
 
     def __iter__(self):
         yield self.scores
@@ -112,6 +123,103 @@ def load_any_model(model_or_uri, *, tracking_uri: str | None = None):
     raise FileNotFoundError(
         f"model must be a RiskModel, a folder written by RiskModel.save, or a models:/NAME@ALIAS URI; found {s!r}."
     )
+
+
+def _approval(model) -> tuple[list[tuple[str, str]], dict]:
+    """Warnings about the model's approval and card checks, read from the registry."""
+    reg = getattr(model, "registry_", None) or {}
+    if not reg.get("name"):
+        return [
+            (
+                "not_registered",
+                f"model {model.name!r} is not a registered version (a saved folder or a model "
+                "in memory): no reviewer's approval or model card checks are recorded for it. "
+                "For a council's run, score with models:/NAME@champion.",
+            )
+        ], {"registered": False}
+    from ..registry import review_summary
+
+    name, version, alias = reg["name"], str(reg["version"]), reg.get("alias")
+    where = f"models:/{name}@{alias} (version {version})" if alias else f"{name} version {version}"
+    info = {"registered": True, "name": name, "version": version, "alias": alias}
+    try:
+        summary = review_summary(name, version, tracking_uri=reg.get("tracking_uri"))
+    except (ValueError, ImportError) as exc:
+        return [("approval_unknown", f"could not read the approval of {where}: {exc}")], info
+    champion = summary.champion_version
+    info |= {
+        "champion_version": champion,
+        "validation_status": summary.status,
+        "card_checks_failed": summary.checks_failed,
+    }
+    out = []
+    if champion != summary.version:
+        held = f"version {champion} holds" if champion else "no version holds"
+        out.append(
+            (
+                "not_champion",
+                f"{where} is not the approved champion ({held} {name}@champion): no reviewer "
+                f"approved these scores for use. Score with models:/{name}@champion, or have "
+                f"this version reviewed and promoted (send-early review {name} {version}).",
+            )
+        )
+    elif summary.status != "approved":
+        out.append(
+            (
+                "not_approved",
+                f"{where} holds the alias champion but no approval is recorded (status "
+                f"{summary.status!r}): promote it with send-early promote so the reviewer's "
+                "decision is on record.",
+            )
+        )
+    if summary.checks_failed:
+        reason = summary.tags.get("send_early.review.champion.force_reason")
+        forced = f"; promoted with --force: {reason!r}" if reason and champion == version else ""
+        out.append(
+            (
+                "card_checks_failed",
+                f"{where} failed {len(summary.checks_failed)} model card check(s): "
+                f"{', '.join(summary.checks_failed)}{forced}. Read its card "
+                f"(send-early review {name} {version}) before acting on these scores.",
+            )
+        )
+    return out, info
+
+
+def _share_text(value: float) -> str:
+    return f"{value * 100:.4g}%"
+
+
+def _capacity(model, risk, ids, capacity, flagged: int) -> tuple[list[tuple[str, str]], dict]:
+    """A warning when ``capacity`` flags other children than the card's capacity would."""
+    spec = model.spec
+    card_flagged = int(model.apply_capacity(risk, ids).flagged.sum())  # the card's capacity
+    card = {
+        "share": f"the top {_share_text(spec.capacity_value)}",
+        "count": f"{int(spec.capacity_value):,} children",
+        "threshold": f"a risk threshold (the top {_share_text(spec.capacity_value)} "
+        "of its calibration cohort)",
+    }.get(spec.capacity_policy, f"{spec.capacity_policy} {spec.capacity_value}")
+    info = {
+        "requested": None if capacity is None else str(capacity),
+        "flagged": flagged,
+        "card_policy": spec.capacity_policy,
+        "card_value": spec.capacity_value,
+        "card_flagged": card_flagged,
+    }
+    if capacity is None or flagged == card_flagged:
+        return [], info
+    n = len(risk)
+    return [
+        (
+            "capacity_differs",
+            f"capacity {capacity} flags {flagged:,} of {n:,} children scored "
+            f"({flagged / max(n, 1):.1%}); the model card evaluated {card}, which flags "
+            f"{card_flagged:,} of them. The card's precision, recall and group audit hold at "
+            "its capacity only: score without --capacity, or have the model evaluated and "
+            "reviewed at this capacity.",
+        )
+    ], info
 
 
 def _contract_rejects(tables: Tables) -> tuple[Tables, pd.DataFrame]:
@@ -301,6 +409,13 @@ def score(
             f"batch scoring must account for every child: {n_input:,} input, {counts['scored']:,} scored, "
             f"{counts['rejected']:,} rejected, {len(lost):,} lost, {len(both):,} both scored and rejected."
         )
+    from .. import __version__
+
+    warned, model_info = _approval(model)
+    cap_warned, cap_info = _capacity(model, risk, ids, capacity, counts["flagged"])
+    warned += cap_warned
+    for _, text in warned:
+        logger.warning("%s", text)
     from ._drift import drift_report
 
     drift = (
@@ -323,10 +438,35 @@ def score(
                     psi_values,
                     tracking_uri=tracking_uri,
                     model=reg.get("model_uri", model.name),
-                    metrics=_published_counts(counts),
-                    params={"as_of": as_of.date().isoformat()},
+                    metrics={**_published_counts(counts), "warnings": len(warned)},
+                    params={
+                        "as_of": as_of.date().isoformat(),
+                        "warnings": ",".join(kind for kind, _ in warned) or "none",
+                    },
                 )
             except ImportError:  # pragma: no cover
                 logger.warning("drift not logged: registry unavailable")
+    metadata = {
+        "as_of": as_of.date().isoformat(),
+        "extract_date": tables.extract_date.date().isoformat(),
+        "model": {"name": model.name, "version": version, **model_info},
+        "capacity": cap_info,
+        "counts": counts,
+        "drift": []
+        if drift is None
+        else [
+            {"name": r["name"], "psi": float(r["psi"]), "status": r["status"]}
+            for _, r in drift[drift["status"].isin(["warn", "alert"])].iterrows()
+        ],
+        "warnings": [{"kind": kind, "message": text} for kind, text in warned],
+        "send_early_version": __version__,
+    }
     logger.info("scored %d children, rejected %d", counts["scored"], counts["rejected"])
-    return ScoringResult(scores=scores, rejects=all_rejects, counts=counts, drift=drift)
+    return ScoringResult(
+        scores=scores,
+        rejects=all_rejects,
+        counts=counts,
+        drift=drift,
+        warnings=[text for _, text in warned],
+        metadata=metadata,
+    )
