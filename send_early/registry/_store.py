@@ -162,7 +162,10 @@ def _backup_if_migrating(db: Path) -> Path | None:
 
 
 def open_store(
-    tracking_uri: str | os.PathLike | None = None, *, experiment: str | None = None
+    tracking_uri: str | os.PathLike | None = None,
+    *,
+    experiment: str | None = None,
+    create: bool = True,
 ) -> Store:
     """Resolve where to track and make sure the store exists.
 
@@ -171,7 +174,8 @@ def open_store(
     taken as an embedded store folder. An embedded (SQLite) store is created the
     first time under a file lock, so several processes may start on a new store at
     once; before a newer MLflow migrates an existing store, the database is backed up
-    next to itself.
+    next to itself. Loading, reviewing and scoring open with ``create=False``, so they
+    never leave an empty store behind.
 
     Parameters
     ----------
@@ -181,6 +185,9 @@ def open_store(
     experiment : str, optional
         Also create this experiment if missing (with its artifacts inside the store
         folder for a SQLite store).
+    create : bool, default True
+        Create an embedded store that does not exist yet. With ``False`` a missing
+        store raises :class:`FileNotFoundError` naming the settings to check.
 
     Returns
     -------
@@ -192,6 +199,8 @@ def open_store(
     if store.path is None:
         return _ensure(store, experiment)
     db = store.path / _DB_NAME
+    if not create and not (db.is_file() and db.stat().st_size > 0):
+        raise FileNotFoundError(_missing_store_message(db, tracking_uri))
     store.path.mkdir(parents=True, exist_ok=True)
     (store.path / _ARTIFACTS).mkdir(exist_ok=True)
     with filelock.FileLock(str(store.path / _LOCK_NAME), timeout=_LOCK_TIMEOUT_S):
@@ -203,6 +212,23 @@ def open_store(
         if experiment is not None:
             _get_or_create_experiment(store, experiment)
     return store
+
+
+def _missing_store_message(db: Path, tracking_uri) -> str:
+    if tracking_uri is not None:
+        source = "the tracking_uri argument (--tracking-uri)"
+    elif os.environ.get("MLFLOW_TRACKING_URI"):
+        source = "$MLFLOW_TRACKING_URI"
+    elif os.environ.get(STORE_ENV):
+        source = f"${STORE_ENV}"
+    else:
+        source = f"the default ./{DEFAULT_STORE_DIR} (neither ${STORE_ENV} nor $MLFLOW_TRACKING_URI is set)"
+    return (
+        f"A model store must exist to load, review or score a registered model; none was found "
+        f"at {db} ({source}). Set {STORE_ENV} to the store folder, MLFLOW_TRACKING_URI to a "
+        "tracking server or sqlite:////abs/path/mlflow.db, or pass tracking_uri= "
+        "(--tracking-uri). Nothing was created."
+    )
 
 
 def _resolve(tracking_uri: str | os.PathLike | None = None) -> Store:
