@@ -26,7 +26,9 @@ __all__ = [
     "PYFUNC_CODE",
     "class_path",
     "directory_sha256",
+    "feature_dtypes",
     "import_class",
+    "input_types",
     "load_verified",
     "predict_frame",
     "pyfunc_input",
@@ -180,84 +182,248 @@ def load_verified(
     return cls.load(path)
 
 
-def _coerce(frame: pd.DataFrame, schema: pd.DataFrame) -> pd.DataFrame:
-    """Cast ``frame`` to the model's feature dtypes; errors name columns, never values."""
-    missing = [c for c in schema.columns if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"The input must have every model feature column; {len(missing)} missing: "
-            f"{', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}. "
-            "Build the features with the model's pipeline spec."
-        )
+def feature_dtypes(model) -> dict:
+    """The dtype each model feature is scored in: ``model.feature_schema()``, with categories.
+
+    A categorical column whose schema dtype lists no categories takes those the
+    fitted estimator learnt (its ``categories_`` and ``feature_names_in_``), so input
+    text can be checked against them.
+    """
+    schema = model.feature_schema()
+    est = getattr(model, "estimator_", None)
+    names = getattr(est, "feature_names_in_", None)
+    cats = getattr(est, "categories_", None)
+    learnt = {}
+    if names is not None and cats is not None:
+        learnt = {str(n): c for n, c in zip(names, cats, strict=False) if c is not None}
     out = {}
-    bad = []
     for col in schema.columns:
         dtype = schema[col].dtype
-        try:
-            out[col] = frame[col].astype(dtype)
-        except (TypeError, ValueError):
-            bad.append(f"{col} (expected {dtype})")
-    if bad:
+        if isinstance(dtype, pd.CategoricalDtype):
+            cats = list(dtype.categories)
+            extra = learnt.get(str(col))
+            if extra is not None:
+                cats += [c for c in extra if c not in cats]
+            dtype = pd.CategoricalDtype(cats) if cats else dtype
+        out[str(col)] = dtype
+    return out
+
+
+def _rows(n: int, one: str = "is", many: str = "are") -> str:
+    return f"{n:,} row {one}" if n == 1 else f"{n:,} rows {many}"
+
+
+def _cast_column(values: pd.Series, dtype, col: str) -> tuple[pd.Series | None, str | None]:
+    """``values`` as ``dtype``, or a problem naming the column and the rule (never a value)."""
+    present = values.notna().to_numpy()
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = list(dtype.categories)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            cats += [c for c in values.dtype.categories if c not in cats]
+        text = values.astype(object).where(values.notna(), None)
+        if not cats:  # nothing to check against: keep the labels as given
+            return pd.Series(pd.Categorical(text), index=values.index, name=col), None
+        known = pd.Index(cats).get_indexer(text.to_numpy(dtype=object)) >= 0
+        bad = int((present & ~known).sum())
+        if bad:
+            shown = ", ".join(map(str, cats[:12])) + (" ..." if len(cats) > 12 else "")
+            return None, f"{col} must be one of {shown} or null ({_rows(bad)} not)"
+        return pd.Series(pd.Categorical(text, categories=cats), index=values.index, name=col), None
+    if pd.api.types.is_bool_dtype(dtype):
+        mapped = values.astype(object).map(
+            lambda v: v if v is None or v is pd.NA else _BOOL_TEXT.get(str(v).strip().lower(), v),
+            na_action="ignore",
+        )
+        ok = mapped.map(lambda v: v in (True, False), na_action="ignore").fillna(True)
+        bad = int((~ok.astype(bool)).sum())
+        if bad:
+            return None, f"{col} must be true, false (or 1, 0) or null ({_rows(bad)} not)"
+        return mapped.astype(dtype), None
+    if pd.api.types.is_numeric_dtype(dtype):
+        if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            values = values.astype(object)
+        number = pd.to_numeric(values.astype(object), errors="coerce")
+        number = number.astype("float64")
+        bad = int((present & number.isna().to_numpy()).sum())
+        if bad:
+            return None, f"{col} must be a number or null ({_rows(bad)} not)"
+        inf = int(np.isinf(number.to_numpy()).sum())
+        if inf:
+            return None, f"{col} must be finite ({_rows(inf)} infinite; use null for missing)"
+        if pd.api.types.is_integer_dtype(dtype):
+            frac = int((present & (number.to_numpy() % 1 != 0)).sum())
+            if frac:
+                return None, f"{col} must be a whole number or null ({_rows(frac)} not)"
+            if not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+                dtype = pd.Int64Dtype() if bool((~present).any()) else dtype
+        return number.astype(dtype), None
+    try:
+        return values.astype(dtype), None
+    except (TypeError, ValueError):
+        return None, f"{col} must convert to {dtype}"
+
+
+_BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+
+
+def _coerce(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
+    """Cast ``frame`` to the model's feature dtypes; errors name columns and rules, never values.
+
+    Every problem is reported at once.
+    """
+    missing = [c for c in dtypes if c not in frame.columns]
+    problems = []
+    if missing:
+        problems.append(
+            f"the input must have every model feature column; {len(missing)} missing: "
+            f"{', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}"
+        )
+    out = {}
+    for col, dtype in dtypes.items():
+        if col in missing:
+            continue
+        cast, problem = _cast_column(frame[col], dtype, col)
+        if problem:
+            problems.append(problem)
+        else:
+            out[col] = cast
+    if problems:
         raise SchemaError(
-            f"Input columns must convert to the model's feature dtypes; {len(bad)} did not: "
-            f"{', '.join(bad[:20])}."
+            "The model cannot score this input: "
+            + "; ".join(problems)
+            + ". Build the features with send_early.build_features and the model's pipeline; "
+            "over HTTP send numbers, true/false, the listed categories or null (values are "
+            "not shown here)."
         )
     return pd.DataFrame(out, index=frame.index)
+
+
+def _child_ids(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """Child ids from a ``child_id`` column or the index; checked, never shown."""
+    if "child_id" in frame.columns:
+        raw = frame["child_id"]
+        frame = frame.drop(columns="child_id")
+    else:
+        raw = frame.index.to_series()
+    missing = int(raw.isna().sum())
+    ids = pd.Index(raw.astype(object).where(raw.notna(), "").astype(str), dtype="str")
+    dup = int(ids.duplicated().sum())
+    problems = []
+    if missing:
+        problems.append(
+            f"child_id must be given for every row ({_rows(missing, 'has', 'have')} none)"
+        )
+    if dup:
+        problems.append(
+            f"child_id must be unique ({_rows(dup, 'repeats', 'repeat')} an earlier id)"
+        )
+    if problems:
+        raise SchemaError("The model cannot score this input: " + "; ".join(problems) + ".")
+    frame.index = ids.rename("child_id")
+    return frame, frame.index
+
+
+def _capacity(params) -> object:
+    """The capacity param: None (the spec's policy) for 0 or absent; a count or a share."""
+    value = (params or {}).get("capacity")
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == 0:
+        return None
+    if isinstance(value, float) and value.is_integer() and value >= 1:
+        return int(value)  # JSON and the double param turn 200 into 200.0
+    return value
+
+
+def _in_population(model, features: pd.DataFrame) -> tuple[np.ndarray, str | None]:
+    """Rows in the model's population age range (as in batch scoring) and the rule's text."""
+    ages = getattr(getattr(model, "spec", None), "population_age_months", None)
+    if ages is None or "age_months" not in features.columns:
+        return np.ones(len(features), dtype=bool), None
+    lo, hi = ages
+    age = features["age_months"].to_numpy(dtype="float64", na_value=np.nan)
+    keep = (age >= lo) & (age <= hi)
+    return keep, f"not scored: outside the model's population age range ({lo} to {hi} months)"
 
 
 def predict_frame(model, model_input, params=None) -> pd.DataFrame:
     """Score a feature frame with ``model``; the body of the pyfunc's ``predict``.
 
-    The child id is taken from a ``child_id`` column if present, else from the index.
-    ``params`` may carry ``capacity`` (how many children to flag; 0, the
-    signature's default, means the model spec's capacity policy; a negative
-    number is refused).
+    Takes :func:`send_early.build_features` output as it is (categoricals, nullable
+    dtypes) and plain rows (numbers, true/false, category labels and nulls, as MLflow
+    builds them from ``dataframe_split`` or ``dataframe_records`` JSON). The child id is
+    taken from a ``child_id`` column if present, else from the index. Children outside
+    the model's population age range are not scored (as in batch scoring): their row
+    has no risk or rank, is not flagged and says why in ``reason_1``. The others are
+    scored, ranked and flagged together by ``model.score_features``, the function
+    batch scoring uses. ``params`` may carry ``capacity``: 0 or absent means the model
+    spec's capacity policy, a whole number a number of children, a decimal in (0, 1)
+    a share.
+
+    Errors name columns and rules, never a child's id or value.
 
     Returns
     -------
     DataFrame
         Columns :data:`OUTPUT_COLUMNS`, one row per input row, in input order.
     """
-    frame = pd.DataFrame(model_input)
-    if "child_id" in frame.columns:
-        frame = frame.set_index(frame["child_id"].astype("str")).drop(columns="child_id")
-    frame.index = pd.Index(frame.index.astype("str"), name="child_id")
-    features = _coerce(frame, model.feature_schema())
-    capacity = (params or {}).get("capacity")
-    if capacity is not None and not (isinstance(capacity, float) and np.isnan(capacity)):
-        capacity = int(capacity)
-        if capacity == 0:  # the signature's default: not given
-            capacity = None
-    scored = model.score_features(features, capacity=capacity)
+    frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+    frame, ids = _child_ids(frame)
+    features = _coerce(frame, feature_dtypes(model))
+    capacity = _capacity(params)
+    keep, why = _in_population(model, features)
+    try:
+        scored = model.score_features(features[keep], capacity=capacity)
+    except Exception as exc:
+        if isinstance(exc, ValueError | TypeError) and str(exc).startswith("capacity"):
+            raise ValueError(str(exc)) from None
+        logger.debug("Scoring failed", exc_info=True)
+        raise ValueError(
+            f"The model could not score this input ({type(exc).__name__}; details are not "
+            "shown because they may quote a child's values)."
+        ) from None
     if "child_id" not in scored.columns:
         scored = scored.reset_index()
+    scored = scored.set_index(scored["child_id"].astype("str"))
+    if len(scored) != int(keep.sum()) or not scored.index.equals(ids[keep]):
+        scored = scored.reindex(ids[keep])
+        if len(scored) != int(keep.sum()) or scored["risk"].isna().any():
+            raise IntegrityError(
+                f"The model must return one row per scored child; got {len(scored)} rows for "
+                f"{int(keep.sum())} children."
+            )
     out = pd.DataFrame(
         {
-            "child_id": scored["child_id"].astype("str"),
-            "risk": scored["risk"].astype("float64"),
-            "rank": scored["rank"].astype("int64"),
-            "flagged": scored["flagged"].astype("bool"),
-            **{f"reason_{i}": scored[f"reason_{i}"].fillna("").astype("str") for i in (1, 2, 3)},
+            "child_id": pd.array(ids, dtype="str"),
+            "risk": np.nan,
+            "rank": pd.array([pd.NA] * len(ids), dtype="Int64"),
+            "flagged": False,
+            **{f"reason_{i}": "" for i in (1, 2, 3)},
         }
     )
-    # back to input order, whatever order the model returned
-    order = pd.Index(out["child_id"]).get_indexer(frame.index)
-    if (order < 0).any() or len(out) != len(frame):
-        raise IntegrityError(
-            f"The model must return one row per input row; got {len(out)} rows for "
-            f"{len(frame)} inputs."
-        )
-    return out.iloc[order].reset_index(drop=True)
+    rows = np.flatnonzero(keep)
+    out.loc[rows, "risk"] = scored["risk"].to_numpy(dtype="float64")
+    out.loc[rows, "rank"] = scored["rank"].to_numpy(dtype="int64")
+    out.loc[rows, "flagged"] = scored["flagged"].to_numpy(dtype="bool")
+    for i in (1, 2, 3):
+        col = f"reason_{i}"
+        if col in scored.columns:
+            out.loc[rows, col] = scored[col].fillna("").astype("str").to_numpy()
+    if why is not None:
+        out.loc[~keep, "reason_1"] = why
+    out["flagged"] = out["flagged"].astype("bool")
+    out["risk"] = out["risk"].astype("float64")
+    return out
 
 
 def pyfunc_input(features: pd.DataFrame) -> pd.DataFrame:
-    """Convert a feature frame to the plain dtypes MLflow's pyfunc schema check accepts.
+    """Plain dtypes for a feature frame (kept for code written for older models).
 
-    MLflow's input check refuses pandas nullable dtypes (``Int64``, ``boolean``,
-    ``category``). This gives numbers as ``float64`` (missing as NaN), flags as
-    objects (True, False or None) and text as objects (str or None), keeping the
-    child id in the index. The pyfunc casts them back to the model's dtypes. Not
-    needed with :func:`send_early.registry.load_model`, which returns the RiskModel.
+    Models logged by this send_early take :func:`send_early.build_features` output as
+    it is. Models logged before declared each column's MLflow type, and MLflow's input
+    check refuses pandas nullable dtypes (``Int64``, ``boolean``, ``category``) for
+    them; this gives numbers as ``float64`` (missing as NaN), flags and text as
+    objects (None for missing), keeping the child id in the index.
 
     Examples
     --------
@@ -279,34 +445,48 @@ def pyfunc_input(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=features.index)
 
 
-def signature_for(schema: pd.DataFrame):
-    """MLflow signature from the zero-row feature schema (names and types, no values).
+def _kind(dtype) -> str:
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = list(dtype.categories)
+        return "category: " + ", ".join(map(str, cats)) if cats else "category"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "double"
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    return "string"
 
-    Numbers (and nullable integers) are declared ``double``, so missing values pass;
-    booleans ``boolean``; text and categories ``string``. Every column is optional
-    for MLflow: :func:`predict_frame` checks and casts it, with messages that name
-    columns only (MLflow's own schema errors echo the input rows).
+
+def input_types(model) -> dict[str, str]:
+    """Each input column's type as the pyfunc checks it (``double``, ``boolean``,
+    ``category: a, b, c``, ``string``); stored in the MLmodel file's metadata."""
+    return {"child_id": "string", **{c: _kind(d) for c, d in feature_dtypes(model).items()}}
+
+
+def signature_for(schema: pd.DataFrame):
+    """MLflow signature from the zero-row feature schema (names only, no values).
+
+    MLflow 3 checks a declared column type before the model sees the input, refuses
+    ``category`` and nullable columns for every type it has, and quotes the input
+    rows in its error (and in the HTTP 400 body). So every input column is declared
+    ``Any`` and optional: MLflow passes the frame through, and :func:`predict_frame`
+    checks each column's type (listed by :func:`input_types` in the MLmodel
+    metadata) with messages naming columns and rules only. ``capacity`` is a
+    ``double`` param (0 = the model spec's policy), so counts and shares both pass.
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import AnyType
 
-    def kind(dtype) -> str:
-        if pd.api.types.is_bool_dtype(dtype):
-            return "boolean"
-        if pd.api.types.is_numeric_dtype(dtype):
-            return "double"
-        if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-            return "datetime"
-        return "string"
-
-    inputs = [ColSpec("string", "child_id", required=False)]
-    inputs += [ColSpec(kind(schema[c].dtype), str(c), required=False) for c in schema.columns]
+    inputs = [ColSpec(AnyType(), "child_id", required=False)]
+    inputs += [ColSpec(AnyType(), str(c), required=False) for c in schema.columns]
     outputs = [
         ColSpec("string", "child_id"),
-        ColSpec("double", "risk"),
-        ColSpec("long", "rank"),
+        ColSpec("double", "risk", required=False),
+        ColSpec("long", "rank", required=False),
         ColSpec("boolean", "flagged"),
         *(ColSpec("string", f"reason_{i}") for i in (1, 2, 3)),
     ]
-    params = ParamSchema([ParamSpec("capacity", "long", 0)])
+    params = ParamSchema([ParamSpec("capacity", "double", 0.0)])
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
