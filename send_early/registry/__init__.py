@@ -3,8 +3,10 @@
 The only part of send_early that imports mlflow, and only inside its functions. By
 default models go to an embedded store (``./send_early_store`` or
 ``$SEND_EARLY_STORE``: a SQLite database ``mlflow.db`` and an ``artifacts/`` folder);
-``tracking_uri=`` or ``$MLFLOW_TRACKING_URI`` names any MLflow server instead. MLflow
-telemetry is off unless ``MLFLOW_DISABLE_TELEMETRY=false`` is set.
+``tracking_uri=`` or ``$MLFLOW_TRACKING_URI`` names any MLflow server instead. Only
+logging (models, drift) creates a store; loading, reviewing, listing and promoting
+need one to exist.
+MLflow telemetry is off unless ``MLFLOW_DISABLE_TELEMETRY=false`` is set.
 """
 
 from ._pyfunc import OUTPUT_COLUMNS, directory_sha256, pyfunc_input
@@ -20,17 +22,29 @@ from ._registry import (
     review_summary,
 )
 from ._store import STORE_ENV, Store, default_store_path, open_store
+from ._versions import (
+    ALIASES_ENV,
+    DEFAULT_ALIASES,
+    VERSION_COLUMNS,
+    allowed_aliases,
+    list_versions,
+)
 
 __all__ = [
+    "ALIASES_ENV",
+    "DEFAULT_ALIASES",
     "OUTPUT_COLUMNS",
     "REVIEW_CHECKLIST",
     "STORE_ENV",
+    "VERSION_COLUMNS",
     "LoggedModel",
     "Promotion",
     "ReviewSummary",
     "Store",
+    "allowed_aliases",
     "default_store_path",
     "directory_sha256",
+    "list_versions",
     "load_model",
     "log_drift",
     "log_model",

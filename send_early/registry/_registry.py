@@ -25,10 +25,21 @@ from pathlib import Path
 import pandas as pd
 
 from ..exceptions import IntegrityError
+from ._card import (
+    STATUS_TAG,
+    TAG,
+    card_figures,
+    check_tags,
+    checks_from_tags,
+    describe_version,
+    parse_checks,
+    with_approval,
+)
 from ._pyfunc import (
     PYFUNC_CODE,
     class_path,
     directory_sha256,
+    input_types,
     load_verified,
     signature_for,
 )
@@ -40,6 +51,7 @@ from ._store import (
     open_store,
     using_store,
 )
+from ._versions import check_alias
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +67,10 @@ __all__ = [
     "review_summary",
 ]
 
-TAG = "send_early."
 #: Version tag holding the SHA-256 of the saved RiskModel directory.
 SHA_TAG = TAG + "artifact_sha256"
 CODE_SHA_TAG = TAG + "code_sha256"
 CLASS_TAG = TAG + "model_class"
-CHECKS_TAG = TAG + "card_checks"
-STATUS_TAG = "validation_status"
 _MODEL_ARTIFACT = "model"  # name of the logged pyfunc model
 _CODE_FILE = "send_early_pyfunc.py"
 _MAX_TAG = 4900  # stay below MLflow's tag value limits on every backend
@@ -305,6 +314,22 @@ def _scalar_params(d: Mapping) -> dict[str, str]:
     return out
 
 
+_SETTINGS = {"min_cell", "n_bootstrap", "confidence", "random_state", "n_bins"}
+
+
+def _split_settings(numbers: dict[str, float]) -> tuple[dict[str, float], dict[str, str]]:
+    """Metrics and params from flattened results: settings (``params.*``, ``n_bins``,
+    ``min_cell``, ...) are params, the rest metrics."""
+    metrics, params = {}, {}
+    for key, value in numbers.items():
+        parts = key.split(".")
+        if "params" in parts[:-1] or parts[-1] in _SETTINGS:
+            params[key.replace("params.", "evaluation.", 1)] = f"{value:g}"
+        else:
+            metrics[key] = value
+    return metrics, params
+
+
 def _pip_requirements() -> list[str]:
     reqs = []
     for dist in ("mlflow", "scikit-learn", "pandas", "numpy", "joblib", "send-early"):
@@ -315,49 +340,7 @@ def _pip_requirements() -> list[str]:
     return reqs
 
 
-def _parse_checks(card: Mapping) -> list[dict]:
-    """Checks of a model card JSON, as ``[{"name", "passed" (True/False/None), "detail"}]``.
-
-    Accepts ``"checks"`` as a list of objects (``name``/``id``, ``passed``/``ok``/
-    ``status``, optional ``detail``/``message``) or a mapping name -> bool or object.
-    A status other than pass/ok/true/warn counts as failed.
-    """
-    raw = card.get("checks")
-    if raw is None:
-        return []
-    items = (
-        [{"name": k, **(v if isinstance(v, Mapping) else {"passed": v})} for k, v in raw.items()]
-        if isinstance(raw, Mapping)
-        else list(raw)
-    )
-    checks = []
-    for i, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            item = {"passed": item}
-        name = str(item.get("name") or item.get("id") or item.get("check") or f"check_{i + 1}")
-        verdict = next((item[k] for k in ("passed", "ok", "status", "result") if k in item), None)
-        if isinstance(verdict, str):
-            v = verdict.strip().lower()
-            passed = (
-                True
-                if v in {"pass", "passed", "ok", "true", "yes"}
-                else (None if v in {"warn", "warning"} else False)
-            )
-        else:
-            passed = bool(verdict) if verdict is not None else False
-        detail = item.get("detail") or item.get("message") or ""
-        checks.append({"name": name[:200], "passed": passed, "detail": str(detail)[:300]})
-    return checks
-
-
-def _checks_tag(checks: list[dict]) -> str:
-    slim = [{"name": c["name"], "passed": c["passed"]} for c in checks]
-    text = json.dumps(slim)
-    while len(text) > _MAX_TAG and slim:  # keep every failure, drop passes first
-        drop = next((i for i, c in enumerate(slim) if c["passed"] is not False), len(slim) - 1)
-        slim.pop(drop)
-        text = json.dumps(slim)
-    return text
+_parse_checks = parse_checks  # kept for callers of the private name
 
 
 def _global_explanation(model) -> pd.DataFrame | None:
@@ -385,13 +368,19 @@ def log_model(
     """Log a fitted RiskModel to MLflow in one run and register it.
 
     The run gets params (spec names and hashes, outcome, horizon, as-of dates, data
-    counts), metrics (every finite number in ``evaluation`` and ``audit``), artifacts
-    (model card, global explanation, specs, data contract version) and the model as an
-    MLflow pyfunc whose ``predict`` takes a feature frame and returns ``child_id, risk,
-    rank, flagged, reason_1..3``. The pyfunc carries a signature (names and types) but
-    no input example, so no child's row is stored. The new version gets the alias
-    ``challenger`` and tags with the spec hashes, extract date, metric summary and the
-    SHA-256 of the saved model, checked by :func:`load_model`.
+    counts, evaluation settings such as ``k`` and ``n_bins``), metrics (the model
+    card's headline, capacity, lead-time, fairness-ratio and backtest-spread figures,
+    which the card has already put through the disclosure rule), artifacts (model
+    card, global explanation, specs, data contract version) and the model as an MLflow
+    pyfunc whose ``predict`` takes :func:`send_early.build_features` output (or plain
+    JSON rows) and returns ``child_id, risk, rank, flagged, reason_1..3``, the same as
+    batch scoring. The pyfunc carries a signature built from a zero-row frame and no
+    input example, so no child's row is stored. The new version gets the alias
+    ``challenger``, short readable tags (spec hashes, extract date, card checks, the
+    SHA-256 of the saved model, checked by :func:`load_model`) and a Markdown
+    description for the MLflow UI: headline, capacity, fairness and backtest figures
+    from the card, each check with its result, the approval (see :func:`promote`) and
+    where the card is.
 
     Parameters
     ----------
@@ -399,8 +388,9 @@ def log_model(
         A fitted model (``save``, ``load``, ``score_features``, ``feature_schema``,
         ``metadata_``, ``pipeline_spec_text_``, ``model_spec_text_``).
     evaluation, audit : mapping or object with ``.to_dict()``, optional
-        Evaluation and fairness results; their finite numbers become metrics (audit
-        metrics prefixed ``fairness.``). Lists and per-row values are ignored.
+        Evaluation and fairness results, used only when no JSON card is given: their
+        finite numbers become metrics (audit metrics prefixed ``fairness.``), settings
+        (``params.*``, ``n_bins``, ``min_cell``, ...) become params. Lists are ignored.
     card_paths : sequence of path-like, optional
         Model card files (HTML, JSON). The JSON card's ``checks`` decide whether
         :func:`promote` may proceed.
@@ -416,12 +406,23 @@ def log_model(
         Dotted path of the class that loads the saved directory; defaults to the class
         of ``model``.
     alias : str or None
-        Alias given to the new version (``None`` for none).
+        Alias given to the new version (``None`` for none); one of
+        :func:`~send_early.registry.allowed_aliases`.
 
     Returns
     -------
     LoggedModel
     """
+    if alias is not None:
+        check_alias(alias)
+    card_files = [Path(p) for p in (card_paths or [])]
+    missing = [str(p) for p in card_files if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"Model card file must exist; {', '.join(missing)} not found.")
+    cards = [
+        json.loads(p.read_text(encoding="utf-8")) for p in card_files if p.suffix.lower() == ".json"
+    ]
+    card = cards[0] if cards else None
     store = open_store(tracking_uri, experiment=experiment)
     mlflow = import_mlflow()
     client = store.client()
@@ -441,9 +442,18 @@ def log_model(
         params["pipeline_spec_sha256"] = pipeline_sha
     if model_sha:
         params["model_spec_sha256"] = model_sha
+    if card is not None and any(k in card for k in ("metrics", "capacity", "fairness")):
+        # the card's figures are disclosure-controlled; the evaluation's raw counts are not
+        metrics, card_params = card_figures(card)
+    else:
+        metrics, card_params = _split_settings(
+            {
+                **_flatten_numbers(_to_dict(evaluation)),
+                **_flatten_numbers(_to_dict(audit), "fairness."),
+            }
+        )
+    params.update(card_params)
     params.update(_scalar_params(dict(extra_params or {})))
-    metrics = _flatten_numbers(_to_dict(evaluation))
-    metrics.update(_flatten_numbers(_to_dict(audit), "fairness."))
     metrics.update(_flatten_numbers(dict(extra_metrics or {})))
 
     with tempfile.TemporaryDirectory(prefix="send_early_log_") as tmp:
@@ -462,13 +472,7 @@ def log_model(
         (specs / "data_contract.json").write_text(
             json.dumps({"contract_version": meta.get("contract_version")}), encoding="utf-8"
         )
-        checks: list[dict] = []
-        card_files = [Path(p) for p in (card_paths or [])]
-        for p in card_files:
-            if not p.is_file():
-                raise FileNotFoundError(f"Model card file must exist; {p} was not found.")
-            if p.suffix.lower() == ".json":
-                checks += _parse_checks(json.loads(p.read_text(encoding="utf-8")))
+        checks = [c for one in cards for c in parse_checks(one)]
         explanation = _global_explanation(model)
 
         with (
@@ -496,11 +500,10 @@ def log_model(
                     model_config={"model_class": class_name, "artifact_sha256": artifact_sha},
                     signature=signature_for(model.feature_schema()),
                     pip_requirements=_pip_requirements(),
+                    metadata={"send_early_input_types": input_types(model)},
                 )
             mlflow.set_tag(SHA_TAG, artifact_sha)
 
-    failed = [c["name"] for c in checks if c["passed"] is False]
-    summary = json.dumps({k: round(v, 6) for k, v in list(metrics.items())[:40]})
     tags = {
         SHA_TAG: artifact_sha,
         CODE_SHA_TAG: code_sha,
@@ -508,10 +511,8 @@ def log_model(
         TAG + "model_name": params["model_name"],
         TAG + "extract_date": params.get("extract_date", ""),
         TAG + "contract_version": params.get("contract_version", ""),
-        TAG + "metrics_summary": summary[:_MAX_TAG],
         TAG + "card": "yes" if card_files else "no",
-        CHECKS_TAG: _checks_tag(checks),
-        TAG + "checks_failed": ",".join(failed)[:_MAX_TAG],
+        **check_tags(checks),
         STATUS_TAG: "pending_review",
     }
     if pipeline_sha:
@@ -523,9 +524,21 @@ def log_model(
     except mlflow.exceptions.MlflowException as exc:
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
+    description = describe_version(
+        card,
+        model_name=params["model_name"],
+        run_id=run_id,
+        card_files=[p.name for p in card_files],
+        artifact_sha256=artifact_sha,
+    )
     with using_store(store):  # the SQLite registry resolves models:/m-... via the global URI
         mv = client.create_model_version(
-            registered_name, info.model_uri, run_id=run_id, tags=tags, model_id=info.model_id
+            registered_name,
+            info.model_uri,
+            run_id=run_id,
+            tags=tags,
+            description=with_approval(description, {}),
+            model_id=info.model_id,
         )
     version = str(mv.version)
     if alias:
@@ -650,7 +663,7 @@ def load_model(
     ValueError
         If the name, version or alias does not exist.
     """
-    store = open_store(tracking_uri)
+    store = open_store(tracking_uri, create=False)
     mlflow = import_mlflow()
     name, version, alias = _parse_ref(uri_or_name)
     mv = _model_version(store.client(), mlflow, name, version, alias)
@@ -697,7 +710,7 @@ def review_summary(
         Metrics (with the current champion's for comparison), the model card checks
         and the reviewer checklist; ``str()`` of it is a printable report.
     """
-    store = open_store(tracking_uri)
+    store = open_store(tracking_uri, create=False)
     mlflow = import_mlflow()
     client = store.client()
     mv = _model_version(client, mlflow, name, str(version), None)
@@ -709,10 +722,7 @@ def review_summary(
     champ_metrics = {}
     if champ is not None and champ.run_id and str(champ.version) != str(mv.version):
         champ_metrics = dict(client.get_run(champ.run_id).data.metrics)
-    checks = tuple(
-        {"name": c["name"], "passed": c["passed"], "detail": ""}
-        for c in json.loads(mv.tags.get(CHECKS_TAG) or "[]")
-    )
+    checks = tuple(checks_from_tags(mv.tags))
     return ReviewSummary(
         name=name,
         version=str(mv.version),
@@ -744,7 +754,9 @@ def promote(
     The decision is stored as version tags ``send_early.review.<alias>.*`` (reviewer,
     note, timestamp, previous version, forced, reason), ``validation_status`` becomes
     ``approved``, and the version that held the alias before is tagged as replaced.
-    The model files are checked against their SHA-256 first.
+    The approval section of both versions' descriptions (what the MLflow UI shows)
+    is rewritten from those tags. The model files are checked against their SHA-256
+    first.
 
     Parameters
     ----------
@@ -753,7 +765,8 @@ def promote(
     version : str or int
         Version to promote.
     alias : str
-        Alias to move.
+        Alias to move: one of :func:`~send_early.registry.allowed_aliases` (``champion``,
+        ``challenger``, ``archived`` unless ``$SEND_EARLY_ALIASES`` says otherwise).
     reviewer : str
         Who approves (an id, not a child's detail).
     note : str
@@ -773,7 +786,8 @@ def promote(
     ------
     ValueError
         If checks failed and ``force`` is not set with a reason, if reviewer or note is
-        empty, or the version does not exist.
+        empty, if the alias is not an allowed one (``"Champion"`` is refused: aliases
+        are case-sensitive), or the version does not exist.
     IntegrityError
         If the model files do not match their recorded SHA-256.
     """
@@ -784,8 +798,10 @@ def promote(
         problems.append("note must say why the version is approved (found an empty value)")
     if force and not str(force_reason or "").strip():
         problems.append("force=True needs force_reason explaining why failed checks are accepted")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", alias or ""):
-        problems.append(f"alias must be a word such as 'champion'; found {alias!r}")
+    try:
+        check_alias(alias)
+    except ValueError as exc:
+        problems.append(str(exc).rstrip("."))
     if problems:
         raise ValueError("Cannot promote: " + "; ".join(problems) + ".")
     summary = review_summary(name, version, tracking_uri=tracking_uri)
@@ -802,7 +818,7 @@ def promote(
         raise ValueError(
             f"{name} version {version} already holds the alias {alias!r}; nothing to promote."
         )
-    store = open_store(tracking_uri)
+    store = open_store(tracking_uri, create=False)
     mlflow = import_mlflow()
     client = store.client()
     mv = _model_version(client, mlflow, name, version, None)
@@ -831,6 +847,9 @@ def promote(
     if previous:
         client.set_model_version_tag(name, previous, prefix + "replaced_by", version)
         client.set_model_version_tag(name, previous, prefix + "replaced_at", stamp)
+    for v in (version, previous) if previous else (version,):
+        mv = client.get_model_version(name, v)
+        client.update_model_version(name, v, description=with_approval(mv.description, mv.tags))
     logger.info("Promoted %s version %s to %s (reviewer %s).", name, version, alias, reviewer)
     return Promotion(
         name=name,
@@ -891,7 +910,7 @@ def log_drift(
         psi = psi.to_dict()
     values = _flatten_numbers({str(k): v for k, v in dict(psi).items()}, "psi.")
     values.update(_flatten_numbers(dict(metrics or {})))
-    store = open_store(tracking_uri)
+    store = open_store(tracking_uri)  # logging may create the store
     import_mlflow()
     from mlflow.entities import Metric, Param, RunTag
 
