@@ -29,7 +29,10 @@ import send_early
 from send_early.registry import (
     OUTPUT_COLUMNS,
     REVIEW_CHECKLIST,
+    VERSION_COLUMNS,
+    allowed_aliases,
     directory_sha256,
+    list_versions,
     load_model,
     log_drift,
     log_model,
@@ -183,7 +186,10 @@ def test_log_model_records_run_version_alias_and_tags(logged):
     assert mv.tags["send_early.extract_date"] == "2025-08-31"
     assert mv.tags["send_early.model_class"] == FAKE_CLASS
     assert mv.tags["validation_status"] == "pending_review"
-    assert json.loads(mv.tags["send_early.metrics_summary"])["headline.roc_auc"] == 0.81
+    # tags are short and readable: no JSON, nothing truncated
+    assert mv.tags["send_early.checks"] == "2 passed, 0 failed"
+    assert mv.tags["send_early.checks_passed"] == "calibration,subgroup_gap"
+    assert all(len(v) <= 200 and not v.startswith(("{", "[")) for v in mv.tags.values())
 
     arts = {f.path for f in client.list_artifacts(info.run_id)}
     assert {"specs", "model_card", "explain"} <= arts
@@ -423,6 +429,9 @@ def test_pyfunc_predicts_risk_rank_flag_and_reasons(logged, fitted_fake, monkeyp
     assert int(out["flagged"].sum()) == 4
     expected = fitted_fake.score_features(X, capacity=4)
     pd.testing.assert_series_equal(out["risk"], expected["risk"], check_names=False)
+    # nullable dtypes and categoricals go in as they are
+    direct = pf.predict(X, params={"capacity": 4})
+    pd.testing.assert_frame_equal(direct, out)
     # a missing feature column is named, without echoing any row
     with pytest.raises(Exception, match="1 missing: imd_decile") as err:
         pf.predict(pyfunc_input(X.drop(columns="imd_decile")))
@@ -555,3 +564,98 @@ def test_mlflow_models_serve_scores_over_http(logged, tmp_path):
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
         log.close()
+
+
+# ----------------------------------------------------------------------------- no side effects
+def test_loading_scoring_and_listing_never_create_a_store(tmp_path, monkeypatch, fitted_fake):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("SEND_EARLY_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    calls = {
+        "load_model": lambda: load_model("risk@champion"),
+        "review_summary": lambda: review_summary("risk", 1),
+        "promote": lambda: promote("risk", 1, reviewer="r", note="n"),
+        "list_versions": lambda: list_versions("risk"),
+        "score": lambda: send_early.score("models:/risk@champion", {}, "2025-01-01"),
+    }
+    for what, call in calls.items():
+        with pytest.raises(FileNotFoundError, match="SEND_EARLY_STORE.*MLFLOW_TRACKING_URI") as err:
+            call()
+        assert "send_early_store" in str(err.value), what
+    monkeypatch.setenv("SEND_EARLY_STORE", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=r"\$SEND_EARLY_STORE"):
+        load_model("risk")
+    assert list(tmp_path.iterdir()) == []  # no ./send_early_store, no ./mlflow.db, no ./mlruns
+
+
+# ----------------------------------------------------------------------------- aliases, versions
+def test_promote_refuses_aliases_outside_the_set(logged, monkeypatch):
+    store_dir, info = logged
+    with pytest.raises(ValueError, match="alias must be one of champion, challenger, archived; "
+                       "found 'Champion'. Aliases are case-sensitive: did you mean 'champion'"):  # fmt: skip
+        promote("risk_ok", info.version, alias="Champion", reviewer="r", note="n",
+                tracking_uri=store_dir)  # fmt: skip
+    with pytest.raises(ValueError, match="SEND_EARLY_ALIASES"):
+        log_model(object(), alias="prod", tracking_uri=store_dir)
+    monkeypatch.setenv("SEND_EARLY_ALIASES", "champion,shadow")
+    assert allowed_aliases() == ("champion", "shadow")
+    with pytest.raises(ValueError, match="one of champion, shadow; found 'challenger'"):
+        promote("risk_ok", info.version, alias="challenger", reviewer="r", note="n",
+                tracking_uri=store_dir)  # fmt: skip
+
+
+def test_list_versions_and_description_follow_promotion(fitted_fake, tmp_path, store_dir):
+    cards = write_card(
+        tmp_path / "card",
+        [{"name": "calibration", "passed": True}, {"name": "subgroup_gap", "passed": False}],
+    )
+    first = log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
+    second = log_model(
+        fitted_fake, card_paths=cards, registered_name="risk", tracking_uri=store_dir
+    )
+    client = client_for(store_dir)
+    assert "Not approved yet" in client.get_model_version("risk", second.version).description
+    promote("risk", first.version, reviewer="rev-1", note="first", tracking_uri=store_dir)
+    promote("risk", second.version, reviewer="rev-2", note="gap | known", force=True,
+            force_reason="monitored", tracking_uri=store_dir)  # fmt: skip
+    table = list_versions("risk", tracking_uri=store_dir)
+    assert list(table.columns) == list(VERSION_COLUMNS)
+    assert table["version"].tolist() == [1, 2]
+    assert table["aliases"].tolist() == ["", "challenger,champion"]
+    assert table["checks_failed"].tolist() == [0, 1] and table["failed_checks"][1] == "subgroup_gap"
+    assert table["reviewer"].tolist() == ["rev-1", "rev-2"] and table["forced"].tolist() == [
+        False,
+        True,
+    ]
+    assert (table["created"].dt.tz is not None) and (table["status"] == "approved").all()
+    new = client.get_model_version("risk", second.version).description
+    assert "approved by rev-2" in new and "**Forced** despite failed checks (subgroup_gap)" in new
+    assert "| subgroup_gap |" in new and "**FAIL**" in new and '"gap / known"' in new
+    old = client.get_model_version("risk", first.version).description
+    assert "approved by rev-1" in old and "Replaced by version 2" in old
+    with pytest.raises(ValueError, match="'nope' must exist"):
+        list_versions("nope", tracking_uri=store_dir)
+
+
+def test_versions_logged_by_earlier_releases_still_review_list_and_promote(fitted_fake, store_dir):
+    """Earlier releases wrote a JSON checks tag and a metrics summary, and no description."""
+    info = log_model(fitted_fake, registered_name="old", tracking_uri=store_dir)
+    client = client_for(store_dir)
+    for key in ("send_early.checks", "send_early.checks_passed", "send_early.checks_failed"):
+        client.delete_model_version_tag("old", info.version, key)
+    client.set_model_version_tag(
+        "old", info.version, "send_early.card_checks",
+        json.dumps([{"name": "calibration", "passed": False}]),
+    )  # fmt: skip
+    client.set_model_version_tag(
+        "old", info.version, "send_early.metrics_summary", '{"headline.roc_auc": 0.81}'
+    )
+    client.update_model_version("old", info.version, description="")
+    summary = review_summary("old", info.version, tracking_uri=store_dir)
+    assert summary.checks_failed == ["calibration"]
+    assert list_versions("old", tracking_uri=store_dir)["failed_checks"].tolist() == ["calibration"]
+    promote("old", info.version, reviewer="r", note="n", force=True, force_reason="known",
+            tracking_uri=store_dir)  # fmt: skip
+    text = client.get_model_version("old", info.version).description
+    assert text.startswith("## Approval") and "approved by r" in text
+    assert load_model("old", tracking_uri=store_dir).registry_["version"] == info.version
