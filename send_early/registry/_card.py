@@ -175,8 +175,8 @@ def card_figures(card: Mapping) -> tuple[dict[str, float], dict[str, str]]:
         put(("backtest", metric, "mean"), row.get("mean"))
         put(("backtest", metric, "sd"), row.get("sd"))
         lo, hi = _number(row.get("min")), _number(row.get("max"))
-        if lo is not None and hi is not None:
-            put(("backtest", metric, "range"), hi - lo)
+        if lo is not None and hi is not None and (_number(row.get("n_years")) or 0) >= 2:
+            put(("backtest", metric, "range"), hi - lo)  # one year has no spread
         if _number(row.get("n_years")) is not None:
             params["backtest.n_years"] = str(row["n_years"])
     for key, value in (card.get("thresholds") or {}).items():
@@ -324,7 +324,8 @@ def _backtest_lines(backtest: Mapping) -> list[str]:
     if not auc:
         return ["## Backtest", "", "No temporal backtest in the card.", ""]
     lo, hi = _number(auc.get("min")), _number(auc.get("max"))
-    rng = "n/a" if lo is None or hi is None else f"{hi - lo:.3f}"
+    years = _number(auc.get("n_years")) or 0
+    rng = "n/a" if lo is None or hi is None or years < 2 else f"{hi - lo:.3f}"
     return [
         "## Backtest",
         "",
