@@ -105,8 +105,8 @@ def check_tags(checks: list[dict]) -> dict[str, str]:
     )
     return {
         TAG + "checks": summary if checks else "no card checks",
-        PASSED_TAG: ",".join(passed),
-        FAILED_TAG: ",".join(failed),
+        PASSED_TAG: ", ".join(passed),  # spaces let the MLflow UI wrap the tag cell
+        FAILED_TAG: ", ".join(failed),
     }
 
 
@@ -119,9 +119,8 @@ def checks_from_tags(tags: Mapping) -> list[dict]:
         ]
     out = []
     for key, passed in ((PASSED_TAG, True), (FAILED_TAG, False)):
-        out += [
-            {"name": n, "passed": passed, "detail": ""} for n in tags.get(key, "").split(",") if n
-        ]
+        names = [n.strip() for n in tags.get(key, "").split(",")]
+        out += [{"name": n, "passed": passed, "detail": ""} for n in names if n]
     return out
 
 

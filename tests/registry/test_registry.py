@@ -188,7 +188,7 @@ def test_log_model_records_run_version_alias_and_tags(logged):
     assert mv.tags["validation_status"] == "pending_review"
     # tags are short and readable: no JSON, nothing truncated
     assert mv.tags["send_early.checks"] == "2 passed, 0 failed"
-    assert mv.tags["send_early.checks_passed"] == "calibration,subgroup_gap"
+    assert mv.tags["send_early.checks_passed"] == "calibration, subgroup_gap"
     assert all(len(v) <= 200 and not v.startswith(("{", "[")) for v in mv.tags.values())
 
     arts = {f.path for f in client.list_artifacts(info.run_id)}
