@@ -11,6 +11,7 @@ the status a shell gives a command ended by SIGPIPE, with no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -221,6 +222,19 @@ def _write_run(metadata: dict, path: Path, **outputs: Path) -> None:
     atomic_write(path, lambda p: p.write_text(text))
 
 
+@contextlib.contextmanager
+def _scoring_log_shown_by_cli(verbose: bool):
+    """The CLI prints the scoring warnings and drift lines itself: not twice through logging."""
+    log = logging.getLogger("send_early.batch._score")
+    level = log.level
+    if not verbose:
+        log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from .batch import load_any_model, score
 
@@ -232,23 +246,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     model = load_any_model(args.model, tracking_uri=args.tracking_uri)
     tables = _read(args)
     bar = _Progress("scoring")
-    # the scoring module's warnings are printed below as plain lines; not twice through logging
-    quiet = logging.getLogger("send_early.batch._score")
-    level = quiet.level
-    if not args.verbose:
-        quiet.setLevel(logging.ERROR)
     try:
-        res = score(
-            model,
-            tables,
-            args.as_of,
-            capacity=args.capacity,
-            tracking_uri=args.tracking_uri,
-            progress=bar,
-        )
+        with _scoring_log_shown_by_cli(args.verbose):
+            res = score(
+                model,
+                tables,
+                args.as_of,
+                capacity=args.capacity,
+                tracking_uri=args.tracking_uri,
+                progress=bar,
+            )
     finally:
         bar.close()
-        quiet.setLevel(level)
     _write_frame(res.scores, out)
     _write_frame(res.rejects, rejects_path)
     meta = {**res.metadata, "model": {**res.metadata["model"], "source": args.model}}
@@ -396,13 +405,14 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(
-        out=Path(args.out),
-        n_children=args.children,
-        seed=args.seed,
-        tracking_uri=args.tracking_uri,
-        say=_say,
-    )
+    with _scoring_log_shown_by_cli(args.verbose):
+        return run_demo(
+            out=Path(args.out),
+            n_children=args.children,
+            seed=args.seed,
+            tracking_uri=args.tracking_uri,
+            say=_say,
+        )
 
 
 # -- parser -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +47,7 @@ def run_demo(
     """
     from .batch import score
     from .datasets import make_cohort
-    from .registry import promote, review_summary
+    from .registry import list_versions, promote, review_summary
     from .schema import atomic_write, read_tables, validate, write_tables
     from .workflow import train_model
 
@@ -112,6 +113,10 @@ def run_demo(
         tracking_uri=tracking_uri,
     )
     say("      " + str(promotion).replace("\n", "\n      "))
+    versions = list_versions(logged.name, tracking_uri=tracking_uri)
+    cols = ["version", "aliases", "status", "checks_passed", "checks_failed", "reviewer", "forced"]
+    say("      Versions (send_early.registry.list_versions):")
+    say("      " + versions[cols].to_string(index=False).replace("\n", "\n      "))
 
     as_of = tables.extract_date
     step(7, f"Scoring the current cohort at {as_of.date()} with models:/{logged.name}@champion")
@@ -122,16 +127,22 @@ def run_demo(
         scores_path, lambda p: result.scores.to_csv(p, index=False, date_format="%Y-%m-%d")
     )
     atomic_write(rejects_path, lambda p: result.rejects.to_csv(p, index=False))
+    run_path = out / "scores_run.json"
+    record = json.dumps(result.metadata, indent=2, default=str) + "\n"
+    atomic_write(run_path, lambda p: p.write_text(record))
     c = result.counts
     say(
         f"      {c['input_children']:,} children: {c['scored']:,} scored ({c['flagged']:,} flagged for review), "
         f"{c['rejected']:,} not scored ({c['rejected_not_in_population']:,} already identified, moved out "
         f"or out of age range; {c['rejected_contract']:,} with contract errors)."
     )
+    for text in result.warnings:  # also in scores_run.json, as `send-early score` records them
+        say(f"      warning: {text}")
     say("")
     say(f"Model card:  {run.card.html_path}")
     say(f"Scores:      {scores_path}")
     say(f"Rejects:     {rejects_path}")
+    say(f"Run record:  {run_path}")
     say(f"MLflow UI:   mlflow ui --backend-store-uri {res['logged'].tracking_uri}")
     say(
         f"Done in {time.perf_counter() - t0:.0f} s. A score is decision support for a person, never a decision."

@@ -144,7 +144,7 @@ def _approval(model) -> tuple[list[tuple[str, str]], dict]:
     info = {"registered": True, "name": name, "version": version, "alias": alias}
     try:
         summary = review_summary(name, version, tracking_uri=reg.get("tracking_uri"))
-    except (ValueError, ImportError) as exc:
+    except (ValueError, ImportError, OSError) as exc:
         return [("approval_unknown", f"could not read the approval of {where}: {exc}")], info
     champion = summary.champion_version
     info |= {
