@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from scipy.stats import chi2
+from scipy.stats import chi2, norm
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 _SCREEN_ROWS = 50_000
 _SCREEN_TEST_ROWS = 200_000
-_SCREEN_ALPHA = 0.01
 _SCREEN_GROUPS = 12
 _SCREEN_RESOLUTIONS = (2, 4)
 _BACKFIT_ITER = 30
@@ -118,13 +117,46 @@ def _engine_weights(sw, rows):
     return None if np.all(w == 1.0) else w
 
 
-def _log_loss(y01, prob, sw):
-    """Weighted mean log-loss of probabilities ``prob``: ``sklearn.metrics.log_loss``'s
-    formula (probabilities clipped to [eps, 1 - eps]) without its input checks, which
-    cost more than the sum on the screen's and the smoother's many calls."""
+def _row_log_loss(y01, prob):
+    """Log-loss of every row: ``sklearn.metrics.log_loss``'s formula (probabilities
+    clipped to [eps, 1 - eps]) without its input checks, which cost more than the sum
+    on the screen's and the smoother's many calls."""
     eps = np.finfo(np.float64).eps
     q = np.clip(prob, eps, 1 - eps)
-    return float(np.average(-(y01 * np.log(q) + (1 - y01) * np.log(1 - q)), weights=sw))
+    return -(y01 * np.log(q) + (1 - y01) * np.log(1 - q))
+
+
+def _log_loss(y01, prob, sw):
+    """Weighted mean log-loss of probabilities ``prob`` (see ``_row_log_loss``)."""
+    return float(np.average(_row_log_loss(y01, prob), weights=sw))
+
+
+class _Gain(NamedTuple):
+    """A held-out log-loss gain (weighted mean over rows), its standard error and the
+    log p-value of the one-sided test that it is positive."""
+
+    gain: float
+    se: float
+    logp: float
+
+
+def _paired_gain(loss_without, loss_with, sw):
+    """One-sided paired test that per-row log-losses ``loss_with`` are lower on average.
+
+    The gain is the weighted mean of the per-row differences, its standard error the
+    weighted spread of the differences over the rows (``std / sqrt(n)`` with equal
+    weights), and ``gain / se`` is compared with the standard normal (the screen checks
+    at least 50 rows, usually thousands, so a t reference would change nothing).
+    """
+    w = sw / sw.sum()
+    d = loss_without - loss_with
+    gain = float(w @ d)
+    se = float(np.sqrt(w**2 @ (d - gain) ** 2))
+    if se > 0:
+        logp = float(norm.logsf(gain / se))
+    else:
+        logp = -np.inf if gain > 0 else 0.0
+    return _Gain(gain, se, logp)
 
 
 def _validation_split(rows, y01, fraction, seed):
@@ -406,22 +438,42 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         on rows it was not fitted on, and every pair of features is tested for
         interaction on them (a likelihood-ratio test of a two-way table of coarse
         groups against row + column effects, on a 2 x 2, a 4 x 4 and a finer grid,
-        each plus a missing group). Pairs below a Bonferroni-corrected 1% level are
-        kept, strongest first, if a quick model with them beats one without them on
-        held-out rows; data without interactions get no pairs. On mid-size data with
-        few features (rows x pairs up to 5 million, fewer than 100,000 rows) the
+        each plus a missing group). Pairs below a Bonferroni-corrected level
+        (``screen_alpha``) are kept, strongest first, if a quick model with them
+        predicts held-out rows significantly better than one without them
+        (``check_alpha``); data without interactions get no pairs. On mid-size data
+        with few features (rows x pairs up to 5 million, fewer than 100,000 rows) the
         residuals are cross-fitted so every row is tested, and if places are left
-        while the other pairs carry signal together (a global test at 1%), the
-        places go to the next pairs by rank, under the same held-out check. A pair
-        may include a feature with a monotonic constraint: the model stays monotone
-        in that feature whatever the other feature's value, and so does the
-        feature's own shape table (see ``monotonic_method``). ``0`` gives a pure
-        additive model.
+        while the other pairs carry signal together (a global test at
+        ``global_alpha``), the places go to the next pairs by rank, under the same
+        held-out check. A pair may include a feature with a monotonic constraint:
+        the model stays monotone in that feature whatever the other feature's value,
+        and so does the feature's own shape table (see ``monotonic_method``). ``0``
+        gives a pure additive model.
     interactions : list of pairs or None, default=None
         Explicit pairwise terms, as pairs of feature names (DataFrame input) or
         indices, for example ``[("age_months", "asq_communication")]``. When given,
         the screen is skipped and exactly these pairs are used (``n_interactions`` is
         ignored).
+    screen_alpha : float, default=0.01
+        Family-wise level of the pair screen's tests: a pair is significant when its
+        smallest p-value over the grids, times the number of grids, is below
+        ``screen_alpha`` divided by the number of pairs (Bonferroni), so on data
+        without interactions the screen finds a pair in at most about
+        ``screen_alpha`` of data sets.
+    global_alpha : float, default=0.01
+        Level of the global test that the pairs left out by the screen carry signal
+        together (their statistics on the finest grid summed, against chi-squared with
+        the summed degrees of freedom); only on cross-fitted screens with places left.
+    check_alpha : float, default=0.01
+        Level of the held-out check of every set of pairs the screen adds: a one-sided
+        paired test on the rows the quick models were not fitted on, the mean per-row
+        log-loss gain of the model with the pairs over the model without them divided
+        by its standard error over the rows, against the standard normal. If the set
+        fails, its strongest half is checked, then a quarter, down to one pair, each
+        at ``check_alpha`` divided by the number of these tries. ``1`` turns the
+        check off. Models pickled before the three levels were parameters load with
+        the defaults; their pairs were kept on any held-out gain, however small.
     learning_rate : float, default=0.05
         Shrinkage of each tree.
     max_iter : int, default=2000
@@ -574,6 +626,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         n_bags: int = 5,
         n_interactions: int = 3,
         interactions=None,
+        screen_alpha: float = 0.01,
+        global_alpha: float = 0.01,
+        check_alpha: float = 0.01,
         learning_rate: float = 0.05,
         max_iter: int = 2000,
         max_leaf_nodes: int = 6,
@@ -593,6 +648,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         self.n_bags = n_bags
         self.n_interactions = n_interactions
         self.interactions = interactions
+        self.screen_alpha = screen_alpha
+        self.global_alpha = global_alpha
+        self.check_alpha = check_alpha
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
@@ -616,6 +674,10 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             state = dict(state, smoothing=None)
             if "estimators_" in state:
                 state["smoothing_widths_"] = np.zeros(len(state["estimators_"]))
+        # models pickled before the screen's levels were parameters: their tests ran at
+        # 1%, as the defaults do (their check kept pairs on any gain; no level repeats it)
+        if "check_alpha" not in state:
+            state = dict(state, screen_alpha=0.01, global_alpha=0.01, check_alpha=0.01)
         super().__setstate__(state)
 
     # ------------------------------------------------------------------ fit
@@ -635,9 +697,9 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         _int("n_iter_no_change", 1)
         if not isinstance(self.max_bins, numbers.Integral) or not 2 <= self.max_bins <= 255:
             problems.append(f"max_bins must be an integer in [2, 255]; found {self.max_bins!r}")
-        for name in ("learning_rate", "subsample"):
+        for name in ("screen_alpha", "global_alpha", "check_alpha", "learning_rate", "subsample"):
             v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or not 0 < v <= 1:
+            if not isinstance(v, numbers.Real) or isinstance(v, bool) or not 0 < v <= 1:
                 problems.append(f"{name} must be a number in (0, 1]; found {v!r}")
         if not isinstance(self.validation_fraction, numbers.Real) or not (
             0 < self.validation_fraction < 1
@@ -864,11 +926,13 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         gradients and hessians. Under "no interaction" twice that gain is about
         chi-squared with ``(rows - 1) x (columns - 1)`` degrees of freedom, so pairs
         are ranked by their smallest p-value over the grids (times the number of
-        grids), and those below a Bonferroni-corrected 1% level are kept, strongest
-        first: an additive truth gets no pairs, however many are allowed. A held-out
-        check then guards against pairs that overfit: a quick model with them must
-        have a lower log-loss than one without them on rows neither was fitted on,
-        or they are dropped.
+        grids), and those below a Bonferroni-corrected level (``screen_alpha``) are
+        kept, strongest first: an additive truth gets no pairs, however many are
+        allowed. A held-out check then guards against pairs that overfit or only
+        look helpful by chance: on rows neither was fitted on, a quick model with
+        them must have a lower log-loss than one without them by more than the
+        rows' noise (a one-sided paired test at ``check_alpha``), or they are
+        dropped.
 
         With rows to spare (``n >= 2 * _SCREEN_ROWS``) or many pairs (rows x pairs
         above ``_CROSSFIT_PAIR_ROWS``) the quick model is fitted on one part of the
@@ -882,10 +946,11 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         strong pair left out makes its features look paired with others); and when
         places are left, a global test asks whether the other pairs carry signal
         together (their statistics on the finest grid summed, against chi-squared
-        with the summed degrees of freedom, at 1%), since interaction signal can be
-        spread thinly over many pairs that no single test calls significant. If they
-        do, the places go to the next pairs by rank, and the whole set must pass the
-        check against the model with the significant pairs alone.
+        with the summed degrees of freedom, at ``global_alpha``), since interaction
+        signal can be spread thinly over many pairs that no single test calls
+        significant. If they do, the places go to the next pairs by rank, and the
+        whole set must pass the check against the model with the significant pairs
+        alone.
         """
         p = Xb.shape[1]
         n_pairs = p * (p - 1) // 2
@@ -998,15 +1063,52 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
                 main_terms + [tuple(pr) for pr in chosen],
             )
 
-        def held_out_loss(models, prob=None):
+        def held_out_losses(models, prob=None):
+            """Log-loss of every check row under the models fitted without it."""
             if prob is None:
                 prob = held_out_prob(models, checks)
-            return _log_loss(y01[check_rows], prob, sw[check_rows])
+            return _row_log_loss(y01[check_rows], prob)
+
+        def check(what, fixed, ranked, base_losses, models=None):
+            """The pairs of ``ranked`` (strongest first) that may join ``fixed``, with
+            the quick models and held-out losses of ``fixed`` plus them.
+
+            The whole list must lower the held-out log-loss of the model with ``fixed``
+            alone by more than the rows' noise: a one-sided paired test of the gain at
+            ``check_alpha``. A few strong pairs can help while weaker ones after them
+            cost more than they bring, so if the list fails, its strongest half is
+            checked, then a quarter, down to one pair; the level is shared among these
+            tries (Bonferroni), so they find no more pairs by chance than one test.
+            ``([], None, None)`` if none passes.
+            """
+            sizes = [len(ranked) >> k for k in range(len(ranked).bit_length())]
+            level = np.log(self.check_alpha / len(sizes))
+            for m in sizes:
+                if models is None or m < len(ranked):
+                    models = fit_quick(fixed + ranked[:m])
+                losses = held_out_losses(models)
+                if self.check_alpha >= 1:
+                    return ranked, models, losses
+                res = _paired_gain(base_losses, losses, sw[check_rows])
+                ok = res.logp <= level
+                logger.log(
+                    logging.DEBUG if ok else logging.INFO,
+                    "%s %d %s: held-out log-loss gain %.5f (standard error %.5f, log p %.1f)",
+                    "kept" if ok else "dropped",
+                    m,
+                    what,
+                    res.gain,
+                    res.se,
+                    res.logp,
+                )
+                if ok:
+                    return ranked[:m], models, losses
+            return [], None, None
 
         def as_pairs(keep):
             return [(int(pairs[k, 0]), int(pairs[k, 1])) for k in keep]
 
-        level = np.log(_SCREEN_ALPHA / n_pairs)
+        level = np.log(self.screen_alpha / n_pairs)
         logp, grids, prob = test_pairs(mains)
         order = np.argsort(logp, kind="stable")
         strong = order[logp[order] < level][: self.n_interactions]
@@ -1033,21 +1135,17 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         base = mains
         # out-of-fold predictions of the quick models double as the check's when
         # cross-fitting; with one split the check has rows of its own
-        base_loss = held_out_loss(mains, prob) if checks_are_folds else None
+        base_losses = held_out_losses(mains, prob) if checks_are_folds else None
         if chosen:
-            base_loss = held_out_loss(mains) if base_loss is None else base_loss
-            if with_pairs is None or len(anchors) < strong.size:
-                with_pairs = fit_quick(chosen)
-            loss = held_out_loss(with_pairs)
-            if loss >= base_loss:
-                logger.info(
-                    "dropped %d screened pairs: held-out log-loss %.5f with them, %.5f without",
-                    len(chosen),
-                    loss,
-                    base_loss,
-                )
+            base_losses = held_out_losses(mains) if base_losses is None else base_losses
+            if len(anchors) < strong.size:
+                with_pairs = None  # fitted with the anchors only
+            chosen, with_pairs, losses = check(
+                "screened pairs", [], chosen, base_losses, with_pairs
+            )
+            if not chosen:
                 return []
-            base, base_loss = with_pairs, loss
+            base, base_losses = with_pairs, losses
         free = self.n_interactions - len(chosen)
         if free == 0 or not checks_are_folds:
             # with one split: rows to spare (the test has the power on its own) or wide
@@ -1070,22 +1168,12 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         stat, df = grids[-1]
         global_logp = chi2.logsf(stat[other].sum(), df[other].sum())
         logger.debug("global test of the other pairs: log p %.1f", global_logp)
-        if global_logp >= np.log(_SCREEN_ALPHA):
+        if global_logp >= np.log(self.global_alpha):
             return chosen
         order = np.argsort(np.where(other, logp, np.inf), kind="stable")
         extra = order[np.isfinite(logp[order]) & other[order]][:free]
-        more = chosen + as_pairs(extra)
         logger.debug("pairs by rank %s (log p %s)", as_pairs(extra), logp[extra].round(1).tolist())
-        loss = held_out_loss(fit_quick(more))
-        if loss < base_loss:
-            return more
-        logger.info(
-            "dropped %d pairs by rank: held-out log-loss %.5f with them, %.5f without",
-            len(extra),
-            loss,
-            base_loss,
-        )
-        return chosen
+        return chosen + check("pairs by rank", chosen, as_pairs(extra), base_losses)[0]
 
     def _pair_statistics(self, idx, g, h, lam, K) -> tuple[np.ndarray, np.ndarray]:
         """Interaction statistic (twice the gain over row + column effects) and degrees
