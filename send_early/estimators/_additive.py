@@ -974,10 +974,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
             # test, and the check compares out-of-fold predictions on every row. Not
             # on wide data: the cost grows with rows x pairs, and the global test
             # below sums many pair statistics that share correlated features, which
-            # its chi-squared reference treats as independent (on a 20,000-child
-            # synthetic SEND cohort, 1,431 pairs: log p -210, 17 pairs by rank, no
-            # gain in AUC, a worse log-loss and four times the fit time;
-            # bench/results_tuning.md)
+            # its chi-squared reference treats as independent (bench/results_tuning.md,
+            # session 4)
             parts = [np.sort(perm[k::_SCREEN_FOLDS]) for k in range(_SCREEN_FOLDS)]
             folds = [
                 (np.sort(np.concatenate(parts[:k] + parts[k + 1 :])), parts[k])
@@ -1033,7 +1031,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
                     out.append(m.predict_proba(Xb[t])[:, 1])
                     continue
                 # fewer cells than rows: evaluate the trees once on every bin and look
-                # the rows up (the same sums; on OULAD a tenth of the fit's time)
+                # the rows up (the same sums, far fewer tree evaluations)
                 raw = _engine_raw(m, terms, n_bins, self.engine_feature_order_, idx[t])
                 out.append(expit(raw))
             return np.concatenate(out)
@@ -1117,9 +1115,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         # others (the logistic averaged over the missing feature is not additive), so
         # when cross-fitting, a pair sharing a feature with a stronger one is tested
         # again on the residuals of quick models with the strongest pairs that
-        # share none. Not with one split: on the 100,000-child synthetic SEND cohort
-        # it replaced 17 of 20 pairs at no gain in AUC and doubled the screen's time
-        # (bench/results_tuning.md)
+        # share none. Not with one split, where rows to spare give the first test
+        # its power and the re-test doubles the screen's time (bench/results_tuning.md)
         anchors, used = [], set()
         for k in strong:
             if used.isdisjoint(pairs[k]):
@@ -1157,8 +1154,7 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         # with others), a global test sums the other pairs' statistics on the finest
         # grid against chi-squared with the summed degrees of freedom. Only the finest
         # grid: on coarse ones the main effects left inside a group add up over many
-        # pairs (on UCI dropout a global test over all grids passed, and the 20 pairs
-        # it let in cost 0.0035 ROC AUC; bench/results_tuning.md)
+        # pairs and pass for interaction (bench/results_tuning.md, session 4)
         if chosen:
             logp, grids, _ = test_pairs(base)
         other = np.isfinite(logp)
