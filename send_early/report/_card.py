@@ -479,16 +479,21 @@ def _evaluation_sections(ev: dict) -> dict:
     return out
 
 
+def _is_count(v) -> bool:
+    """A shown count (int or float after JSON); hidden counts are "<10" or None."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _finds_shown(table: list[dict], base: Mapping, n_pos) -> bool:
     """True when the children found by the model and by the best rule are both shown
     (or safe to work out from the recall difference)."""
     model = next((r for r in table if r.get("kind") == "model"), None)
     tp = model.get("true_positives") if model else None
-    if not isinstance(tp, int) or isinstance(tp, bool):
+    if not _is_count(tp):
         return False
     best = next((r for r in table if r.get("baseline") == base.get("best_rule")), None)
     if best is not None:
-        return isinstance(best.get("true_positives"), int)
+        return _is_count(best.get("true_positives"))
     diff = base.get("recall_difference")
     if not isinstance(diff, int | float) or not isinstance(n_pos, int | float):
         return diff is None

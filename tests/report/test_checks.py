@@ -128,3 +128,17 @@ def test_every_check_passes_exactly_when_its_shown_value_meets_its_rule(
         v["backtest_spread_small"] <= T["backtest_auc_range_max"]
     )
     assert not math.isnan(v["backtest_spread_small"])
+
+
+def test_example_card_shows_the_recall_difference_its_check_compares(tmp_path):
+    # counts come back from JSON as floats: a shown count must still count as shown
+    from send_early.report import build_model_card
+    from send_early.report._example import example_inputs
+
+    kw = example_inputs(n=4000, seed=0)
+    kw.pop("ids")
+    card = build_model_card(out_dir=tmp_path, **kw)
+    base = card.to_dict()["baselines"]
+    check = next(c for c in card.checks if c["name"] == "beats_best_simple_rule")
+    assert base["beats_best_rule"] and base["recall_difference"] is not None
+    assert check["passed"] and check["value"] == round(base["recall_difference"], 6)
