@@ -379,6 +379,20 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_versions(args: argparse.Namespace) -> int:
+    from .registry import list_versions
+
+    table = list_versions(args.name, tracking_uri=args.tracking_uri)
+    if args.json:
+        _say(table.to_json(orient="records", date_format="iso", indent=2))
+    elif table.empty:
+        _say(f"{args.name}: no versions.")
+    else:
+        shown = table.astype({"created": "str", "approved_at": "str"}, errors="ignore")
+        _say(shown.to_string(index=False))
+    return EXIT_OK
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from .registry import promote
 
@@ -513,6 +527,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("version")
     s.add_argument("--tracking-uri", default=None)
     s.set_defaults(func=cmd_review)
+
+    s = sub.add_parser(
+        "versions",
+        help="list a registered model's versions: aliases, card checks, approval",
+    )
+    s.add_argument("name")
+    s.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    s.add_argument("--tracking-uri", default=None)
+    s.set_defaults(func=cmd_versions)
 
     s = sub.add_parser(
         "promote", help="record a reviewer's approval and move an alias to a version"

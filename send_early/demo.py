@@ -115,7 +115,7 @@ def run_demo(
     say("      " + str(promotion).replace("\n", "\n      "))
     versions = list_versions(logged.name, tracking_uri=tracking_uri)
     cols = ["version", "aliases", "status", "checks_passed", "checks_failed", "reviewer", "forced"]
-    say("      Versions (send_early.registry.list_versions):")
+    say(f"      Versions (some columns of `send-early versions {logged.name}`):")
     say("      " + versions[cols].to_string(index=False).replace("\n", "\n      "))
 
     as_of = tables.extract_date

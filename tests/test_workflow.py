@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -61,6 +62,15 @@ def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, 
         assert main([*args, "--force"]) == 2  # --force needs --reason
         args += ["--force", "--reason", "test cohort is tiny"]
     assert main(args) == 0
+    capsys.readouterr()
+    assert main(["versions", "wf_model", "--tracking-uri", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "champion" in out and "r1" in out
+    assert main(["versions", "wf_model", "--json", "--tracking-uri", str(store)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["version"] for r in rows] == [1] and "champion" in rows[0]["aliases"].split(",")
+    assert rows[0]["reviewer"] == "r1" and rows[0]["forced"] == (not res["run"].card.passed)
+    assert main(["versions", "no_such_model", "--tracking-uri", str(store)]) == 1
     write_tables(small_cohort, tmp_path / "cohort")
     out_file = tmp_path / "scores.csv"
     rc = main(

@@ -586,7 +586,7 @@ def _model_version(client, mlflow, name: str, version: str | None, alias: str | 
         what = f"{name}@{alias}" if alias else f"{name} version {version}"
         raise ValueError(
             f"The registered model {what} must exist in the store; it was not found "
-            f"({exc.error_code}). List versions with `send-early review NAME VERSION` or the "
+            f"({exc.error_code}). List versions with `send-early versions NAME` or the "
             "MLflow UI."
         ) from None
 
