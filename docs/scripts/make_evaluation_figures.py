@@ -2,8 +2,8 @@
 
 Fits the default model on ``make_cohort(20000, random_state=0)`` (the demo's cohort), evaluates
 it at 2023-08-31 with the hidden truth, and writes the numbers between the
-``<!-- figures:start -->`` and ``<!-- figures:end -->`` markers. Aggregates only; every cell
-from fewer than 10 children is suppressed by the audit itself.
+``<!-- figures:start -->`` and ``<!-- figures:end -->`` markers. Aggregates only; the audit
+and the evaluation hide every figure that would reveal 1 to 9 children (send_early.privacy).
 
 Run from the repository root: ``python docs/scripts/make_evaluation_figures.py``.
 """
@@ -174,7 +174,7 @@ def main() -> None:
         "Produced by `docs/scripts/make_evaluation_figures.py` on the demo's synthetic cohort (see",
         "evaluation.md). Synthetic data: the pattern matters, not the values.",
         "",
-        "By group (values from fewer than 10 children are suppressed):",
+        "By group (figures that would reveal 1 to 9 children read suppressed or <10):",
         "",
         table(g[gcols].round(3)),
         "",

@@ -67,7 +67,7 @@ def main() -> None:
 
 Each cell is what the two features add *together*, beyond their own shape functions (the table is
 purified: its row and column means, weighted by the other feature's training distribution, are
-zero). Grey cells were built from fewer than 10 children and are suppressed."""
+zero). Grey cells are suppressed: their figures would reveal 1 to 9 children."""
     else:  # pragma: no cover - depends on the cohort
         pair_section = "The screen kept no pairwise terms on this cohort."
 
@@ -229,8 +229,8 @@ The most important terms, single features and pairs (mean absolute contribution 
 ![shape of the most important term](img/shape_1.png) ![shape of the second term](img/shape_2.png)
 
 Bars are the term's contribution in log-odds for each bin, measured from the population average
-(each term averages zero over the training population); red raises risk, blue lowers it. Bins
-built from fewer than 10 children are suppressed in every table that leaves the model.
+(each term averages zero over the training population); red raises risk, blue lowers it. Bin
+figures that would reveal 1 to 9 children are suppressed in every table that leaves the model.
 
 ## Pairwise terms
 
