@@ -37,6 +37,7 @@ __all__ = [
     "MIN_CELL",
     "SMALL",
     "Figure",
+    "as_number",
     "count",
     "is_safe",
     "protect",
@@ -169,7 +170,16 @@ class _Space:
         return np.abs(resid).max(axis=1) < 1e-7
 
 
-def _value(v) -> float:
+def as_number(v) -> float:
+    """A published figure as a float: NaN when it is absent, hidden (``"<10"``, None) or
+    not a finite number.
+
+    Examples
+    --------
+    >>> from send_early.privacy import as_number
+    >>> as_number(12), as_number("<10"), as_number(None), as_number(True)
+    (12.0, nan, nan, nan)
+    """
     if v is None or isinstance(v, str | bool):
         return math.nan
     try:
@@ -190,7 +200,7 @@ class _Row:
         self.min_cell = min_cell
         self.rec = rec
         self.figures = figures
-        self.values = np.array([_value(rec.get(c)) for c in space.cells])
+        self.values = np.array([as_number(rec.get(c)) for c in space.cells])
         self.sums = space.M @ np.nan_to_num(self.values, nan=0.0)
         self.known = (space.M @ np.isnan(self.values)) == 0
         self.forbidden = np.zeros(len(space.M), dtype=bool)
@@ -208,7 +218,7 @@ class _Row:
         kept, rows = [], []
         self.revealed = np.zeros(len(self.space.M), dtype=bool)
         for name, fig in self.figures.items():
-            if _value(self.rec.get(name)) != _value(self.rec.get(name)):  # absent or NaN
+            if as_number(self.rec.get(name)) != as_number(self.rec.get(name)):  # absent or NaN
                 continue
             if not self._over_ok(fig):
                 continue
@@ -351,7 +361,7 @@ def protect(
                 tot = None
                 if isinstance(totals, Mapping):
                     given = totals.get(k, totals.get(None, {})) or {}
-                    vals = np.array([_value(given.get(c)) for c in space.cells])
+                    vals = np.array([as_number(given.get(c)) for c in space.cells])
                     tot = space.M @ vals
                 while _complement(rows, b, tot):
                     changed = True
@@ -367,7 +377,7 @@ def protect(
             if key not in figures or key in row.kept:
                 new[key] = v
                 continue
-            present = _value(v) == _value(v)
+            present = as_number(v) == as_number(v)
             hidden = hidden or present or v == SMALL
             small = figures[key].is_count and present and not is_safe(v, min_cell)
             new[key] = SMALL if small or v == SMALL else None

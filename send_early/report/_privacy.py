@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..privacy import MIN_CELL, SMALL, count, protect, rate, show_count, statistic
+from ..privacy import MIN_CELL, SMALL, as_number, count, protect, rate, show_count, statistic
 
 __all__ = [
     "MIN_CELL",
@@ -52,16 +52,6 @@ def jsonable(obj):
     if isinstance(obj, np.datetime64):
         return jsonable(pd.Timestamp(obj)) if not np.isnat(obj) else None
     return obj
-
-
-def _num(v) -> float:
-    if v is None or isinstance(v, str | bool):
-        return math.nan
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return math.nan
-    return f if math.isfinite(f) else math.nan
 
 
 def _r(x: float) -> float:
@@ -110,28 +100,28 @@ COHORT = {
 
 def _cohort_cells(r: Mapping, n: float, pos: float) -> dict:
     """tp, fp, fn, tn (and the tied and a rule's own cells) rebuilt from a row's figures."""
-    n = _num(r.get("n", r.get("n_test", n)))
-    pos = _num(r.get("n_positive", pos))
+    n = as_number(r.get("n", r.get("n_test", n)))
+    pos = as_number(r.get("n_positive", pos))
     if math.isnan(pos) and not math.isnan(n):
-        pos = _r(_num(r.get("prevalence")) * n)
-    k = _num(r.get("k"))
-    tp = _num(r.get("true_positives"))
+        pos = _r(as_number(r.get("prevalence")) * n)
+    k = as_number(r.get("k"))
+    tp = as_number(r.get("true_positives"))
     if math.isnan(tp):
-        tp = _r(_num(r.get("precision", r.get("precision_at_k"))) * k)
+        tp = _r(as_number(r.get("precision", r.get("precision_at_k"))) * k)
     if math.isnan(tp):
-        tp = _r(_num(r.get("recall", r.get("recall_at_k"))) * pos)
-    prec = _num(r.get("precision", r.get("precision_at_k")))
+        tp = _r(as_number(r.get("recall", r.get("recall_at_k"))) * pos)
+    prec = as_number(r.get("precision", r.get("precision_at_k")))
     if math.isnan(k) and prec > 0:
         k = _r(tp / prec)
     pos, k = _or(pos, _or(tp, 0.0)), _or(k, _or(tp, 0.0))
     tp = _or(tp, 0.0)
     out = {"tp": tp, "fp": k - tp, "fn": pos - tp, "tn": n - pos - (k - tp)}
-    out["tied"] = _num(r.get("n_tied_at_cutoff"))
-    out["train"] = _num(r.get("n_train"))
-    own_k = _num(r.get("own_flagged"))
-    own_tp = _r(_num(r.get("own_precision")) * own_k)
+    out["tied"] = as_number(r.get("n_tied_at_cutoff"))
+    out["train"] = as_number(r.get("n_train"))
+    own_k = as_number(r.get("own_flagged"))
+    own_tp = _r(as_number(r.get("own_precision")) * own_k)
     if math.isnan(own_tp):
-        own_tp = _r(_num(r.get("own_recall")) * pos)
+        own_tp = _r(as_number(r.get("own_recall")) * pos)
     own_tp = _or(own_tp, 0.0)
     own_k = _or(own_k, own_tp)
     out |= {"own_tp": own_tp, "own_fp": own_k - own_tp, "own_fn": pos - own_tp}
@@ -143,7 +133,7 @@ def protect_cohort(
 ) -> list[dict]:
     """Headline, capacity, capacity-curve, baseline and backtest rows: each a cut of one
     cohort of ``n`` children (``n_positive`` later identified) unless the row says."""
-    recs = [dict(r) | _cohort_cells(r, _num(n), _num(n_positive)) for r in rows]
+    recs = [dict(r) | _cohort_cells(r, as_number(n), as_number(n_positive)) for r in rows]
     cells = ["tp", "fp", "fn", "tn", "tied", "train", "own_tp", "own_fp", "own_fn"]
     figures = {k: f for k, f in COHORT.items() if any(k in r for r in rows)}
     return protect(recs, cells=cells, figures=figures, cumulative=cumulative)
@@ -181,10 +171,10 @@ TABLES = {
 
 
 def _bin_cells(r: Mapping, size: str, events: str | None, rate_key: str | None) -> dict:
-    n = _num(r.get(size))
-    ev = _num(r.get(events)) if events else math.nan
+    n = as_number(r.get(size))
+    ev = as_number(r.get(events)) if events else math.nan
     if math.isnan(ev) and rate_key:
-        ev = _r(_num(r.get(rate_key)) * n)
+        ev = _r(as_number(r.get(rate_key)) * n)
     return {"events": _or(ev, 0.0), "others": n - _or(ev, 0.0)}
 
 
@@ -202,7 +192,7 @@ def protect_rows(
     (``events``, or ``rate_key`` times ``size``) and the others; see :data:`TABLES`."""
     figures = {k: f for k, f in TABLES[table].items() if any(k in r for r in rows)}
     if table.startswith("lead_time"):
-        recs = [dict(r) | {"n": _num(r.get("n"))} for r in rows]
+        recs = [dict(r) | {"n": as_number(r.get("n"))} for r in rows]
         return protect(recs, cells=["n"], figures=figures, by=by, totals=totals)
     recs = [dict(r) | _bin_cells(r, size, events, rate_key) for r in rows]
     return protect(recs, cells=list(_BIN), figures=figures, by=by, totals=totals)
@@ -227,14 +217,14 @@ _AUDIT = {
 
 
 def _audit_cells(r: Mapping) -> dict:
-    n = _num(r.get("n"))
-    pos = _r(_num(r.get("prevalence", r.get("observed_rate"))) * n)
-    flg = _r(_num(r.get("flag_rate")) * n)
-    tp = _r(_num(r.get("recall")) * pos)
+    n = as_number(r.get("n"))
+    pos = _r(as_number(r.get("prevalence", r.get("observed_rate"))) * n)
+    flg = _r(as_number(r.get("flag_rate")) * n)
+    tp = _r(as_number(r.get("recall")) * pos)
     if math.isnan(tp):
-        tp = pos - _r(_num(r.get("fnr")) * pos)
+        tp = pos - _r(as_number(r.get("fnr")) * pos)
     if math.isnan(tp):
-        tp = _r(_num(r.get("precision")) * flg)
+        tp = _r(as_number(r.get("precision")) * flg)
     tp = _or(tp, 0.0)
     pos, flg = _or(pos, tp), _or(flg, tp)
     nan = math.nan
