@@ -173,7 +173,7 @@ def _approval(model) -> tuple[list[tuple[str, str]], dict]:
             )
         )
     if summary.checks_failed:
-        reason = summary.tags.get("send_early.review.champion.force_reason")
+        reason = summary.force_reason("champion")
         forced = f"; promoted with --force: {reason!r}" if reason and champion == version else ""
         out.append(
             (

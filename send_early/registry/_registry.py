@@ -158,6 +158,10 @@ class ReviewSummary:
     def has_card(self) -> bool:
         return self.tags.get(TAG + "card") == "yes"
 
+    def force_reason(self, alias: str = "champion") -> str | None:
+        """The reason recorded when this version was promoted to ``alias`` with ``force``."""
+        return self.tags.get(f"{TAG}review.{alias}.force_reason") or None
+
     @property
     def checks_failed(self) -> list[str]:
         """Names of the model card checks that failed."""
