@@ -416,6 +416,14 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .registry import serve
+
+    _err(f"serving {args.model} on http://{args.host}:{args.port} (Ctrl-C stops)")
+    serve(args.model, host=args.host, port=args.port, tracking_uri=args.tracking_uri)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -588,6 +596,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _extract_date_option(s)
     s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser(
+        "serve",
+        help="serve a registered model over HTTP (MLflow's protocol; send_early checks "
+        "the model and the request)",
+    )
+    s.add_argument("model", help="models:/NAME@ALIAS, models:/NAME/VERSION or NAME")
+    s.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    s.add_argument("--port", type=int, default=5000)
+    s.add_argument("--tracking-uri", default=None)
+    s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="run the whole workflow on a synthetic cohort")
     s.add_argument(

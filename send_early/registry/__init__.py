@@ -21,6 +21,7 @@ from ._registry import (
     promote,
     review_summary,
 )
+from ._serve import make_app, serve
 from ._store import STORE_ENV, Store, default_store_path, open_store
 from ._versions import (
     ALIASES_ENV,
@@ -48,8 +49,10 @@ __all__ = [
     "load_model",
     "log_drift",
     "log_model",
+    "make_app",
     "open_store",
     "promote",
     "pyfunc_input",
     "review_summary",
+    "serve",
 ]

@@ -346,3 +346,90 @@ def test_load_model_scores_like_the_cli(cohort):
     scored = model.score_features(model.build_features(cohort["tables"], AS_OF))
     result = send_early.score(model, cohort["tables"], AS_OF)
     assert_same(_scored(scored), _scored(result.scores), "load_model")
+
+
+# ----------------------------------------------------------------------------- send-early serve
+@pytest.fixture(scope="module")
+def guarded_server(cohort, tmp_path_factory):
+    """``send-early serve`` on 127.0.0.1 (a free port), killed at the end."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("guarded") / "serve.log"
+    log = log_path.open("w")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "send_early.cli", "serve", f"models:/{NAME}@champion",
+         "--tracking-uri", str(cohort["store"]), "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, log_path.read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(f"{base}/ping", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            assert time.monotonic() < deadline, "server did not answer /ping within 120 s"
+            time.sleep(0.5)
+        yield base, log_path
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_mlflow_serve_quotes_rows_when_a_param_fails_its_type_check(cohort, server):
+    """Why ``send-early serve`` exists: MLflow's server echoes the request rows in its 400."""
+    base, _ = server
+    rows = _json_rows(cohort["features"]).head(5)
+    split = {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}
+    status, body = _post(
+        f"{base}/invocations", {"dataframe_split": split, "params": {"capacity": "lots"}}
+    )
+    assert status == 400
+    assert str(rows["child_id"].iloc[0]) in body  # MLflow's "Failed to predict data '...'"
+
+
+def test_send_early_serve_scores_like_the_cli_and_checks_params_itself(cohort, guarded_server):
+    base, log_path = guarded_server
+    features = cohort["features"]
+    secrets = _secrets(features)
+    rows = _json_rows(features)
+    split = {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}
+    for capacity in ("5%", 25, 0.05):
+        status, body = _post(
+            f"{base}/invocations", {"dataframe_split": split, "params": {"capacity": capacity}}
+        )
+        assert status == 200, body[:500]
+        result = send_early.score(
+            f"models:/{NAME}@champion", cohort["tables"], AS_OF, capacity=capacity,
+            tracking_uri=cohort["store"],
+        )  # fmt: skip
+        got = _scored(pd.DataFrame(json.loads(body)["predictions"]))
+        assert_same(got, _scored(result.scores), f"send-early serve, capacity {capacity!r}")
+    # 100%: every scored child flagged (a bare 1.0 would read as one child)
+    status, body = _post(
+        f"{base}/invocations", {"dataframe_split": split, "params": {"capacity": "100%"}}
+    )
+    got = _scored(pd.DataFrame(json.loads(body)["predictions"]))
+    assert status == 200 and got["flagged"].all()
+    bodies = []
+    for params, rule in [
+        ({"capacity": "lots"}, "capacity must be a number of children"),
+        ({"capacity": -3}, "capacity must be a number of children"),
+        ({"capcity": 4}, "params may hold only capacity; found an unknown parameter: capcity"),
+    ]:
+        status, body = _post(f"{base}/invocations", {"dataframe_split": split, "params": params})
+        assert status == 400 and rule in body, body[:500]
+        bodies.append(body)
+    for what, (frame, rule) in _bad_inputs(features).items():
+        bad = frame if "child_id" in frame.columns else _json_rows(frame)
+        bad_split = {"columns": list(bad.columns), "data": bad.to_numpy().tolist()}
+        status, body = _post(f"{base}/invocations", {"dataframe_split": bad_split})
+        assert 400 <= status < 500 and pd.Series([body]).str.contains(rule).all(), what
+        bodies.append(body)
+    assert [s for s in secrets if any(s in b for b in bodies)] == []
+    assert not [s for s in secrets[:40] if s in log_path.read_text()]
