@@ -143,7 +143,9 @@ def run_demo(
     say(f"Scores:      {scores_path}")
     say(f"Rejects:     {rejects_path}")
     say(f"Run record:  {run_path}")
-    say(f"MLflow UI:   mlflow ui --backend-store-uri {res['logged'].tracking_uri}")
+    say(
+        f"MLflow UI:   MLFLOW_DISABLE_TELEMETRY=true mlflow ui --backend-store-uri {res['logged'].tracking_uri}"
+    )
     say(
         f"Done in {time.perf_counter() - t0:.0f} s. A score is decision support for a person, never a decision."
     )
