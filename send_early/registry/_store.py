@@ -7,6 +7,7 @@ first use, after switching MLflow telemetry off unless the user opted in.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -140,21 +141,16 @@ def _backup_if_migrating(db: Path) -> Path | None:
     """
     if not db.exists() or db.stat().st_size == 0:
         return None
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
-            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
+    revision, head = _db_revision(db), _schema_head()
+    if revision is None or head is None or revision == head:
         return None
-    head = _schema_head()
-    if row is None or head is None or row[0] == head:
-        return None
-    backup = db.with_name(f"{db.name}.bak-{row[0]}")
+    backup = db.with_name(f"{db.name}.bak-{revision}")
     if not backup.exists():
         shutil.copy2(db, backup)
         logger.warning(
             "MLflow %s will migrate the store schema %s -> %s; backed up the database to %s.",
             import_mlflow().__version__,
-            row[0],
+            revision,
             head,
             backup,
         )
@@ -166,6 +162,7 @@ def open_store(
     *,
     experiment: str | None = None,
     create: bool = True,
+    write: bool | None = None,
 ) -> Store:
     """Resolve where to track and make sure the store exists.
 
@@ -176,6 +173,12 @@ def open_store(
     once; before a newer MLflow migrates an existing store, the database is backed up
     next to itself. Loading, reviewing and scoring open with ``create=False``, so they
     never leave an empty store behind.
+
+    An embedded store that was copied or moved is repaired on open: MLflow records
+    absolute artifact locations, so locations under the old folder's ``artifacts/``
+    are rewritten to this folder's (see docs/registry.md, "Stores"). A store the user
+    cannot write is opened read-only: reading works, writing raises
+    :class:`PermissionError` naming the folder.
 
     Parameters
     ----------
@@ -188,27 +191,50 @@ def open_store(
     create : bool, default True
         Create an embedded store that does not exist yet. With ``False`` a missing
         store raises :class:`FileNotFoundError` naming the settings to check.
+    write : bool, optional
+        Whether the caller will write (log, register, promote). Defaults to
+        ``create or experiment is not None``. Writing to a read-only embedded store
+        raises :class:`PermissionError`.
 
     Returns
     -------
     Store
-    """
-    import filelock
 
+    Raises
+    ------
+    FileNotFoundError
+        If ``create`` is False and no embedded store exists where the settings point.
+    PermissionError
+        If the store is read-only and ``write`` is set, or if a read-only store needs
+        a schema upgrade before MLflow can read it, or if a new store cannot be
+        created where the settings point.
+    """
     store = _resolve(tracking_uri)
     if store.path is None:
         return _ensure(store, experiment)
+    if write is None:
+        write = create or experiment is not None
     db = store.path / _DB_NAME
-    if not create and not (db.is_file() and db.stat().st_size > 0):
+    exists = db.is_file() and db.stat().st_size > 0
+    if not exists and not create:
         raise FileNotFoundError(_missing_store_message(db, tracking_uri))
-    store.path.mkdir(parents=True, exist_ok=True)
-    (store.path / _ARTIFACTS).mkdir(exist_ok=True)
-    with filelock.FileLock(str(store.path / _LOCK_NAME), timeout=_LOCK_TIMEOUT_S):
+    blocked = _unwritable_parts(store.path) if exists else []
+    lock = None if blocked else _lock(store.path, exists)
+    if lock is None:
+        blocked = blocked or [_LOCK_NAME]
+        if write:
+            raise PermissionError(_read_only_message(store.path, blocked))
+        return _open_read_only(store, db)
+    with lock:
         import_mlflow()
         _backup_if_migrating(db)
-        client = store.client()
-        client.search_experiments(max_results=1)  # creates or migrates the tables
-        client.search_registered_models(max_results=1)
+        with _quiet_table_creation():
+            client = store.client()
+            client.search_experiments(max_results=1)  # creates or migrates the tables
+            client.search_registered_models(max_results=1)
+        if not exists:
+            logger.info("Created a new model store at %s.", store.path)
+        _relocate(store, db)
         if experiment is not None:
             _get_or_create_experiment(store, experiment)
     return store
@@ -216,7 +242,7 @@ def open_store(
 
 def _missing_store_message(db: Path, tracking_uri) -> str:
     if tracking_uri is not None:
-        source = "the tracking_uri argument (--tracking-uri)"
+        source = "the tracking_uri argument (CLI: --store)"
     elif os.environ.get("MLFLOW_TRACKING_URI"):
         source = "$MLFLOW_TRACKING_URI"
     elif os.environ.get(STORE_ENV):
@@ -224,11 +250,180 @@ def _missing_store_message(db: Path, tracking_uri) -> str:
     else:
         source = f"the default ./{DEFAULT_STORE_DIR} (neither ${STORE_ENV} nor $MLFLOW_TRACKING_URI is set)"
     return (
-        f"A model store must exist to load, review or score a registered model; none was found "
-        f"at {db} ({source}). Set {STORE_ENV} to the store folder, MLFLOW_TRACKING_URI to a "
-        "tracking server or sqlite:////abs/path/mlflow.db, or pass tracking_uri= "
-        "(--tracking-uri). Nothing was created."
+        f"A model store must exist where the settings point; there is none at {db.parent} "
+        f"(no {db.name}; from {source}). Check the path for a typo, or point to the store: "
+        f"set {STORE_ENV} to its folder, MLFLOW_TRACKING_URI to a tracking server or "
+        "sqlite:////abs/path/mlflow.db, or pass tracking_uri= (CLI: --store). Nothing was "
+        "created; to start a new, empty store there, add --init to `send-early train "
+        "--register NAME` (Python: open_store(path, create=True))."
     )
+
+
+def _unwritable_parts(folder: Path) -> list[str]:
+    """The parts of an existing store this process may not write (empty if none)."""
+    parts = {
+        "the folder": folder,
+        _DB_NAME: folder / _DB_NAME,
+        _ARTIFACTS + "/": folder / _ARTIFACTS,
+        _LOCK_NAME: folder / _LOCK_NAME,
+    }
+    return [name for name, path in parts.items() if path.exists() and not os.access(path, os.W_OK)]
+
+
+def _lock(folder: Path, exists: bool):
+    """The store's file lock, or None when the store is read-only (the lock cannot be taken).
+
+    Creates the folder and ``artifacts/`` of a new store first.
+    """
+    import filelock
+
+    try:
+        if not exists:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / _ARTIFACTS).mkdir(exist_ok=True)
+        lock = filelock.FileLock(str(folder / _LOCK_NAME), timeout=_LOCK_TIMEOUT_S)
+        lock.acquire()
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        if not exists:
+            raise PermissionError(
+                f"A new model store cannot be created at {folder}: {exc.strerror.lower()} "
+                f"({exc.filename}). Point {STORE_ENV} (or --store) at a folder you can write."
+            ) from None
+        return None
+    lock.release()  # re-taken by the caller's ``with``
+    return lock
+
+
+def _read_only_message(folder: Path, blocked: list[str]) -> str:
+    return (
+        f"The model store at {folder} is read-only ({', '.join(blocked)} cannot be written "
+        "by this user), so nothing can be registered or promoted in it; reading it "
+        "(versions, review, score) still works. To write, get write access to the folder "
+        f"and its files, or copy the folder somewhere you can write and point {STORE_ENV} "
+        "(or --store) at the copy."
+    )
+
+
+def _db_revision(db: Path) -> str | None:
+    """The alembic revision of a SQLite store, read without writing anything."""
+    try:
+        uri = f"{db.as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def _open_read_only(store: Store, db: Path) -> Store:
+    """Open a store this user cannot write, for reading only."""
+    mlflow = import_mlflow()
+    revision, head = _db_revision(db), _schema_head()
+    if head is not None and revision != head:
+        raise PermissionError(
+            f"The model store at {store.path} is read-only, and MLflow {mlflow.__version__} "
+            f"must upgrade its database (schema {revision} -> {head}) before reading it, "
+            "which needs write access. Open it once with write access, or read it with the "
+            "MLflow version that wrote it."
+        )
+    try:
+        uri = f"{db.as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
+            moved = _old_roots(con, store.path)
+    except sqlite3.Error:
+        moved = []
+    if moved:
+        logger.warning(
+            "The model store at %s was copied or moved from %s and is read-only, so its "
+            "artifact locations still point there: versions and reviews can be read, but "
+            "models load only once the store has been opened with write access.",
+            store.path,
+            ", ".join(moved),
+        )
+    logger.info("Opened the model store at %s read-only.", store.path)
+    return store
+
+
+@contextlib.contextmanager
+def _quiet_table_creation() -> Iterator[None]:
+    """MLflow logs "Creating initial MLflow database tables..." at INFO on its own stderr
+    handler; send_early logs the store's creation itself."""
+    log = logging.getLogger("mlflow.store.db.utils")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+#: Columns where MLflow records absolute artifact locations (table, column).
+_LOCATION_COLUMNS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "storage_location"),
+    ("model_versions", "source"),
+    ("trace_tags", "value"),
+)
+
+
+def _location_path(location: str) -> Path | None:
+    """The local path of a ``file:`` URI or absolute path, else None."""
+    parsed = urlparse(location)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if not parsed.scheme and location.startswith("/"):
+        return Path(location)
+    return None
+
+
+def _old_roots(con: sqlite3.Connection, folder: Path) -> list[str]:
+    """Experiment locations that are another folder's ``artifacts/`` (a copied store)."""
+    here = folder / _ARTIFACTS
+    rows = con.execute("SELECT artifact_location FROM experiments").fetchall()
+    old = []
+    for (location,) in rows:
+        path = _location_path(location or "")
+        if path is not None and path.name == _ARTIFACTS and path != here:
+            old.append(location)
+    return sorted(set(old))
+
+
+def _relocate(store: Store, db: Path) -> int:
+    """Point the artifact locations of a copied or moved store at its own ``artifacts/``.
+
+    MLflow stores absolute locations; a location under the old folder's ``artifacts/``
+    (the shape every send_early experiment has) is rewritten to the same place under
+    this folder, in one transaction. Returns the number of rows changed.
+    """
+    new = (store.path / _ARTIFACTS).as_uri()
+    with contextlib.closing(sqlite3.connect(db, timeout=_LOCK_TIMEOUT_S)) as con:
+        old_roots = _old_roots(con, store.path)
+        if not old_roots:
+            return 0
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        with con:
+            for old in old_roots:
+                for table, column in _LOCATION_COLUMNS:
+                    if table not in tables:
+                        continue
+                    con.execute(
+                        f'UPDATE "{table}" SET "{column}" = ? || substr("{column}", ?) '
+                        f'WHERE "{column}" = ? OR substr("{column}", 1, ?) = ?',
+                        (new, len(old) + 1, old, len(old) + 1, old + "/"),
+                    )
+        changed = con.total_changes
+    logger.warning(
+        "The model store at %s was copied or moved from %s: pointed %d artifact locations at %s.",
+        store.path,
+        ", ".join(old_roots),
+        changed,
+        new,
+    )
+    return changed
 
 
 def _resolve(tracking_uri: str | os.PathLike | None = None) -> Store:
