@@ -74,6 +74,7 @@ CLASS_TAG = TAG + "model_class"
 _MODEL_ARTIFACT = "model"  # name of the logged pyfunc model
 _CODE_FILE = "send_early_pyfunc.py"
 _MAX_TAG = 4900  # stay below MLflow's tag value limits on every backend
+_NO_CARD = "no_model_card"  # the failed check a version logged without a card counts as
 
 #: What a reviewer confirms before promoting a version (shown by :func:`review_summary`).
 REVIEW_CHECKLIST = (
@@ -760,7 +761,9 @@ def promote(
     ``approved``, and the version that held the alias before is tagged as replaced.
     The approval section of both versions' descriptions (what the MLflow UI shows)
     is rewritten from those tags. The model files are checked against their SHA-256
-    first.
+    first. A version logged without a model card (tag ``send_early.card`` = ``no``) is
+    refused like one whose checks failed, and can be promoted only with ``force`` and
+    a ``force_reason`` (recorded with the failed check ``no_model_card``).
 
     Parameters
     ----------
@@ -776,9 +779,10 @@ def promote(
     note : str
         Why (what was checked; any accepted gap).
     force : bool
-        Promote although model card checks failed; needs ``force_reason``.
+        Promote although model card checks failed or no card was logged; needs
+        ``force_reason``.
     force_reason : str, optional
-        Why failing checks are accepted; recorded with the decision.
+        Why failing checks (or the missing card) are accepted; recorded with the decision.
     tracking_uri : str or path-like, optional
         MLflow tracking URI or store folder.
 
@@ -789,11 +793,14 @@ def promote(
     Raises
     ------
     ValueError
-        If checks failed and ``force`` is not set with a reason, if reviewer or note is
-        empty, if the alias is not an allowed one (``"Champion"`` is refused: aliases
-        are case-sensitive), or the version does not exist.
+        If checks failed or no card was logged and ``force`` is not set with a reason,
+        if reviewer or note is empty, if the alias is not an allowed one
+        (``"Champion"`` is refused: aliases are case-sensitive), or the version does not
+        exist.
     IntegrityError
         If the model files do not match their recorded SHA-256.
+    FileNotFoundError, PermissionError
+        If the store does not exist, or is read-only (see :func:`open_store`).
     """
     problems = []
     if not str(reviewer or "").strip():
@@ -808,9 +815,18 @@ def promote(
         problems.append(str(exc).rstrip("."))
     if problems:
         raise ValueError("Cannot promote: " + "; ".join(problems) + ".")
+    store = open_store(tracking_uri, create=False, write=True)  # a read-only store stops here
     summary = review_summary(name, version, tracking_uri=tracking_uri)
     version = summary.version
-    failed = summary.checks_failed
+    failed = summary.checks_failed if summary.has_card else [_NO_CARD, *summary.checks_failed]
+    if not summary.has_card and not force:
+        raise ValueError(
+            f"{name} version {version} cannot become {alias!r}: a model card must be logged "
+            "with the version, and it has none (tag send_early.card is not 'yes'), so none of its "
+            "checks were run. Log the model again with its card (log_model(card_paths=...); "
+            "`send-early train --register` does), or promote with force=True and a "
+            "force_reason (CLI: --force --reason TEXT), which is recorded."
+        )
     if failed and not force:
         raise ValueError(
             f"{name} version {version} cannot become {alias!r}: every model card check must "
@@ -822,7 +838,6 @@ def promote(
         raise ValueError(
             f"{name} version {version} already holds the alias {alias!r}; nothing to promote."
         )
-    store = open_store(tracking_uri, create=False)
     mlflow = import_mlflow()
     client = store.client()
     mv = _model_version(client, mlflow, name, version, None)

@@ -286,9 +286,12 @@ def test_review_of_unknown_version_is_a_clear_value_error(logged):
         review_summary("risk_ok", 99, tracking_uri=store_dir)
 
 
-def test_promote_moves_alias_and_records_decision(fitted_fake, store_dir):
-    first = log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
-    second = log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
+def test_promote_moves_alias_and_records_decision(fitted_fake, tmp_path, store_dir):
+    cards = write_card(tmp_path / "card", [{"name": "calibration", "passed": True}])
+    first = log_model(fitted_fake, card_paths=cards, registered_name="risk", tracking_uri=store_dir)
+    second = log_model(
+        fitted_fake, card_paths=cards, registered_name="risk", tracking_uri=store_dir
+    )
     p1 = promote("risk", first.version, reviewer="rev-1", note="first", tracking_uri=store_dir)
     assert p1.previous_version is None and not p1.forced
     p2 = promote(
@@ -308,7 +311,7 @@ def test_promote_moves_alias_and_records_decision(fitted_fake, store_dir):
     with pytest.raises(ValueError, match="already holds the alias 'champion'"):
         promote("risk", "2", reviewer="rev-2", note="again", tracking_uri=store_dir)
     summary = review_summary("risk", "2", tracking_uri=store_dir)
-    assert "champion" in summary.aliases and not summary.has_card
+    assert "champion" in summary.aliases and summary.has_card
 
 
 def test_promote_refuses_failed_checks_unless_forced_with_reason(fitted_fake, tmp_path, store_dir):
@@ -393,7 +396,8 @@ def test_tampered_model_files_are_refused(fitted_fake, store_dir):
     with pytest.raises(send_early.IntegrityError, match="must match the SHA-256 recorded"):
         load_model("risk@challenger", tracking_uri=store_dir)
     with pytest.raises(send_early.IntegrityError, match="must match the SHA-256 recorded"):
-        promote("risk", info.version, reviewer="r", note="n", tracking_uri=store_dir)
+        promote("risk", info.version, reviewer="r", note="n", force=True,
+                force_reason="no card in this test", tracking_uri=store_dir)  # fmt: skip
     import mlflow.pyfunc
 
     with pytest.raises(Exception, match="must match the SHA-256"):
@@ -609,7 +613,8 @@ def test_list_versions_and_description_follow_promotion(fitted_fake, tmp_path, s
         tmp_path / "card",
         [{"name": "calibration", "passed": True}, {"name": "subgroup_gap", "passed": False}],
     )
-    first = log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
+    good = write_card(tmp_path / "good", [{"name": "calibration", "passed": True}])
+    first = log_model(fitted_fake, card_paths=good, registered_name="risk", tracking_uri=store_dir)
     second = log_model(
         fitted_fake, card_paths=cards, registered_name="risk", tracking_uri=store_dir
     )
