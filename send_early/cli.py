@@ -314,6 +314,17 @@ def _say_failed_checks(card) -> None:
         )
 
 
+def _check_store_for_register(args: argparse.Namespace) -> None:
+    """Before any table is read: the store ``--register`` writes to exists (or ``--init``
+    creates it) and can be written."""
+    if args.init and not args.register:
+        raise UsageError("--init creates the model store for --register NAME; give both.")
+    if args.register:
+        from .registry import open_store
+
+        open_store(args.tracking_uri, create=args.init, write=True)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .model import RiskModel
     from .workflow import train_model
@@ -321,6 +332,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     extract = _extract_date(args)
     _check_not_after("--as-of-dates", args.as_of_dates or [], extract)
     RiskModel.from_spec(args.model_spec)  # a wrong spec is reported before any table is read
+    _check_store_for_register(args)
     step = _stages()
     step(f"reading {args.dir}")
     tables = _read(args)
@@ -451,6 +463,18 @@ def _extract_date_option(s: argparse.ArgumentParser) -> None:
     )
 
 
+def _store_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--store",
+        "--tracking-uri",
+        dest="tracking_uri",
+        default=None,
+        metavar="DIR|URI",
+        help="model store: an embedded store folder or an MLflow tracking URI (default: "
+        "$MLFLOW_TRACKING_URI, else $SEND_EARLY_STORE, else ./send_early_store)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="send-early",
@@ -503,10 +527,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--register", default=None, metavar="NAME", help="log to MLflow and register under NAME"
     )
-    s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
     s.add_argument(
-        "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
+        "--init",
+        action="store_true",
+        help="with --register: create the model store if it does not exist yet "
+        "(without it, a missing store is an error, so a mistyped path makes no new store)",
     )
+    s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
+    _store_option(s)
     _extract_date_option(s)
     s.set_defaults(func=cmd_train)
 
@@ -524,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--out", default="send_early_card", help="folder for the card (HTML and JSON)")
     s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
-    s.add_argument("--tracking-uri", default=None)
+    _store_option(s)
     _extract_date_option(s)
     s.set_defaults(func=cmd_evaluate)
 
@@ -533,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("name")
     s.add_argument("version")
-    s.add_argument("--tracking-uri", default=None)
+    _store_option(s)
     s.set_defaults(func=cmd_review)
 
     s = sub.add_parser(
@@ -542,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("name")
     s.add_argument("--json", action="store_true", help="print JSON records instead of a table")
-    s.add_argument("--tracking-uri", default=None)
+    _store_option(s)
     s.set_defaults(func=cmd_versions)
 
     s = sub.add_parser(
@@ -557,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="promote although card checks failed (needs --reason)"
     )
     s.add_argument("--reason", default=None, help="why failed checks are acceptable (with --force)")
-    s.add_argument("--tracking-uri", default=None)
+    _store_option(s)
     s.set_defaults(func=cmd_promote)
 
     s = sub.add_parser("score", help="score the population at an as-of date (batch job)")
@@ -591,9 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.05,
         help="exit 1 when more than this share of children break the contract (default 0.05)",
     )
-    s.add_argument(
-        "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
-    )
+    _store_option(s)
     _extract_date_option(s)
     s.set_defaults(func=cmd_score)
 
@@ -607,7 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     s.add_argument("--port", type=int, default=5000)
-    s.add_argument("--tracking-uri", default=None)
+    _store_option(s)
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="run the whole workflow on a synthetic cohort")
@@ -616,9 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--children", type=_count_arg, default=20_000)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument(
-        "--tracking-uri", default=None, help="MLflow tracking URI (default: embedded store)"
-    )
+    _store_option(s)
     s.set_defaults(func=cmd_demo)
     return p
 
@@ -650,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         _err(str(exc))
         return EXIT_USAGE
-    except (SchemaError, SpecError, IntegrityError, FileNotFoundError) as exc:
+    except (SchemaError, SpecError, IntegrityError, FileNotFoundError, PermissionError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
     except ValueError as exc:
