@@ -226,6 +226,7 @@ def open_store(
             raise PermissionError(_read_only_message(store.path, blocked))
         return _open_read_only(store, db)
     with lock:
+        (store.path / _ARTIFACTS).mkdir(exist_ok=True)
         import_mlflow()
         _backup_if_migrating(db)
         with _quiet_table_creation():
