@@ -68,7 +68,8 @@ def _check_not_after(flag: str, dates, extract) -> None:
 def _read(args: argparse.Namespace):
     from .schema import read_tables
 
-    return read_tables(args.dir, extract_date=args.extract_date)
+    allow = getattr(args, "allow_missing_table", None) or ()
+    return read_tables(args.dir, extract_date=args.extract_date, allow_missing=allow)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -475,6 +476,31 @@ def _store_option(s: argparse.ArgumentParser) -> None:
     )
 
 
+def _table_arg(text: str) -> str:
+    """A required table that may be missing (``--allow-missing-table``)."""
+    from .schema import TABLES
+
+    names = [n for n, t in TABLES.items() if t.required and n != "children"]
+    if text not in names:
+        raise argparse.ArgumentTypeError(
+            f"--allow-missing-table must name a required table that may be left out "
+            f"({', '.join(names)}; children never, and other tables are optional); found {text!r}."
+        )
+    return text
+
+
+def _allow_missing_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--allow-missing-table",
+        type=_table_arg,
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="accept a folder without this required table (repeatable). Without sen_events, "
+        "children already identified cannot be excluded: they are scored and can be flagged",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="send-early",
@@ -489,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", help="folder with <table>.parquet|csv files and manifest.json")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     _extract_date_option(s)
+    _allow_missing_option(s)
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("synth", help="write a synthetic cohort (no real child data)")
@@ -621,6 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _store_option(s)
     _extract_date_option(s)
+    _allow_missing_option(s)
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser(

@@ -10,8 +10,9 @@ from ._contract import (
     Column,
     Table,
 )
+from ._dates import parse_iso_date, parse_iso_dates
 from ._docs import contract_markdown
-from ._io import atomic_write, parse_iso_date, read_manifest, read_tables, write_tables
+from ._io import atomic_write, read_manifest, read_tables, write_tables
 from ._validate import Tables, ValidationReport, check_tables, coerce_column, row_problems, validate
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "coerce_column",
     "contract_markdown",
     "parse_iso_date",
+    "parse_iso_dates",
     "read_manifest",
     "read_tables",
     "row_problems",

@@ -42,7 +42,8 @@ class Column:
     codes : tuple of str, optional
         Allowed values for ``kind="code"``.
     min, max : float, optional
-        Inclusive range for numeric columns.
+        Inclusive range for numeric columns. Every numeric column has both, and
+        its values must be finite (no inf).
     step : int, optional
         Values must be multiples of ``step`` (ASQ-3 scores move in steps of 5).
     null_means : str, optional
@@ -157,6 +158,10 @@ ASQ_CUTOFFS: Mapping[str, float] = {
     "asq_personal_social": 31.54,
 }
 PHONICS_THRESHOLD = 32
+#: Upper bound on half-day sessions in one term (a 16-week term has 160; room for a long one).
+MAX_TERM_SESSIONS = 200
+#: School days in a school year in England; no exclusion record can be longer.
+SCHOOL_YEAR_DAYS = 190
 
 TABLES: Mapping[str, Table] = {
     t.name: t
@@ -274,18 +279,24 @@ TABLES: Mapping[str, Table] = {
                     "term_end", "date", description="Last day of the term (on or after term_start)."
                 ),
                 Column(
-                    "possible_sessions", "int", min=0, description="Possible half-day sessions."
+                    "possible_sessions",
+                    "int",
+                    min=0,
+                    max=MAX_TERM_SESSIONS,
+                    description="Possible half-day sessions (a long term has about 160).",
                 ),
                 Column(
                     "authorised_absence",
                     "int",
                     min=0,
+                    max=MAX_TERM_SESSIONS,
                     description="Sessions of authorised absence.",
                 ),
                 Column(
                     "unauthorised_absence",
                     "int",
                     min=0,
+                    max=MAX_TERM_SESSIONS,
                     description="Sessions of unauthorised absence.",
                 ),
             ),
@@ -311,7 +322,8 @@ TABLES: Mapping[str, Table] = {
                     "float",
                     nullable=True,
                     min=0,
-                    description="Length in school days (> 0).",
+                    max=SCHOOL_YEAR_DAYS,
+                    description="Length in school days (> 0; at most a school year of 190 days).",
                 ),
             ),
             date_column="start_date",
@@ -332,6 +344,8 @@ TABLES: Mapping[str, Table] = {
                 Column(
                     "value",
                     "float",
+                    min=0,
+                    max=40,
                     description="0 or 1 for EYFSP measures; 0-40 for phonics_mark.",
                 ),
             ),
@@ -391,7 +405,9 @@ TABLES: Mapping[str, Table] = {
                 ),
             ),
             date_column="event_date",
-            description="One row per SEN identification event. Needed for training and labels.",
+            required=True,
+            description="One row per SEN identification event. Needed to exclude children "
+            "already identified from the population, and for labels.",
         ),
     )
 }

@@ -2,67 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as _dt
+import csv
 import json
 import logging
 import os
-import re
 import tempfile
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..exceptions import SchemaError
 from ._contract import CONTRACT_VERSION, TABLES
-from ._validate import Tables, _coerce_table
+from ._dates import parse_iso_date
+from ._validate import Tables, _allowed_missing, _coerce_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["atomic_write", "parse_iso_date", "read_manifest", "read_tables", "write_tables"]
+__all__ = ["atomic_write", "read_manifest", "read_tables", "write_tables"]
 
 _EXTS = ("parquet", "csv")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def parse_iso_date(value, *, what: str = "date") -> pd.Timestamp:
-    """An ISO 8601 calendar date, ``YYYY-MM-DD``, as a Timestamp; anything else is refused.
-
-    ``01/02/2023`` could be the 1st of February or the 2nd of January, so only the
-    ISO form is read from text. Dates, datetimes and Timestamps without a time zone
-    are accepted as they are (normalised to midnight).
-
-    Parameters
-    ----------
-    value : str, date, datetime or Timestamp
-    what : str
-        What the date is (``"--as-of"``, ``"manifest.json extract_date"``), for the message.
-
-    Examples
-    --------
-    >>> from send_early.schema import parse_iso_date
-    >>> parse_iso_date("2026-01-15").date()
-    datetime.date(2026, 1, 15)
-    >>> parse_iso_date("15/01/2026", what="as_of")
-    Traceback (most recent call last):
-    ...
-    ValueError: as_of must be an ISO date, YYYY-MM-DD (e.g. 2026-01-15); found '15/01/2026'.
-    """
-    must = f"{what} must be an ISO date, YYYY-MM-DD (e.g. 2026-01-15); found {value!r}."
-    if isinstance(value, str):
-        text = value.strip()
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError(must)
-        try:
-            return pd.Timestamp(_dt.date.fromisoformat(text))
-        except ValueError:  # 2026-02-30
-            raise ValueError(must[:-1] + ", which is not a day of the calendar.") from None
-    if isinstance(value, _dt.date | np.datetime64):  # Timestamp and datetime are dates too
-        ts = pd.Timestamp(value)
-        if not pd.isna(ts) and ts.tz is None:
-            return ts.normalize()
-    raise ValueError(must)
 
 
 def read_manifest(path: str | os.PathLike) -> dict:
@@ -123,10 +83,11 @@ def read_manifest(path: str | os.PathLike) -> dict:
     return meta
 
 
-def read_tables(path: str | os.PathLike, *, extract_date=None) -> Tables:
+def read_tables(path: str | os.PathLike, *, extract_date=None, allow_missing=()) -> Tables:
     """Read a folder of contract tables into typed DataFrames.
 
-    One file per table, ``<table>.parquet`` or ``<table>.csv`` (ISO dates); the
+    One file per table, ``<table>.parquet`` or ``<table>.csv`` (UTF-8, a byte
+    order mark allowed, the first line the header, dates ``YYYY-MM-DD``); the
     two formats may be mixed. ``manifest.json`` gives ``extract_date`` (see
     :func:`read_manifest`); it is required unless ``extract_date`` is given, and
     today's date is never assumed. Columns whose values all convert to the
@@ -143,6 +104,11 @@ def read_tables(path: str | os.PathLike, *, extract_date=None) -> Tables:
         The date the extract was taken (ISO ``YYYY-MM-DD``); overrides the
         manifest's (a difference is logged), and lets a folder without a
         manifest be read.
+    allow_missing : iterable of str, optional
+        Required tables that may be absent, e.g. ``("sen_events",)``: an
+        explicit opt-out (see :class:`~send_early.Tables`); validation then
+        warns instead of failing. Without ``sen_events`` children already
+        identified are scored and can be flagged.
 
     Returns
     -------
@@ -154,13 +120,17 @@ def read_tables(path: str | os.PathLike, *, extract_date=None) -> Tables:
     FileNotFoundError
         If the folder does not exist.
     SchemaError
-        If a file cannot be parsed at all, a table is given twice, or (without
+        If a file cannot be read as a table (not UTF-8, no header row, a column
+        name twice, not Parquet), a table is given twice, or (without
         ``extract_date``) the manifest is missing, not valid JSON or has no ISO
-        ``extract_date``.
+        ``extract_date``. One error lists every such file; no data value is
+        shown.
     ValueError
-        If ``extract_date`` is not an ISO date.
+        If ``extract_date`` is not an ISO date or ``allow_missing`` names no
+        contract table (or names ``children``).
     """
     folder = Path(path)
+    allow_missing = _allowed_missing(allow_missing)
     if extract_date is not None:
         extract_date = parse_iso_date(extract_date, what="extract_date")
         if not folder.is_dir():
@@ -182,30 +152,129 @@ def read_tables(path: str | os.PathLike, *, extract_date=None) -> Tables:
     else:
         extract_date = read_manifest(folder)["extract_date"]
     out: dict[str, pd.DataFrame] = {}
+    problems: list[str] = []
     for name, table in TABLES.items():
         files = [folder / f"{name}.{ext}" for ext in _EXTS if (folder / f"{name}.{ext}").exists()]
         if len(files) > 1:
-            raise SchemaError(
+            problems.append(
                 f"{name} is given twice ({', '.join(f.name for f in files)}); keep one file per table."
             )
+            continue
         if not files:
             continue
-        f = files[0]
         try:
-            if f.suffix == ".csv":
-                df = pd.read_csv(f, dtype="str", keep_default_na=True)
-            else:
-                df = pd.read_parquet(f)
-        except Exception as exc:
-            raise SchemaError(
-                f"{name}: could not read {f.name} ({type(exc).__name__}: {exc})."
-            ) from None
+            df = (
+                _read_csv(files[0], table) if files[0].suffix == ".csv" else _read_parquet(files[0])
+            )
+        except _FileProblem as exc:
+            problems.append(f"{name}: {exc}")
+            continue
         out[name] = _coerce_table(df, table)[0]
+    if problems:
+        raise SchemaError(
+            f"{len(problems)} table file(s) in {folder} could not be read:\n  "
+            + "\n  ".join(problems)
+        )
     known = {f"{n}.{e}" for n in TABLES for e in _EXTS} | {"manifest.json"}
     for f in sorted(folder.iterdir()):
         if f.suffix.lstrip(".") in _EXTS and f.name not in known:
             logger.warning("%s is not a contract table file; it is ignored", f.name)
-    return Tables(out, extract_date)
+    tables = Tables(out, extract_date, allow_missing=allow_missing)
+    for name in tables.allow_missing:
+        if name not in tables:
+            logger.warning(
+                "%s: no %s.csv or %s.parquet; allowed missing, so children it would exclude "
+                "from the population are scored",
+                name,
+                name,
+                name,
+            )
+    return tables
+
+
+class _FileProblem(Exception):
+    """A table file that cannot be read as a table; the message names the file and the fix."""
+
+
+def _first_bad_line(f: Path) -> int:
+    """The 1-based number of the first line of ``f`` that is not UTF-8 (0 if none)."""
+    with open(f, "rb") as fh:
+        for i, line in enumerate(fh, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return i
+    return 0
+
+
+def _not_utf8(f: Path) -> _FileProblem:
+    line = _first_bad_line(f)
+    where = f"line {line} is not" if line else "it is not"
+    return _FileProblem(
+        f"{f.name} must be UTF-8 text; {where} (was it saved as Latin-1 or Windows-1252?). "
+        "Save it as 'CSV UTF-8'."
+    )
+
+
+def _read_csv(f: Path, table) -> pd.DataFrame:
+    """A CSV table file, every value as text; header and encoding faults named, no values shown."""
+    expected = ", ".join(table.column_names)
+    try:
+        with open(f, encoding="utf-8-sig", newline="") as fh:  # a BOM (Excel's CSV UTF-8) is fine
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise _not_utf8(f) from None
+    if not first.strip():
+        raise _FileProblem(
+            f"{f.name} is empty; the first line must be the header with columns {expected}."
+        )
+    header = next(csv.reader([first]))
+    if not set(header) & set(table.column_names):
+        raise _FileProblem(
+            f"{f.name}: the first line must be the header with columns {expected}; it holds no "
+            "expected column names. Was the header row dropped?"
+        )
+    repeated = [h for h, n in Counter(header).items() if n > 1]
+    if repeated:
+        raise _FileProblem(
+            f"{f.name}: each column name must appear once in the header; found "
+            f"{', '.join(repeated)} more than once. Keep one column of each name."
+        )
+    try:
+        return pd.read_csv(f, dtype="str", keep_default_na=True, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise _not_utf8(f) from None
+    except (ValueError, OSError) as exc:  # pandas' ParserError is a ValueError
+        raise _FileProblem(
+            f"could not read {f.name} as CSV ({type(exc).__name__}: {exc})."
+        ) from None
+
+
+def _read_parquet(f: Path) -> pd.DataFrame:
+    """A Parquet table file; a file that is not Parquet, or repeats a column name, is named."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(f).names
+    except (pa.ArrowException, OSError) as exc:
+        raise _FileProblem(
+            f"{f.name} is not a Parquet file that can be read ({type(exc).__name__}). Is it "
+            f"another format renamed .parquet? Write it as Parquet, or as CSV named "
+            f"{f.stem}.csv."
+        ) from None
+    repeated = [h for h, n in Counter(names).items() if n > 1]
+    if repeated:
+        raise _FileProblem(
+            f"{f.name}: each column name must appear once; found {', '.join(repeated)} more "
+            "than once. Keep one column of each name."
+        )
+    try:
+        return pd.read_parquet(f)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _FileProblem(
+            f"could not read {f.name} as Parquet ({type(exc).__name__}: {exc})."
+        ) from None
 
 
 def atomic_write(path: str | os.PathLike, write) -> Path:

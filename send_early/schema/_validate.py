@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..exceptions import SchemaError
 from ._contract import CONTRACT_VERSION, EYFSP_MEASURES, TABLES, Column, Table
+from ._dates import parse_iso_date, parse_iso_dates
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,14 @@ class Tables(Mapping):
     ----------
     tables : mapping of str to DataFrame
         The tables, keyed by contract table name.
-    extract_date : date-like, optional
-        The day the data were extracted; no record may be dated after it.
-        Defaults to today.
+    extract_date : str or date-like
+        The day the data were extracted (ISO ``YYYY-MM-DD`` as text); no record
+        may be dated after it. Required: today's date is never assumed.
+    allow_missing : iterable of str, optional
+        Required tables that may be absent (``"sen_events"``): validation then
+        warns instead of failing. Without ``sen_events`` children already
+        identified cannot be excluded from the population, so they are scored
+        and can be flagged. ``children`` can never be missing.
 
     Examples
     --------
@@ -57,24 +63,40 @@ class Tables(Mapping):
     (['children'], '2025-08-31')
     """
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame], extract_date=None):
+    def __init__(self, tables: Mapping[str, pd.DataFrame], extract_date=None, *, allow_missing=()):
         self._tables = dict(tables)
         if extract_date is None:
-            extract_date = pd.Timestamp.today().normalize()
-        self.extract_date = pd.Timestamp(extract_date).normalize()
+            raise ValueError(
+                "extract_date is required: the day the extract was taken (YYYY-MM-DD), which "
+                "every as-of rule is checked against; today's date is never assumed. Give "
+                "Tables(tables, extract_date=...) or read a folder with read_tables(DIR)."
+            )
+        self.extract_date = parse_iso_date(extract_date, what="extract_date")
+        self.allow_missing = _allowed_missing(allow_missing)
 
     @classmethod
-    def coerce(cls, tables, extract_date=None) -> Tables:
-        """Wrap a plain mapping; a :class:`Tables` keeps its own extract date."""
+    def coerce(cls, tables, extract_date=None, *, allow_missing=None) -> Tables:
+        """Wrap a plain mapping; a :class:`Tables` keeps its own extract date and
+        ``allow_missing`` unless others are given."""
         if isinstance(tables, Tables):
-            if extract_date is not None and pd.Timestamp(extract_date) != tables.extract_date:
-                return cls(tables._tables, extract_date)
+            new_date = extract_date is not None and (
+                parse_iso_date(extract_date, what="extract_date") != tables.extract_date
+            )
+            new_allow = allow_missing is not None and (
+                _allowed_missing(allow_missing) != tables.allow_missing
+            )
+            if new_date or new_allow:
+                return cls(
+                    tables._tables,
+                    tables.extract_date if extract_date is None else extract_date,
+                    allow_missing=tables.allow_missing if allow_missing is None else allow_missing,
+                )
             return tables
         if not isinstance(tables, Mapping):
             raise TypeError(
                 f"tables must be a mapping of table name to DataFrame (or a Tables); found {type(tables).__name__}."
             )
-        return cls(tables, extract_date)
+        return cls(tables, extract_date, allow_missing=allow_missing or ())
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self._tables[key]
@@ -87,11 +109,32 @@ class Tables(Mapping):
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={len(v):,}" for k, v in self._tables.items())
-        return f"Tables({sizes}; extract_date={self.extract_date.date()})"
+        allow = f"; allow_missing={self.allow_missing}" if self.allow_missing else ""
+        return f"Tables({sizes}; extract_date={self.extract_date.date()}{allow})"
 
     def replace(self, **tables: pd.DataFrame) -> Tables:
         """A copy with some tables replaced (or added)."""
-        return Tables({**self._tables, **tables}, self.extract_date)
+        return Tables(
+            {**self._tables, **tables}, self.extract_date, allow_missing=self.allow_missing
+        )
+
+
+def _allowed_missing(names) -> tuple[str, ...]:
+    """Check ``allow_missing``: contract table names, never ``children``."""
+    if isinstance(names, str):
+        names = (names,)
+    names = tuple(dict.fromkeys(names))
+    unknown = [n for n in names if n not in TABLES]
+    if unknown:
+        raise ValueError(
+            f"allow_missing must name contract tables ({', '.join(TABLES)}); found "
+            f"{', '.join(map(repr, unknown))}."
+        )
+    if "children" in names:
+        raise ValueError(
+            "allow_missing cannot include children: every other table refers to its child_id."
+        )
+    return names
 
 
 def _examples(df: pd.DataFrame, mask: np.ndarray) -> list[str]:
@@ -131,21 +174,14 @@ def coerce_column(series: pd.Series, column: Column) -> tuple[pd.Series, np.ndar
             return series.astype("str"), np.zeros(len(series), bool)
         return series.astype("str"), ~isna
     if kind == "date":
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            return series, ~isna
-        if pd.api.types.is_datetime64_dtype(series):
-            return series.astype("datetime64[s]"), np.zeros(len(series), bool)
-        if pd.api.types.is_numeric_dtype(series):
-            return series, ~isna
-        as_str = series.astype("str").str.strip()
-        parsed = pd.to_datetime(as_str, format="ISO8601", errors="coerce")
-        bad = ~isna & parsed.isna().to_numpy()
-        return parsed.astype("datetime64[s]"), bad
+        return parse_iso_dates(series)
     if kind in ("int", "float"):
         if pd.api.types.is_bool_dtype(series):
             return series, ~isna
         num = pd.to_numeric(series, errors="coerce")
-        bad = ~isna & num.isna().to_numpy()
+        with np.errstate(invalid="ignore"):
+            infinite = np.isinf(num.astype("Float64").fillna(0).to_numpy(float))
+        bad = (~isna & num.isna().to_numpy()) | infinite
         if kind == "int":
             with np.errstate(invalid="ignore"):
                 frac = (num.astype("Float64") % 1 != 0).fillna(False).to_numpy(bool)
@@ -199,9 +235,9 @@ def _kind_words(col: Column) -> str:
     return {
         "id": "a non-empty text id",
         "str": "text",
-        "date": "an ISO date (YYYY-MM-DD)",
+        "date": "an ISO date, YYYY-MM-DD, without a time or time zone",
         "int": "a whole number",
-        "float": "a number",
+        "float": "a finite number",
         "bool": "true or false",
         "code": "one of " + ", ".join(col.codes or ()),
     }[col.kind]
@@ -344,7 +380,7 @@ class _Collector:
         self.problems.append(_Problem(severity, table, column, rule, int(n_rows), (), message))
 
 
-def validate(tables, *, extract_date=None) -> ValidationReport:
+def validate(tables, *, extract_date=None, allow_missing=None) -> ValidationReport:
     """Check contract tables and report every problem at once.
 
     Parameters
@@ -352,7 +388,11 @@ def validate(tables, *, extract_date=None) -> ValidationReport:
     tables : Tables or mapping of str to DataFrame
         Tables as read by :func:`send_early.read_tables` or built in memory.
     extract_date : date-like, optional
-        Overrides ``tables.extract_date``. No record may be dated after it.
+        Overrides ``tables.extract_date``; required for a plain mapping. No
+        record may be dated after it.
+    allow_missing : iterable of str, optional
+        Required tables that may be absent (a warning instead of an error);
+        overrides ``tables.allow_missing``. See :class:`Tables`.
 
     Returns
     -------
@@ -372,12 +412,13 @@ def validate(tables, *, extract_date=None) -> ValidationReport:
     >>> report.ok
     False
     >>> report.problems[["table", "column", "rule", "n_rows"]]
-          table     column    rule  n_rows
-    0  children        sex    code       1
-    1  children imd_decile   range       1
-    2  children   child_id  unique       2
+            table      column           rule  n_rows
+    0    children         sex           code       1
+    1    children  imd_decile          range       1
+    2    children    child_id         unique       2
+    3  sen_events              missing_table       0
     """
-    return _run(Tables.coerce(tables, extract_date), _Collector())
+    return _run(Tables.coerce(tables, extract_date, allow_missing=allow_missing), _Collector())
 
 
 def _run(tables: Tables, col: _Collector) -> ValidationReport:
@@ -400,16 +441,10 @@ def _run(tables: Tables, col: _Collector) -> ValidationReport:
                 f"tables[{name!r}] must be a pandas DataFrame; found {type(df).__name__}."
             )
         n_rows[name] = len(df)
+        if df.columns.duplicated().any():
+            df = _without_duplicate_columns(df, TABLES[name], col)
         typed[name] = _check_table(df, TABLES[name], col, extract)
-    if "children" not in tables:
-        col.add_whole(
-            "error",
-            "children",
-            "",
-            "missing_table",
-            0,
-            "children is required: every other table refers to its child_id; no children table was given.",
-        )
+    _check_required(tables, col)
     _check_cross(typed, col, extract)
     if extract > pd.Timestamp.today().normalize() + pd.Timedelta(days=1):
         col.add_whole(
@@ -423,10 +458,91 @@ def _run(tables: Tables, col: _Collector) -> ValidationReport:
     return ValidationReport(col.problems, n_rows, extract)
 
 
+#: Why each required table is required (shown when it is missing).
+_NEEDED_FOR = {
+    "children": "every other table refers to its child_id",
+    "sen_events": "without it children already identified (SEN support, EHC needs assessment "
+    "request or EHC plan) cannot be excluded from the population, so they would be scored and "
+    "flagged, and labels cannot be built",
+}
+
+
+def _check_required(tables: Tables, col: _Collector) -> None:
+    """Required tables must be given (or allowed missing); empty ones are named."""
+    for name, table in TABLES.items():
+        if not table.required:
+            continue
+        if name not in tables:
+            why = _NEEDED_FOR.get(name, "the population rules need it")
+            if name in tables.allow_missing:
+                col.add_whole(
+                    "warning",
+                    name,
+                    "",
+                    "missing_table",
+                    0,
+                    f"{name} is required but was allowed to be missing (allow_missing): {why}.",
+                )
+            else:
+                opt_out = (
+                    ""
+                    if name == "children"
+                    else f" If the extract truly has no {name}, opt out explicitly with "
+                    f"--allow-missing-table {name} (Python: allow_missing=({name!r},))."
+                )
+                col.add_whole(
+                    "error",
+                    name,
+                    "",
+                    "missing_table",
+                    0,
+                    f"{name} is required: {why}; no {name} table was given. Add {name}.csv or "
+                    f"{name}.parquet.{opt_out}",
+                )
+        elif (
+            name == "children" and isinstance(tables[name], pd.DataFrame) and not len(tables[name])
+        ):
+            col.add_whole(
+                "warning",
+                name,
+                "",
+                "empty_table",
+                0,
+                "children has no rows: the population is empty and nobody can be scored.",
+            )
+
+
+def _without_duplicate_columns(df: pd.DataFrame, table: Table, col: _Collector) -> pd.DataFrame:
+    """Report each repeated column name once; keep the first copy so the rest can be checked."""
+    dup = df.columns[df.columns.duplicated()].unique()
+    for c in dup:
+        n = int((df.columns == c).sum())
+        col.add_whole(
+            "error",
+            table.name,
+            str(c),
+            "duplicate_column",
+            len(df),
+            f"{table.name}.{c} must be one column; found {n} columns with that name. Keep one.",
+        )
+    return df.loc[:, ~df.columns.duplicated()]
+
+
 def _check_table(
     df: pd.DataFrame, table: Table, col: _Collector, extract: pd.Timestamp
 ) -> pd.DataFrame:
     t = table.name
+    if len(df.columns) and not set(map(str, df.columns)) & set(table.column_names):
+        col.add_whole(
+            "error",
+            t,
+            "",
+            "no_header",
+            len(df),
+            f"{t} has none of the contract's columns ({', '.join(table.column_names)}): "
+            "the first row must be the header; was the header row dropped?",
+        )
+        return df
     missing = [c for c in table.column_names if c not in df.columns]
     for c in missing:
         col.add_whole(
@@ -488,9 +604,11 @@ def _check_table(
                 isna,
                 f"{t}.{c.name} must not be empty; found empty values",
             )
-        if mask.any():
+        if mask.any() and c.kind not in ("int", "float"):
             continue
         s = typed[c.name]
+        if mask.any():  # the range of the values that are numbers is still checked
+            s = pd.to_numeric(raw, errors="coerce").astype("Float64").where(~mask)
         if c.min is not None or c.max is not None:
             v = s.astype("Float64")
             lo = -np.inf if c.min is None else c.min
@@ -663,6 +781,7 @@ def _check_cross(typed: dict[str, pd.DataFrame], col: _Collector, extract: pd.Ti
             )
             if (
                 birth is not None
+                and len(birth)  # no children: every record is an orphan, none can be dated
                 and codes is not None
                 and not (name == "children" and c == "birth_date")
             ):
@@ -738,7 +857,9 @@ def _check_consistency(typed: dict[str, pd.DataFrame], col: _Collector) -> None:
     )
 
 
-def row_problems(tables, *, extract_date=None) -> tuple[ValidationReport, pd.DataFrame]:
+def row_problems(
+    tables, *, extract_date=None, allow_missing=None
+) -> tuple[ValidationReport, pd.DataFrame]:
     """Validate and also list every offending row (not just five examples).
 
     Returns the report and a DataFrame with one row per offending record:
@@ -747,7 +868,7 @@ def row_problems(tables, *, extract_date=None) -> tuple[ValidationReport, pd.Dat
     exactly the children whose records break the contract.
     """
     col = _Collector(keep_rows=True)
-    report = _run(Tables.coerce(tables, extract_date), col)
+    report = _run(Tables.coerce(tables, extract_date, allow_missing=allow_missing), col)
     cols = ["child_id", "table", "column", "rule", "row"]
     rows = (
         pd.concat(col.rows, ignore_index=True)
@@ -765,14 +886,15 @@ def row_problems(tables, *, extract_date=None) -> tuple[ValidationReport, pd.Dat
     return report, rows
 
 
-def check_tables(tables, *, extract_date=None) -> Tables:
+def check_tables(tables, *, extract_date=None, allow_missing=None) -> Tables:
     """Validate and return typed tables, or raise :class:`~send_early.SchemaError`.
 
     The typed tables hold every contract column in its contract dtype (dates as
     ``datetime64``, codes as categoricals, nullable integers as ``Int64``).
-    Warnings are logged, not raised.
+    Warnings are logged, not raised. ``extract_date`` and ``allow_missing`` are
+    as in :func:`validate`.
     """
-    tables = Tables.coerce(tables, extract_date)
+    tables = Tables.coerce(tables, extract_date, allow_missing=allow_missing)
     report = validate(tables)
     report.raise_for_errors()
     for p in report._problems:  # no ids in logs: counts and rules only
@@ -783,4 +905,4 @@ def check_tables(tables, *, extract_date=None) -> Tables:
     for name, df in tables.items():
         if name in TABLES:
             out[name] = _coerce_table(df, TABLES[name])[0]
-    return Tables(out, tables.extract_date)
+    return Tables(out, tables.extract_date, allow_missing=tables.allow_missing)

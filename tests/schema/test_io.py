@@ -55,7 +55,7 @@ def test_missing_folder_and_bad_manifest(tmp_path):
 
 def test_unreadable_file_names_the_table(tmp_path):
     (tmp_path / "children.parquet").write_bytes(b"not parquet")
-    with pytest.raises(SchemaError, match="children: could not read children.parquet"):
+    with pytest.raises(SchemaError, match="children: children.parquet is not a Parquet file"):
         read_tables(tmp_path, extract_date="2025-08-31")
 
 
