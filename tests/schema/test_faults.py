@@ -103,14 +103,18 @@ def test_scoring_refuses_missing_sen_events_unless_allowed(fitted_model, small_c
     with pytest.raises(SchemaError, match="cannot score: sen_events is required"):
         score(fitted_model, without, AS_OF)
     full = score(fitted_model, small_cohort, AS_OF)
-    allowed = score(
-        fitted_model,
-        Tables(dict(without), small_cohort.extract_date, allow_missing=["sen_events"]),
-        AS_OF,
-    )
+    allowed = Tables(dict(without), small_cohort.extract_date, allow_missing=["sen_events"])
+    res = score(fitted_model, allowed, AS_OF)
     # the documented consequence: children identified only through sen_events are scored
-    assert allowed.counts["scored"] > full.counts["scored"]
-    assert allowed.counts["input_children"] == full.counts["input_children"]
+    assert res.counts["scored"] > full.counts["scored"]
+    assert res.counts["input_children"] == full.counts["input_children"]
+    # the opt-out survives setting aside a child whose records break the contract
+    census = allowed["census"].assign(
+        sen_provision=allowed["census"]["sen_provision"].astype("str")
+    )
+    census.loc[census.index[0], "sen_provision"] = "Q"
+    res = score(fitted_model, allowed.replace(census=census), AS_OF)
+    assert res.counts["rejected_contract"] == 1
 
 
 def test_cli_score_refuses_a_folder_without_sen_events(saved_model, small_cohort, tmp_path, capsys):
