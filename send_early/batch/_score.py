@@ -64,10 +64,12 @@ class ScoringResult:
         not the approved champion (or not registered at all), failed model card
         checks, a capacity other than the one the card evaluated. Also logged.
     metadata : dict
-        The run's record (JSON-ready): as-of and extract dates, the model and
-        its approval, the capacity asked for and the card's, counts, drift
-        statuses and the warnings with their kinds. ``send-early score`` writes
-        it beside the scores as ``<out>_run.json``.
+        The run's record (JSON-ready): as-of and extract dates, the model (name,
+        version, URI, source) and its approval, the capacity asked for and the
+        card's, counts, drift statuses and the warnings with their kinds (a run
+        that scores nobody has the warning ``nothing_to_score``).
+        :func:`send_early.batch.write_run` publishes it, with the scores and
+        rejects, as the run manifest ``<out>_run.json``.
     """
 
     scores: pd.DataFrame
@@ -222,6 +224,22 @@ def _capacity(model, risk, ids, capacity, flagged: int) -> tuple[list[tuple[str,
     ], info
 
 
+def _id_codes(columns) -> tuple[list[np.ndarray], pd.Index]:
+    """Integer codes for child ids across columns (-1 for a missing id), and the ids coded.
+
+    Each column is factorized on its own (a fast Arrow pass), then only the distinct ids are
+    factorized together: string ids are hashed once, never looked up with ``isin``.
+    """
+    parts = [pd.factorize(pd.Series(c).astype("str")) for c in columns]
+    codes, uniques = pd.factorize(pd.concat([pd.Series(u) for _, u in parts], ignore_index=True))
+    out, start = [], 0
+    for c, u in parts:
+        remap = np.append(codes[start : start + len(u)], -1)  # code -1 (missing) stays -1
+        out.append(remap[c])
+        start += len(u)
+    return out, pd.Index(uniques)
+
+
 def _contract_rejects(tables: Tables) -> tuple[Tables, pd.DataFrame]:
     report, rows = row_problems(tables)
     fatal = report.problems.query(
@@ -233,17 +251,80 @@ def _contract_rejects(tables: Tables) -> tuple[Tables, pd.DataFrame]:
         return tables, pd.DataFrame(columns=REJECT_COLUMNS)
     rows = rows.assign(reason=rows["rule"].map(_RULE_TEXT).fillna(rows["rule"]))
     rows["reason"] = "record in " + rows["table"] + "." + rows["column"] + " with " + rows["reason"]
-    bad_ids = set(rows["child_id"].dropna())
+    with_ids = [name for name, df in tables.items() if "child_id" in df.columns]
+    codes, uniques = _id_codes([rows["child_id"], *(tables[n]["child_id"] for n in with_ids)])
+    bad = np.zeros(len(uniques) + 1, bool)  # the last slot stands for a missing id
+    bad[codes[0][codes[0] >= 0]] = True
+    bad_child = dict(zip(with_ids, (bad[c] for c in codes[1:]), strict=True))
     clean = {}
     for name, df in tables.items():
         keep = np.ones(len(df), bool)
         bad_rows = rows.loc[rows["table"] == name, "row"].to_numpy(dtype=np.int64)
         keep[bad_rows] = False
-        if "child_id" in df.columns:
-            keep &= ~df["child_id"].astype("str").isin(bad_ids).to_numpy()
+        if name in bad_child:
+            keep &= ~bad_child[name]
         clean[name] = df[keep]
     rejects = rows.drop_duplicates(["child_id", "table", "column", "rule"])[REJECT_COLUMNS]
-    return Tables(clean, tables.extract_date), rejects.reset_index(drop=True)
+    return tables.replace(**clean), rejects.reset_index(drop=True)  # keeps allow_missing
+
+
+def _nothing_to_score(model, as_of, counts: dict, rejects: pd.DataFrame) -> str:
+    """The sentence for a run that scores nobody: the date, the ages, why each child is out."""
+    lo, hi = model.spec.population_age_months
+    why = []
+    if counts["rejected_contract"]:
+        why.append(f"{counts['rejected_contract']:,} with records that break the data contract")
+    pop = rejects[rejects["table"] == "population"].drop_duplicates("child_id")["rule"]
+    for rule, n in pop.value_counts().items():
+        why.append(f"{n:,} {_STATUS_TEXT.get(rule, rule).removesuffix(' (not scored)')}")
+    read = f"{counts['input_children']:,} children read"
+    if why:
+        read += f", all rejected ({', '.join(why)})"
+    return (
+        f"No child is in the model's population at {as_of.date()} (ages {lo}-{hi} months): "
+        f"{read}; nothing to score. Check the as-of date and the extract; the rejects give "
+        "each child's reason."
+    )
+
+
+def _account(children_ids, scores, all_rejects, contract_rejects) -> dict:
+    """Counts of children read, scored and rejected; IntegrityError unless every child is in
+    exactly one of the scores and the rejects (set logic on integer codes of the ids)."""
+    codes, uniques = _id_codes(
+        [children_ids, scores["child_id"], all_rejects["child_id"], contract_rejects["child_id"]]
+    )
+    is_input, is_scored, is_rejected, is_contract = (
+        np.bincount(c[c >= 0], minlength=len(uniques)) > 0 for c in codes
+    )
+    is_rejected &= is_input
+    is_contract &= is_input
+    n_input, n_scored = int(is_input.sum()), len(scores)
+    lost = int((is_input & ~is_scored & ~is_rejected).sum())
+    both = int((is_scored & is_rejected).sum())
+    counts = {
+        "input_children": n_input,
+        "scored": n_scored,
+        "rejected": int(is_rejected.sum()),
+        "rejected_contract": int(is_contract.sum()),
+        "rejected_not_in_population": int((is_rejected & ~is_contract).sum()),
+    }
+    if lost or both or n_scored + counts["rejected"] != n_input:
+        raise IntegrityError(
+            f"batch scoring must account for every child: {n_input:,} input, {n_scored:,} "
+            f"scored, {counts['rejected']:,} rejected, {lost:,} lost, {both:,} both scored "
+            "and rejected."
+        )
+    return counts
+
+
+def _chunk_of_rows(in_ids: pd.Index, tables: Tables, chunk_size: int) -> dict[str, np.ndarray]:
+    """Each table's rows numbered by the chunk of their child; -1 for children not scored."""
+    names = list(tables)
+    codes, uniques = _id_codes([in_ids, *(tables[n]["child_id"] for n in names)])
+    chunk_of = np.full(len(uniques) + 1, -1, dtype=np.int64)  # the last slot: a missing id
+    scored = codes[0] >= 0
+    chunk_of[codes[0][scored]] = np.arange(len(in_ids))[scored] // chunk_size
+    return {n: chunk_of[c] for n, c in zip(names, codes[1:], strict=True)}
 
 
 def score(
@@ -306,9 +387,6 @@ def score(
     model = load_any_model(model_or_uri, tracking_uri=tracking_uri)
     if "children" not in tables:
         raise SchemaError("cannot score: children is required; no children table was given.")
-    input_ids = pd.Index(tables["children"]["child_id"].astype("str").dropna().unique())
-    n_input = len(input_ids)
-
     clean, rejects = _contract_rejects(tables)
     typed = check_tables(clean)
     status = population(typed, as_of, model.pipeline)
@@ -325,14 +403,13 @@ def score(
     )
     in_ids = st.index[st == "in_population"].astype(str)
 
-    children = typed["children"]
-    chunks = [in_ids[i : i + chunk_size] for i in range(0, len(in_ids), chunk_size)] or [in_ids[:0]]
+    n_chunks = max(1, -(-len(in_ids) // chunk_size))
+    chunk_of_row = _chunk_of_rows(in_ids, typed, chunk_size)
     feats_parts, risk_parts, reason_parts, age_rejects = [], [], [], []
     if progress is not None:
-        progress(0, len(chunks))  # the contract checks are done; the chunks start
-    for i, ids in enumerate(chunks):
-        sub = {name: df[df["child_id"].isin(ids)] for name, df in typed.items()}
-        sub["children"] = children[children["child_id"].isin(ids)]
+        progress(0, n_chunks)  # the contract checks are done; the chunks start
+    for i in range(n_chunks):
+        sub = {name: df[chunk_of_row[name] == i] for name, df in typed.items()}
         f = build_features(
             Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline, check=False
         )
@@ -340,17 +417,22 @@ def score(
         if (~in_age).any():
             age_rejects.append(f.index[~in_age].astype(str))
         f = f[in_age]
-        feats_parts.append(f)
-        part = model.score_features(
-            f, capacity=len(f) or None
-        )  # risk and reasons; ranks are global below
-        risk_parts.append(part["risk"].to_numpy())
-        reason_parts.append(part.filter(like="reason_").set_index(f.index))
+        if len(f):
+            feats_parts.append(f)
+            part = model.score_features(f, capacity=len(f))  # ranks are global below
+            risk_parts.append(part["risk"].to_numpy())
+            reason_parts.append(part.filter(like="reason_").set_index(f.index))
         if progress is not None:
-            progress(i + 1, len(chunks))
+            progress(i + 1, n_chunks)
     feats = pd.concat(feats_parts) if feats_parts else pd.DataFrame()
     risk = np.concatenate(risk_parts) if risk_parts else np.zeros(0)
-    reasons = pd.concat(reason_parts) if reason_parts else pd.DataFrame()
+    reasons = (
+        pd.concat(reason_parts)
+        if reason_parts
+        else pd.DataFrame(
+            {f"reason_{k}": pd.Series([], dtype="str") for k in range(1, model.spec.top + 1)}
+        )
+    )
 
     ids = feats.index.to_numpy(dtype=str)
     rank, flagged, _ = model.apply_capacity(risk, ids, capacity=capacity)  # the one capacity rule
@@ -390,30 +472,18 @@ def score(
     all_rejects = pd.concat([rejects, pop_rejects], ignore_index=True)[REJECT_COLUMNS]
     all_rejects["child_id"] = all_rejects["child_id"].astype("str")
 
-    scored = pd.Index(scores["child_id"])
-    contract_ids = pd.Index(rejects["child_id"].dropna().unique())
-    rejected_ids = pd.Index(all_rejects["child_id"].dropna().unique()).intersection(input_ids)
-    lost = input_ids.difference(scored.union(rejected_ids))
-    both = scored.intersection(rejected_ids)
-    counts = {
-        "input_children": n_input,
-        "scored": int(len(scored)),
-        "rejected": int(len(rejected_ids)),
-        "rejected_contract": int(len(contract_ids.intersection(input_ids))),
-        "rejected_not_in_population": int(len(rejected_ids.difference(contract_ids))),
+    counts = _account(tables["children"]["child_id"], scores, all_rejects, rejects)
+    counts |= {
         "orphan_records": int((rejects["rule"] == "orphan").sum()),
         "flagged": int(flagged.sum()),
     }
-    if len(lost) or len(both) or counts["scored"] + counts["rejected"] != n_input:
-        raise IntegrityError(
-            f"batch scoring must account for every child: {n_input:,} input, {counts['scored']:,} scored, "
-            f"{counts['rejected']:,} rejected, {len(lost):,} lost, {len(both):,} both scored and rejected."
-        )
     from .. import __version__
 
     warned, model_info = _approval(model)
     cap_warned, cap_info = _capacity(model, risk, ids, capacity, counts["flagged"])
     warned += cap_warned
+    if counts["scored"] == 0:
+        warned.append(("nothing_to_score", _nothing_to_score(model, as_of, counts, all_rejects)))
     for _, text in warned:
         logger.warning("%s", text)
     from ._drift import drift_report
@@ -449,7 +519,13 @@ def score(
     metadata = {
         "as_of": as_of.date().isoformat(),
         "extract_date": tables.extract_date.date().isoformat(),
-        "model": {"name": model.name, "version": version, **model_info},
+        "model": {
+            "name": model.name,
+            "version": version,
+            "uri": (getattr(model, "registry_", None) or {}).get("model_uri"),
+            "source": None if hasattr(model_or_uri, "score_features") else str(model_or_uri),
+            **model_info,
+        },
         "capacity": cap_info,
         "counts": counts,
         "drift": []
