@@ -128,17 +128,6 @@ class _Progress:
             self.bar.close()
 
 
-def _write_frame(df, path: Path) -> None:
-    from .schema import atomic_write
-
-    if path.suffix == ".parquet":
-        atomic_write(path, lambda p: df.to_parquet(p, index=False))
-    elif path.suffix == ".csv":
-        atomic_write(path, lambda p: df.to_csv(p, index=False, date_format="%Y-%m-%d"))
-    else:
-        raise ValueError(f"output must end in .csv or .parquet; found {path.name!r}.")
-
-
 # -- options, each checked while parsing (a usage error, exit 2, before any work) -------------
 
 
@@ -207,22 +196,6 @@ def _count_arg(text: str) -> int:
     return value
 
 
-def _write_run(metadata: dict, path: Path, **outputs: Path) -> None:
-    """The run's record (model, approval, capacity, counts, warnings) as JSON, atomically."""
-    import datetime as dt
-    import json
-
-    from .schema import atomic_write
-
-    record = {
-        **metadata,
-        "outputs": {k: str(v) for k, v in outputs.items()},
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    text = json.dumps(record, indent=2, default=str) + "\n"
-    atomic_write(path, lambda p: p.write_text(text))
-
-
 @contextlib.contextmanager
 def _scoring_log_shown_by_cli(verbose: bool):
     """The CLI prints the scoring warnings and drift lines itself: not twice through logging."""
@@ -237,13 +210,16 @@ def _scoring_log_shown_by_cli(verbose: bool):
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .batch import load_any_model, score
+    from .batch import check_outputs, load_any_model, score, write_run
 
+    try:  # before anything is read: a bad path would lose the whole run at the end
+        check_outputs(args.out, args.rejects, names=("--out", "--rejects"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     extract = _extract_date(args)
     _check_not_after("--as-of", [args.as_of], extract)
     out = args.out
     rejects_path = Path(args.rejects) if args.rejects else out.with_name(out.stem + "_rejects.csv")
-    run_path = out.with_name(out.stem + "_run.json")
     model = load_any_model(args.model, tracking_uri=args.tracking_uri)
     tables = _read(args)
     bar = _Progress("scoring")
@@ -259,10 +235,12 @@ def cmd_score(args: argparse.Namespace) -> int:
             )
     finally:
         bar.close()
-    _write_frame(res.scores, out)
-    _write_frame(res.rejects, rejects_path)
-    meta = {**res.metadata, "model": {**res.metadata["model"], "source": args.model}}
-    _write_run(meta, run_path, scores=out, rejects=rejects_path)
+    source = {"model": {**res.metadata["model"], "source": args.model}}
+    try:  # scores, rejects and the run record, published together (the record last)
+        run_path = write_run(res, out, rejects_path, record=source)
+    except OSError as exc:
+        _err(f"could not write the outputs: {exc}")
+        return EXIT_BAD_INPUT
     c = res.counts
     _say(
         f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of.date()} "
@@ -279,8 +257,13 @@ def cmd_score(args: argparse.Namespace) -> int:
         bad = res.drift[res.drift["status"].isin(["warn", "alert"])]
         for _, r in bad.iterrows():
             _say(f"Drift {r['status']}: {r['name']} PSI {r['psi']:.3f}")
+    nothing = [w["message"] for w in res.metadata["warnings"] if w["kind"] == "nothing_to_score"]
     for text in res.warnings:
-        _err(f"warning: {text}")
+        if text not in nothing:
+            _err(f"warning: {text}")
+    if nothing:
+        _err(nothing[0])
+        return EXIT_BAD_INPUT
     share = c["rejected_contract"] / max(c["input_children"], 1)
     if share > args.max_reject_share:
         _err(
@@ -629,10 +612,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         required=True,
         type=_out_arg,
-        help="scores file (.csv or .parquet), written atomically; the run's metadata goes "
-        "beside it as <out>_run.json",
+        help="scores file (.csv or .parquet) in an existing folder; the run record, written "
+        "last, goes beside it as <out>_run.json and names the files of the run",
     )
-    s.add_argument("--rejects", default=None, help="rejects file (default: <out>_rejects.csv)")
+    s.add_argument(
+        "--rejects",
+        default=None,
+        help="rejects file, .csv or .parquet (default: <out>_rejects.csv)",
+    )
     s.add_argument(
         "--capacity",
         default=None,

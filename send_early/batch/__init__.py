@@ -1,16 +1,21 @@
-"""Batch scoring of contract tables: scores, rejects with reasons, drift."""
+"""Batch scoring of contract tables: scores, rejects with reasons, drift, published runs."""
 
 from ._drift import PSI_ALERT, PSI_WARN, TOO_FEW, drift_report, psi
+from ._publish import RUN_FORMAT, check_outputs, read_run, write_run
 from ._score import REJECT_COLUMNS, ScoringResult, load_any_model, score
 
 __all__ = [
     "PSI_ALERT",
     "PSI_WARN",
     "REJECT_COLUMNS",
+    "RUN_FORMAT",
     "ScoringResult",
     "TOO_FEW",
+    "check_outputs",
     "drift_report",
     "load_any_model",
     "psi",
+    "read_run",
     "score",
+    "write_run",
 ]

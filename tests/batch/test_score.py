@@ -156,6 +156,7 @@ def test_cli_score_writes_atomically_and_counts(fitted_model, small_cohort, tmp_
     write_tables(small_cohort, tmp_path / "cohort")
     model_dir = fitted_model.save(tmp_path / "model")
     out = tmp_path / "out" / "scores.parquet"
+    out.parent.mkdir()  # an output folder must exist: a mistyped one is refused
     rc = main(
         [
             "score",

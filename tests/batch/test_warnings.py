@@ -116,6 +116,7 @@ def test_cli_prints_warnings_on_stderr_and_records_them_in_the_run_file(
 ):
     write_tables(small_cohort, tmp_path / "extract")
     out = tmp_path / "out" / "scores.csv"
+    out.parent.mkdir()
     argv = ["score", str(tmp_path / "extract"), "--model", "models:/warn_model/1"]
     argv += ["--as-of", AS_OF, "--out", str(out), "--capacity", "400", "--tracking-uri", store]
     assert main(argv) == 0  # warnings inform; they do not stop the run
