@@ -36,7 +36,7 @@ def test_train_evaluates_writes_card_and_registers(trained, small_cohort):
     assert res["logged"].version == "1"
     table = run.headline_table()
     assert "ROC AUC" in set(table["measure"])
-    assert (root / "out" / "model" / "model.joblib").exists()
+    assert (root / "out" / "model" / "model.json").exists()
 
 
 def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, capsys):

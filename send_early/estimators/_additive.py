@@ -27,12 +27,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import (
     LogOddsClassifierMixin,
+    StateReader,
     bin_label,
     check_X,
     digitize,
     encode,
+    encoder_state,
     numeric_thresholds,
+    params_state,
     prepare_fit,
+    read_bin_seen,
+    read_params,
+    set_encoder_state,
 )
 
 __all__ = ["AdditiveRiskClassifier"]
@@ -1294,6 +1300,81 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
         self.tables_ = tables
         self._cell_counts = c_tabs
         self._cell_events = e_tabs
+
+    # ------------------------------------------------------------ saved state
+    # What prediction, contributions, bin labels and the shape tables read, as JSON
+    # fields and arrays (RiskModel.save; no pickle). The boosting engines
+    # (``estimators_``) are not part of it: the tables are the model.
+    def _to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The fitted model as JSON fields and NumPy arrays (see :meth:`_from_state`)."""
+        check_is_fitted(self)
+        fields, arrays = encoder_state(self)
+        fields.update(
+            params=params_state(self),
+            intercept=float(self.intercept_),
+            term_features=[[int(j) for j in t] for t in self.term_features_],
+            n_iter=[int(n) for n in self.n_iter_],
+            smoothing_widths=[float(w) for w in self.smoothing_widths_],
+        )
+        for j, seen in enumerate(self._bin_seen):
+            if seen is not None:
+                arrays[f"bin_seen.{j}"] = np.vstack(seen)
+        for k, tab in enumerate(self.tables_):
+            arrays[f"tables.{k}"] = tab
+            arrays[f"cell_counts.{k}"] = self._cell_counts[k]
+            arrays[f"cell_events.{k}"] = self._cell_events[k]
+        return fields, arrays
+
+    @classmethod
+    def _from_state(cls, fields: dict, arrays, **names) -> AdditiveRiskClassifier:
+        """Rebuild a fitted model from :meth:`_to_state` output, checking every field.
+
+        ``names`` (``fields_name``, ``arrays_name``) say where the state came from in
+        error messages. Raises ``ValueError`` naming the field that breaks a rule.
+        """
+        r = StateReader(fields, arrays, **names)
+        self = read_params(cls, r)
+        set_encoder_state(self, r)
+        p = self.n_features_in_
+        n_bins = self._n_value_bins()
+        self._bin_seen = [
+            None if self.is_categorical_[j] else read_bin_seen(r, j, n_bins[j]) for j in range(p)
+        ]
+        terms = r.field("term_features", list, "a list of feature index lists")
+        ok = all(
+            isinstance(t, list)
+            and len(t) in (1, 2)
+            and all(isinstance(j, int) and not isinstance(j, bool) and 0 <= j < p for j in t)
+            for t in terms
+        )
+        ok = ok and [t for t in terms[:p]] == [[j] for j in range(p)]
+        ok = ok and all(len(t) == 2 and t[0] < t[1] for t in terms[p:])
+        if not ok or len({tuple(t) for t in terms}) != len(terms):
+            raise r.fail(
+                "term_features", f"must list the {p} features, then distinct pairs (i < j)."
+            )
+        self.term_features_ = [tuple(t) for t in terms]
+        self.interactions_ = [tuple(t) for t in terms[p:]]
+        self.term_names_ = [" x ".join(self._feature_name(j) for j in t) for t in terms]
+        self.engine_feature_order_ = np.concatenate(
+            [np.flatnonzero(self.is_categorical_), np.flatnonzero(~self.is_categorical_)]
+        )
+        self.intercept_ = float(r.number("intercept"))
+        self.n_iter_ = np.asarray(r.int_list("n_iter", low=0), dtype=np.int64)
+        widths = r.field("smoothing_widths", list, "a list of numbers")
+        if len(widths) != self.n_iter_.size or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and 0 <= w <= 0.5 for w in widths
+        ):
+            raise r.fail("smoothing_widths", "must hold one number in [0, 0.5] per bag.")
+        self.smoothing_widths_ = np.asarray(widths, dtype=np.float64)
+        self.tables_, self._cell_counts, self._cell_events = [], [], []
+        for k, t in enumerate(self.term_features_):
+            shape = tuple(int(n_bins[j]) + 1 for j in t)
+            self.tables_.append(r.array(f"tables.{k}", "f", shape))
+            self._cell_counts.append(r.array(f"cell_counts.{k}", "iu", shape, low=0))
+            self._cell_events.append(r.array(f"cell_events.{k}", "f", shape, low=0))
+        r.finish()
+        return self
 
     # ------------------------------------------------------------ predict
     def _encode(self, X) -> np.ndarray:

@@ -342,3 +342,237 @@ def prepare_fit(est, X, y, sample_weight):
     est.monotonic_cst_ = resolve_monotonic(est.monotonic_cst, p, names, est.is_categorical_)
     est.categories_ = learn_categories(X, est.is_categorical_)
     return X, y01, sw, rng, names
+
+
+# ----------------------------------------------------------------------- saved state
+# ``_to_state`` / ``_from_state`` of both estimators: the fitted state as JSON fields and
+# NumPy arrays (RiskModel.save writes them; no pickle). The readers below check every
+# field; an error names the field and what must hold, never a stored value.
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_value(v, what: str):
+    """``v`` as plain JSON (lists, str-keyed dicts, finite numbers); TypeError otherwise."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    elif isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, list | tuple):
+        return [_json_value(x, what) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_value(x, what) for k, x in v.items()}
+    if isinstance(v, float) and not np.isfinite(v):
+        raise TypeError(f"{what} must be finite to be saved; found {v!r}.")
+    if not isinstance(v, _JSON_SCALARS):
+        raise TypeError(
+            f"{what} must be a number, text, a list or a mapping to be saved; found "
+            f"{type(v).__name__}."
+        )
+    return v
+
+
+def params_state(est) -> dict:
+    """The estimator's constructor parameters as plain JSON."""
+    params = est.get_params(deep=False)
+    if not isinstance(params.get("random_state"), int | type(None) | np.integer):
+        raise TypeError(
+            "random_state must be an int or None for the model to be saved; found "
+            f"{type(params['random_state']).__name__}."
+        )
+    return {k: _json_value(v, f"parameter {k}") for k, v in params.items()}
+
+
+class StateReader:
+    """Checked reads of a saved state: JSON ``fields`` and NumPy ``arrays``.
+
+    Errors are ``ValueError`` naming ``fields_name``/``arrays_name`` and the key;
+    :meth:`finish` refuses keys that were never read (unknown fields or arrays).
+    """
+
+    def __init__(self, fields, arrays, *, fields_name="state", arrays_name="arrays"):
+        if not isinstance(fields, dict):
+            raise ValueError(f"{fields_name} must be a JSON object; found {type(fields).__name__}.")
+        self.fields, self.arrays = fields, arrays
+        self.fields_name, self.arrays_name = fields_name, arrays_name
+        self._read_fields: set[str] = set()
+        self._read_arrays: set[str] = set()
+
+    def fail(self, key: str, what: str, *, array: bool = False) -> ValueError:
+        where = f"{self.arrays_name} array" if array else f"{self.fields_name} field"
+        return ValueError(f"{where} {key!r} {what}")
+
+    def field(self, key: str, kinds, what: str):
+        """A JSON field of one of the Python types ``kinds``."""
+        self._read_fields.add(key)
+        if key not in self.fields:
+            raise self.fail(key, "is missing.")
+        v = self.fields[key]
+        if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in _as_tuple(kinds)):
+            raise self.fail(key, f"must be {what}; found {type(v).__name__}.")
+        return v
+
+    def number(self, key: str, *, integer: bool = False, low=None):
+        v = self.field(
+            key, int if integer else (int, float), "a whole number" if integer else "a number"
+        )
+        if not np.isfinite(v) or (low is not None and v < low):
+            raise self.fail(key, f"must be a finite number{'' if low is None else f' >= {low}'}.")
+        return v
+
+    def int_list(self, key: str, length=None, low=None, high=None) -> list[int]:
+        v = self.field(key, list, "a list of whole numbers")
+        ok = all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+        ok = ok and (length is None or len(v) == length)
+        ok = ok and all((low is None or x >= low) and (high is None or x <= high) for x in v)
+        if not ok:
+            n = "" if length is None else f"{length} "
+            rng = "" if low is None else f" in [{low}, {high}]"
+            raise self.fail(key, f"must be a list of {n}whole numbers{rng}.")
+        return v
+
+    def array(self, key: str, kinds: str, shape, *, finite=True, low=None) -> np.ndarray:
+        """An array of dtype kind in ``kinds`` and ``shape`` (``None`` entries: any length)."""
+        self._read_arrays.add(key)
+        if key not in self.arrays:
+            raise self.fail(key, "is missing.", array=True)
+        a = self.arrays[key]
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in kinds:
+            kind = getattr(getattr(a, "dtype", None), "kind", type(a).__name__)
+            raise self.fail(key, f"must have dtype kind {kinds!r}; found {kind!r}.", array=True)
+        if a.ndim != len(shape) or any(
+            s is not None and s != n for s, n in zip(shape, a.shape, strict=True)
+        ):
+            want = tuple("any" if s is None else s for s in shape)
+            raise self.fail(key, f"must have shape {want}; found {a.shape}.", array=True)
+        if a.dtype.kind == "f" and finite and not np.isfinite(a).all():
+            raise self.fail(key, "must hold finite numbers only.", array=True)
+        if a.dtype.kind == "f" and np.isnan(a).any():
+            raise self.fail(key, "must not hold NaN.", array=True)
+        if low is not None and a.size and a.min() < low:
+            raise self.fail(key, f"must hold values >= {low}.", array=True)
+        return a
+
+    def finish(self) -> None:
+        extra_f = sorted(set(self.fields) - self._read_fields)
+        extra_a = sorted(set(self.arrays) - self._read_arrays)
+        if extra_f:
+            raise self.fail(extra_f[0], f"is not a known field ({len(extra_f)} unknown).")
+        if extra_a:
+            raise self.fail(
+                extra_a[0], f"is not a known array ({len(extra_a)} unknown).", array=True
+            )
+
+
+def _as_tuple(kinds) -> tuple:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _category_list(values, what: str) -> list:
+    out = _json_value(list(values), what)
+    if any(isinstance(x, list | dict) or x is None for x in out):
+        raise TypeError(f"{what} must be numbers or text to be saved.")
+    return out
+
+
+def encoder_state(est) -> tuple[dict, dict]:
+    """Fields and arrays of what both estimators learn in ``prepare_fit`` and binning."""
+    names = getattr(est, "feature_names_in_", None)
+    fields = {
+        "n_features_in": int(est.n_features_in_),
+        "feature_names_in": None if names is None else [str(n) for n in names],
+        "classes": {
+            "dtype": est.classes_.dtype.str,
+            "values": _json_value(est.classes_, "classes_"),
+        },
+        "is_categorical": [bool(b) for b in est.is_categorical_],
+        "monotonic_cst": [int(c) for c in est.monotonic_cst_],
+        "categories": [
+            None if c is None else _category_list(c, "categories_") for c in est.categories_
+        ],
+    }
+    arrays = {
+        f"bin_thresholds.{j}": np.asarray(t, dtype=np.float64)
+        for j, t in enumerate(est.bin_thresholds_)
+        if t is not None
+    }
+    return fields, arrays
+
+
+def set_encoder_state(est, r: StateReader) -> None:
+    """Inverse of :func:`encoder_state`: set and check the encoder attributes on ``est``."""
+    p = r.number("n_features_in", integer=True, low=1)
+    names = r.field("feature_names_in", (list, type(None)), "a list of text or null")
+    if names is not None:
+        if len(names) != p or not all(isinstance(n, str) for n in names) or len(set(names)) != p:
+            raise r.fail("feature_names_in", f"must be {p} distinct names.")
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    est.n_features_in_ = p
+    classes = r.field("classes", dict, "an object with dtype and values")
+    try:
+        dtype = np.dtype(str(classes.get("dtype")))
+    except TypeError:
+        dtype = None
+    values = classes.get("values")
+    if (
+        set(classes) != {"dtype", "values"}
+        or dtype is None
+        or dtype.kind not in "biufUO"
+        or not isinstance(values, list)
+        or len(values) != 2
+        or not all(isinstance(v, str | int | float) for v in values)
+    ):
+        raise r.fail("classes", "must be {dtype, values} with two labels of a plain dtype.")
+    est.classes_ = np.asarray(values, dtype=dtype)
+    is_cat = r.field("is_categorical", list, "a list of true/false")
+    if len(is_cat) != p or not all(isinstance(b, bool) for b in is_cat):
+        raise r.fail("is_categorical", f"must be {p} true/false values.")
+    est.is_categorical_ = np.asarray(is_cat, dtype=bool)
+    cst = r.int_list("monotonic_cst", p, -1, 1)
+    if any(c and b for c, b in zip(cst, is_cat, strict=True)):
+        raise r.fail("monotonic_cst", "must be 0 for categorical features.")
+    est.monotonic_cst_ = np.asarray(cst, dtype=np.int8)
+    cats = r.field("categories", list, "a list")
+    if len(cats) != p:
+        raise r.fail("categories", f"must have {p} entries.")
+    est.categories_ = []
+    est.bin_thresholds_ = []
+    for j, (c, b) in enumerate(zip(cats, is_cat, strict=True)):
+        if not b:
+            if c is not None:
+                raise r.fail("categories", f"entry {j} must be null (a numeric feature).")
+            t = r.array(f"bin_thresholds.{j}", "f", (None,))
+            if t.size > 1 and not (np.diff(t) > 0).all():
+                raise r.fail(f"bin_thresholds.{j}", "must be strictly increasing.", array=True)
+            est.categories_.append(None)
+            est.bin_thresholds_.append(t)
+            continue
+        ok = isinstance(c, list) and all(
+            isinstance(x, str | int | float) and (not isinstance(x, float) or np.isfinite(x))
+            for x in c
+        )
+        if not ok or len(set(map(repr, c))) != len(c):
+            raise r.fail("categories", f"entry {j} must be a list of distinct labels or numbers.")
+        est.categories_.append(np.asarray(c, dtype=object))
+        est.bin_thresholds_.append(None)
+
+
+def read_bin_seen(r: StateReader, j: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The observed (lowest, highest) value of each bin of feature ``j``; +-inf when empty."""
+    a = r.array(f"bin_seen.{j}", "f", (2, length), finite=False)
+    return a[0], a[1]
+
+
+def read_params(cls, r: StateReader):
+    """An unfitted ``cls`` from the saved constructor parameters (names checked)."""
+    params = r.field("params", dict, "an object of parameters")
+    known = set(cls._get_param_names())
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise r.fail("params", f"holds unknown parameters: {', '.join(unknown[:5])}.")
+    est = cls(**params)
+    try:
+        est._check_params()
+    except (TypeError, ValueError) as exc:
+        raise r.fail("params", f"must be valid: {exc}") from None
+    return est

@@ -19,12 +19,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import (
     LogOddsClassifierMixin,
+    StateReader,
     bin_label,
     check_X,
     digitize,
     encode,
+    encoder_state,
     numeric_thresholds,
+    params_state,
     prepare_fit,
+    read_bin_seen,
+    read_params,
+    set_encoder_state,
 )
 
 __all__ = ["ScorecardClassifier"]
@@ -448,6 +454,67 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         for col in ("feature", "bin", "category"):
             out[col] = out[col].astype("str")
         return out
+
+    # ------------------------------------------------------------ saved state
+    # What the points, the points table and prediction read, as JSON fields and arrays
+    # (RiskModel.save; no pickle). Derived values (points_per_logit_, intercept_,
+    # term_names_, points_table_) are recomputed the way fit computes them.
+    def _to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The fitted scorecard as JSON fields and NumPy arrays (see :meth:`_from_state`)."""
+        check_is_fitted(self)
+        fields, arrays = encoder_state(self)
+        fields.update(
+            params=params_state(self),
+            base_points=int(self.base_points_),
+            selected=[int(f) for (f,) in self.term_features_],
+        )
+        arrays["coef"] = np.asarray(self.coef_, dtype=np.float64)
+        arrays["means"] = np.asarray(self._means, dtype=np.float64)
+        for j, (cnt, ev, wt) in enumerate(self._stats):
+            arrays[f"bin_seen.{j}"] = np.vstack(self._bin_seen[j])
+            arrays[f"count.{j}"], arrays[f"events.{j}"], arrays[f"weight.{j}"] = cnt, ev, wt
+            arrays[f"woe.{j}"] = self._woe[j]
+        for k, pts in enumerate(self._points):
+            arrays[f"points.{k}"] = pts
+        return fields, arrays
+
+    @classmethod
+    def _from_state(cls, fields: dict, arrays, **names) -> ScorecardClassifier:
+        """Rebuild a fitted scorecard from :meth:`_to_state` output, checking every field.
+
+        ``names`` (``fields_name``, ``arrays_name``) say where the state came from in
+        error messages. Raises ``ValueError`` naming the field that breaks a rule.
+        """
+        r = StateReader(fields, arrays, **names)
+        self = read_params(cls, r)
+        set_encoder_state(self, r)
+        p = self.n_features_in_
+        n_bins = self._n_bins()
+        self._bin_seen, self._stats, self._woe = [], [], []
+        for j in range(p):
+            self._bin_seen.append(read_bin_seen(r, j, n_bins[j]))
+            cnt = r.array(f"count.{j}", "iu", (n_bins[j],), low=0)
+            ev = r.array(f"events.{j}", "f", (n_bins[j],), low=0)
+            wt = r.array(f"weight.{j}", "f", (n_bins[j],), low=0)
+            self._stats.append((cnt, ev, wt))
+            self._woe.append(r.array(f"woe.{j}", "f", (n_bins[j],)))
+        selected = r.int_list("selected", low=0, high=p - 1)
+        if not selected or len(set(selected)) != len(selected):
+            raise r.fail("selected", "must list distinct feature indices (at least one).")
+        self.coef_ = r.array("coef", "f", (None,))
+        self._points = [
+            r.array(f"points.{k}", "i", (n_bins[f],), low=0) for k, f in enumerate(selected)
+        ]
+        self._means = [float(m) for m in r.array("means", "f", (len(selected),))]
+        self.base_points_ = int(r.number("base_points", integer=True))
+        self.term_features_ = [(f,) for f in selected]
+        self.term_names_ = [self._feature_name(f) for f in selected]
+        s = self.pdo / np.log(2.0)  # as in fit
+        self.points_per_logit_ = float(s)
+        self.intercept_ = (self.base_points_ + sum(self._means)) / s
+        self.points_table_ = self._make_points_table()
+        r.finish()
+        return self
 
     def _encode(self, X):
         check_is_fitted(self)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
@@ -17,6 +15,7 @@ from sklearn.frozen import FrozenEstimator
 from ..evaluation import CapacityFlags, flag_capacity, parse_capacity
 from ..exceptions import NotFittedError
 from ..schema import CONTRACT_VERSION
+from ._format import FORMAT_VERSION, IsotonicCalibration, check_folder, read_folder, write_folder
 from ._reference import drift_reference
 from ._spec import ModelSpec, load_model_spec
 
@@ -24,7 +23,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["RiskModel", "rank_and_flag"]
 
-_FORMAT_VERSION = 1
 _LABEL_COLUMNS = ("label", "event_date", "months_to_event")
 
 
@@ -113,6 +111,10 @@ class RiskModel:
         ``{"method", "slope", "intercept"}``: calibrated log-odds =
         ``slope * model log-odds + intercept`` for sigmoid and temperature
         scaling, which keeps the per-child reasons exact.
+    calibrator_ : IsotonicCalibration or None
+        For isotonic calibration, its thresholds (probability = a piecewise-linear
+        function of the model log-odds, exactly what scikit-learn's fitted
+        ``CalibratedClassifierCV`` computes); None otherwise.
     feature_names_ : list of str
         The features the estimator uses (protected characteristics excluded
         unless the spec allows them).
@@ -234,7 +236,7 @@ class RiskModel:
             self.threshold_ = float(np.quantile(risk_cal, 1 - self.spec.capacity_value))
         self.reference_ = drift_reference(cal[feats], risk_cal)
         self.metadata_ = {
-            "format_version": _FORMAT_VERSION,
+            "format_version": FORMAT_VERSION,
             "contract_version": CONTRACT_VERSION,
             "model_name": self.spec.name,
             "outcome": self.spec.outcome,
@@ -265,6 +267,19 @@ class RiskModel:
             return
         cal = CalibratedClassifierCV(FrozenEstimator(self.estimator_), method=method).fit(X, y)
         self.calibrator_ = None
+        if method == "isotonic":
+            # kept as its thresholds (data, saved without pickle), checked against scikit-learn
+            (pair,) = cal.calibrated_classifiers_
+            iso = pair.calibrators[0]
+            self.calibrator_ = IsotonicCalibration(
+                iso.X_thresholds_.copy(), iso.y_thresholds_.copy()
+            )
+            if not np.array_equal(self.calibrator_(f), cal.predict_proba(X)[:, 1]):
+                raise RuntimeError(  # pragma: no cover - guards a change in scikit-learn
+                    "isotonic calibration from its thresholds differs from scikit-learn's."
+                )
+            self.calibration_ = {"method": method, "slope": 1.0, "intercept": 0.0}
+            return
         if method in ("sigmoid", "temperature"):
             p = np.clip(cal.predict_proba(X)[:, 1], 1e-15, 1 - 1e-15)
             slope, intercept = np.polyfit(f, logit(p), 1)
@@ -278,9 +293,8 @@ class RiskModel:
                 "slope": float(slope),
                 "intercept": float(intercept),
             }
-        else:
-            self.calibration_ = {"method": method, "slope": 1.0, "intercept": 0.0}
-            self.calibrator_ = cal
+        else:  # pragma: no cover - the spec allows no other method
+            raise ValueError(f"calibration method {method!r} is not supported.")
 
     # -- prediction ---------------------------------------------------------------------------
 
@@ -309,7 +323,7 @@ class RiskModel:
         """Calibrated probability of the outcome within the horizon, one per row."""
         self._check()
         if self.calibrator_ is not None:
-            return self.calibrator_.predict_proba(self._X(features))[:, 1]
+            return self.calibrator_(self.estimator_.decision_function(self._X(features)))
         return expit(self.decision_function(features))
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -430,35 +444,39 @@ class RiskModel:
     # -- persistence --------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the fitted model to a folder (model.joblib, specs, metadata.json, reference.json)."""
+        """Write the fitted model to a folder as data: JSON, TOML and NumPy arrays, no pickle.
+
+        The folder holds ``model.json``, ``arrays.npz``, ``model.toml``,
+        ``pipeline.toml``, ``metadata.json`` and ``reference.json`` (format version 2,
+        described in docs/registry.md, "Model format"); it must be new or hold only
+        these files (a ``model.joblib`` of an earlier save is removed).
+        """
         self._check()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {
-            k: v for k, v in self.__dict__.items() if k not in ("spec", "pipeline", "pipeline_text")
-        }
-        joblib.dump(state, folder / "model.joblib")
-        (folder / "model.toml").write_text(self.spec.text)
-        (folder / "pipeline.toml").write_text(self.pipeline_text)
-        (folder / "metadata.json").write_text(
-            json.dumps(self.metadata_, indent=2, sort_keys=True) + "\n"
-        )
-        (folder / "reference.json").write_text(
-            json.dumps(self.reference_, indent=2, sort_keys=True) + "\n"
-        )
-        return folder
+        return write_folder(self, Path(path))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RiskModel:
-        """Load a model written by :meth:`save`."""
-        folder = Path(path)
-        if not (folder / "model.joblib").is_file():
-            raise FileNotFoundError(f"{folder} is not a saved RiskModel (no model.joblib).")
+        """Load a model written by :meth:`save`, with the installed package's classes only.
+
+        Nothing in the folder is executed: it is read as JSON, TOML and plain NumPy
+        arrays (``allow_pickle=False``), and every field is checked.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the folder does not exist.
+        IntegrityError
+            If the folder is not a valid saved model, naming the file and the field; a
+            folder of an earlier format (``model.joblib``, a pickle) is refused unread,
+            with how to re-train and log it again.
+        SpecError
+            If a spec file is not a valid spec.
+        """
+        folder = check_folder(path)
         self = cls(folder / "model.toml", pipeline=folder / "pipeline.toml")
-        state = joblib.load(folder / "model.joblib")
-        if state.get("metadata_", {}).get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"{folder} was saved by an incompatible send_early version.")
-        self.__dict__.update(state)
+        self.__dict__.update(read_folder(folder, self.spec, self.pipeline_text))
+        self.model_spec_text_ = self.spec.text
+        self.pipeline_spec_text_ = self.pipeline_text
         return self
 
     def __repr__(self) -> str:

@@ -72,11 +72,13 @@ def test_population_respects_model_age_range(fitted_model, small_cohort):
 
 def test_save_load_round_trip(fitted_model, small_cohort, tmp_path):
     path = fitted_model.save(tmp_path / "m")
-    assert {p.name for p in path.iterdir()} >= {
-        "model.joblib",
+    assert {p.name for p in path.iterdir()} == {  # data only: see test_format.py
+        "model.json",
+        "arrays.npz",
         "model.toml",
         "pipeline.toml",
         "metadata.json",
+        "reference.json",
     }
     back = RiskModel.load(path)
     f = fitted_model.build_features(small_cohort, AS_OF)
