@@ -316,12 +316,15 @@ def population(tables, as_of, pipeline="default", *, check: bool = True) -> pd.D
     Examples
     --------
     >>> import pandas as pd
+    >>> from send_early import Tables
     >>> from send_early.features import population
     >>> children = pd.DataFrame({"child_id": ["a", "b", "c"],
     ...     "birth_date": ["2018-01-10", "2023-06-01", "2010-03-01"], "sex": ["F", "M", "F"],
     ...     "ethnicity": [None] * 3, "imd_decile": [3, 5, None], "gestation_weeks": [39, 40, None],
     ...     "birth_weight_g": [3300, None, None], "moved_out_date": [None] * 3})
-    >>> pop = population({"children": children}, "2022-09-01")
+    >>> tables = Tables({"children": children}, extract_date="2025-08-31",
+    ...     allow_missing=["sen_events"])  # no one identified: an explicit opt-out
+    >>> pop = population(tables, "2022-09-01")
     >>> pop["status"].tolist()
     ['in_population', 'not_born', 'too_old']
     >>> sum(pop.attrs["counts"].values()) == len(children)
@@ -650,13 +653,16 @@ def build_features(tables, as_of, pipeline="default", *, check: bool = True) -> 
     Examples
     --------
     >>> import pandas as pd
+    >>> from send_early import Tables
     >>> from send_early.features import build_features
     >>> children = pd.DataFrame({"child_id": ["a", "b"], "birth_date": ["2018-01-10", "2019-07-01"],
     ...     "sex": ["F", "M"], "ethnicity": [None, "Asian"], "imd_decile": [3, None],
     ...     "gestation_weeks": [35, 40], "birth_weight_g": [2300, None], "moved_out_date": [None, None]})
     >>> referrals = pd.DataFrame({"child_id": ["a", "a", "b"],
     ...     "referral_date": ["2021-03-01", "2022-01-15", "2022-06-01"], "service": ["SALT"] * 3})
-    >>> X = build_features({"children": children, "referrals": referrals}, "2022-01-31")
+    >>> tables = Tables({"children": children, "referrals": referrals}, extract_date="2025-08-31",
+    ...     allow_missing=["sen_events"])  # no one identified: an explicit opt-out
+    >>> X = build_features(tables, "2022-01-31")
     >>> X[["age_months", "preterm", "low_birth_weight", "referrals_salt_365d"]]
               age_months  preterm  low_birth_weight  referrals_salt_365d
     child_id

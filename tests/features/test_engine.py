@@ -121,10 +121,7 @@ def test_hand_worked_other_children(X):
 def never_identified(tables):
     """The hand tables without identification, so every child stays in the population."""
     census = tables["census"].assign(sen_provision="N")
-    return type(tables)(
-        {k: v for k, v in tables.items() if k != "sen_events"} | {"census": census},
-        tables.extract_date,
-    )
+    return tables.replace(census=census, sen_events=tables["sen_events"].iloc[:0])
 
 
 def test_not_assessed_becomes_missing_after_due_date(hand_tables):
@@ -138,7 +135,7 @@ def test_not_assessed_becomes_missing_after_due_date(hand_tables):
 
 def test_absent_tables_give_missing_features(hand_tables):
     t = {k: v for k, v in hand_tables.items() if k not in ("exclusions", "attendance")}
-    X = build_features(t, AS_OF)
+    X = build_features(type(hand_tables)(t, hand_tables.extract_date), AS_OF)
     assert X["suspensions_365d"].isna().all() and X["attendance_rate_3t"].isna().all()
     assert X.attrs["missing_tables"] == ["attendance", "exclusions"]
     assert X["referrals_salt_365d"].notna().all()
@@ -285,7 +282,9 @@ def test_latest_category_threshold_any_of(tmp_path, hand_tables):
 
 def test_hand_tables_with_plain_dict_and_typed_input_agree(hand_tables):
     a = build_features(hand_tables, AS_OF)
-    b = build_features(dict(hand_tables), AS_OF)  # extract date defaults to today: still valid
+    with pytest.raises(ValueError, match="extract_date is required"):  # never today
+        build_features(dict(hand_tables), AS_OF)
+    b = build_features(type(hand_tables)(dict(hand_tables), hand_tables.extract_date), AS_OF)
     pd.testing.assert_frame_equal(a, b, check_like=False)
 
 

@@ -75,8 +75,11 @@ def test_bad_label_arguments(hand_tables, kwargs, match):
 
 def test_labels_need_sen_events(hand_tables):
     t = {k: v for k, v in hand_tables.items() if k != "sen_events"}
-    with pytest.raises(ValueError, match="labels need the sen_events table"):
+    with pytest.raises(ValueError, match="sen_events is required"):  # validation first
         build_labels(type(hand_tables)(t, hand_tables.extract_date), AS_OF)
+    allowed = type(hand_tables)(t, hand_tables.extract_date, allow_missing=["sen_events"])
+    with pytest.raises(ValueError, match="labels need the sen_events table"):
+        build_labels(allowed, AS_OF)
 
 
 def test_training_frame_stacks_snapshots(hand_tables):
