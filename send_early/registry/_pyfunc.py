@@ -1,15 +1,16 @@
-"""The MLflow pyfunc face of a RiskModel, and the checksum that guards it.
+"""The MLflow pyfunc face of a RiskModel, and the checks that guard it.
 
-The pyfunc is logged as "models from code": :data:`PYFUNC_CODE` is written to a file
-and stored with the model, so no pickle is involved. At load time that code calls
-back into this module (which does not import mlflow) to check the checksum, import
-the model class named in the model config and load the saved RiskModel directory.
+A model is logged with the installed package as its loader (``loader_module``, see
+:mod:`send_early.registry._pyfunc_loader`) and its saved folder as data: no Python
+file and no pickle are stored. :func:`verify_folder` checks a folder against the
+SHA-256 recorded when it was logged (and its signature when a key is set) before it is
+read; :func:`predict_frame` is the ``predict`` of the pyfunc, batch scoring and the CLI.
+This module does not import mlflow at import time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import os
 from pathlib import Path
@@ -23,48 +24,16 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "OUTPUT_COLUMNS",
-    "PYFUNC_CODE",
-    "class_path",
     "directory_sha256",
     "feature_dtypes",
-    "import_class",
     "input_types",
-    "load_verified",
     "predict_frame",
     "pyfunc_input",
+    "verify_folder",
 ]
 
 #: Columns the pyfunc returns, in order.
 OUTPUT_COLUMNS = ("child_id", "risk", "rank", "flagged", "reason_1", "reason_2", "reason_3")
-
-#: Source of the models-from-code file stored with every logged model.
-PYFUNC_CODE = '''"""send_early RiskModel as an MLflow pyfunc (models from code; see send_early.registry)."""
-import mlflow.pyfunc
-import pandas as pd
-from mlflow.models import set_model
-
-
-class SendEarlyRiskPyfunc(mlflow.pyfunc.PythonModel):
-    """Scores a feature frame (one row per child) with a saved send_early RiskModel."""
-
-    def load_context(self, context):
-        from send_early.registry._pyfunc import load_verified
-
-        config = context.model_config or {}
-        self.model = load_verified(
-            context.artifacts["risk_model"],
-            config.get("model_class"),
-            config.get("artifact_sha256"),
-        )
-
-    def predict(self, context, model_input: pd.DataFrame, params=None):
-        from send_early.registry._pyfunc import predict_frame
-
-        return predict_frame(self.model, model_input, params)
-
-
-set_model(SendEarlyRiskPyfunc())
-'''
 
 
 def directory_sha256(path: str | os.PathLike) -> str:
@@ -107,60 +76,39 @@ def directory_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def class_path(cls: type) -> str:
-    """Dotted import path of a class, e.g. ``"send_early.model.RiskModel"``."""
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def import_class(path: str) -> type:
-    """Import a class from its dotted path (``package.module.Class``).
-
-    Raises
-    ------
-    ImportError
-        When the module or class cannot be found, with the path in the message.
-    """
-    module_name, _, qualname = path.rpartition(".")
-    if not module_name:
-        raise ImportError(f"A model class path must be 'package.module.Class'; found {path!r}.")
-    try:
-        obj = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise ImportError(
-            f"Cannot import the model class {path!r} recorded with this model ({exc}). "
-            "Install the send_early version the model was logged with."
-        ) from exc
-    return obj
-
-
-def load_verified(
+def verify_folder(
     path: str | os.PathLike,
-    model_class: str | type | None,
     expected_sha256: str | None,
+    signature: str | None,
     *,
     where: str = "",
-):
-    """Check a saved model directory against its recorded SHA-256, then load it.
+) -> str:
+    """Check a saved model folder before anything in it is read; return its SHA-256.
+
+    The folder is hashed (:func:`directory_sha256`) and must match the digest recorded
+    when it was logged; when a signing key is set (``$SEND_EARLY_SIGNING_KEY`` or
+    ``$SEND_EARLY_SIGNING_KEY_FILE``) the signature must verify under it. Nothing is
+    parsed before these checks pass.
 
     Parameters
     ----------
     path : path-like
-        The saved RiskModel directory.
-    model_class : str or type or None
-        The class (or its dotted path) whose ``load`` reads the directory;
-        ``None`` means ``send_early.model.RiskModel``.
+        The saved RiskModel folder.
     expected_sha256 : str or None
-        The digest recorded when the model was logged. ``None`` refuses to load.
+        The digest recorded when the model was logged. ``None`` refuses the folder.
+    signature : str or None
+        The signature recorded when it was logged (checked only with a key set).
     where : str
         Where the model came from, for messages (e.g. ``"models:/risk@champion"``).
 
     Raises
     ------
     IntegrityError
-        When no digest was recorded or the directory does not match it.
+        When no digest was recorded, the folder does not match it, or a key is set
+        and the signature is missing or wrong.
     """
+    from ._signing import signing_key, verify_signature
+
     where = where or str(path)
     if not expected_sha256:
         raise IntegrityError(
@@ -172,14 +120,14 @@ def load_verified(
     if actual != expected_sha256:
         raise IntegrityError(
             f"The model files of {where} must match the SHA-256 recorded when they were "
-            f"logged; recorded {expected_sha256[:16]}..., found {actual[:16]}... The "
+            f"logged; recorded {str(expected_sha256)[:16]}..., found {actual[:16]}... The "
             "artifacts were changed or corrupted after logging: do not use this model; "
             "restore the store from a backup or log and review the model again."
         )
-    if model_class is None:
-        model_class = "send_early.model.RiskModel"
-    cls = import_class(model_class) if isinstance(model_class, str) else model_class
-    return cls.load(path)
+    key = signing_key()
+    if key is not None:
+        verify_signature(actual, signature, key, where=where)
+    return actual
 
 
 def feature_dtypes(model) -> dict:

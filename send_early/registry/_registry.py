@@ -35,14 +35,16 @@ from ._card import (
     parse_checks,
     with_approval,
 )
-from ._pyfunc import (
-    PYFUNC_CODE,
-    class_path,
-    directory_sha256,
-    input_types,
-    load_verified,
-    signature_for,
+from ._pyfunc import directory_sha256, input_types, signature_for, verify_folder
+from ._pyfunc_loader import (
+    DATA_DIR,
+    FORMAT_KEY,
+    LOADER_MODULE,
+    SHA_KEY,
+    SIGNATURE_KEY,
+    check_mlmodel,
 )
+from ._signing import sign, signing_key
 from ._store import (
     DEFAULT_EXPERIMENT,
     Store,
@@ -69,10 +71,12 @@ __all__ = [
 
 #: Version tag holding the SHA-256 of the saved RiskModel directory.
 SHA_TAG = TAG + "artifact_sha256"
-CODE_SHA_TAG = TAG + "code_sha256"
+#: Version tag holding its HMAC signature (when a signing key was set at logging).
+SIGNATURE_TAG = TAG + "signature"
+#: Version tag naming the class of the logged model; it selects among the classes allowed
+#: in this process (:func:`allow_model_class`) and is never imported.
 CLASS_TAG = TAG + "model_class"
 _MODEL_ARTIFACT = "model"  # name of the logged pyfunc model
-_CODE_FILE = "send_early_pyfunc.py"
 _MAX_TAG = 4900  # stay below MLflow's tag value limits on every backend
 _NO_CARD = "no_model_card"  # the failed check a version logged without a card counts as
 
@@ -337,7 +341,7 @@ def _split_settings(numbers: dict[str, float]) -> tuple[dict[str, float], dict[s
 
 def _pip_requirements() -> list[str]:
     reqs = []
-    for dist in ("mlflow", "scikit-learn", "pandas", "numpy", "joblib", "send-early"):
+    for dist in ("mlflow", "scikit-learn", "scipy", "pandas", "numpy", "send-early"):
         try:
             reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
         except importlib.metadata.PackageNotFoundError:
@@ -355,6 +359,41 @@ def _global_explanation(model) -> pd.DataFrame | None:
     return value if isinstance(value, pd.DataFrame) else None
 
 
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+#: Classes :func:`load_model` may load, by the class path a version's tag records.
+_ALLOWED_CLASSES: dict[str, type] = {}
+
+
+def allow_model_class(cls: type) -> None:
+    """Let :func:`load_model` load versions logged from ``cls`` in this process.
+
+    An explicit, in-process allowlist for stand-ins and extensions (the tests' fake
+    model): the version's ``send_early.model_class`` tag only picks among the classes
+    allowed here and ``send_early.model.RiskModel``; no name from the store is imported.
+    """
+    if not isinstance(cls, type) or not callable(getattr(cls, "load", None)):
+        raise TypeError(f"allow_model_class needs a class with a load method; found {cls!r}.")
+    _ALLOWED_CLASSES[_class_path(cls)] = cls
+
+
+def _model_class(named: str | None, where: str) -> type:
+    """The class that loads a version: RiskModel, or one allowed in this process."""
+    from ..model import RiskModel
+
+    if named is None or named == _class_path(RiskModel):
+        return RiskModel
+    if named in _ALLOWED_CLASSES:
+        return _ALLOWED_CLASSES[named]
+    raise IntegrityError(
+        f"{where} was logged from the class {str(named)[:200]!r}, which this process does not "
+        "load: send_early loads send_early.model.RiskModel, a class passed as model_class=, "
+        "or one allowed with allow_model_class; it never imports a class named by the store."
+    )
+
+
 # --------------------------------------------------------------------------- log
 def log_model(
     model,
@@ -367,7 +406,6 @@ def log_model(
     experiment: str = DEFAULT_EXPERIMENT,
     extra_params: Mapping | None = None,
     extra_metrics: Mapping | None = None,
-    model_class: str | None = None,
     alias: str | None = "challenger",
 ) -> LoggedModel:
     """Log a fitted RiskModel to MLflow in one run and register it.
@@ -379,8 +417,13 @@ def log_model(
     card, global explanation, specs, data contract version) and the model as an MLflow
     pyfunc whose ``predict`` takes :func:`send_early.build_features` output (or plain
     JSON rows) and returns ``child_id, risk, rank, flagged, reason_1..3``, the same as
-    batch scoring. The pyfunc carries a signature built from a zero-row frame and no
-    input example, so no child's row is stored. The new version gets the alias
+    batch scoring. The pyfunc stores the saved model folder as data (JSON, TOML, NumPy
+    arrays; no pickle, no Python file) and names the installed
+    ``send_early.registry._pyfunc_loader`` as its loader. It carries a signature built
+    from a zero-row frame and no input example, so no child's row is stored. With a
+    signing key set (``$SEND_EARLY_SIGNING_KEY`` or ``$SEND_EARLY_SIGNING_KEY_FILE``)
+    the folder's digest is signed (HMAC-SHA256), and the signature is stored with the
+    version and in the MLmodel metadata. The new version gets the alias
     ``challenger``, short readable tags (spec hashes, extract date, card checks, the
     SHA-256 of the saved model, checked by :func:`load_model`) and a Markdown
     description for the MLflow UI: headline, capacity, fairness and backtest figures
@@ -407,9 +450,6 @@ def log_model(
         Experiment name.
     extra_params, extra_metrics : mapping, optional
         More params and metrics to log.
-    model_class : str, optional
-        Dotted path of the class that loads the saved directory; defaults to the class
-        of ``model``.
     alias : str or None
         Alias given to the new version (``None`` for none); one of
         :func:`~send_early.registry.allowed_aliases`.
@@ -417,9 +457,16 @@ def log_model(
     Returns
     -------
     LoggedModel
+
+    Raises
+    ------
+    ValueError
+        Also when a signing key is set but unusable (both variables set, file
+        unreadable, shorter than 32 bytes), before anything is logged.
     """
     if alias is not None:
         check_alias(alias)
+    key = signing_key()
     card_files = [Path(p) for p in (card_paths or [])]
     missing = [str(p) for p in card_files if not p.is_file()]
     if missing:
@@ -436,11 +483,10 @@ def log_model(
     meta = dict(getattr(model, "metadata_", None) or {})
     pipeline_text = getattr(model, "pipeline_spec_text_", None)
     model_text = getattr(model, "model_spec_text_", None)
-    class_name = model_class or class_path(type(model))
 
     params = _scalar_params(meta)
     params["model_name"] = str(getattr(model, "name", registered_name))
-    params["model_class"] = class_name
+    params["model_class"] = _class_path(type(model))
     pipeline_sha = _sha(pipeline_text) or meta.get("pipeline_spec_sha256")
     model_sha = _sha(model_text) or meta.get("model_spec_sha256")
     if pipeline_sha:
@@ -465,9 +511,12 @@ def log_model(
         tmp = Path(tmp)
         saved = Path(model.save(tmp / "risk_model"))
         artifact_sha = directory_sha256(saved)
-        code = tmp / _CODE_FILE
-        code.write_text(PYFUNC_CODE, encoding="utf-8")
-        code_sha = directory_sha256(code)
+        signature = sign(artifact_sha, key) if key is not None else None
+        mlmodel_meta = {"send_early_input_types": input_types(model), SHA_KEY: artifact_sha}
+        if meta.get("format_version") is not None:
+            mlmodel_meta[FORMAT_KEY] = meta["format_version"]
+        if signature is not None:
+            mlmodel_meta[SIGNATURE_KEY] = signature
         specs = tmp / "specs"
         specs.mkdir()
         if pipeline_text:
@@ -498,21 +547,20 @@ def log_model(
             with warnings.catch_warnings():
                 # no input example on purpose: it would store children's rows
                 warnings.filterwarnings("ignore", message=".*input example was not provided")
+                # the installed package is the loader; the saved folder is data
                 info = mlflow.pyfunc.log_model(
                     name=_MODEL_ARTIFACT,
-                    python_model=str(code),
-                    artifacts={"risk_model": str(saved)},
-                    model_config={"model_class": class_name, "artifact_sha256": artifact_sha},
+                    loader_module=LOADER_MODULE,
+                    data_path=str(saved),
                     signature=signature_for(model.feature_schema()),
                     pip_requirements=_pip_requirements(),
-                    metadata={"send_early_input_types": input_types(model)},
+                    metadata=mlmodel_meta,
                 )
             mlflow.set_tag(SHA_TAG, artifact_sha)
 
     tags = {
         SHA_TAG: artifact_sha,
-        CODE_SHA_TAG: code_sha,
-        CLASS_TAG: class_name,
+        CLASS_TAG: params["model_class"],
         TAG + "model_name": params["model_name"],
         TAG + "extract_date": params.get("extract_date", ""),
         TAG + "contract_version": params.get("contract_version", ""),
@@ -524,6 +572,8 @@ def log_model(
         tags[TAG + "pipeline_spec_sha256"] = pipeline_sha
     if model_sha:
         tags[TAG + "model_spec_sha256"] = model_sha
+    if signature is not None:
+        tags[SIGNATURE_TAG] = signature
     try:
         client.create_registered_model(registered_name)
     except mlflow.exceptions.MlflowException as exc:
@@ -597,7 +647,13 @@ def _model_version(client, mlflow, name: str, version: str | None, alias: str | 
 
 
 def _download_verified(store: Store, mv, dst: Path, where: str) -> Path:
-    """Download a version's model files to ``dst`` and check them against its tags."""
+    """Download a version's model files to ``dst`` and check them before any is read.
+
+    The saved folder (``data/risk_model``) is hashed and must match the version's
+    SHA-256 tag; with a signing key set, the version's signature must verify; then the
+    MLmodel file must name send_early's loader and data folder and record the same
+    digest. Returns the saved folder.
+    """
     mlflow = import_mlflow()
     # MLflow's SQLite registry resolves models:/ sources through the global tracking URI
     with using_store(store):
@@ -606,31 +662,22 @@ def _download_verified(store: Store, mv, dst: Path, where: str) -> Path:
                 artifact_uri=f"models:/{mv.name}/{mv.version}", dst_path=str(dst)
             )
         )
-    risk_dir = local / "artifacts" / "risk_model"
     expected = mv.tags.get(SHA_TAG)
     if not expected:
         raise IntegrityError(
             f"A registered send_early model must carry the tag {SHA_TAG}; {where} has none. "
             "Log the model with send_early.registry.log_model."
         )
+    risk_dir = local / DATA_DIR
     if not risk_dir.is_dir():
+        check_mlmodel(local / "MLmodel", where=where)  # names an earlier send_early's layout
+        raise IntegrityError(f"The model files of {where} must contain {DATA_DIR}; it is missing.")
+    verify_folder(risk_dir, expected, mv.tags.get(SIGNATURE_TAG), where=where)
+    if check_mlmodel(local / "MLmodel", where=where).get(SHA_KEY) != expected:
         raise IntegrityError(
-            f"The model files of {where} must contain artifacts/risk_model; it is missing."
-        )
-    actual = directory_sha256(risk_dir)
-    if actual != expected:
-        raise IntegrityError(
-            f"The model files of {where} must match the SHA-256 recorded at registration; "
-            f"recorded {expected[:16]}..., found {actual[:16]}... The artifacts were changed "
-            "or corrupted after logging: do not use this model; restore the store from a "
-            "backup or log and review the model again."
-        )
-    code_sha = mv.tags.get(CODE_SHA_TAG)
-    code = local / _CODE_FILE
-    if code_sha and (not code.is_file() or directory_sha256(code) != code_sha):
-        raise IntegrityError(
-            f"The pyfunc code of {where} must match the SHA-256 recorded at registration; "
-            "it differs. Do not serve this model; restore the store from a backup."
+            f"The MLmodel file of {where} must record the SHA-256 of the version's tag "
+            f"{SHA_TAG}; it records another. It was changed after logging: do not use or "
+            "serve this model; restore the store from a backup or log the model again."
         )
     return risk_dir
 
@@ -640,9 +687,16 @@ def load_model(
     uri_or_name: str,
     *,
     tracking_uri: str | os.PathLike | None = None,
-    model_class: str | type | None = None,
+    model_class: type | None = None,
 ):
     """Load a registered RiskModel after checking its files against the registry.
+
+    Nothing stored with the model is executed. The saved folder is hashed and checked
+    against the version's SHA-256 tag (and, with ``$SEND_EARLY_SIGNING_KEY`` or
+    ``$SEND_EARLY_SIGNING_KEY_FILE`` set, against its signature) before any file is
+    read; the MLmodel file must name send_early's own loader; the folder is then read as
+    data by ``RiskModel.load`` (JSON, TOML and NumPy arrays, every field checked). The
+    class is never taken from the store.
 
     Parameters
     ----------
@@ -651,9 +705,11 @@ def load_model(
         ``NAME/VERSION`` or ``NAME`` (its ``champion``).
     tracking_uri : str or path-like, optional
         MLflow tracking URI or store folder.
-    model_class : str or type, optional
-        Class whose ``load`` reads the saved directory; defaults to the class recorded
-        when the model was logged.
+    model_class : type, optional
+        A class object (passed in Python, never a name) whose ``load`` reads the saved
+        folder. By default :class:`send_early.RiskModel`, or for a version logged from
+        another class, that class if it was allowed in this process with
+        :func:`allow_model_class` (tests, extensions); otherwise the version is refused.
 
     Returns
     -------
@@ -664,10 +720,21 @@ def load_model(
     Raises
     ------
     IntegrityError
-        If the stored files differ from the SHA-256 recorded at registration.
+        If the stored files differ from the SHA-256 recorded at registration, a signing
+        key is set and the signature is missing or wrong, the MLmodel file names
+        another loader (or code), or the folder is not a valid saved model.
     ValueError
-        If the name, version or alias does not exist.
+        If the name, version or alias does not exist, or a signing key is set but
+        unusable.
+    TypeError
+        If ``model_class`` is not a class.
     """
+    if model_class is not None and not isinstance(model_class, type):
+        raise TypeError(
+            "model_class must be a class passed in Python (the class is never looked up by "
+            f"name); found {type(model_class).__name__}."
+        )
+    signing_key()  # a bad key setting stops here, before the store is read
     store = open_store(tracking_uri, create=False)
     mlflow = import_mlflow()
     name, version, alias = _parse_ref(uri_or_name)
@@ -679,8 +746,8 @@ def load_model(
     )
     with tempfile.TemporaryDirectory(prefix="send_early_load_") as tmp:
         risk_dir = _download_verified(store, mv, Path(tmp), where)
-        cls = model_class or mv.tags.get(CLASS_TAG)
-        model = load_verified(risk_dir, cls, mv.tags.get(SHA_TAG), where=where)
+        cls = model_class or _model_class(mv.tags.get(CLASS_TAG), where)
+        model = cls.load(risk_dir)
     model.registry_ = {
         "name": name,
         "version": str(mv.version),

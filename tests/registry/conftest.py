@@ -4,7 +4,10 @@ The fake follows the RiskModel protocol: ``save(path)`` writes a directory,
 ``load(path)`` reads it back, ``score_features`` returns child_id, risk, rank,
 flagged and reason_1..3, ``feature_schema()`` is a zero-row frame. It is trained on
 rows whose ids and values are distinctive, so the privacy test can scan the store for
-them.
+them. ``load_model`` loads it because importing fake_risk_model allows the class in
+the process (the store's class tag is never imported). MLflow's own loader reads
+RiskModel folders only, so tests through ``mlflow.pyfunc`` use ``logged_real``: the
+quickly fitted RiskModel of tests/conftest.py, logged once.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pandas as pd
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # "fake_risk_model.FakeRiskModel" must import by name
+if str(HERE) not in sys.path:  # subprocesses import fake_risk_model too
     sys.path.insert(0, str(HERE))
 
 from fake_risk_model import (  # noqa: E402
@@ -105,3 +108,20 @@ def logged(tmp_path_factory, template_db, fitted_fake):
         tracking_uri=root / "store",
     )
     return root / "store", info
+
+
+#: The as-of date the real model's features are built at in registry tests.
+REAL_AS_OF = "2023-09-01"
+
+
+@pytest.fixture(scope="module")
+def logged_real(tmp_path_factory, template_db, fitted_model, small_cohort):
+    """A store with the real (quickly fitted) RiskModel logged as ``risk_real``, and
+    features to score with it."""
+    from send_early.registry import log_model
+
+    root = tmp_path_factory.mktemp("registry_real")
+    fresh_store(template_db, root / "store")
+    info = log_model(fitted_model, registered_name="risk_real", tracking_uri=root / "store")
+    features = fitted_model.build_features(small_cohort, REAL_AS_OF)
+    return root / "store", info, features

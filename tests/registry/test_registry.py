@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from fake_risk_model import (
@@ -55,7 +56,7 @@ def client_for(store_dir):
 def model_files(store_dir: Path, info) -> Path:
     """The stored RiskModel directory of a logged model inside the artifact store."""
     model_id = info.model_uri.rsplit("/", 1)[-1]
-    return store_dir / "artifacts" / "models" / model_id / "artifacts" / "artifacts" / "risk_model"
+    return store_dir / "artifacts" / "models" / model_id / "artifacts" / "data" / "risk_model"
 
 
 # ----------------------------------------------------------------------------- store
@@ -203,6 +204,14 @@ def test_log_model_records_run_version_alias_and_tags(logged):
     assert "input_example.json" not in names and "serving_input_example.json" not in names
     reqs = (model_dir / "requirements.txt").read_text()
     assert "scikit-learn==" in reqs and "mlflow==" in reqs
+    # the installed package is the loader: no Python file, no pickle, no code paths
+    assert names == {"MLmodel", "conda.yaml", "python_env.yaml", "requirements.txt", "data"}
+    mlmodel = (model_dir / "MLmodel").read_text()
+    assert "loader_module: send_early.registry._pyfunc_loader" in mlmodel
+    assert "data: data/risk_model" in mlmodel and "code: null" in mlmodel
+    assert "python_model" not in mlmodel and "cloudpickle" not in mlmodel
+    assert f"send_early_artifact_sha256: {info.artifact_sha256}" in mlmodel
+    assert not [p for p in model_dir.rglob("*") if p.suffix in (".py", ".pkl", ".joblib")]
 
 
 def test_artifact_sha256_is_the_saved_directory_digest(logged, fitted_fake, tmp_path):
@@ -418,28 +427,28 @@ def test_mismatched_registry_tag_is_refused(logged):
 
 
 # ----------------------------------------------------------------------------- pyfunc
-def test_pyfunc_predicts_risk_rank_flag_and_reasons(logged, fitted_fake, monkeypatch):
-    store_dir, _ = logged
+def test_pyfunc_predicts_risk_rank_flag_and_reasons(logged_real, fitted_model, monkeypatch):
+    store_dir, info, features = logged_real
     import mlflow.pyfunc
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", open_store(store_dir).tracking_uri)
-    pf = mlflow.pyfunc.load_model("models:/risk_ok@challenger")
-    X = make_features([f"c{i}" for i in range(12)], seed=7)
-    X.loc["c3", "age_months"] = pd.NA
-    X.loc["c4", "asq_communication_below"] = pd.NA
-    out = pf.predict(pyfunc_input(X), params={"capacity": 4})
+    pf = mlflow.pyfunc.load_model("models:/risk_real@challenger")  # send_early's loader
+    X = features.head(60)
+    assert X[fitted_model.feature_names_].isna().any().any()
+    out = pf.predict(pyfunc_input(X), params={"capacity": 4})  # plain JSON-like rows
     assert list(out.columns) == list(OUTPUT_COLUMNS)
     assert out["child_id"].tolist() == list(X.index)
-    assert int(out["flagged"].sum()) == 4
-    expected = fitted_fake.score_features(X, capacity=4)
-    pd.testing.assert_series_equal(out["risk"], expected["risk"], check_names=False)
-    # nullable dtypes and categoricals go in as they are
+    assert int(out["flagged"].sum()) == 4  # the param reaches predict
+    expected = fitted_model.score_features(X, capacity=4)
+    np.testing.assert_array_equal(out["risk"].to_numpy(), expected["risk"].to_numpy())
+    assert out["reason_1"].tolist() == expected["reason_1"].astype(str).tolist()
+    # build_features output (categoricals, NaN) goes in as it is
     direct = pf.predict(X, params={"capacity": 4})
     pd.testing.assert_frame_equal(direct, out)
     # a missing feature column is named, without echoing any row
     with pytest.raises(Exception, match="1 missing: imd_decile") as err:
         pf.predict(pyfunc_input(X.drop(columns="imd_decile")))
-    assert "c0" not in str(err.value)
+    assert X.index[0] not in str(err.value)
 
 
 # ----------------------------------------------------------------------------- drift
@@ -469,7 +478,7 @@ def test_log_drift_logs_psi_metrics(store_dir):
 
 # ----------------------------------------------------------------------------- privacy
 def test_no_child_level_value_reaches_the_store_or_logs(
-    fitted_fake, tmp_path, store_dir, caplog, monkeypatch
+    fitted_fake, logged_real, tmp_path, store_dir, caplog, monkeypatch
 ):
     caplog.set_level(logging.DEBUG)
     cards = write_card(tmp_path / "card", [{"name": "calibration", "passed": True}])
@@ -487,16 +496,18 @@ def test_no_child_level_value_reaches_the_store_or_logs(
     scored = model.score_features(make_features(score_ids, seed=3))
     import mlflow.pyfunc
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", open_store(store_dir).tracking_uri)
-    mlflow.pyfunc.load_model("models:/risk@champion").predict(
-        pyfunc_input(make_features(score_ids, seed=3))
-    )
+    real_store, real, features = logged_real  # mlflow.pyfunc loads real RiskModels only
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", open_store(real_store).tracking_uri)
+    rows = features.head(len(score_ids)).set_axis(pd.Index(score_ids, name="child_id"))
+    mlflow.pyfunc.load_model(f"models:/risk_real/{real.version}").predict(pyfunc_input(rows))
     log_drift({"age_months": 0.1}, tracking_uri=store_dir, metrics={"n_scored": len(scored)})
 
     needles = [s.encode() for s in (*SECRET_IDS, *score_ids, repr(SECRET_VALUE), "987654")]
     blobs = [p.read_bytes() for p in store_dir.rglob("*") if p.is_file()]
     assert any(p.name == "mlflow.db" for p in store_dir.iterdir())
     leaks = [n.decode() for n in needles if any(n in b for b in blobs)]
+    real_blobs = [p.read_bytes() for p in real_store.rglob("*") if p.is_file()]
+    leaks += [s for s in score_ids if any(s.encode() in b for b in real_blobs)]
     assert leaks == []
     log_text = "\n".join(r.getMessage() for r in caplog.records)
     assert not [s for s in (*SECRET_IDS, *score_ids) if s in log_text]
@@ -512,23 +523,19 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_mlflow_models_serve_scores_over_http(logged, tmp_path):
+def test_mlflow_models_serve_scores_over_http(logged_real, tmp_path):
     import time
     import urllib.error
     import urllib.request
 
-    store_dir, info = logged
-    client = client_for(store_dir)
-    if "champion" not in client.get_model_version("risk_ok", info.version).aliases:
-        promote("risk_ok", info.version, reviewer="rev", note="serve test", tracking_uri=store_dir)
+    store_dir, info, features = logged_real
     port = _free_port()
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = open_store(store_dir).tracking_uri
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/risk_ok@champion",
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/risk_real@challenger",
          "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
@@ -545,15 +552,15 @@ def test_mlflow_models_serve_scores_over_http(logged, tmp_path):
                 pass
             assert time.monotonic() < deadline, "server did not answer /ping within 120 s"
             time.sleep(0.5)
+        rows = features.head(3).reset_index(drop=True).astype(object)
+        rows = rows.where(rows.notna(), None)
         payload = {
             "dataframe_split": {
-                "columns": ["child_id", "age_months", "attendance_rate_3t",
-                            "asq_communication_below", "sex", "imd_decile"],
-                "data": [["h1", 60, 0.9, True, "F", 3], ["h2", None, 0.75, None, "M", 9],
-                         ["h3", 52, None, False, None, 1]],
+                "columns": ["child_id", *rows.columns],
+                "data": [[f"h{i + 1}", *r] for i, r in enumerate(rows.to_numpy().tolist())],
             },
             "params": {"capacity": 1},
-        }  # fmt: skip
+        }
         req = urllib.request.Request(
             f"{base}/invocations",
             data=json.dumps(payload).encode(),
