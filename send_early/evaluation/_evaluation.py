@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import pandas as pd
 
+from .._json import jsonable as _jsonable  # also read by _baselines and _backtest
 from ..privacy import count, protect_frame, rate, statistic
 from ._baselines import BaselineComparison, compare_to_baselines
 from ._capacity import capacity_curve, capacity_metrics, flag_top_k, resolve_k
@@ -24,27 +24,6 @@ from ._validation import check_binary, check_same_length, check_scores, check_ti
 logger = logging.getLogger(__name__)
 
 __all__ = ["Evaluation"]
-
-
-def _jsonable(obj):
-    """Turn numpy/pandas scalars into Python ones and NaN/NA into None, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, np.bool_ | bool):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating | float):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if isinstance(obj, pd.Timestamp):
-        return obj.isoformat()
-    return obj
 
 
 # what each published column of the calibration table reveals (send_early.privacy)

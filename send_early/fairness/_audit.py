@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..evaluation._evaluation import _jsonable
+from .._json import jsonable
 from ..evaluation._validation import check_binary, check_same_length, check_scores
 from ..privacy import SMALL, count, protect, rate, statistic
 
@@ -734,7 +734,7 @@ class GroupAudit:
             [m for m in s.split(", ") if m] for s in by_group["suppressed_metrics"]
         ]
         need = self.recall_vs_need
-        return _jsonable(
+        return jsonable(
             {
                 "caveat": self.caveat,
                 "min_cell": self._min_cell,
