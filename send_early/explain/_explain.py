@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..privacy import count, protect_frame, rate
 
-__all__ = ["explain_global", "explain_local", "format_value"]
+__all__ = ["explain_global", "explain_local", "format_value", "pair_rows"]
 
 
 def _term_features(model) -> list[tuple[str, ...]]:
@@ -25,7 +25,18 @@ def _term_features(model) -> list[tuple[str, ...]]:
 
 
 def pair_rows(tab: pd.DataFrame) -> pd.Series:
-    """Rows of a global explanation (``explain_global``) that belong to a pair term."""
+    """Rows of a global explanation (``explain_global``) that belong to a pair term.
+
+    A pair row names a second feature in ``feature_2``; a table without that column
+    has no pair rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tab = pd.DataFrame({"term": ["age", "age x gld"], "feature_2": [None, "gld"]})
+    >>> pair_rows(tab).tolist()
+    [False, True]
+    """
     if "feature_2" not in tab.columns:
         return pd.Series(False, index=tab.index)
     second = tab["feature_2"].astype("object")
