@@ -11,47 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import numpy as np
-import pandas as pd
-
 from ..privacy import MIN_CELL, SMALL, as_number, count, protect, rate, show_count, statistic
 
 __all__ = [
     "MIN_CELL",
     "SMALL",
-    "jsonable",
     "protect_audit",
     "protect_cohort",
     "protect_rows",
     "show_count",
 ]
-
-
-def jsonable(obj):
-    """numpy/pandas scalars to Python, NaN/NA to None, recursively (tuples become lists)."""
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, pd.DataFrame):
-        return jsonable(obj.to_dict(orient="records"))
-    if isinstance(obj, pd.Series):
-        return jsonable(obj.to_dict())
-    if isinstance(obj, list | tuple | set):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, pd.Timestamp):
-        return obj.date().isoformat() if obj == obj.normalize() else obj.isoformat()
-    if isinstance(obj, np.datetime64):
-        return jsonable(pd.Timestamp(obj)) if not np.isnat(obj) else None
-    return obj
 
 
 def _r(x: float) -> float:

@@ -1,0 +1,298 @@
+"""HTML rendering of a :class:`ModelCard` with Jinja2 templates (autoescaped).
+
+One self-contained page: inline CSS, base64 PNG plots, no scripts, fonts or links to
+fetch, readable on a phone. The templates live in ``templates/`` (package data); this
+module draws the plots and declares each table's columns, so every key a table reads is
+named once, here.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
+
+from ._privacy import SMALL
+
+if TYPE_CHECKING:
+    from ._card import ModelCard
+
+__all__ = ["COLUMNS", "SECTIONS", "fmt", "render_html"]
+
+#: Section ids (anchors, template names) and headings, in page order.
+SECTIONS = (
+    ("use", "Intended use"),
+    ("data", "Data summary"),
+    ("outcome", "Outcome and horizon"),
+    ("features", "Features"),
+    ("explanation", "Global explanation"),
+    ("metrics", "Metrics and baselines"),
+    ("calibration", "Calibration"),
+    ("capacity", "Capacity"),
+    ("lead-time", "Lead time"),
+    ("fairness", "Fairness audit"),
+    ("backtest", "Backtest stability"),
+    ("limitations", "Limitations"),
+    ("checklist", "Reviewer checklist"),
+)
+
+
+class Column(NamedTuple):
+    """A table column: the row key it reads, its heading, and how values are shown
+    (``text``, ``wrap``: words; ``num``, ``int``, ``pct``, ``signed``: figures)."""
+
+    key: str
+    label: str
+    kind: str
+
+
+def _cols(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*s) for s in specs)
+
+
+#: The columns of every table in the card, by table.
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "tables": _cols(
+        ("table", "table", "text"),
+        ("rows", "rows", "int"),
+        ("children", "children", "int"),
+        ("from", "from", "text"),
+        ("to", "to", "text"),
+    ),
+    "missingness": _cols(("feature", "feature", "text"), ("missing", "missing", "pct")),
+    "features": _cols(("feature", "feature", "text"), ("label", "plain-English label", "wrap")),
+    "terms": _cols(
+        ("label", "feature", "wrap"),
+        ("importance", "importance", "num"),
+        ("protected", "protected", "num"),
+    ),
+    "baselines": _cols(
+        ("baseline", "baseline", "text"),
+        ("k", "k", "int"),
+        ("true_positives", "found", "int"),
+        ("precision", "precision", "pct"),
+        ("recall", "recall", "pct"),
+        ("lift", "lift", "num"),
+        ("description", "description", "wrap"),
+    ),
+    "calibration": _cols(
+        ("bin", "bin", "int"),
+        ("n", "children", "int"),
+        ("n_events", "identified", "int"),
+        ("mean_predicted", "mean predicted", "pct"),
+        ("observed_rate", "observed", "pct"),
+        ("ci_low", "95% low", "pct"),
+        ("ci_high", "95% high", "pct"),
+    ),
+    "capacity": _cols(
+        ("share", "flagged share", "pct"),
+        ("k", "children flagged", "int"),
+        ("true_positives", "found", "int"),
+        ("precision", "precision", "pct"),
+        ("recall", "recall", "pct"),
+        ("lift", "lift", "num"),
+    ),
+    "lead_time": _cols(
+        ("interval", "months after as-of date", "text"),
+        ("n", "children", "int"),
+        ("share", "share", "pct"),
+    ),
+    "disparity": _cols(
+        ("feature", "feature", "text"),
+        ("group", "group", "text"),
+        ("reference", "reference", "text"),
+        ("value", "FNR", "pct"),
+        ("reference_value", "reference FNR", "pct"),
+        ("ratio", "ratio", "num"),
+        ("ratio_low", "95% low", "num"),
+        ("ratio_high", "95% high", "num"),
+        ("within_band", "within band", "num"),
+    ),
+    "by_group": _cols(
+        ("feature", "feature", "text"),
+        ("group", "group", "text"),
+        ("n", "children", "int"),
+        ("prevalence", "identified", "pct"),
+        ("flag_rate", "flagged", "pct"),
+        ("fnr", "missed (FNR)", "pct"),
+        ("recall", "recall", "pct"),
+        ("precision", "precision", "pct"),
+        ("fpr", "FPR", "pct"),
+        ("mean_risk", "mean risk", "pct"),
+        ("observed_rate", "observed", "pct"),
+        ("calibration_gap", "risk minus observed", "signed"),
+    ),
+    # backtest columns are shown when some year has the figure
+    "backtest": _cols(
+        ("test_year", "test year", "text"),
+        ("train_years", "trained on", "text"),
+        ("n_test", "children", "int"),
+        ("prevalence", "base rate", "pct"),
+        ("roc_auc", "ROC AUC", "num"),
+        ("average_precision", "AP", "num"),
+        ("ece", "ECE", "num"),
+        ("recall_at_k", "recall at k", "pct"),
+    ),
+    "spread": _cols(
+        ("metric", "metric", "text"),
+        ("mean", "mean", "num"),
+        ("sd", "sd", "num"),
+        ("min", "min", "num"),
+        ("max", "max", "num"),
+        ("n_years", "years", "int"),
+    ),
+}
+
+# label, headline key, kind; a missing or hidden figure is left out (ROC AUC always shown)
+_HEADLINE = (
+    ("children evaluated", "n", "int"),
+    ("later identified", "n_positive", "int"),
+    ("base rate", "prevalence", "pct"),
+    ("mean predicted risk", "mean_risk", "pct"),
+    ("ROC AUC", "roc_auc", "num"),
+    ("average precision", "average_precision", "num"),
+    ("Brier score", "brier", "num"),
+    ("expected calibration error", "ece", "num"),
+    ("capacity k (children flagged)", "k", "int"),
+    ("later identified among flagged", "true_positives", "int"),
+    ("precision at k", "precision_at_k", "pct"),
+    ("recall at k", "recall_at_k", "pct"),
+    ("lift at k", "lift_at_k", "num"),
+)
+_GIVEN = (
+    "source",
+    "extract_date",
+    "n_children",
+    "n_positive",
+    "prevalence",
+    "as_of_dates",
+    "date_range",
+    "notes",
+)
+# capacity curve rows shown in the page (the JSON keeps every row)
+_SHOW_SHARES = {1, 2, 5, 10, 15, 20, 25, 30}
+_WIDE_COLUMNS = 8  # tables with more columns stack up to a laptop's width
+
+
+def fmt(v, kind: str = "num"):
+    """One value as safe HTML: hidden values read "suppressed", small counts "<10"."""
+    from markupsafe import Markup, escape
+
+    if v is None:
+        return Markup('<span class="sup">suppressed</span>')
+    if v == SMALL:
+        return Markup('<span class="sup">{}</span>').format(SMALL)
+    if isinstance(v, bool):
+        return Markup("yes" if v else "no")
+    if isinstance(v, int) and kind != "pct":
+        return Markup(f"{v:,}")
+    if isinstance(v, int | float):
+        if kind == "pct":
+            return Markup(f"{100 * float(v):.1f}%")
+        if kind == "int":
+            return Markup(f"{float(v):,.0f}")
+        if kind == "signed":
+            return Markup(f"{float(v):+.3f}")
+        return Markup(f"{float(v):.3f}")
+    if isinstance(v, list | tuple):
+        return escape(", ".join(map(str, v)))
+    return escape(v)
+
+
+# ----------------------------------------------------------------------------- views
+def _header_meta(card: ModelCard) -> str:
+    m = card.model
+    meta = [f"model {m.name}"]
+    for key, label in (
+        ("estimator", "estimator"),
+        ("calibration", "calibration"),
+        ("contract_version", "data contract"),
+        ("model_spec_sha256", "spec sha256"),
+    ):
+        if getattr(m, key):
+            val = str(getattr(m, key))
+            meta.append(f"{label} {val[:12] if 'sha' in key else val}")
+    meta.append(f"generated {card.generated}")
+    return " | ".join(meta)
+
+
+def _given_pairs(given: Mapping) -> list[tuple]:
+    pairs = []
+    for k in _GIVEN:
+        if k in given:
+            v = given[k]
+            if isinstance(v, Mapping):
+                v = " to ".join(str(x) for x in v.values())
+            pairs.append((k.replace("_", " "), v, "pct" if k == "prevalence" else "num"))
+    return pairs
+
+
+def _views(card: ModelCard) -> dict:
+    """What the templates show beyond the card's own fields: plots, picked rows, labels."""
+    from ._plots import backtest_png, calibration_png, capacity_png, fnr_png, shapes_png
+
+    v: dict = {"meta": _header_meta(card)}
+    ds = card.data_summary
+    v["training"] = [(k.replace("_", " "), x, "num") for k, x in ds.training.items()]
+    given = ds.given or {}
+    v["given"] = _given_pairs(given)
+    v["missingness"] = sorted(
+        ({"feature": k, "missing": x} for k, x in (given.get("missingness") or {}).items()),
+        key=lambda r: -(r["missing"] or 0),
+    )
+    v["features"] = [
+        {"feature": c, "label": card.features.labels.get(c, c)} for c in card.features.used
+    ]
+    x = card.explanation
+    if x is not None and x.error is None:
+        labels = {t.get("term"): t.get("label") for t in x.terms}
+        panels = [(str(labels.get(term, term)), rows) for term, rows in x.shapes.items()]
+        v["shapes_png"] = shapes_png(panels)
+        v["has_pairs"] = any(t.get("pair") for t in x.terms)
+    head = card.metrics.headline or {}
+    v["headline"] = [
+        (label, head.get(key), kind)
+        for label, key, kind in _HEADLINE
+        if head.get(key) is not None or label == "ROC AUC"
+    ]
+    if card.calibration.bins:
+        v["calibration_png"] = calibration_png(list(card.calibration.bins))
+    at = card.capacity.at_k or {}
+    curve = list(card.capacity.curve)
+    v["capacity_png"] = capacity_png(curve, at.get("share"))
+    v["capacity_rows"] = [
+        r
+        for r in curve
+        if isinstance(r.get("share"), int | float) and round(100 * r["share"]) in _SHOW_SHARES
+    ] or curve
+    if card.fairness is not None:
+        band = card.fairness.band or (0.8, 1.25)
+        v["band"] = band
+        v["fnr_png"] = fnr_png(list(card.fairness.disparity), tuple(band))
+    if card.backtest is not None:
+        rows = list(card.backtest.by_year)
+        v["backtest_png"] = backtest_png(rows)
+        v["backtest_cols"] = [c for c in COLUMNS["backtest"] if any(c.key in r for r in rows)]
+    return v
+
+
+@functools.cache
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("send_early.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["fmt"] = fmt
+    env.globals.update(COLUMNS=COLUMNS, SECTIONS=SECTIONS, SMALL=SMALL, WIDE_COLUMNS=_WIDE_COLUMNS)
+    return env
+
+
+def render_html(card: ModelCard) -> str:
+    """The whole page as one string."""
+    return _environment().get_template("card.html.j2").render(card=card, view=_views(card))
