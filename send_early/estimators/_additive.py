@@ -1329,8 +1329,8 @@ class AdditiveRiskClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstima
     def _from_state(cls, fields: dict, arrays, **names) -> AdditiveRiskClassifier:
         """Rebuild a fitted model from :meth:`_to_state` output, checking every field.
 
-        ``names`` (``fields_name``, ``arrays_name``) say where the state came from in
-        error messages. Raises ``ValueError`` naming the field that breaks a rule.
+        ``names`` (``fields_name``, ``arrays_name``, ``array_prefix``) say where the
+        state came from in error messages. Raises ``ValueError`` naming the field that breaks a rule.
         """
         r = StateReader(fields, arrays, **names)
         self = read_params(cls, r)

@@ -390,17 +390,21 @@ class StateReader:
     :meth:`finish` refuses keys that were never read (unknown fields or arrays).
     """
 
-    def __init__(self, fields, arrays, *, fields_name="state", arrays_name="arrays"):
+    def __init__(
+        self, fields, arrays, *, fields_name="state", arrays_name="arrays", array_prefix=""
+    ):
         if not isinstance(fields, dict):
             raise ValueError(f"{fields_name} must be a JSON object; found {type(fields).__name__}.")
         self.fields, self.arrays = fields, arrays
         self.fields_name, self.arrays_name = fields_name, arrays_name
+        self.array_prefix = array_prefix
         self._read_fields: set[str] = set()
         self._read_arrays: set[str] = set()
 
     def fail(self, key: str, what: str, *, array: bool = False) -> ValueError:
-        where = f"{self.arrays_name} array" if array else f"{self.fields_name} field"
-        return ValueError(f"{where} {key!r} {what}")
+        if array:
+            return ValueError(f"{self.arrays_name} array {self.array_prefix + key!r} {what}")
+        return ValueError(f"{self.fields_name} field {key!r} {what}")
 
     def field(self, key: str, kinds, what: str):
         """A JSON field of one of the Python types ``kinds``."""

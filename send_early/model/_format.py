@@ -356,7 +356,8 @@ def read_folder(folder: Path, spec, pipeline_text: str) -> dict:
             est["state"],
             est_arrays,
             fields_name="model.json estimator.state",
-            arrays_name="arrays.npz estimator.",
+            arrays_name="arrays.npz",
+            array_prefix="estimator.",
         )
     except (TypeError, ValueError, KeyError, IndexError) as exc:
         raise IntegrityError(
