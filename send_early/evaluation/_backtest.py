@@ -51,9 +51,9 @@ class BacktestResult:
 
     def to_dict(self) -> dict:
         """JSON-ready dict (aggregates only)."""
-        from ._evaluation import _jsonable
+        from .._json import jsonable
 
-        return _jsonable(
+        return jsonable(
             {
                 "by_year": self.by_year.to_dict(orient="records"),
                 "spread": self.spread.reset_index(names="metric").to_dict(orient="records"),

@@ -310,9 +310,9 @@ class BaselineComparison:
 
     def to_dict(self) -> dict:
         """JSON-ready dict (aggregates only; NaN becomes None)."""
-        from ._evaluation import _jsonable
+        from .._json import jsonable
 
-        return _jsonable(
+        return jsonable(
             {
                 "best_rule": self.best_rule,
                 "beats_best_rule": self.beats_best_rule,

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .._json import jsonable as _jsonable  # also read by _baselines and _backtest
+from .._json import jsonable as _jsonable
 from ..privacy import count, protect_frame, rate, statistic
 from ._baselines import BaselineComparison, compare_to_baselines
 from ._capacity import capacity_curve, capacity_metrics, flag_top_k, resolve_k
