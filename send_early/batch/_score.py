@@ -389,7 +389,7 @@ def score(
         raise SchemaError("cannot score: children is required; no children table was given.")
     clean, rejects = _contract_rejects(tables)
     typed = check_tables(clean)
-    status = population(typed, as_of, model.pipeline)
+    status = population(typed, as_of, model.pipeline, check=False)  # typed just above
     st = status["status"] if "status" in status.columns else status.iloc[:, 0]
     out_pop = st[st != "in_population"]
     pop_rejects = pd.DataFrame(
