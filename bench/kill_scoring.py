@@ -156,7 +156,8 @@ def _report(res: dict, children: int, kills: int) -> str:
         f"{len(ok) - new} times), a mix or an error in {len(rows) - len(ok)}. After a last "
         f"complete run (exit {res['last_exit']}) the folder held only: "
         + ", ".join(f"`{p.split('/')[0]}`" for p in res["left"] if "/" not in p)
-        + " and the current run folder.",
+        + " and the current run folder. Random moments seldom fall in the publishing steps "
+        "(a small part of a run), which is why each step is also killed on purpose.",
     ]
     return "\n".join(lines) + "\n"
 
