@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,10 +44,10 @@ def run_demo(
     ``$SEND_EARLY_STORE``) unless ``tracking_uri`` names another. Returns the
     process exit code (0 when every step worked).
     """
-    from .batch import score
+    from .batch import score, write_run
     from .datasets import make_cohort
     from .registry import list_versions, promote, review_summary
-    from .schema import atomic_write, read_tables, validate, write_tables
+    from .schema import read_tables, validate, write_tables
     from .workflow import train_model
 
     t0 = time.perf_counter()
@@ -123,13 +122,9 @@ def run_demo(
     result = score(f"models:/{logged.name}@champion", tables, as_of, tracking_uri=tracking_uri)
     scores_path = out / "scores.csv"
     rejects_path = out / "rejects.csv"
-    atomic_write(
-        scores_path, lambda p: result.scores.to_csv(p, index=False, date_format="%Y-%m-%d")
-    )
-    atomic_write(rejects_path, lambda p: result.rejects.to_csv(p, index=False))
-    run_path = out / "scores_run.json"
-    record = json.dumps(result.metadata, indent=2, default=str) + "\n"
-    atomic_write(run_path, lambda p: p.write_text(record))
+    # one unit, as `send-early score` publishes it: the run record (scores_run.json) is
+    # written last and names both files with their SHA-256 (send_early.batch.read_run)
+    run_path = write_run(result, scores_path, rejects_path)
     c = result.counts
     say(
         f"      {c['input_children']:,} children: {c['scored']:,} scored ({c['flagged']:,} flagged for review), "
