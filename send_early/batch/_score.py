@@ -484,6 +484,15 @@ def score(
     warned += cap_warned
     if counts["scored"] == 0:
         warned.append(("nothing_to_score", _nothing_to_score(model, as_of, counts, all_rejects)))
+    for name in sorted(set(tables.allow_missing) - set(tables)):
+        warned.append(
+            (
+                "missing_table",
+                f"{name} was not given (allowed missing): children it would show as already "
+                "identified with SEN cannot be left out, so flags may go to children who "
+                "already have support. Check each flag against the SEN register.",
+            )
+        )
     for _, text in warned:
         logger.warning("%s", text)
     from ._drift import drift_report
@@ -516,6 +525,10 @@ def score(
                 )
             except ImportError:  # pragma: no cover
                 logger.warning("drift not logged: registry unavailable")
+            except PermissionError as exc:  # a read-only store: the scores still stand
+                text = f"Drift was not logged to the model store: {exc}"
+                logger.warning("%s", text)
+                warned.append(("drift_not_logged", text))
     metadata = {
         "as_of": as_of.date().isoformat(),
         "extract_date": tables.extract_date.date().isoformat(),

@@ -75,6 +75,22 @@ def test_the_approved_champion_at_its_own_capacity_scores_without_warnings(store
     assert (cap["card_policy"], cap["card_value"]) == ("share", 0.05)
 
 
+def test_a_store_that_refuses_the_drift_record_warns_and_keeps_the_scores(
+    store, small_cohort, monkeypatch
+):
+    import send_early.registry
+
+    full = send_early.score("models:/warn_model@champion", small_cohort, AS_OF, tracking_uri=store)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError("The model store at /srv/x is read-only.")
+
+    monkeypatch.setattr(send_early.registry, "log_drift", read_only)
+    res = send_early.score("models:/warn_model@champion", small_cohort, AS_OF, tracking_uri=store)
+    assert _kinds(res) == ["drift_not_logged"] and "read-only" in res.warnings[0]
+    assert res.scores.equals(full.scores) and res.counts == full.counts
+
+
 @pytest.mark.parametrize("uri", ["models:/warn_model/1", "models:/warn_model@challenger"])
 def test_a_version_that_is_not_the_champion_warns(store, small_cohort, uri):
     res = send_early.score(uri, small_cohort, AS_OF, tracking_uri=store)

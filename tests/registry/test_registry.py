@@ -587,7 +587,9 @@ def test_loading_scoring_and_listing_never_create_a_store(tmp_path, monkeypatch,
         "review_summary": lambda: review_summary("risk", 1),
         "promote": lambda: promote("risk", 1, reviewer="r", note="n"),
         "list_versions": lambda: list_versions("risk"),
-        "score": lambda: send_early.score("models:/risk@champion", {}, "2025-01-01"),
+        "score": lambda: send_early.score(
+            "models:/risk@champion", send_early.Tables({}, "2025-08-31"), "2025-01-01"
+        ),
     }
     for what, call in calls.items():
         with pytest.raises(FileNotFoundError, match="SEND_EARLY_STORE.*MLFLOW_TRACKING_URI") as err:

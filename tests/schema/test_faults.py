@@ -108,6 +108,10 @@ def test_scoring_refuses_missing_sen_events_unless_allowed(fitted_model, small_c
     # the documented consequence: children identified only through sen_events are scored
     assert res.counts["scored"] > full.counts["scored"]
     assert res.counts["input_children"] == full.counts["input_children"]
+    # ... and the run says so, on the terminal and in its record
+    said = [w for w in res.warnings if w.startswith("sen_events was not given (allowed missing)")]
+    assert len(said) == 1 and not [w for w in full.warnings if "allowed missing" in w]
+    assert "missing_table" in [w["kind"] for w in res.metadata["warnings"]]
     # the opt-out survives setting aside a child whose records break the contract
     census = allowed["census"].assign(
         sen_provision=allowed["census"]["sen_provision"].astype("str")
