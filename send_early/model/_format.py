@@ -6,7 +6,8 @@ A saved folder holds exactly :data:`FILES` (docs/registry.md, "Model format"):
   threshold, and the estimator's class name (one of :data:`ESTIMATORS`), constructor
   parameters and fitted scalars;
 - ``arrays.npz``: every fitted array (bin edges, shape tables, points, counts, isotonic
-  thresholds), written with ``np.savez`` and read with ``allow_pickle=False``;
+  thresholds), written as ``np.savez`` does (fixed timestamps, so the same model saves to
+  the same bytes) and read with ``allow_pickle=False``;
 - ``model.toml``, ``pipeline.toml``: the specs' text; ``metadata.json``,
   ``reference.json``: aggregates and the drift reference.
 
@@ -62,6 +63,16 @@ def _dump(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` with fixed zip timestamps and order, so the same model gives the same bytes
+    (and the same SHA-256) whenever it is saved; readable by ``np.load(allow_pickle=False)``."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zf.open(info, "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(arrays[name]), allow_pickle=False)
+
+
 def write_folder(model, folder: Path) -> Path:
     """Write ``model``'s fitted state to ``folder`` in format 2 (see the module docstring)."""
     extra = (
@@ -96,7 +107,7 @@ def write_folder(model, folder: Path) -> Path:
         "estimator": {"class": name, "state": state},
     }
     (folder / "model.json").write_text(_dump(spec), encoding="utf-8")
-    np.savez(folder / "arrays.npz", **arrays)
+    _write_npz(folder / "arrays.npz", arrays)
     (folder / "model.toml").write_text(model.spec.text, encoding="utf-8")
     (folder / "pipeline.toml").write_text(model.pipeline_text, encoding="utf-8")
     (folder / "metadata.json").write_text(_dump(model.metadata_), encoding="utf-8")

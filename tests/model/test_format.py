@@ -283,6 +283,18 @@ def test_arrays_are_an_npz_written_by_numpy(saved):
     assert "calibration.x_thresholds.npy" in names
 
 
+def test_the_same_model_saves_to_the_same_bytes(fitted, tmp_path):
+    """The registry's SHA-256 of a saved folder depends only on the model."""
+    import time
+
+    from send_early.registry import directory_sha256
+
+    model = fitted["additive", "isotonic"]
+    first = directory_sha256(model.save(tmp_path / "a"))
+    time.sleep(2.1)  # zip timestamps have a resolution of 2 s
+    assert directory_sha256(model.save(tmp_path / "b")) == first
+
+
 def test_save_refuses_a_folder_holding_other_files(fitted, tmp_path):
     folder = tmp_path / "m"
     folder.mkdir()
