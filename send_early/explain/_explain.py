@@ -320,8 +320,8 @@ def explain_global(model, features: pd.DataFrame | None = None) -> pd.DataFrame:
     if hasattr(est, "shape_tables"):
         tab = est.shape_tables().copy()
         tab["contribution"] = tab["contribution"] * slope
-    else:  # pragma: no cover
-        tab = est.points_table_.copy()
+    else:  # a scorecard: its points per bin
+        tab = est.points_table_.rename(columns={"feature": "term", "points": "contribution"})
     if "count" in tab.columns:
         tab["share"] = tab["count"] / tab.groupby("term")["count"].transform("sum")
         tab = _protect_bins(tab)

@@ -109,6 +109,15 @@ def test_scorecard_spec_fits_and_scores(small_cohort, tmp_path):
     total = m.intercept_ + m.contributions(f).to_numpy().sum(axis=1)
     np.testing.assert_allclose(total, m.decision_function(f), atol=1e-9)
     assert m.score_features(f)["flagged"].any()
+    # its global explanation: the points per bin, under the disclosure rule
+    from send_early.explain import explain_global
+
+    g = explain_global(m, f)
+    assert set(g["term"]) == set(m.estimator_.term_names_)
+    points = m.estimator_.points_table_
+    assert sorted(g["contribution"]) == sorted(points["points"])
+    shown = g["count"].dropna()
+    assert ((shown == 0) | (shown >= 10)).all()
 
 
 @pytest.mark.parametrize(
