@@ -9,30 +9,34 @@ need one to exist.
 MLflow telemetry is off unless ``MLFLOW_DISABLE_TELEMETRY=false`` is set.
 """
 
+from ._council import grant_role, revoke_user, setup_registry
+from ._identity import candidates_name
+from ._promote import Promotion, demote, promote, rollback
 from ._pyfunc import OUTPUT_COLUMNS, directory_sha256, pyfunc_input
 from ._registry import (
     REVIEW_CHECKLIST,
     LoggedModel,
-    Promotion,
     ReviewSummary,
     load_model,
     log_drift,
     log_model,
-    promote,
     review_summary,
 )
 from ._serve import make_app, serve
 from ._store import STORE_ENV, Store, default_store_path, open_store
 from ._versions import (
     ALIASES_ENV,
+    DECISION_COLUMNS,
     DEFAULT_ALIASES,
     VERSION_COLUMNS,
     allowed_aliases,
+    list_decisions,
     list_versions,
 )
 
 __all__ = [
     "ALIASES_ENV",
+    "DECISION_COLUMNS",
     "DEFAULT_ALIASES",
     "OUTPUT_COLUMNS",
     "REVIEW_CHECKLIST",
@@ -43,8 +47,12 @@ __all__ = [
     "ReviewSummary",
     "Store",
     "allowed_aliases",
+    "candidates_name",
+    "demote",
     "default_store_path",
     "directory_sha256",
+    "grant_role",
+    "list_decisions",
     "list_versions",
     "load_model",
     "log_drift",
@@ -54,5 +62,8 @@ __all__ = [
     "promote",
     "pyfunc_input",
     "review_summary",
+    "revoke_user",
+    "rollback",
     "serve",
+    "setup_registry",
 ]

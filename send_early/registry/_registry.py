@@ -19,7 +19,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +35,8 @@ from ._card import (
     parse_checks,
     with_approval,
 )
+from ._identity import acting_user, candidates_name, production_name, server_errors
+from ._promote import CARD_SHA_TAG, LINEAGE, REGISTERED_BY_TAG
 from ._pyfunc import directory_sha256, input_types, signature_for, verify_folder
 from ._pyfunc_loader import (
     DATA_DIR,
@@ -60,12 +62,10 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "REVIEW_CHECKLIST",
     "LoggedModel",
-    "Promotion",
     "ReviewSummary",
     "load_model",
     "log_drift",
     "log_model",
-    "promote",
     "review_summary",
 ]
 
@@ -105,9 +105,10 @@ class LoggedModel:
     run_id, model_uri : str
         The MLflow run and the logged model (``models:/m-...``).
     name : str or None
-        Registered model name (None if not registered).
+        The production model the candidate is for (None if not registered); the
+        candidate itself is registered as ``registered_as`` (``NAME-candidates``).
     version : str or None
-        Registered version number.
+        Candidate version number (what ``promote NAME VERSION`` takes).
     artifact_sha256 : str
         SHA-256 of the saved RiskModel directory, also stored as the version tag
         ``send_early.artifact_sha256``.
@@ -121,20 +122,24 @@ class LoggedModel:
     version: str | None
     artifact_sha256: str
     tracking_uri: str
+    registered_as: str | None = None
 
     @property
     def registered_uri(self) -> str | None:
-        """``models:/NAME/VERSION``, or None if not registered."""
-        return f"models:/{self.name}/{self.version}" if self.name else None
+        """``models:/NAME-candidates/VERSION``, or None if not registered."""
+        return f"models:/{self.registered_as}/{self.version}" if self.registered_as else None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def __str__(self) -> str:
-        where = f"{self.name} version {self.version}" if self.name else self.model_uri
+        if not self.registered_as:
+            return f"Logged {self.model_uri} (run {self.run_id}) to {self.tracking_uri}"
         return (
-            f"Logged {where} (run {self.run_id}, alias challenger) to {self.tracking_uri}\n"
-            f"artifact sha256 {self.artifact_sha256}"
+            f"Registered candidate {self.registered_as} version {self.version} (run "
+            f"{self.run_id}) in {self.tracking_uri}\nartifact sha256 {self.artifact_sha256}\n"
+            f"It scores only after another person approves it: send-early review {self.name} "
+            f"{self.version}, then send-early promote {self.name} {self.version} --note TEXT"
         )
 
 
@@ -200,11 +205,11 @@ class ReviewSummary:
         champ = self.champion_version
         lines.append(
             "Metrics"
-            + (f" (champion = version {champ})" if champ and champ != self.version else "")
+            + (f" (champion = version {champ})" if champ and self.champion_metrics else "")
         )
         for key in sorted(self.metrics):
             value = f"  {key}: {self.metrics[key]:.4g}"
-            if champ and champ != self.version and key in self.champion_metrics:
+            if key in self.champion_metrics:
                 value += f"   (champion {self.champion_metrics[key]:.4g})"
             lines.append(value)
         if not self.has_card:
@@ -222,37 +227,6 @@ class ReviewSummary:
         lines.append("Reviewer checklist:")
         lines.extend(f"  [ ] {item}" for item in self.checklist)
         return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A recorded promotion decision (returned by :func:`promote`)."""
-
-    name: str
-    version: str
-    alias: str
-    previous_version: str | None
-    reviewer: str
-    note: str
-    timestamp: str
-    forced: bool = False
-    force_reason: str | None = None
-    checks_failed: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        prev = f" (was version {self.previous_version})" if self.previous_version else ""
-        forced = (
-            f"\nFORCED despite failed checks ({', '.join(self.checks_failed)}): {self.force_reason}"
-            if self.forced
-            else ""
-        )
-        return (
-            f"{self.name}@{self.alias} -> version {self.version}{prev}; approved by "
-            f"{self.reviewer} at {self.timestamp}{forced}"
-        )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -408,7 +382,13 @@ def log_model(
     extra_metrics: Mapping | None = None,
     alias: str | None = "challenger",
 ) -> LoggedModel:
-    """Log a fitted RiskModel to MLflow in one run and register it.
+    """Log a fitted RiskModel to MLflow in one run and register it as a candidate.
+
+    The version is registered under ``NAME-candidates``, never under ``NAME``: only
+    :func:`~send_early.registry.promote`, run by someone else, copies it into the
+    production model ``NAME``. The version records who registered it (tag
+    ``send_early.registered_by``: the authenticated user on a server, else the OS user)
+    and the SHA-256 of the JSON model card (``send_early.card_sha256``).
 
     The run gets params (spec names and hashes, outcome, horizon, as-of dates, data
     counts, evaluation settings such as ``k`` and ``n_bins``), metrics (the model
@@ -443,7 +423,8 @@ def log_model(
         Model card files (HTML, JSON). The JSON card's ``checks`` decide whether
         :func:`promote` may proceed.
     registered_name : str, optional
-        Registry name; defaults to ``model.name``.
+        The production model's name (``NAME``); the candidate goes to
+        ``NAME-candidates``. Defaults to ``model.name``.
     tracking_uri : str or path-like, optional
         MLflow tracking URI or store folder (see :func:`open_store`).
     experiment : str
@@ -480,6 +461,9 @@ def log_model(
     client = store.client()
     exp_id = _get_or_create_experiment(store, experiment)
     registered_name = registered_name or getattr(model, "name", None) or "send_early_risk"
+    production = production_name(registered_name)
+    registered_name = candidates_name(registered_name)
+    author = acting_user(store)
     meta = dict(getattr(model, "metadata_", None) or {})
     pipeline_text = getattr(model, "pipeline_spec_text_", None)
     model_text = getattr(model, "model_spec_text_", None)
@@ -565,6 +549,7 @@ def log_model(
         TAG + "extract_date": params.get("extract_date", ""),
         TAG + "contract_version": params.get("contract_version", ""),
         TAG + "card": "yes" if card_files else "no",
+        REGISTERED_BY_TAG: author,
         **check_tags(checks),
         STATUS_TAG: "pending_review",
     }
@@ -574,11 +559,15 @@ def log_model(
         tags[TAG + "model_spec_sha256"] = model_sha
     if signature is not None:
         tags[SIGNATURE_TAG] = signature
-    try:
-        client.create_registered_model(registered_name)
-    except mlflow.exceptions.MlflowException as exc:
-        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-            raise
+    json_cards = [p for p in card_files if p.suffix.lower() == ".json"]
+    if json_cards:
+        tags[CARD_SHA_TAG] = hashlib.sha256(json_cards[0].read_bytes()).hexdigest()
+    with server_errors(store, "register candidates in", registered_name):
+        try:
+            client.create_registered_model(registered_name)
+        except mlflow.exceptions.MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
     description = describe_version(
         card,
         model_name=params["model_name"],
@@ -586,7 +575,10 @@ def log_model(
         card_files=[p.name for p in card_files],
         artifact_sha256=artifact_sha,
     )
-    with using_store(store):  # the SQLite registry resolves models:/m-... via the global URI
+    with (
+        server_errors(store, "register candidates in", registered_name),
+        using_store(store),  # the SQLite registry resolves models:/m-... via the global URI
+    ):
         mv = client.create_model_version(
             registered_name,
             info.model_uri,
@@ -597,15 +589,17 @@ def log_model(
         )
     version = str(mv.version)
     if alias:
-        client.set_registered_model_alias(registered_name, alias, version)
+        with server_errors(store, "register candidates in", registered_name):
+            client.set_registered_model_alias(registered_name, alias, version)
     logger.info("Logged %s version %s (run %s).", registered_name, version, run_id)
     return LoggedModel(
         run_id=run_id,
         model_uri=info.model_uri,
-        name=registered_name,
+        name=production,
         version=version,
         artifact_sha256=artifact_sha,
         tracking_uri=store.tracking_uri,
+        registered_as=registered_name,
     )
 
 
@@ -738,12 +732,15 @@ def load_model(
     store = open_store(tracking_uri, create=False)
     mlflow = import_mlflow()
     name, version, alias = _parse_ref(uri_or_name)
-    mv = _model_version(store.client(), mlflow, name, version, alias)
-    where = (
-        f"models:/{name}@{alias} (version {mv.version})"
-        if alias
-        else f"models:/{name}/{mv.version}"
-    )
+    client = store.client()
+    with server_errors(store, "read", name):
+        mv = _model_version(client, mlflow, name, version, alias)
+        where = (
+            f"models:/{name}@{alias} (version {mv.version})"
+            if alias
+            else f"models:/{name}/{mv.version}"
+        )
+        _refuse_unapproved_copy(client, mv, where)
     with tempfile.TemporaryDirectory(prefix="send_early_load_") as tmp:
         risk_dir = _download_verified(store, mv, Path(tmp), where)
         cls = model_class or _model_class(mv.tags.get(CLASS_TAG), where)
@@ -761,6 +758,21 @@ def load_model(
     return model
 
 
+def _refuse_unapproved_copy(client, mv, where: str) -> None:
+    """A production copy whose promotion never moved its alias does not load."""
+    from ._decisions import approved_versions, read_decisions
+
+    if not (mv.tags or {}).get(LINEAGE + "candidate_version"):
+        return
+    model = client.get_registered_model(mv.name)
+    aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
+    if str(mv.version) not in approved_versions(read_decisions(client, mv.name), aliases):
+        raise ValueError(
+            f"{where} is not approved: its promotion stopped before the alias moved, so it "
+            f"never scores. Use {mv.name}@champion, or promote the candidate again."
+        )
+
+
 # --------------------------------------------------------------------------- review
 def review_summary(
     name: str, version: str | int, *, tracking_uri: str | os.PathLike | None = None
@@ -770,7 +782,9 @@ def review_summary(
     Parameters
     ----------
     name : str
-        Registered model name.
+        The production model ``NAME`` (its candidate ``NAME-candidates/VERSION`` is
+        reviewed; in a store from before candidates, ``NAME/VERSION``) or any
+        registered model name, such as ``NAME-candidates``.
     version : str or int
         Version number.
     tracking_uri : str or path-like, optional
@@ -785,14 +799,23 @@ def review_summary(
     store = open_store(tracking_uri, create=False)
     mlflow = import_mlflow()
     client = store.client()
-    mv = _model_version(client, mlflow, name, str(version), None)
-    run = client.get_run(mv.run_id) if mv.run_id else None
-    try:
-        champ = client.get_model_version_by_alias(name, "champion")
-    except mlflow.exceptions.MlflowException:
-        champ = None
+    production = production_name(name)
+    with server_errors(store, "read", name):
+        if name == production:
+            try:
+                client.get_registered_model(candidates_name(name))
+                name = candidates_name(name)
+            except mlflow.exceptions.MlflowException as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+        mv = _model_version(client, mlflow, name, str(version), None)
+        run = client.get_run(mv.run_id) if mv.run_id else None
+        try:
+            champ = client.get_model_version_by_alias(production, "champion")
+        except mlflow.exceptions.MlflowException:
+            champ = None
     champ_metrics = {}
-    if champ is not None and champ.run_id and str(champ.version) != str(mv.version):
+    if champ is not None and champ.run_id and champ.run_id != mv.run_id:
         champ_metrics = dict(client.get_run(champ.run_id).data.metrics)
     checks = tuple(checks_from_tags(mv.tags))
     return ReviewSummary(
@@ -807,147 +830,6 @@ def review_summary(
         checks=checks,
         champion_version=str(champ.version) if champ is not None else None,
         champion_metrics=champ_metrics,
-    )
-
-
-def promote(
-    name: str,
-    version: str | int,
-    *,
-    alias: str = "champion",
-    reviewer: str,
-    note: str,
-    force: bool = False,
-    force_reason: str | None = None,
-    tracking_uri: str | os.PathLike | None = None,
-) -> Promotion:
-    """Record a reviewer's approval and move an alias (default ``champion``) to a version.
-
-    The decision is stored as version tags ``send_early.review.<alias>.*`` (reviewer,
-    note, timestamp, previous version, forced, reason), ``validation_status`` becomes
-    ``approved``, and the version that held the alias before is tagged as replaced.
-    The approval section of both versions' descriptions (what the MLflow UI shows)
-    is rewritten from those tags. The model files are checked against their SHA-256
-    first. A version logged without a model card (tag ``send_early.card`` = ``no``) is
-    refused like one whose checks failed, and can be promoted only with ``force`` and
-    a ``force_reason`` (recorded with the failed check ``no_model_card``).
-
-    Parameters
-    ----------
-    name : str
-        Registered model name.
-    version : str or int
-        Version to promote.
-    alias : str
-        Alias to move: one of :func:`~send_early.registry.allowed_aliases` (``champion``,
-        ``challenger``, ``archived`` unless ``$SEND_EARLY_ALIASES`` says otherwise).
-    reviewer : str
-        Who approves (an id, not a child's detail).
-    note : str
-        Why (what was checked; any accepted gap).
-    force : bool
-        Promote although model card checks failed or no card was logged; needs
-        ``force_reason``.
-    force_reason : str, optional
-        Why failing checks (or the missing card) are accepted; recorded with the decision.
-    tracking_uri : str or path-like, optional
-        MLflow tracking URI or store folder.
-
-    Returns
-    -------
-    Promotion
-
-    Raises
-    ------
-    ValueError
-        If checks failed or no card was logged and ``force`` is not set with a reason,
-        if reviewer or note is empty, if the alias is not an allowed one
-        (``"Champion"`` is refused: aliases are case-sensitive), or the version does not
-        exist.
-    IntegrityError
-        If the model files do not match their recorded SHA-256.
-    FileNotFoundError, PermissionError
-        If the store does not exist, or is read-only (see :func:`open_store`).
-    """
-    problems = []
-    if not str(reviewer or "").strip():
-        problems.append("reviewer must name who approves (found an empty value)")
-    if not str(note or "").strip():
-        problems.append("note must say why the version is approved (found an empty value)")
-    if force and not str(force_reason or "").strip():
-        problems.append("force=True needs force_reason explaining why failed checks are accepted")
-    try:
-        check_alias(alias)
-    except ValueError as exc:
-        problems.append(str(exc).rstrip("."))
-    if problems:
-        raise ValueError("Cannot promote: " + "; ".join(problems) + ".")
-    store = open_store(tracking_uri, create=False, write=True)  # a read-only store stops here
-    summary = review_summary(name, version, tracking_uri=tracking_uri)
-    version = summary.version
-    failed = summary.checks_failed if summary.has_card else [_NO_CARD, *summary.checks_failed]
-    if not summary.has_card and not force:
-        raise ValueError(
-            f"{name} version {version} cannot become {alias!r}: a model card must be logged "
-            "with the version, and it has none (tag send_early.card is not 'yes'), so none of its "
-            "checks were run. Log the model again with its card (log_model(card_paths=...); "
-            "`send-early train --register` does), or promote with force=True and a "
-            "force_reason (CLI: --force --reason TEXT), which is recorded."
-        )
-    if failed and not force:
-        raise ValueError(
-            f"{name} version {version} cannot become {alias!r}: every model card check must "
-            f"pass; {len(failed)} failed: {', '.join(failed)}. Fix the model and log a new "
-            "version, or promote with force=True and a force_reason (CLI: --force --reason "
-            "TEXT), which is recorded."
-        )
-    if alias in summary.aliases:
-        raise ValueError(
-            f"{name} version {version} already holds the alias {alias!r}; nothing to promote."
-        )
-    mlflow = import_mlflow()
-    client = store.client()
-    mv = _model_version(client, mlflow, name, version, None)
-    with tempfile.TemporaryDirectory(prefix="send_early_promote_") as tmp:
-        _download_verified(store, mv, Path(tmp), f"models:/{name}/{version}")
-    try:
-        previous = str(client.get_model_version_by_alias(name, alias).version)
-    except mlflow.exceptions.MlflowException:
-        previous = None
-    stamp = _now()
-    prefix = f"{TAG}review.{alias}."
-    decision = {
-        "reviewer": str(reviewer).strip(),
-        "note": str(note).strip()[:_MAX_TAG],
-        "timestamp": stamp,
-        "previous_version": previous or "",
-        "forced": "true" if (force and failed) else "false",
-    }
-    if force and failed:
-        decision["force_reason"] = str(force_reason).strip()[:_MAX_TAG]
-        decision["checks_failed"] = ",".join(failed)[:_MAX_TAG]
-    for key, value in decision.items():
-        client.set_model_version_tag(name, version, prefix + key, value)
-    client.set_model_version_tag(name, version, STATUS_TAG, "approved")
-    client.set_registered_model_alias(name, alias, version)
-    if previous:
-        client.set_model_version_tag(name, previous, prefix + "replaced_by", version)
-        client.set_model_version_tag(name, previous, prefix + "replaced_at", stamp)
-    for v in (version, previous) if previous else (version,):
-        mv = client.get_model_version(name, v)
-        client.update_model_version(name, v, description=with_approval(mv.description, mv.tags))
-    logger.info("Promoted %s version %s to %s (reviewer %s).", name, version, alias, reviewer)
-    return Promotion(
-        name=name,
-        version=version,
-        alias=alias,
-        previous_version=previous,
-        reviewer=decision["reviewer"],
-        note=decision["note"],
-        timestamp=stamp,
-        forced=bool(force and failed),
-        force_reason=decision.get("force_reason"),
-        checks_failed=tuple(failed),
     )
 
 

@@ -9,7 +9,15 @@ import pandas as pd
 from ._card import STATUS_TAG, approvals, checks_from_tags
 from ._store import import_mlflow, open_store
 
-__all__ = ["ALIASES_ENV", "DEFAULT_ALIASES", "VERSION_COLUMNS", "allowed_aliases", "list_versions"]
+__all__ = [
+    "ALIASES_ENV",
+    "DECISION_COLUMNS",
+    "DEFAULT_ALIASES",
+    "VERSION_COLUMNS",
+    "allowed_aliases",
+    "list_decisions",
+    "list_versions",
+]
 
 #: Environment variable with the comma-separated aliases promote may set.
 ALIASES_ENV = "SEND_EARLY_ALIASES"
@@ -29,6 +37,22 @@ VERSION_COLUMNS = (
     "approved_at",
     "note",
     "forced",
+    "candidate_version",
+)
+#: Columns of :func:`list_decisions`, in order.
+DECISION_COLUMNS = (
+    "entry",
+    "action",
+    "alias",
+    "version",
+    "candidate_version",
+    "previous_version",
+    "reviewer",
+    "timestamp",
+    "note",
+    "checks_failed",
+    "forced",
+    "completed",
 )
 
 
@@ -63,8 +87,22 @@ def check_alias(alias) -> str:
     )
 
 
-def list_versions(name: str, tracking_uri: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Every version of a registered model, with its aliases, checks and approval.
+def _model_or_none(client, mlflow, name: str):
+    try:
+        return client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+
+
+def list_versions(
+    name: str,
+    tracking_uri: str | os.PathLike | None = None,
+    *,
+    candidates: bool = False,
+) -> pd.DataFrame:
+    """Every version of a production model (or of its candidates), with aliases and approval.
 
     Reads the registry only (nothing is downloaded or created; a missing store is a
     :class:`FileNotFoundError` naming ``SEND_EARLY_STORE`` and ``MLFLOW_TRACKING_URI``).
@@ -73,9 +111,11 @@ def list_versions(name: str, tracking_uri: str | os.PathLike | None = None) -> p
     Parameters
     ----------
     name : str
-        Registered model name.
+        The production model ``NAME``.
     tracking_uri : str or path-like, optional
         MLflow tracking URI or store folder (see :func:`open_store`).
+    candidates : bool, default False
+        List the candidates (``NAME-candidates``) instead of the production versions.
 
     Returns
     -------
@@ -86,40 +126,70 @@ def list_versions(name: str, tracking_uri: str | os.PathLike | None = None) -> p
         ``checks_passed`` and ``checks_failed`` (int counts of model card checks),
         ``failed_checks`` (str, comma-separated names), and the latest approval:
         ``approved_as`` (the alias), ``reviewer``, ``approved_at`` (ISO text), ``note``
-        (empty strings when not approved) and ``forced`` (bool: promoted despite
-        failed checks).
+        (empty strings when not approved), ``forced`` (bool: promoted despite
+        failed checks) and ``candidate_version`` (for a production version, the
+        candidate it was copied from; for a candidate, the production version it
+        became; empty if none). A production copy whose promotion stopped before its
+        alias moved has status ``not approved`` and never scores; a candidate that was
+        promoted has status ``promoted``.
 
     Raises
     ------
     ValueError
-        If no model of that name is registered.
+        If neither ``NAME`` nor ``NAME-candidates`` is registered.
     """
+    from ._decisions import approved_versions, read_decisions
+    from ._identity import candidates_name, production_name, server_errors
+
     mlflow = import_mlflow()
-    client = open_store(tracking_uri, create=False).client()
-    try:
-        registered = client.get_registered_model(name)
-    except mlflow.exceptions.MlflowException as exc:
+    store = open_store(tracking_uri, create=False)
+    client = store.client()
+    name = production_name(name)
+    cand = candidates_name(name)
+    with server_errors(store, "read", name):
+        registered = _model_or_none(client, mlflow, name)
+        cand_model = _model_or_none(client, mlflow, cand)
+    if registered is None and cand_model is None:
         raise ValueError(
-            f"A registered model named {name!r} must exist in the store; it was not found "
-            f"({exc.error_code}). Register one with `send-early train ... --register NAME`."
-        ) from None
+            f"A registered model named {name!r} (or {cand!r}) must exist in the store; "
+            "neither was found. Register a candidate with `send-early train ... --register "
+            "NAME`."
+        )
+    prod_aliases = {a: str(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
+    done = approved_versions(read_decisions(client, name), prod_aliases) if registered else set()
+    prod = _search(client, name) if registered is not None else []
+    became = {}
+    for mv in prod:
+        source = (mv.tags or {}).get(LINEAGE_CANDIDATE)
+        if source and str(mv.version) in done:
+            became[source] = str(mv.version)
+    shown = cand_model if candidates else registered
+    if shown is None:
+        return pd.DataFrame(columns=list(VERSION_COLUMNS))
     held: dict[str, list[str]] = {}  # search results carry no aliases: take the model's
-    for alias, version in (getattr(registered, "aliases", None) or {}).items():
+    for alias, version in (getattr(shown, "aliases", None) or {}).items():
         held.setdefault(str(version), []).append(alias)
-    quoted = name.replace("'", "\\'")
-    versions = client.search_model_versions(f"name = '{quoted}'")
     rows = []
-    for mv in sorted(versions, key=lambda v: int(v.version)):
+    for mv in _search(client, cand) if candidates else prod:
         tags = dict(mv.tags or {})
         checks = checks_from_tags(tags)
         failed = [c["name"] for c in checks if c["passed"] is False]
         last = (approvals(tags) or [{}])[0]
+        status = tags.get(STATUS_TAG, "unknown")
+        lineage = tags.get(LINEAGE_CANDIDATE, "")
+        if candidates:
+            lineage = became.get(str(mv.version), "")
+            status = "promoted" if lineage else status
+        elif lineage:
+            status = "approved" if str(mv.version) in done else "not approved"
+            if status != "approved":
+                last = {}
         rows.append(
             {
                 "version": int(mv.version),
                 "aliases": ",".join(sorted(held.get(str(mv.version), []))),
                 "created": pd.Timestamp(int(mv.creation_timestamp), unit="ms", tz="UTC"),
-                "status": tags.get(STATUS_TAG, "unknown"),
+                "status": status,
                 "checks_passed": sum(c["passed"] is True for c in checks),
                 "checks_failed": len(failed),
                 "failed_checks": ",".join(failed),
@@ -128,6 +198,56 @@ def list_versions(name: str, tracking_uri: str | os.PathLike | None = None) -> p
                 "approved_at": last.get("timestamp", ""),
                 "note": last.get("note", ""),
                 "forced": last.get("forced") == "true",
+                "candidate_version": lineage,
             }
         )
     return pd.DataFrame(rows, columns=list(VERSION_COLUMNS))
+
+
+#: Lineage tag naming the candidate a production version was copied from.
+LINEAGE_CANDIDATE = "send_early.lineage.candidate_version"
+
+
+def _search(client, name: str) -> list:
+    quoted = name.replace("'", "\\'")
+    found = client.search_model_versions(f"name = '{quoted}'")
+    return sorted(found, key=lambda v: int(v.version))
+
+
+def list_decisions(name: str, tracking_uri: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The decision log of production model ``name``: promotions, rollbacks, demotions.
+
+    Kept as tags ``send_early.decision.NNNN`` of the registered model ``NAME`` (the
+    MLflow UI shows them on the model's page). ``completed`` is False for a promotion
+    whose alias never moved (the server failed after the copy): that copy is not
+    approved and never scores.
+
+    Returns
+    -------
+    DataFrame
+        One row per decision, oldest first, columns :data:`DECISION_COLUMNS`; empty if
+        ``NAME`` is not registered yet.
+    """
+    from ._decisions import approved_versions, read_decisions
+    from ._identity import production_name, server_errors
+
+    mlflow = import_mlflow()
+    store = open_store(tracking_uri, create=False)
+    client = store.client()
+    name = production_name(name)
+    with server_errors(store, "read", name):
+        registered = _model_or_none(client, mlflow, name)
+        if registered is None:
+            return pd.DataFrame(columns=list(DECISION_COLUMNS))
+        decisions = read_decisions(client, name)
+    aliases = {a: str(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
+    done = approved_versions(decisions, aliases)
+    rows = []
+    for d in decisions:
+        completed = True
+        if d.get("action") == "promote":
+            completed = str(d.get("version", "")) in done
+        rows.append({**{c: d.get(c, "") for c in DECISION_COLUMNS}, "completed": completed})
+    frame = pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
+    frame["forced"] = frame["forced"] == "true"
+    return frame

@@ -43,7 +43,7 @@ from send_early.registry import (
     review_summary,
 )
 from send_early.registry._registry import _flatten_numbers, _parse_checks, _parse_ref
-from send_early.registry._store import _backup_if_migrating, _resolve, import_mlflow
+from send_early.registry._store import _backup_if_migrating, _resolve, import_mlflow, using_store
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -168,6 +168,7 @@ def test_concurrent_first_use_of_a_new_store(tmp_path):
 def test_log_model_records_run_version_alias_and_tags(logged):
     store_dir, info = logged
     assert info.name == "risk_ok" and info.version == "1"
+    assert info.registered_as == "risk_ok-candidates"  # a candidate, never production
     client = client_for(store_dir)
     run = client.get_run(info.run_id)
     params, metrics = run.data.params, run.data.metrics
@@ -181,8 +182,9 @@ def test_log_model_records_run_version_alias_and_tags(logged):
     assert metrics["fairness.sex.F.recall_at_k"] == pytest.approx(0.31)
     assert not any(k.startswith("curve") for k in metrics)
 
-    mv = client.get_model_version_by_alias("risk_ok", "challenger")
+    mv = client.get_model_version_by_alias("risk_ok-candidates", "challenger")
     assert str(mv.version) == "1"
+    assert mv.tags["send_early.registered_by"]  # the OS user on the embedded store
     assert mv.tags["send_early.artifact_sha256"] == info.artifact_sha256
     assert mv.tags["send_early.extract_date"] == "2025-08-31"
     assert mv.tags["send_early.model_class"] == FAKE_CLASS
@@ -284,14 +286,14 @@ def test_review_summary_lists_metrics_checks_and_checklist(logged):
     assert summary.metrics["headline.roc_auc"] == pytest.approx(0.81)
     assert summary.checklist == REVIEW_CHECKLIST
     text = str(summary)
-    assert "risk_ok version 1" in text and "[PASS] calibration" in text
+    assert "risk_ok-candidates version 1" in text and "[PASS] calibration" in text
     assert "headline.roc_auc: 0.81" in text and "[ ] " in text
     json.dumps(summary.to_dict())  # the CLI can print it as JSON
 
 
 def test_review_of_unknown_version_is_a_clear_value_error(logged):
     store_dir, _ = logged
-    with pytest.raises(ValueError, match="risk_ok version 99 must exist"):
+    with pytest.raises(ValueError, match="risk_ok-candidates version 99 must exist"):
         review_summary("risk_ok", 99, tracking_uri=store_dir)
 
 
@@ -319,8 +321,9 @@ def test_promote_moves_alias_and_records_decision(fitted_fake, tmp_path, store_d
     )
     with pytest.raises(ValueError, match="already holds the alias 'champion'"):
         promote("risk", "2", reviewer="rev-2", note="again", tracking_uri=store_dir)
-    summary = review_summary("risk", "2", tracking_uri=store_dir)
-    assert "champion" in summary.aliases and summary.has_card
+    summary = review_summary("risk", "2", tracking_uri=store_dir)  # candidate 2
+    assert summary.champion_version == "2" and summary.has_card
+    assert mv.tags["send_early.lineage.candidate_version"] == "2"
 
 
 def test_promote_refuses_failed_checks_unless_forced_with_reason(fitted_fake, tmp_path, store_dir):
@@ -336,7 +339,7 @@ def test_promote_refuses_failed_checks_unless_forced_with_reason(fitted_fake, tm
     with pytest.raises(ValueError, match="force=True needs force_reason"):
         promote("risk", info.version, reviewer="r", note="n", force=True, tracking_uri=store_dir)
     client = client_for(store_dir)
-    with pytest.raises(Exception, match="alias"):
+    with pytest.raises(Exception, match="not found"):  # no production version yet
         client.get_model_version_by_alias("risk", "champion")
     p = promote(
         "risk",
@@ -363,8 +366,8 @@ def test_promote_needs_reviewer_and_note(logged):
 # ----------------------------------------------------------------------------- load
 def test_load_by_alias_and_version_scores_like_the_original(logged, fitted_fake):
     store_dir, info = logged
-    by_alias = load_model("models:/risk_ok@challenger", tracking_uri=store_dir)
-    by_version = load_model("risk_ok/1", tracking_uri=store_dir)
+    by_alias = load_model("models:/risk_ok-candidates@challenger", tracking_uri=store_dir)
+    by_version = load_model("risk_ok-candidates/1", tracking_uri=store_dir)
     assert isinstance(by_alias, FakeRiskModel)
     assert by_alias.registry_["version"] == "1" and by_alias.registry_["alias"] == "challenger"
     assert by_version.registry_["artifact_sha256"] == info.artifact_sha256
@@ -399,11 +402,11 @@ def test_parse_ref_refuses_other_schemes():
 
 def test_tampered_model_files_are_refused(fitted_fake, store_dir):
     info = log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
-    load_model("risk@challenger", tracking_uri=store_dir)  # intact: loads
+    load_model("risk-candidates@challenger", tracking_uri=store_dir)  # intact: loads
     target = model_files(store_dir, info) / "metadata.json"
     target.write_text(target.read_text().replace('"n_train": 40', '"n_train": 41'))
     with pytest.raises(send_early.IntegrityError, match="must match the SHA-256 recorded"):
-        load_model("risk@challenger", tracking_uri=store_dir)
+        load_model("risk-candidates@challenger", tracking_uri=store_dir)
     with pytest.raises(send_early.IntegrityError, match="must match the SHA-256 recorded"):
         promote("risk", info.version, reviewer="r", note="n", force=True,
                 force_reason="no card in this test", tracking_uri=store_dir)  # fmt: skip
@@ -416,13 +419,14 @@ def test_tampered_model_files_are_refused(fitted_fake, store_dir):
 def test_mismatched_registry_tag_is_refused(logged):
     store_dir, info = logged
     client = client_for(store_dir)
-    client.set_model_version_tag("risk_ok", info.version, "send_early.artifact_sha256", "0" * 64)
+    cand = info.registered_as
+    client.set_model_version_tag(cand, info.version, "send_early.artifact_sha256", "0" * 64)
     try:
         with pytest.raises(send_early.IntegrityError, match="recorded 0000000000000000"):
-            load_model("risk_ok/1", tracking_uri=store_dir)
+            load_model(f"{cand}/1", tracking_uri=store_dir)
     finally:
         client.set_model_version_tag(
-            "risk_ok", info.version, "send_early.artifact_sha256", info.artifact_sha256
+            cand, info.version, "send_early.artifact_sha256", info.artifact_sha256
         )
 
 
@@ -432,7 +436,7 @@ def test_pyfunc_predicts_risk_rank_flag_and_reasons(logged_real, fitted_model, m
     import mlflow.pyfunc
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", open_store(store_dir).tracking_uri)
-    pf = mlflow.pyfunc.load_model("models:/risk_real@challenger")  # send_early's loader
+    pf = mlflow.pyfunc.load_model("models:/risk_real-candidates@challenger")  # send_early's loader
     X = features.head(60)
     assert X[fitted_model.feature_names_].isna().any().any()
     out = pf.predict(pyfunc_input(X), params={"capacity": 4})  # plain JSON-like rows
@@ -499,7 +503,9 @@ def test_no_child_level_value_reaches_the_store_or_logs(
     real_store, real, features = logged_real  # mlflow.pyfunc loads real RiskModels only
     monkeypatch.setenv("MLFLOW_TRACKING_URI", open_store(real_store).tracking_uri)
     rows = features.head(len(score_ids)).set_axis(pd.Index(score_ids, name="child_id"))
-    mlflow.pyfunc.load_model(f"models:/risk_real/{real.version}").predict(pyfunc_input(rows))
+    mlflow.pyfunc.load_model(f"models:/risk_real-candidates/{real.version}").predict(
+        pyfunc_input(rows)
+    )
     log_drift({"age_months": 0.1}, tracking_uri=store_dir, metrics={"n_scored": len(scored)})
 
     needles = [s.encode() for s in (*SECRET_IDS, *score_ids, repr(SECRET_VALUE), "987654")]
@@ -535,7 +541,7 @@ def test_mlflow_models_serve_scores_over_http(logged_real, tmp_path):
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/risk_real@challenger",
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/risk_real-candidates@challenger",
          "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
@@ -628,14 +634,16 @@ def test_list_versions_and_description_follow_promotion(fitted_fake, tmp_path, s
         fitted_fake, card_paths=cards, registered_name="risk", tracking_uri=store_dir
     )
     client = client_for(store_dir)
-    assert "Not approved yet" in client.get_model_version("risk", second.version).description
+    cand = second.registered_as
+    assert "Not approved yet" in client.get_model_version(cand, second.version).description
     promote("risk", first.version, reviewer="rev-1", note="first", tracking_uri=store_dir)
     promote("risk", second.version, reviewer="rev-2", note="gap | known", force=True,
             force_reason="monitored", tracking_uri=store_dir)  # fmt: skip
     table = list_versions("risk", tracking_uri=store_dir)
     assert list(table.columns) == list(VERSION_COLUMNS)
     assert table["version"].tolist() == [1, 2]
-    assert table["aliases"].tolist() == ["", "challenger,champion"]
+    assert table["aliases"].tolist() == ["", "champion"]  # challenger is a candidate's alias
+    assert table["candidate_version"].tolist() == ["1", "2"]
     assert table["checks_failed"].tolist() == [0, 1] and table["failed_checks"][1] == "subgroup_gap"
     assert table["reviewer"].tolist() == ["rev-1", "rev-2"] and table["forced"].tolist() == [
         False,
@@ -647,14 +655,25 @@ def test_list_versions_and_description_follow_promotion(fitted_fake, tmp_path, s
     assert "| subgroup_gap |" in new and "**FAIL**" in new and '"gap / known"' in new
     old = client.get_model_version("risk", first.version).description
     assert "approved by rev-1" in old and "Replaced by version 2" in old
-    with pytest.raises(ValueError, match="'nope' must exist"):
+    with pytest.raises(ValueError, match=r"'nope' \(or 'nope-candidates'\) must exist"):
         list_versions("nope", tracking_uri=store_dir)
+
+
+def _as_registered_before_candidates(client, name, store_dir):
+    """Turn ``NAME-candidates`` into versions of ``NAME`` itself, as releases before the
+    candidates split registered them (no author tag, no ``NAME-candidates`` model)."""
+    with using_store(open_store(store_dir)):
+        for mv in client.search_model_versions(f"name = '{name}-candidates'"):
+            copy = client.copy_model_version(f"models:/{name}-candidates/{mv.version}", name)
+            client.delete_model_version_tag(name, copy.version, "send_early.registered_by")
+    client.delete_registered_model(f"{name}-candidates")
 
 
 def test_versions_logged_by_earlier_releases_still_review_list_and_promote(fitted_fake, store_dir):
     """Earlier releases wrote a JSON checks tag and a metrics summary, and no description."""
     info = log_model(fitted_fake, registered_name="old", tracking_uri=store_dir)
     client = client_for(store_dir)
+    _as_registered_before_candidates(client, "old", store_dir)
     for key in ("send_early.checks", "send_early.checks_passed", "send_early.checks_failed"):
         client.delete_model_version_tag("old", info.version, key)
     client.set_model_version_tag(

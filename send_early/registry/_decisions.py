@@ -1,0 +1,62 @@
+"""The decision log of a production model: every promotion, rollback and demotion.
+
+Kept in the registry itself, as tags of the production registered model
+(``send_early.decision.0001``, ``...0002``: one JSON object each), so the MLflow UI
+shows it on the model's page and the server's permissions protect it: changing a
+registered model's tags needs EDIT on it, which only reviewers (and admins) hold.
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["DECISION_PREFIX", "append_decision", "read_decisions"]
+
+#: Tag prefix of the decision log entries on a production registered model.
+DECISION_PREFIX = "send_early.decision."
+_MAX_FIELD = 2000
+
+
+def read_decisions(client, name: str) -> list[dict]:
+    """The decisions recorded on registered model ``name``, oldest first (empty if none)."""
+    model = client.get_registered_model(name)
+    tags = dict(getattr(model, "tags", None) or {})
+    rows = []
+    for key in sorted(k for k in tags if k.startswith(DECISION_PREFIX)):
+        try:
+            row = json.loads(tags[key])
+        except ValueError:
+            row = {"action": "unreadable", "note": tags[key][:200]}
+        if isinstance(row, dict):
+            row["entry"] = int(key[len(DECISION_PREFIX) :] or 0)
+            rows.append(row)
+    return rows
+
+
+def append_decision(client, name: str, decision: dict) -> int:
+    """Append ``decision`` to the log of ``name``; returns its entry number.
+
+    Two reviewers deciding on the same model in the same instant could pick the same
+    number (the later write wins); a council's reviews are not that close together.
+    """
+    entry = len(read_decisions(client, name)) + 1
+    while True:  # an entry number is never reused, even when a tag was deleted by hand
+        key = f"{DECISION_PREFIX}{entry:04d}"
+        tags = dict(getattr(client.get_registered_model(name), "tags", None) or {})
+        if key not in tags:
+            break
+        entry += 1
+    value = {k: (str(v)[:_MAX_FIELD] if v is not None else "") for k, v in decision.items()}
+    client.set_registered_model_tag(name, key, json.dumps(value, sort_keys=True))
+    return entry
+
+
+def approved_versions(decisions: list[dict], aliases: dict[str, str]) -> set[str]:
+    """Production versions that completed an approval: holding an alias now, or replaced.
+
+    A version that was copied from a candidate but never got its alias (the server
+    failed between the copy and the alias move) is in neither set: not approved.
+    """
+    done = {str(v) for v in aliases.values()}
+    done.update(str(d["previous_version"]) for d in decisions if d.get("previous_version"))
+    return done
