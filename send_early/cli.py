@@ -376,16 +376,30 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    from .registry import list_versions
+    from .registry import candidates_name, list_decisions, list_versions
 
     table = list_versions(args.name, tracking_uri=args.tracking_uri)
-    if args.json:
+    if args.json:  # the production versions (what scores), as before candidates existed
         _say(table.to_json(orient="records", date_format="iso", indent=2))
-    elif table.empty:
-        _say(f"{args.name}: no versions.")
-    else:
-        shown = table.astype({"created": "str", "approved_at": "str"}, errors="ignore")
+        return EXIT_OK
+    cands = list_versions(args.name, tracking_uri=args.tracking_uri, candidates=True)
+    log = list_decisions(args.name, tracking_uri=args.tracking_uri)
+    sections = (
+        (f"{args.name}: production versions (only these score)", table),
+        (f"{candidates_name(args.name)}: candidates (score only once promoted)", cands),
+    )
+    for title, frame in sections:
+        _say(title)
+        if frame.empty:
+            _say("  none")
+            continue
+        shown = frame.astype({"created": "str", "approved_at": "str"}, errors="ignore")
         _say(shown.to_string(index=False))
+    _say("Decision log (also on the registered model's page in the MLflow UI)")
+    if log.empty:
+        _say("  none")
+    else:
+        _say(log.to_string(index=False))
     return EXIT_OK
 
 
@@ -410,6 +424,77 @@ def cmd_promote(args: argparse.Namespace) -> int:
         )
     )
     return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from .registry import rollback
+
+    _say(
+        str(
+            rollback(
+                args.name,
+                args.version,
+                alias=args.alias,
+                reviewer=args.reviewer,
+                note=args.note,
+                tracking_uri=args.tracking_uri,
+            )
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_demote(args: argparse.Namespace) -> int:
+    from .registry import demote
+
+    _say(
+        str(
+            demote(
+                args.name,
+                alias=args.alias,
+                reviewer=args.reviewer,
+                note=args.note,
+                tracking_uri=args.tracking_uri,
+            )
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    from .registry import grant_role, revoke_user, setup_registry
+
+    if args.registry_command == "setup":
+        done = setup_registry(args.name, tracking_uri=args.tracking_uri)
+        _say(
+            f"Set up {done['name']} (production: reviewers change it) and {done['candidates']} "
+            f"(analysts register candidates) on {done['tracking_uri']}; runs go to experiment "
+            f"{done['experiment_id']}. Next: send-early registry grant USER analyst|reviewer."
+        )
+    elif args.registry_command == "grant":
+        names = grant_role(args.user, args.role, tracking_uri=args.tracking_uri, models=args.model)
+        _say(f"{args.user} is now {args.role} of {', '.join(names)}.")
+    else:
+        names = revoke_user(args.user, tracking_uri=args.tracking_uri, models=args.model)
+        _say(f"{args.user} holds no role on {', '.join(names)} (default permission remains).")
+    return EXIT_OK
+
+
+def _server_refusal(exc: Exception) -> str | None:
+    """One line for a registry server's 401 or 403 that escaped the library's own mapping."""
+    code = getattr(exc, "error_code", None)
+    if code == "UNAUTHENTICATED":
+        return (
+            "the registry server did not accept your credentials (401): check "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or ~/.mlflow/credentials."
+        )
+    if code == "PERMISSION_DENIED":
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME") or "(credentials file)"
+        return (
+            f"user {user!r} lacks the permission this needs on the registry server (403): "
+            "ask a registry admin (send-early registry grant USER analyst|reviewer)."
+        )
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -447,18 +532,6 @@ def _extract_date_option(s: argparse.ArgumentParser) -> None:
     )
 
 
-def _store_option(s: argparse.ArgumentParser) -> None:
-    s.add_argument(
-        "--store",
-        "--tracking-uri",
-        dest="tracking_uri",
-        default=None,
-        metavar="DIR|URI",
-        help="model store: an embedded store folder or an MLflow tracking URI (default: "
-        "$MLFLOW_TRACKING_URI, else $SEND_EARLY_STORE, else ./send_early_store)",
-    )
-
-
 def _table_arg(text: str) -> str:
     """A required table that may be missing (``--allow-missing-table``)."""
     from .schema import TABLES
@@ -481,6 +554,27 @@ def _allow_missing_option(s: argparse.ArgumentParser) -> None:
         metavar="TABLE",
         help="accept a folder without this required table (repeatable). Without sen_events, "
         "children already identified cannot be excluded: they are scored and can be flagged",
+    )
+
+
+def _store_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--store",
+        "--tracking-uri",
+        dest="tracking_uri",
+        default=None,
+        metavar="DIR|URI",
+        help="model store: an embedded store folder or an MLflow tracking URI (default: "
+        "$MLFLOW_TRACKING_URI, else $SEND_EARLY_STORE, else ./send_early_store)",
+    )
+
+
+def _reviewer_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--reviewer",
+        default=None,
+        help="the reviewer's id, on the embedded store only (default: the OS user); on a "
+        "registry server the reviewer is the user it authenticates, and this is refused",
     )
 
 
@@ -584,12 +678,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_versions)
 
     s = sub.add_parser(
-        "promote", help="record a reviewer's approval and move an alias to a version"
+        "promote",
+        help="approve candidate VERSION of NAME: copy it into NAME, log the decision, move the alias",
     )
     s.add_argument("name")
     s.add_argument("version")
     s.add_argument("--alias", default="champion")
-    s.add_argument("--reviewer", required=True, help="the reviewer's id")
+    _reviewer_option(s)
     s.add_argument("--note", required=True, help="the decision, in words")
     s.add_argument(
         "--force", action="store_true", help="promote although card checks failed (needs --reason)"
@@ -597,6 +692,43 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason", default=None, help="why failed checks are acceptable (with --force)")
     _store_option(s)
     s.set_defaults(func=cmd_promote)
+
+    s = sub.add_parser(
+        "rollback", help="move an alias back to a production version approved before (logged)"
+    )
+    s.add_argument("name")
+    s.add_argument("version", help="a production version of NAME (see send-early versions)")
+    s.add_argument("--alias", default="champion")
+    _reviewer_option(s)
+    s.add_argument("--note", required=True, help="why, in words")
+    _store_option(s)
+    s.set_defaults(func=cmd_rollback)
+
+    s = sub.add_parser("demote", help="remove an alias: nothing scores under it (logged)")
+    s.add_argument("name")
+    s.add_argument("--alias", default="champion")
+    _reviewer_option(s)
+    s.add_argument("--note", required=True, help="why, in words")
+    _store_option(s)
+    s.set_defaults(func=cmd_demote)
+
+    s = sub.add_parser(
+        "registry", help="set up a shared registry on an MLflow server and give roles (admin)"
+    )
+    reg = s.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
+    r = reg.add_parser("setup", help="create NAME and NAME-candidates and the runs' experiment")
+    r.add_argument("name")
+    _store_option(r)
+    r = reg.add_parser("grant", help="make USER an analyst or a reviewer (never both)")
+    r.add_argument("user")
+    r.add_argument("role", choices=["analyst", "reviewer"])
+    r.add_argument("--model", action="append", default=None, help="only this registry (repeat)")
+    _store_option(r)
+    r = reg.add_parser("revoke", help="take USER's roles away")
+    r.add_argument("user")
+    r.add_argument("--model", action="append", default=None, help="only this registry (repeat)")
+    _store_option(r)
+    s.set_defaults(func=cmd_registry)
 
     s = sub.add_parser("score", help="score the population at an as-of date (batch job)")
     s.add_argument("dir", help="folder of contract tables")
@@ -694,6 +826,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except ValueError as exc:
         _err(str(exc))
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        line = _server_refusal(exc)
+        if line is None:
+            raise
+        _err(line)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _err("interrupted")
