@@ -17,8 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..exceptions import SchemaError
-from ..schema import TABLES, check_tables
-from ..schema._validate import Tables
+from ..schema import TABLES, Tables, check_tables
 from ._spec import FeatureSpec, PipelineSpec, load_pipeline
 
 logger = logging.getLogger(__name__)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..exceptions import SchemaError
+from ._coerce import _coerce_table
 from ._contract import CONTRACT_VERSION, TABLES
 from ._dates import parse_iso_date
-from ._validate import Tables, _allowed_missing, _coerce_table
+from ._tables import Tables, _allowed_missing
 
 logger = logging.getLogger(__name__)
 
