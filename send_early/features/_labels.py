@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..schema import TABLES
-from ._engine import STATUSES, _as_of, _build, _check_dates, _day, _status, _Store, _typed
+from ._columnar import _as_of, _day, _Store
+from ._engine import _build, _check_dates
+from ._population import STATUSES, _status, _typed
 from ._spec import load_pipeline
 
 logger = logging.getLogger(__name__)
