@@ -51,7 +51,8 @@ class ScoringResult:
     Attributes
     ----------
     scores : DataFrame
-        child_id, as_of, risk, rank, flagged, reason_1..reason_3, model_name, model_version.
+        child_id, as_of, risk, rank, flagged, reason_1..reason_3, model_name, model_version,
+        setting_type (school, early_years or not_on_roll at ``as_of``) and setting_id.
     rejects : DataFrame
         child_id, table, column, rule, reason: children not scored and why
         (records that break the contract, or not in the population at as_of).
@@ -317,6 +318,28 @@ def _account(children_ids, scores, all_rejects, contract_rejects) -> dict:
     return counts
 
 
+def _current_setting(tables: Tables, as_of, ids: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """Each child's setting at ``as_of``: type (school, early_years, not_on_roll) and id.
+
+    The school is the one on the child's latest census record dated on or before ``as_of``
+    (never a later record; two records on one day: the greater school_id). The contract v1
+    records no early-years setting and no health visiting team or locality, so a child with
+    no such census record is ``not_on_roll`` with an empty id (docs/lists.md).
+    """
+    kind = np.full(len(ids), "not_on_roll", dtype=object)
+    where = np.full(len(ids), "", dtype=object)
+    census = tables["census"] if "census" in tables else None
+    if census is not None and len(census) and len(ids):
+        c = census.loc[census["census_date"] <= as_of, ["child_id", "census_date", "school_id"]]
+        c = c.sort_values(["census_date", "school_id"], kind="stable")
+        c = c.drop_duplicates("child_id", keep="last")
+        at = pd.Index(c["child_id"].astype(str)).get_indexer(pd.Index(ids))
+        on_roll = at >= 0
+        kind[on_roll] = "school"
+        where[on_roll] = c["school_id"].astype(str).to_numpy(dtype=object)[at[on_roll]]
+    return pd.Series(kind, dtype="str"), pd.Series(where, dtype="str")
+
+
 def _chunk_of_rows(in_ids: pd.Index, tables: Tables, chunk_size: int) -> dict[str, np.ndarray]:
     """Each table's rows numbered by the chunk of their child; -1 for children not scored."""
     names = list(tables)
@@ -450,6 +473,7 @@ def score(
         scores[c] = reasons[c].to_numpy()
     scores["model_name"] = model.name
     scores["model_version"] = "" if version is None else str(version)
+    scores["setting_type"], scores["setting_id"] = _current_setting(typed, as_of, ids)
     scores = scores.sort_values("rank", kind="stable").reset_index(drop=True)
 
     if age_rejects:

@@ -43,6 +43,8 @@ def test_clean_cohort_is_fully_accounted_for(fitted_model, small_cohort):
         "reason_3",
         "model_name",
         "model_version",
+        "setting_type",
+        "setting_id",
     ]
     # same scores as the model's own score for the same population
     own = fitted_model.score(small_cohort, AS_OF).set_index("child_id")["risk"]
