@@ -505,6 +505,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lists(args: argparse.Namespace) -> int:
+    from .batch import load_any_model, score
+    from .lists import write_lists
+
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out must be a folder for the lists; found the file {args.out}.")
+    extract = _extract_date(args)
+    _check_not_after("--as-of", [args.as_of], extract)
+    model = load_any_model(args.model, tracking_uri=args.tracking_uri)
+    tables = _read(args)
+    with _scoring_log_shown_by_cli(args.verbose):
+        res = score(model, tables, args.as_of, capacity=args.capacity, tracking_uri=None)
+    lists = write_lists(
+        res, args.out, audience=args.audience, pipeline=model.pipeline, tables=tables
+    )
+    n = int((lists.settings["flagged"] > 0).sum())
+    _say(
+        f"Wrote {n:,} lists ({res.counts['flagged']:,} flagged children, {args.audience} "
+        f"audience) and the cover {args.out / 'index.html'}."
+    )
+    for text in res.warnings:
+        _err(f"warning: {text}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -769,6 +794,33 @@ def build_parser() -> argparse.ArgumentParser:
     _extract_date_option(s)
     _allow_missing_option(s)
     s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser(
+        "lists",
+        help="score, then write one work list per setting (HTML and CSV) and a cover page",
+    )
+    s.add_argument("dir", help="folder of contract tables")
+    s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
+    s.add_argument(
+        "--as-of", required=True, type=_date_arg, metavar="YYYY-MM-DD", help="as-of date"
+    )
+    s.add_argument("--out", required=True, type=Path, help="folder for the lists")
+    s.add_argument(
+        "--audience",
+        choices=["school", "send_team"],
+        default="school",
+        help="school: education and development reasons only (default); send_team: all",
+    )
+    s.add_argument(
+        "--capacity",
+        default=None,
+        type=_capacity_arg,
+        help="children to flag, as for score (default: the capacity the model card evaluated)",
+    )
+    _store_option(s)
+    _extract_date_option(s)
+    _allow_missing_option(s)
+    s.set_defaults(func=cmd_lists)
 
     s = sub.add_parser(
         "serve",

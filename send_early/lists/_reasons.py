@@ -1,0 +1,185 @@
+"""Reasons for an audience: which record source each reason comes from, its date, the prompt.
+
+A reason sentence (``send_early.explain.explain_local``) starts with the pipeline label of its
+feature(s); the label finds the feature, the feature its contract table (through ``source``
+and ``sources`` for derived features), the table a domain. A reason whose source is unknown is
+shown to the SEND team only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["AUDIENCES", "DOMAINS", "feature_domains"]
+
+#: Who reads a list, and the reason domains each may see.
+AUDIENCES = {
+    "school": ("education", "development"),
+    "send_team": ("education", "development", "health", "social_care", "home_area"),
+}
+#: The domain of each contract table's records.
+DOMAINS = {
+    "census": "education",
+    "attendance": "education",
+    "exclusions": "education",
+    "assessments": "education",
+    "health_reviews": "health",
+    "referrals": "health",
+    "social_care": "social_care",
+}
+# children: derived age features are development; birth records are health; home area apart
+_CHILD_COLUMNS = {
+    "gestation_weeks": "health",
+    "birth_weight_g": "health",
+    "imd_decile": "home_area",
+}
+_PROMPTS = {
+    "assessments": "learning and progress (EYFSP and phonics results)",
+    "attendance": "attendance and what lies behind the absences",
+    "exclusions": "behaviour and what lies behind the suspensions",
+    "census": "language and circumstances recorded at the school census",
+    "development": "progress for the child's age and place in the school year",
+    "health_reviews": "development at the health visitor reviews (ASQ-3)",
+    "referrals": "what came of referrals to health and therapy services",
+    "social_care": "the support around the child, with the social worker",
+    "health": "health at birth and since",
+    "home_area": "the family's circumstances",
+}
+_JOIN = "; together with "
+
+
+def _origin(spec, name: str, seen=()) -> list[tuple[str, str, dict]]:
+    """(domain, table, filter) of each record source behind a feature."""
+    f = spec.feature(name) if name in spec.feature_names else None
+    if f is None or name in seen:
+        return [("unknown", "", {})]
+    if f.table == "children":
+        dom = _CHILD_COLUMNS.get(f.column[0] if f.column else "", "development")
+        return [(dom, "children" if dom != "development" else "", {})]
+    if f.table:
+        return [(DOMAINS.get(f.table, "unknown"), f.table, dict(f.filter or {}))]
+    parents = [f.source] if f.source else list(f.sources)
+    if not parents:
+        return [("unknown", "", {})]
+    return [o for p in parents for o in _origin(spec, p, (*seen, name))]
+
+
+def feature_domains(pipeline) -> pd.DataFrame:
+    """Each feature's label, record domain (education, development, health, social_care,
+    home_area) and contract table, from the pipeline spec.
+
+    Examples
+    --------
+    >>> from send_early.features import load_pipeline
+    >>> from send_early.lists import feature_domains
+    >>> d = feature_domains(load_pipeline("default")).set_index("feature")
+    >>> d.loc[["eyfsp_gld", "asq_any_below_cutoff", "cin_ever", "summer_born"], "domain"].tolist()
+    ['education', 'health', 'social_care', 'development']
+    """
+    rows = []
+    for f in pipeline.features:  # loop over features, never over children
+        origins = _origin(pipeline, f.name)
+        doms = {d for d, _, _ in origins}
+        rows.append(
+            {
+                "feature": f.name,
+                "label": f.label,
+                "domain": doms.pop() if len(doms) == 1 else "mixed",
+                "origins": origins,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _parse(texts: np.ndarray, pipeline) -> pd.DataFrame:
+    """One row per distinct reason sentence: its features' domains and origins."""
+    dom = feature_domains(pipeline)
+    by_label = sorted(zip(dom["label"], range(len(dom)), strict=True), key=lambda x: -len(x[0]))
+    rows = []
+    for text in texts:  # distinct sentences, never children
+        found = []
+        for part in str(text).split(_JOIN):
+            hit = next((i for lab, i in by_label if part.startswith(lab + ": ")), None)
+            found.append(hit)
+        known = [i for i in found if i is not None]
+        domains = {dom.at[i, "domain"] for i in known} | ({"unknown"} if None in found else set())
+        origins = [o for i in known for o in dom.at[i, "origins"]]
+        rows.append({"reason": text, "domains": frozenset(domains), "origins": origins})
+    return pd.DataFrame(rows, columns=["reason", "domains", "origins"])
+
+
+def _prompt_keys(origins) -> list[str]:
+    return list(dict.fromkeys(t if t and t != "children" else d for d, t, _ in origins))
+
+
+def _source_key(table: str, filt: dict) -> tuple:
+    return (table, tuple(sorted((k, tuple(v)) for k, v in filt.items())))
+
+
+def _latest_dates(tables, as_of, child_ids: pd.Index, origins) -> dict:
+    """Per record source (table, filter): each child's latest record date on or before as_of."""
+    from ..schema import TABLES
+
+    out = {}
+    for _, table, filt in origins:  # loop over sources, never over children
+        key = _source_key(table, filt)
+        if key in out or not table or table == "children" or table not in tables:
+            continue
+        df = tables[table]
+        col = TABLES[table].date_column
+        keep = (df[col] <= as_of) & df["child_id"].astype(str).isin(child_ids)
+        for c, vals in filt.items():
+            keep &= df[c].astype(str).isin([str(v) for v in vals])
+        d = df.loc[keep, ["child_id", col]]
+        out[key] = d.groupby(d["child_id"].astype(str))[col].max()
+    return out
+
+
+def reasons_for(
+    flagged: pd.DataFrame, *, audience: str, pipeline, tables=None, as_of=None
+) -> pd.DataFrame:
+    """Reasons of the flagged children as ``audience`` may read them.
+
+    Returns one row per child (``flagged``'s index, unique) with ``reason_k``,
+    ``reason_k_date`` (ISO date of the latest record behind the reason on or before
+    ``as_of``, "" where not available) and ``prompt`` (the graduated approach's
+    "Assess: look again at ...").
+    """
+    allowed = set(AUDIENCES[audience])
+    cols = [c for c in flagged.columns if c.startswith("reason_") and c[7:].isdigit()]
+    long = flagged[cols].melt(ignore_index=False, var_name="position", value_name="reason")
+    long = long.rename_axis("row").reset_index()
+    long["reason"] = long["reason"].astype(str)
+    long = long[long["reason"] != ""]
+    parsed = _parse(pd.unique(long["reason"]), pipeline).set_index("reason")
+    shown = parsed.index[parsed["domains"].map(lambda d: d <= allowed).astype(bool)]
+    long = long[long["reason"].isin(shown)].sort_values(["row", "position"], kind="stable")
+    long = long.reset_index(drop=True)
+    long["date"] = ""
+    if tables is not None and as_of is not None and len(long):
+        child = flagged["child_id"].astype(str)
+        latest = _latest_dates(
+            tables, as_of, pd.Index(child), [o for os_ in parsed["origins"] for o in os_]
+        )
+        keys = parsed["origins"].map(lambda os_: {_source_key(t, f) for _, t, f in os_})
+        ids = child.loc[long["row"]].to_numpy()
+        for key, dates in latest.items():  # loop over sources, never over children
+            sel = long["reason"].isin(keys.index[keys.map(lambda k, key=key: key in k)])
+            sel = sel.to_numpy()
+            got = pd.Series(ids[sel]).map(dates)
+            iso = got.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
+            cur = long["date"].to_numpy(dtype=object)[sel]
+            long.loc[sel, "date"] = np.where(iso > cur, iso, cur)  # the latest source
+    long["order"] = long.groupby("row").cumcount() + 1
+    out = pd.DataFrame(index=flagged.index)
+    for k in range(1, len(cols) + 1):
+        at = long[long["order"] == k].set_index("row")
+        out[f"reason_{k}"] = at["reason"].reindex(out.index).fillna("").astype("str")
+        out[f"reason_{k}_date"] = at["date"].reindex(out.index).fillna("").astype("str")
+    areas = long["reason"].map(parsed["origins"].map(_prompt_keys)).explode()
+    words = pd.Series(areas.map(_PROMPTS).to_numpy(), index=long["row"].loc[areas.index])
+    joined = words.dropna().groupby(level=0).agg(lambda w: ", ".join(dict.fromkeys(w)))
+    whole = "the child's learning and development as a whole"
+    out["prompt"] = "Assess: look again at " + joined.reindex(out.index).fillna(whole) + "."
+    return out

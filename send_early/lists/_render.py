@@ -1,0 +1,69 @@
+"""HTML for the lists and the cover: Jinja2 templates (autoescaped) in ``templates/``."""
+
+from __future__ import annotations
+
+import functools
+
+__all__ = ["render_cover", "render_list"]
+
+_AUDIENCE_TEXT = {
+    "school": "for the school: reasons from education and development records only",
+    "send_team": "for the council's SEND team: every reason",
+}
+
+
+@functools.cache
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("send_early.lists", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _common(lists) -> dict:
+    return {"lists": lists, "audience_text": _AUDIENCE_TEXT[lists.audience]}
+
+
+def render_list(lists, key: str) -> str:
+    """One setting's list; a ValueError for a setting with no flagged children."""
+    row = lists.settings[lists.settings["key"] == key]
+    if row.empty or int(row["flagged"].iloc[0]) == 0:
+        raise ValueError(f"no list for setting {key!r}: it has no flagged children in this run.")
+    frame = lists.list_frame(key)
+    top = max((int(c[7:]) for c in frame.columns if c[7:].isdigit()), default=0)
+    children = [
+        {
+            "priority": r["priority"],
+            "council_rank": r["council_rank"],
+            "child_id": r["child_id"],
+            "reasons": [
+                (r[f"reason_{j}"], r[f"reason_{j}_date"])
+                for j in range(1, top + 1)
+                if r[f"reason_{j}"]
+            ],
+            "prompt": r["prompt"],
+        }
+        for r in frame.to_dict(orient="records")
+    ]
+    return (
+        _environment()
+        .get_template("list.html.j2")
+        .render(setting=row.iloc[0].to_dict(), children=children, **_common(lists))
+    )
+
+
+def render_cover(lists) -> str:
+    """The cover page for the council's SEND team: flagged children per setting."""
+    rows = lists.cover_rows()
+    total = int(lists.settings["flagged"].sum())
+    return (
+        _environment()
+        .get_template("cover.html.j2")
+        .render(rows=rows, total=total, **_common(lists))
+    )

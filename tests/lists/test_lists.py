@@ -1,0 +1,183 @@
+"""Per-setting work lists: exactly the flagged children, each on its own setting's list only,
+with reasons the audience may read, and counts under the disclosure rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from send_early.batch import ScoringResult, write_run
+from send_early.cli import main
+from send_early.features import load_pipeline
+from send_early.lists import build_lists, feature_domains, write_lists
+from send_early.schema import write_tables
+
+from .conftest import AS_OF
+
+PIPE = load_pipeline("default")
+LABELS = feature_domains(PIPE)
+
+
+def _domains_of(reason: str) -> set[str]:
+    parts = reason.split("; together with ")
+    out = set()
+    for p in parts:
+        hit = LABELS[[p.startswith(lab + ": ") for lab in LABELS["label"]]]
+        out |= set(hit["domain"]) if len(hit) else {"unknown"}
+    return out
+
+
+def _read_lists(folder) -> pd.DataFrame:
+    frames = [
+        pd.read_csv(p, dtype=str, keep_default_na=False).assign(file=p.stem)
+        for p in sorted(folder.glob("*.csv"))
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("audience", ["school", "send_team"])
+def test_lists_hold_exactly_the_flagged_children_each_in_its_setting(
+    scored, small_cohort, tmp_path, audience
+):
+    write_lists(scored, tmp_path, audience=audience, tables=small_cohort)
+    got = _read_lists(tmp_path)
+    s = scored.scores
+    flagged = s[s["flagged"]]
+    assert sorted(got["child_id"]) == sorted(flagged["child_id"])  # each once, none missing
+    want = np.where(
+        flagged["setting_type"] == "not_on_roll", "not_on_roll", "school_" + flagged["setting_id"]
+    )
+    where = dict(zip(flagged["child_id"], want, strict=True))
+    assert (got["file"] == got["child_id"].map(where)).all()  # no child on another's list
+    assert (tmp_path / "index.html").exists()
+    assert not list(tmp_path.glob(".*"))  # atomic writes leave no temporary file
+    for f in got["file"].unique():
+        html = (tmp_path / f"{f}.html").read_text()
+        ids = set(got.loc[got["file"] == f, "child_id"])
+        assert all(c in html for c in ids)
+        others = set(flagged["child_id"]) - ids
+        assert not any(f"Child {c}<" in html for c in others)
+
+
+def test_school_lists_show_education_and_development_reasons_only(scored, small_cohort, tmp_path):
+    school = _read_lists(
+        write_lists(scored, tmp_path / "s", tables=small_cohort) and tmp_path / "s"
+    )
+    team = _read_lists(
+        write_lists(scored, tmp_path / "t", audience="send_team", tables=small_cohort)
+        and tmp_path / "t"
+    )
+    cols = ["reason_1", "reason_2", "reason_3"]
+
+    def domains(df):
+        texts = pd.unique(df[cols].to_numpy().ravel())
+        return set().union(*(_domains_of(t) for t in texts if t))
+
+    assert domains(school) <= {"education", "development"}
+    assert {"health", "social_care"} <= domains(team)  # the filter has something to remove
+    assert domains(school)  # and leaves something
+    html = " ".join(p.read_text() for p in (tmp_path / "s").glob("*.html"))
+    for word in ("ASQ", "social care", "gestation", "CAMHS", "looked after"):
+        assert word not in html
+
+
+def test_reason_dates_are_records_on_or_before_the_as_of_date(scored, small_cohort):
+    lists = build_lists(scored, audience="send_team", tables=small_cohort)
+    dates = pd.concat([lists.children[f"reason_{k}_date"] for k in (1, 2, 3)])
+    dates = pd.to_datetime(dates[dates != ""])
+    assert len(dates) and (dates <= pd.Timestamp(AS_OF)).all()
+    phonics = lists.children["reason_1"].str.startswith("Year 1 phonics")
+    if phonics.any():
+        assert (lists.children.loc[phonics, "reason_1_date"] != "").all()
+    assert lists.children["prompt"].str.startswith("Assess: look again at ").all()
+
+
+def _toy(counts: dict[str, int], n_each: int = 40) -> ScoringResult:
+    """Scores of a made-up run: ``counts`` flagged children in each school."""
+    rows = []
+    for school, k in counts.items():
+        for i in range(n_each):
+            rows.append({"school": school, "flagged": i < k})
+    df = pd.DataFrame(rows)
+    n = len(df)
+    scores = pd.DataFrame(
+        {
+            "child_id": [f"c{i:04d}" for i in range(n)],
+            "as_of": pd.Timestamp(AS_OF),
+            "risk": np.linspace(0.9, 0.1, n),
+            "rank": np.arange(1, n + 1),
+            "flagged": df["flagged"].to_numpy(),
+            "reason_1": "Year 1 phonics screening check mark: 20",
+            "reason_2": "Ever a child in need: yes",
+            "reason_3": "",
+            "model_name": "m",
+            "model_version": "3",
+            "setting_type": "school",
+            "setting_id": df["school"].to_numpy(),
+        }
+    )
+    return ScoringResult(scores=scores, rejects=pd.DataFrame())
+
+
+def test_cover_shows_small_counts_as_fewer_than_10_and_a_list_its_own_count():
+    lists = build_lists(_toy({"A": 25, "B": 3, "C": 12, "D": 0}))
+    cover = lists.html()
+    assert "fewer than 10" in cover and ">3<" not in cover
+    assert ">25<" not in cover or "hidden" in cover  # 25 would give B away from the total
+    rows = {r["key"]: r["shown"] for r in lists.cover_rows()}
+    assert rows["school_B"] == "fewer than 10" and rows["school_D"] == "0"
+    assert "hidden" in rows.values()
+    own = lists.html("school_B")
+    assert own.count("<article>") == 3 and "3 flagged" in own
+    assert "child in need" not in own  # school audience
+
+
+def test_html_is_escaped_and_file_names_safe(tmp_path):
+    run = _toy({"<b>x</b>": 12})
+    lists = write_lists(run, tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["index.html", "school_-b-x--b-.csv", "school_-b-x--b-.html"]
+    assert "<b>x</b>" not in lists.html("school_-b-x--b-")
+    assert "&lt;b&gt;x&lt;/b&gt;" in lists.html()
+
+
+def test_bad_audience_and_scores_without_setting_are_refused():
+    run = _toy({"A": 12})
+    with pytest.raises(ValueError, match="audience must be one of school, send_team"):
+        build_lists(run, audience="parents")
+    old = ScoringResult(scores=run.scores.drop(columns=["setting_type"]), rejects=pd.DataFrame())
+    with pytest.raises(ValueError, match="scores must hold setting_type"):
+        build_lists(old)
+
+
+def test_lists_from_a_published_run(scored, tmp_path):
+    manifest = write_run(scored, tmp_path / "scores.csv", tmp_path / "rejects.csv")
+    lists = write_lists(manifest, tmp_path / "lists")
+    assert len(lists.children) == int(scored.scores["flagged"].sum())
+    assert set(lists.children["child_id"]) == set(
+        scored.scores.loc[scored.scores["flagged"], "child_id"]
+    )
+
+
+def test_cli_lists(fitted_model, small_cohort, tmp_path, capsys):
+    write_tables(small_cohort, tmp_path / "data")
+    fitted_model.save(tmp_path / "model")
+    rc = main(
+        [
+            "lists",
+            str(tmp_path / "data"),
+            "--model",
+            str(tmp_path / "model"),
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(tmp_path / "out"),
+            "--audience",
+            "send_team",
+        ]
+    )
+    assert rc == 0
+    assert "flagged children, send_team audience" in capsys.readouterr().out
+    assert (tmp_path / "out" / "index.html").exists()
+    assert len(list((tmp_path / "out").glob("*.csv"))) >= 2
