@@ -517,9 +517,7 @@ def cmd_lists(args: argparse.Namespace) -> int:
     tables = _read(args)
     with _scoring_log_shown_by_cli(args.verbose):
         res = score(model, tables, args.as_of, capacity=args.capacity, tracking_uri=None)
-    lists = write_lists(
-        res, args.out, audience=args.audience, pipeline=model.pipeline, tables=tables
-    )
+    lists = write_lists(res, args.out, audience=args.audience, tables=tables, model=model)
     n = int((lists.settings["flagged"] > 0).sum())
     _say(
         f"Wrote {n:,} lists ({res.counts['flagged']:,} flagged children, {args.audience} "

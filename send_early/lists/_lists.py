@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._reasons import AUDIENCES, reasons_for
+from ._reasons import AUDIENCES, reasons_for, reasons_from_model
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,9 @@ class WorkLists:
         return paths
 
 
-def build_lists(run, *, audience: str = "school", pipeline=None, tables=None) -> WorkLists:
+def build_lists(
+    run, *, audience: str = "school", pipeline=None, tables=None, model=None
+) -> WorkLists:
     """Per-setting work lists of a scoring run's flagged children, for one audience.
 
     Parameters
@@ -124,11 +126,14 @@ def build_lists(run, *, audience: str = "school", pipeline=None, tables=None) ->
         A school list shows reasons from education and development records only;
         the SEND team's shows every reason.
     pipeline : PipelineSpec or str, optional
-        The model's feature pipeline (default ``"default"``): maps each reason to the
-        record source it comes from.
+        The model's feature pipeline (default: the model's, else ``"default"``): maps each
+        reason to the record source it comes from.
     tables : Tables, optional
         The tables scored: with them each reason gets the date of the latest record
         behind it on or before the as-of date.
+    model : RiskModel, optional
+        The model that scored the run. With ``tables`` too, each child's reasons are the
+        top ones the audience may read (not only those among the scores' top reasons).
 
     Returns
     -------
@@ -146,6 +151,8 @@ def build_lists(run, *, audience: str = "school", pipeline=None, tables=None) ->
             f"scores must hold {', '.join(missing)} to build lists; found none: score again "
             "with this release (batch scoring adds the setting of every child)."
         )
+    if pipeline is None and model is not None:
+        pipeline = model.pipeline
     if pipeline is None or isinstance(pipeline, str):
         pipeline = load_pipeline(pipeline or "default")
     kind = scores["setting_type"].astype(str)
@@ -169,6 +176,8 @@ def build_lists(run, *, audience: str = "school", pipeline=None, tables=None) ->
     ).where(settings["setting_type"] != "not_on_roll", _NOT_ON_ROLL)
     f = scores.loc[flagged].assign(key=key[flagged].to_numpy())
     f = f.sort_values("rank", kind="stable").reset_index(drop=True)
+    if model is not None and tables is not None and len(f):
+        f = reasons_from_model(model, tables, as_of, f, audience)
     reasons = reasons_for(f, audience=audience, pipeline=pipeline, tables=tables, as_of=as_of)
     children = pd.concat(
         [
@@ -195,7 +204,7 @@ def build_lists(run, *, audience: str = "school", pipeline=None, tables=None) ->
     )
 
 
-def write_lists(run, out_dir, *, audience: str = "school", pipeline=None, tables=None):
+def write_lists(run, out_dir, *, audience: str = "school", pipeline=None, tables=None, model=None):
     """Build the lists (:func:`build_lists`) and write them to ``out_dir``.
 
     Writes ``index.html`` (the cover for the council's SEND team: flagged children per
@@ -207,6 +216,6 @@ def write_lists(run, out_dir, *, audience: str = "school", pipeline=None, tables
     WorkLists
         What was written (``.write`` returned the paths; they are logged).
     """
-    lists = build_lists(run, audience=audience, pipeline=pipeline, tables=tables)
+    lists = build_lists(run, audience=audience, pipeline=pipeline, tables=tables, model=model)
     lists.write(out_dir)
     return lists

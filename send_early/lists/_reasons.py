@@ -183,3 +183,50 @@ def reasons_for(
     whole = "the child's learning and development as a whole"
     out["prompt"] = "Assess: look again at " + joined.reindex(out.index).fillna(whole) + "."
     return out
+
+
+def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: str) -> pd.DataFrame:
+    """The flagged children's top reasons among those ``audience`` may read, from the model.
+
+    The scores keep each child's top reasons over every source; a school list built from them
+    alone would often show none (an under-five's top reasons are mostly health visiting
+    records). With the model and the tables, the features of the flagged children are built
+    again at ``as_of`` and every reason the model offers is ranked (``explain_local``); the
+    first ones the audience may read are kept, as many as the scores hold.
+    """
+    from ..explain import explain_local
+    from ..features import build_features
+    from ..schema import Tables
+
+    cols = [c for c in flagged.columns if c.startswith("reason_") and c[7:].isdigit()]
+    ids = flagged["child_id"].astype(str)
+    t = Tables.coerce(tables)
+    keep = set(ids)
+    sub = {
+        n: df[df["child_id"].astype(str).isin(keep)] if "child_id" in df.columns else df
+        for n, df in t.items()
+    }
+    feats = build_features(t.replace(**sub), as_of, pipeline=model.pipeline, check=False)
+    feats = feats[feats.index.astype(str).isin(keep)]
+    contrib = model.contributions(feats)
+    most = int((contrib.to_numpy(dtype=float) >= model.spec.min_contribution).sum(axis=1).max())
+    long = None
+    for top in range(max(most, 1), 0, -1):  # a few tries at most, never a loop over children
+        try:  # explain_local raises IndexError when no child has a reason at some position
+            long = explain_local(model, feats, top=top, contributions=contrib)
+            break
+        except IndexError:
+            continue
+    if long is None:
+        return flagged.assign(**{c: "" for c in cols})
+    long["reason"] = long["reason"].astype(str)
+    allowed = set(AUDIENCES[audience])
+    parsed = _parse(pd.unique(long["reason"]), model.pipeline).set_index("reason")
+    shown = parsed.index[parsed["domains"].map(lambda d: d <= allowed).astype(bool)]
+    long = long[long["reason"].isin(shown)].sort_values(["child_id", "position"], kind="stable")
+    long["order"] = long.groupby("child_id").cumcount() + 1
+    out = flagged.copy()
+    for k, c in enumerate(cols, start=1):
+        at = long[long["order"] == k].set_index(long["child_id"].astype(str)[long["order"] == k])
+        out[c] = ids.map(at["reason"]).fillna("").astype("str").to_numpy()
+    return out

@@ -181,3 +181,19 @@ def test_cli_lists(fitted_model, small_cohort, tmp_path, capsys):
     assert "flagged children, send_team audience" in capsys.readouterr().out
     assert (tmp_path / "out" / "index.html").exists()
     assert len(list((tmp_path / "out").glob("*.csv"))) >= 2
+
+
+def test_with_the_model_each_audience_gets_its_own_top_reasons(fitted_model, scored, small_cohort):
+    flagged = scored.scores[scored.scores["flagged"]].set_index("child_id")
+    team = build_lists(scored, audience="send_team", tables=small_cohort, model=fitted_model)
+    got = team.children.set_index("child_id")
+    for k in (1, 2, 3):  # every reason allowed: the scores' own top reasons, in order
+        assert (got[f"reason_{k}"] == flagged.loc[got.index, f"reason_{k}"]).all()
+    plain = build_lists(scored, audience="school", tables=small_cohort)
+    ranked = build_lists(scored, audience="school", tables=small_cohort, model=fitted_model)
+    on_roll = ranked.children["key"] != "not_on_roll"
+    with_reason = (ranked.children.loc[on_roll, "reason_1"] != "").mean()
+    assert with_reason > (plain.children.loc[on_roll, "reason_1"] != "").mean()
+    assert with_reason > 0.8
+    texts = pd.unique(ranked.children[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel())
+    assert set().union(*(_domains_of(t) for t in texts if t)) <= {"education", "development"}
