@@ -308,8 +308,16 @@ def _refuse_promoted_twice(client, mlflow, name: str, version: str, alias: str) 
 
 
 def _copy(store, client, cand: str, version: str, name: str) -> str:
-    with using_store(store):  # the SQLite registry resolves models:/ via the global URI
-        copy = client.copy_model_version(f"models:/{cand}/{version}", name)
+    # MLflow logs "Registered model ... already exists. Creating a new version" at INFO on
+    # its own stderr handler; send_early reports the promotion itself
+    log = logging.getLogger("mlflow.store.model_registry.abstract_store")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        with using_store(store):  # the SQLite registry resolves models:/ via the global URI
+            copy = client.copy_model_version(f"models:/{cand}/{version}", name)
+    finally:
+        log.setLevel(level)
     return str(copy.version)
 
 

@@ -12,6 +12,8 @@ quickly fitted RiskModel of tests/conftest.py, logged once.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sys
 import warnings
@@ -125,3 +127,135 @@ def logged_real(tmp_path_factory, template_db, fitted_model, small_cohort):
     info = log_model(fitted_model, registered_name="risk_real", tracking_uri=root / "store")
     features = fitted_model.build_features(small_cohort, REAL_AS_OF)
     return root / "store", info, features
+
+
+# ----------------------------------------------------------------------------- server
+#: The machine's PostgreSQL (trust auth); CI runs one, .ci/run does not start it.
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+PG_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+
+
+def require_postgres():
+    """A psycopg connection to PostgreSQL, or a skip (a failure when ``$CI`` is set)."""
+    why = None
+    try:
+        import psycopg
+
+        return psycopg.connect(PG_DSN, autocommit=True)
+    except ImportError:
+        why = "psycopg is not installed (pip install -e '.[dev]')"
+    except Exception as exc:
+        why = f"no PostgreSQL at 127.0.0.1:5432 ({type(exc).__name__})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}: CI runs PostgreSQL, the registry server tests may not skip there")
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def registry_server(tmp_path_factory):
+    """An MLflow server with basic-auth on fresh PostgreSQL databases, set up for ``risk``.
+
+    Users: ``admin``, ``analyst`` and ``reviewer`` (random passwords, never on a command
+    line). Yields a dict with ``url``, ``passwords``, ``log`` (the server's log file)
+    and ``root``; the server is stopped and the databases dropped at the end.
+    """
+    import secrets
+    import subprocess
+    import time
+    import urllib.request
+
+    con = require_postgres()
+    tag = secrets.token_hex(6)
+    dbs = {"backend": f"se_{tag}_backend", "auth": f"se_{tag}_auth"}
+    for db in dbs.values():
+        con.execute(f'CREATE DATABASE "{db}"')
+    root = tmp_path_factory.mktemp("registry_server")
+    passwords = {u: secrets.token_urlsafe(16) for u in ("admin", "analyst", "reviewer")}
+    ini = root / "basic_auth.ini"
+    ini.write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = {PG_URI.format(db=dbs['auth'])}\n"
+        f"admin_username = admin\nadmin_password = {passwords['admin']}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    ini.chmod(0o600)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    env.update(
+        MLFLOW_AUTH_CONFIG_PATH=str(ini),
+        MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16),
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
+    log = root / "server.log"
+    cmd = [
+        sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+        "--backend-store-uri", PG_URI.format(db=dbs["backend"]),
+        "--artifacts-destination", str(root / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the MLflow server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        server = {"url": url, "passwords": passwords, "log": log, "root": root, "proc": proc}
+        with server_user(server, "admin"):
+            from mlflow.server import get_app_client
+
+            from send_early.registry import grant_role, setup_registry
+
+            admin = get_app_client("basic-auth", tracking_uri=url)
+            for user in ("analyst", "reviewer"):
+                admin.create_user(user, passwords[user])
+            setup_registry("risk", tracking_uri=url)
+            grant_role("analyst", "analyst", tracking_uri=url)
+            grant_role("reviewer", "reviewer", tracking_uri=url)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for db in dbs.values():
+            con.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        con.close()
+
+
+@contextlib.contextmanager
+def server_user(server: dict, user: str, password: str | None = None):
+    """Act as ``user`` of ``server`` inside the block (credentials through the environment)."""
+    values = {
+        "MLFLOW_TRACKING_USERNAME": user,
+        "MLFLOW_TRACKING_PASSWORD": password or server["passwords"][user],
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
