@@ -1,0 +1,140 @@
+"""Fill the figures of docs/lists.md and make its screenshot, from code, on a synthetic cohort.
+
+Fits the default model on ``make_cohort(20000, random_state=0)`` (the demo's cohort), scores the
+children at 2023-08-31 (the latest as-of date whose 24-month label window ends by the extract),
+compares the capacity policies by setting against the labels, writes the school lists and
+photographs one in headless Chromium (``docs/img/lists_school_phone.png``). Aggregates only
+reach the page; the disclosure rule (send_early.privacy) applies to every count.
+
+Run from the repository root: ``python docs/scripts/make_lists_page.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from send_early import RiskModel, score
+from send_early.datasets import make_cohort
+from send_early.features import build_labels
+from send_early.lists import build_lists, compare_capacity_policies, write_lists
+from send_early.privacy import show_count
+
+DOCS = Path(__file__).resolve().parents[1]
+AS_OF = "2023-08-31"
+
+
+def md_table(df: pd.DataFrame) -> str:
+    out = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    out += ["| " + " | ".join(map(str, r)) + " |" for r in df.itertuples(index=False)]
+    return "\n".join(out)
+
+
+def pct(v) -> str:
+    return "suppressed" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1%}"
+
+
+def screenshot(page: Path, png: Path, width: int = 390, height: int = 1100) -> None:
+    chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))))
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                f"--user-data-dir={tmp}",
+                f"--window-size={width},{height}",
+                f"--screenshot={png}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+
+
+def main() -> None:
+    tables = make_cohort(20_000, random_state=0)
+    model = RiskModel.from_spec("default").fit(tables)
+    res = score(model, tables, AS_OF)
+    s = res.scores
+    labels = build_labels(tables, AS_OF, model.spec.horizon_months, model.spec.outcome)
+    y = labels["label"] if "label" in labels.columns else labels.iloc[:, 0]
+    s = s[s["child_id"].isin(y.index.astype(str))]
+    y = y.reindex(s["child_id"]).to_numpy(dtype=bool)
+    setting = np.where(s["setting_type"] == "school", s["setting_id"], "not on roll")
+    k = int(res.scores["flagged"].sum())
+    table = compare_capacity_policies(s["risk"], y, setting, k=k, minimum=1, tiebreak=s["child_id"])
+    kinds = s["setting_type"].value_counts()
+    flagged = res.scores.loc[res.scores["flagged"], "setting_type"].value_counts()
+    n_schools = s.loc[s["setting_type"] == "school", "setting_id"].nunique()
+    lines = [
+        "<!-- figures:start -->",
+        f"Children scored at {AS_OF} with a label (24-month window ends by the extract): "
+        f"{len(s):,}; {int(y.sum()):,} later identified. Capacity k = {k:,} (what the card's "
+        "top 5% of all children scored flags at this date; every policy flags as many). On a "
+        f"school roll at the as-of date: {kinds.get('school', 0):,} children in "
+        f"{n_schools} schools; not on roll: {kinds.get('not_on_roll', 0):,}. Of the {k:,} "
+        f"flagged by the council-wide rule, {show_count(int(flagged.get('not_on_roll', 0)))} "
+        "are not on a school roll.",
+        "",
+        md_table(
+            pd.DataFrame(
+                {
+                    "policy": table["policy"],
+                    "flagged": table["flagged"],
+                    "precision": table["precision"].map(pct),
+                    "recall": table["recall"].map(pct),
+                    "settings with a flag": table["settings_flagged"].astype(str)
+                    + " of "
+                    + table["settings"].astype(str),
+                    "flag rate by setting (min / median / max)": [
+                        f"{pct(a)} / {pct(b)} / {pct(c)}"
+                        for a, b, c in zip(
+                            table["flag_rate_min"],
+                            table["flag_rate_median"],
+                            table["flag_rate_max"],
+                            strict=True,
+                        )
+                    ],
+                }
+            )
+        ),
+        "<!-- figures:end -->",
+    ]
+    schools = build_lists(res, tables=tables, model=model).children
+    own = schools[schools["key"] != "not_on_roll"]
+    nor = schools[schools["key"] == "not_on_roll"]
+    lines[-1:-1] = [
+        "",
+        f"On the school lists, {(own['reason_1'] != '').mean():.0%} of the children on a school "
+        "roll have at least one reason a school may read (their own top ones, with the model); "
+        f"on the not-on-roll list, {(nor['reason_1'] != '').mean():.0%} do (the SEND team's "
+        "list shows them all).",
+    ]
+    page = DOCS / "lists.md"
+    text = page.read_text()
+    text = re.sub(
+        r"<!-- figures:start -->.*<!-- figures:end -->",
+        lambda _: "\n".join(lines),
+        text,
+        flags=re.S,
+    )
+    page.write_text(text)
+    with tempfile.TemporaryDirectory() as tmp:
+        lists = write_lists(res, tmp, audience="school", tables=tables, model=model)
+        st = lists.settings[lists.settings["setting_type"] == "school"]
+        key = st.sort_values(["flagged", "key"]).iloc[-1]["key"]
+        screenshot(Path(tmp) / f"{key}.html", DOCS / "img" / "lists_school_phone.png")
+
+
+if __name__ == "__main__":
+    main()
