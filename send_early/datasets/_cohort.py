@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,6 +372,7 @@ def make_cohort(
     birth_years: tuple[int, int] = (2010, 2022),
     extract_date="2025-08-31",
     return_truth: bool = False,
+    under_identify=None,
 ):
     """Simulate a synthetic cohort of children in every table of the data contract.
 
@@ -394,6 +396,13 @@ def make_cohort(
         The day the data are extracted. No record is dated after it.
     return_truth : bool, default=False
         Also return the latent truth (need, identification components).
+    under_identify : dict, optional
+        Test knob for fairness audits: ``{"sex": {"F": 0.5}}`` multiplies the chance that
+        a child of that group is ever identified (in primary and in secondary) by the
+        factor, with need and every early signal unchanged (under-identification with
+        equal need). Keys ``"sex"`` and ``"ethnicity"``, groups as in the children table,
+        factors in [0, 1]. The random draws are the same with or without it, so only the
+        named group's identification (and the records that follow from it) changes.
 
     Returns
     -------
@@ -429,7 +438,8 @@ def make_cohort(
     ('child_id', True)
     """
     n, y0, y1, extract, rng = _check_args(n_children, birth_years, extract_date, random_state)
-    tables, truth = _simulate(n, y0, y1, extract, rng, _PARAMS)
+    plant = _check_under_identify(under_identify)
+    tables, truth = _simulate(n, y0, y1, extract, rng, _PARAMS, plant)
     out = Tables(tables, extract_date=extract)
     logger.debug(
         "make_cohort: %d children, %s", n, ", ".join(f"{k}={len(v)}" for k, v in tables.items())
@@ -439,7 +449,45 @@ def make_cohort(
     return out
 
 
-def _simulate(n: int, y0: int, y1: int, extract: pd.Timestamp, rng: np.random.Generator, P: _P):
+def _check_under_identify(under_identify) -> dict[str, dict[str, float]]:
+    """The under-identification knob as ``{column: {group: factor}}`` (see make_cohort)."""
+    if under_identify is None:
+        return {}
+    allowed = {"sex": SEX, "ethnicity": ETHNICITY}
+    if not isinstance(under_identify, Mapping):
+        raise TypeError(
+            "under_identify must be a dict such as {'sex': {'F': 0.5}}; "
+            f"found {type(under_identify).__name__}."
+        )
+    problems, out = [], {}
+    for col, groups in under_identify.items():
+        if col not in allowed or not isinstance(groups, Mapping):
+            problems.append(f"{col!r} (keys: {list(allowed)}, each a dict group -> factor)")
+            continue
+        for g, factor in groups.items():
+            ok = isinstance(factor, numbers.Real) and not isinstance(factor, bool)
+            if g not in allowed[col] or not ok or not 0 <= factor <= 1:
+                problems.append(f"{col}={g!r}: {factor!r} (groups {list(allowed[col])}, 0-1)")
+            else:
+                out.setdefault(col, {})[g] = float(factor)
+    if problems:
+        raise ValueError(
+            "under_identify must map sex or ethnicity groups to factors in [0, 1]; found "
+            + "; ".join(problems)
+            + "."
+        )
+    return out
+
+
+def _simulate(
+    n: int,
+    y0: int,
+    y1: int,
+    extract: pd.Timestamp,
+    rng: np.random.Generator,
+    P: _P,
+    plant: Mapping[str, Mapping[str, float]] | None = None,
+):
     ext = _days(extract)
     # ---------------------------------------------------------------- children, births
     first_day = _days(pd.Timestamp(year=y0, month=1, day=1))
@@ -557,8 +605,15 @@ def _simulate(n: int, y0: int, y1: int, extract: pd.Timestamp, rng: np.random.Ge
         + P.id_social_care * sc_latent
     )
     p_b = _sigmoid(logit_b)
-    id_a = rng.random(n) < p_a
-    id_b = ~id_a & (rng.random(n) < p_b)
+    # test knob (make_cohort's under_identify): same need, lower chance of identification
+    keep = np.ones(n)
+    codes = {"sex": np.where(male, SEX.index("M"), SEX.index("F")), "ethnicity": eth}
+    for col, groups in (plant or {}).items():
+        labels = SEX if col == "sex" else ETHNICITY
+        for g, factor in groups.items():
+            keep = np.where(codes[col] == labels.index(g), keep * factor, keep)
+    id_a = rng.random(n) < p_a * keep
+    id_b = ~id_a & (rng.random(n) < p_b * keep)
     # timing, in years from the start of Reception: earlier for higher need
     c = P.timing_power * np.exp(0.45 * (need - 1.0))
     t_a = -1.4 + 8.4 * rng.random(n) ** c
