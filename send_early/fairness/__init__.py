@@ -2,6 +2,27 @@
 with small-cell suppression. Sensitive features are audit inputs only, never
 model inputs; the audit describes differences, it does not remove them."""
 
-from ._audit import BAND, CAVEAT, METRICS, GroupAudit, standard_groups
+from ._audit import (
+    BAND,
+    CAVEAT,
+    GATING,
+    METRICS,
+    NEW_ARRIVAL_MONTHS,
+    GroupAudit,
+    months_known,
+    standard_groups,
+)
+from ._schools import school_at, school_spread
 
-__all__ = ["BAND", "CAVEAT", "METRICS", "GroupAudit", "standard_groups"]
+__all__ = [
+    "BAND",
+    "CAVEAT",
+    "GATING",
+    "METRICS",
+    "NEW_ARRIVAL_MONTHS",
+    "GroupAudit",
+    "months_known",
+    "school_at",
+    "school_spread",
+    "standard_groups",
+]

@@ -15,10 +15,24 @@ from ..privacy import SMALL, count, protect, rate, statistic
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GroupAudit", "standard_groups", "CAVEAT", "METRICS", "BAND"]
+__all__ = [
+    "GroupAudit",
+    "standard_groups",
+    "months_known",
+    "CAVEAT",
+    "METRICS",
+    "BAND",
+    "GATING",
+    "NEW_ARRIVAL_MONTHS",
+]
 
 #: Ratios inside this band (inclusive) are marked ``within_band``.
 BAND = (0.8, 1.25)
+
+#: Metrics whose ratios to the reference group gate a model (see ``docs/fairness.md``):
+#: at a low capacity the false negative rate is near 1 in every group, so its ratio
+#: cannot leave the band; recall and flag rate are small numbers whose ratios can.
+GATING = ("recall", "flag_rate")
 
 #: What the labels are, stated wherever the audit is shown.
 CAVEAT = (
@@ -46,7 +60,12 @@ _SUPPRESSED = "suppressed"
 
 
 def standard_groups(
-    features: pd.DataFrame, *, columns: Sequence[str] | None = None, extra: Sequence[str] = ()
+    features: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    extra: Sequence[str] = (),
+    tables=None,
+    as_of=None,
 ) -> pd.DataFrame:
     """Derive the standard audit groups from a feature (or children) frame.
 
@@ -59,9 +78,19 @@ def standard_groups(
     ``eal``                 ``eal``             "EAL", "not EAL"
     ``imd_quintile``        ``imd_decile``      "Q1 (most deprived)" ... "Q5 (least deprived)"
     ``summer_born``         ``summer_born``     "summer-born", "not summer-born"
+    ``social_care``         ``cla_ever``,       "looked after" (ever), else "child in
+                            ``cin_ever``        need" (ever CIN or CPP), else "neither"
+    ``health_review``       ``asq_review_missing``  "no health review", "health review"
+    ``new_arrival``         ``months_known``    "new arrival" (first record in any
+                                                table under 12 months before the
+                                                as-of date), "known 12+ months"
+    ``sex_ethnicity``       ``sex``,            "F / Asian", ... (the intersection;
+                            ``ethnicity``       small cells are suppressed like any)
     ======================  ==================  =======================================
 
     Any other missing value becomes the group ``"(missing)"``, so no child drops out.
+    ``months_known`` is not a model feature of the default pipeline: pass ``tables``
+    and ``as_of`` and it is worked out from the tables (:func:`months_known`).
 
     Parameters
     ----------
@@ -72,7 +101,11 @@ def standard_groups(
         whose source column is present; a requested column whose source is absent
         raises ``ValueError``.
     extra : sequence of str
-        Further columns of ``features`` to audit as they are (e.g. ``"school_id"``).
+        Further columns of ``features`` to audit as they are.
+    tables : Tables or dict of DataFrames, optional
+    as_of : date-like, optional
+        With ``tables``: derive ``months_known`` (for ``new_arrival``) when ``features``
+        lacks it. Children are matched on the index of ``features`` (``child_id``).
 
     Returns
     -------
@@ -93,6 +126,12 @@ def standard_groups(
     """
     if not isinstance(features, pd.DataFrame):
         raise TypeError(f"features must be a DataFrame; found {type(features).__name__}.")
+    if tables is not None and as_of is not None and "months_known" not in features.columns:
+        features = features.assign(months_known=months_known(tables, as_of, features.index))
+    if {"sex", "ethnicity"} <= set(features.columns):
+        features = features.assign(_sex_ethnicity=_intersection(features))
+    if {"cla_ever", "cin_ever"} <= set(features.columns):
+        features = features.assign(_social_care=_care(features))
     builders = {
         "sex": ("sex", lambda s: s.astype("string")),
         "ethnicity": ("ethnicity", lambda s: s.astype("string").fillna("Unclassified")),
@@ -100,13 +139,20 @@ def standard_groups(
         "eal": ("eal", lambda s: _yes_no(s, "EAL", "not EAL")),
         "imd_quintile": ("imd_decile", _quintile),
         "summer_born": ("summer_born", lambda s: _yes_no(s, "summer-born", "not summer-born")),
+        "social_care": ("_social_care", lambda s: s),
+        "health_review": (
+            "asq_review_missing",
+            lambda s: _yes_no(s, "no health review", "health review"),
+        ),
+        "new_arrival": ("months_known", _new_arrival),
+        "sex_ethnicity": ("_sex_ethnicity", lambda s: s),
     }
     if columns is None:
         wanted = [c for c, (src, _) in builders.items() if src in features.columns]
     else:
         unknown = [c for c in columns if c not in builders]
         missing = [
-            f"{c} (needs {builders[c][0]})"
+            f"{c} (needs {_NEEDS.get(c, builders[c][0])})"
             for c in columns
             if c in builders and builders[c][0] not in features.columns
         ]
@@ -128,9 +174,67 @@ def standard_groups(
     if not out:
         raise ValueError(
             "No audit group could be built: features has none of "
-            f"{[src for src, _ in builders.values()]} and extra is empty."
+            f"{[_NEEDS.get(c, src) for c, (src, _) in builders.items()]} and extra is empty."
         )
     return pd.DataFrame(out, index=features.index)
+
+
+_NEEDS = {
+    "social_care": "cla_ever and cin_ever",
+    "new_arrival": "months_known, or tables= and as_of=",
+    "sex_ethnicity": "sex and ethnicity",
+}
+
+#: A child whose first record in any table is this recent is a new arrival.
+NEW_ARRIVAL_MONTHS = 12
+
+
+def months_known(tables, as_of, children=None) -> pd.Series:
+    """Whole months from each child's first dated record in any table to ``as_of``.
+
+    Records dated after ``as_of`` are ignored; a child with no dated record by then
+    gets NaN. ``children`` (child ids) sets the index of the result.
+    """
+    as_of = pd.Timestamp(as_of)
+    firsts = []
+    for name in list(tables):
+        t = tables[name]
+        if name == "children" or "child_id" not in t.columns:
+            continue
+        dates = [c for c in t.columns if str(t[c].dtype).startswith("datetime")]
+        for c in dates:
+            d = t[c].where(t[c] <= as_of)
+            firsts.append(d.groupby(t["child_id"].astype(str)).min())
+    first = pd.concat(firsts, axis=1).min(axis=1) if firsts else pd.Series(dtype="datetime64[ns]")
+    days = (as_of - first).dt.days.astype("Float64")
+    out = np.floor(days / 30.4375)
+    if children is not None:
+        out = out.reindex(pd.Index(children).astype(str))
+        out.index = children
+    return out.rename("months_known")
+
+
+def _new_arrival(s: pd.Series) -> pd.Series:
+    m = pd.to_numeric(s, errors="coerce").astype("Float64")
+    return _yes_no(m < NEW_ARRIVAL_MONTHS, "new arrival", f"known {NEW_ARRIVAL_MONTHS}+ months")
+
+
+def _intersection(f: pd.DataFrame) -> pd.Series:
+    sex = f["sex"].astype("string").fillna(_MISSING)
+    eth = f["ethnicity"].astype("string").fillna("Unclassified")
+    return (sex + " / " + eth).astype("string")
+
+
+def _care(f: pd.DataFrame) -> pd.Series:
+    cla = f["cla_ever"].astype("boolean")
+    cin = f["cin_ever"].astype("boolean")
+    if "cpp_ever" in f.columns:
+        cin = cin | f["cpp_ever"].astype("boolean")
+    out = np.where(
+        cla.fillna(False), "looked after", np.where(cin.fillna(False), "child in need", "neither")
+    )
+    known = cla.notna() | cin.notna()
+    return pd.Series(out, index=f.index, dtype="string").where(known.to_numpy())
 
 
 def _yes_no(s: pd.Series, yes: str, no: str) -> pd.Series:
@@ -285,9 +389,10 @@ class GroupAudit:
     - ``prevalence`` (= ``observed_rate``): share later identified;
     - ``flag_rate``: share flagged;
     - ``recall`` (true positive rate): share of the children later identified who
-      were flagged, and ``fnr`` = 1 - recall, the share missed. Because a flag leads
-      to help, **the false negative rate ratio is the headline** (see
-      :attr:`disparity`);
+      were flagged, and ``fnr`` = 1 - recall, the share missed. **Recall and flag
+      rate ratios to the reference group gate the model card** (:attr:`gating`);
+      the FNR ratio (:attr:`disparity`) is reported but sits near 1 at a low
+      capacity whatever happens;
     - ``precision``: share of flagged children later identified;
     - ``fpr``: share of children not identified who were flagged;
     - ``mean_risk`` against ``observed_rate`` and their difference
@@ -315,7 +420,9 @@ class GroupAudit:
         Missing values form the group ``"(missing)"``.
     reference : "largest" or dict, default "largest"
         Reference group per feature for ratios: the largest group (never
-        ``"(missing)"``), or ``{feature: group}``; features left out use the largest.
+        ``"(missing)"``) whose recall and flag rate are shown (when the largest
+        group's are hidden by the disclosure rule, every ratio to it would be), or
+        ``{feature: group}``; features left out use the largest shown.
     n_bootstrap : int, default 200
         Bootstrap replicates for the intervals (0 for none). Resampling children is
         done exactly as a multinomial draw over cells (group x label x flag x need),
@@ -437,6 +544,10 @@ class GroupAudit:
         self._long = long  # unsuppressed values; never returned as is
         self._boots = boots
         self._features = {k: v[1] for k, v in features.items()}
+        given = reference if isinstance(reference, Mapping) else {}
+        for feat in groups.columns:
+            if feat not in given:
+                self._reference[feat] = self._shown_reference(feat, self._reference[feat])
         n_sup = int(long["suppressed"].sum())
         logger.info(
             "GroupAudit: %d features, %d groups, %d of %d cells suppressed (min_cell=%d).",
@@ -478,6 +589,18 @@ class GroupAudit:
             pick = non_missing if len(non_missing) else counts
             out[col] = str(pick.idxmax())
         return out
+
+    def _shown_reference(self, feat: str, largest: str) -> str:
+        """The largest group whose gating metrics are shown (when the largest group's
+        are hidden, e.g. fewer than 10 flagged, every ratio to it would be hidden)."""
+        t = self._long
+        t = t[(t["feature"] == feat) & t["metric"].isin(GATING)]
+        hidden = t.groupby("group", sort=False)["suppressed"].any()
+        sizes = t.groupby("group", sort=False)["group_n"].first()
+        ok = sizes[~hidden.reindex(sizes.index).to_numpy()].drop(_MISSING, errors="ignore")
+        if not hidden.get(largest, False) or ok.empty:
+            return largest
+        return str(ok.idxmax())
 
     def _bootstrap(self, C, S, S2, rng) -> dict[str, np.ndarray]:
         flat = C.ravel()
@@ -705,13 +828,24 @@ class GroupAudit:
 
     @property
     def disparity(self) -> pd.DataFrame:
-        """The headline: false negative rate of each group over its reference group.
+        """False negative rate of each group over its reference group (reported, not
+        gating: see :attr:`gating`).
 
         A ratio above 1.25 means the group's children who went on to be identified
-        were missed more often than the reference group's; flags lead to help, so
-        this is the gap that matters most.
+        were missed more often than the reference group's.
         """
         return self.ratios("to_reference", metrics=["fnr"])
+
+    @property
+    def gating(self) -> pd.DataFrame:
+        """Recall and flag-rate ratios of each group to its reference group, with
+        bootstrap intervals: the ratios the model card's fairness checks gate on.
+
+        At a low capacity (say 5%) the false negative rate is 0.8-0.95 in every group,
+        so the FNR ratio stays near 1 whatever happens; recall and flag rate are small
+        shares whose ratios move with real differences (``docs/fairness.md``).
+        """
+        return self.ratios("to_reference", metrics=list(GATING))
 
     @property
     def recall_vs_need(self) -> pd.DataFrame | None:
@@ -728,7 +862,11 @@ class GroupAudit:
     def to_dict(self) -> dict:
         """JSON-ready dict: caveat, parameters, overall, by_group, disparity, ratios
         and (with ``y_need``) recall_vs_need. Suppressed values are None and listed
-        under ``suppressed``."""
+        under ``suppressed``.
+
+        ``disparity`` holds the ratios to the reference group of the gating metrics
+        (:attr:`gating`: recall, flag rate) and of the false negative rate (reported,
+        not gating); the ``metric`` key of each row says which."""
         by_group = self.by_group
         by_group["suppressed_metrics"] = [
             [m for m in s.split(", ") if m] for s in by_group["suppressed_metrics"]
@@ -744,7 +882,9 @@ class GroupAudit:
                 "reference": self.reference,
                 "overall": self.overall.reset_index().to_dict(orient="records"),
                 "by_group": by_group.to_dict(orient="records"),
-                "disparity": self.disparity.to_dict(orient="records"),
+                "disparity": pd.concat([self.gating, self.disparity], ignore_index=True).to_dict(
+                    orient="records"
+                ),
                 "ratios": self.ratios().to_dict(orient="records"),
                 "recall_vs_need": None if need is None else need.to_dict(orient="records"),
             }
@@ -786,6 +926,22 @@ class GroupAudit:
                 ],
             }
         )
+        gate = self.gating
+        gt = pd.DataFrame(
+            {
+                "feature": gate["feature"],
+                "group": gate["group"],
+                "reference": gate["reference"],
+                "metric": gate["metric"],
+                "ratio": [_fmt(v) for v in gate["ratio"]],
+                "interval": [
+                    _SUPPRESSED if s else f"{_fmt(lo)}-{_fmt(hi)}"
+                    for s, lo, hi in zip(
+                        gate["suppressed"], gate["ratio_low"], gate["ratio_high"], strict=True
+                    )
+                ],
+            }
+        )
         parts = [
             "Group audit",
             f"Caveat: {self.caveat}",
@@ -794,7 +950,10 @@ class GroupAudit:
             "",
             table.to_string(index=False),
             "",
-            "False negative rate ratio to the reference group (headline; flags lead to help):",
+            "Recall and flag-rate ratios to the reference group (these gate the model card):",
+            gt.to_string(index=False) if len(gt) else "(no groups to compare)",
+            "",
+            "False negative rate ratio to the reference group (reported; near 1 at low capacity):",
             disp.to_string(index=False) if len(disp) else "(no groups to compare)",
         ]
         need = self.recall_vs_need

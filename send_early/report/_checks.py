@@ -17,6 +17,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "ece_max": 0.02,
     "fnr_ratio_low": 0.8,
     "fnr_ratio_high": 1.25,
+    "ratio_band_low": 0.8,
+    "ratio_band_high": 1.25,
+    "ratio_min_expected": 5,
     "calibration_gap_max": 0.02,
     "backtest_auc_range_max": 0.05,
 }
@@ -153,11 +156,39 @@ def _beats_rule(baselines: Mapping | None) -> dict:
     )
 
 
-def _fnr(fairness: Mapping | None, t: Mapping) -> dict:
-    lo, hi = t["fnr_ratio_low"], t["fnr_ratio_high"]
-    name = "fnr_disparity_within_band"
+_GATED = {
+    "recall": ("recall_ratio_within_band", "recall", "later-identified children flagged"),
+    "flag_rate": ("flag_rate_ratio_within_band", "flag rate", "children flagged"),
+}
+
+
+def _denominator(metric: str, row: Mapping | None) -> float | None:
+    """Children the group's ``metric`` is computed on, from its (shown) by-group row."""
+    if not row:
+        return None
+    n = _num(row.get("n"))
+    if metric == "flag_rate" or n is None:
+        return n
+    prev = _num(row.get("prevalence", row.get("observed_rate")))
+    return None if prev is None else n * prev
+
+
+def _ratio_check(metric: str, fairness: Mapping | None, t: Mapping) -> dict:
+    """Gate on the ratio of a group's ``metric`` to its reference group's.
+
+    A group fails when its bootstrap interval lies wholly outside the band (or, with no
+    interval shown, its ratio does), and at the reference group's rate at least
+    ``ratio_min_expected`` of its children would count (flagged, or flagged among the
+    identified): fewer, and a zero is chance, not evidence. Comparisons hidden by the
+    disclosure rule cannot be checked; the detail counts them. See docs/fairness.md.
+    """
+    name, words, what = _GATED[metric]
+    lo, hi, k = t["ratio_band_low"], t["ratio_band_high"], t["ratio_min_expected"]
     thr = [lo, hi]
-    rule = f"every ratio within {lo} to {hi}"
+    rule = (
+        f"no group's {words} ratio interval wholly outside {lo} to {hi} "
+        f"(groups with at least {k:g} expected at the reference rate)"
+    )
     if not fairness:
         return _check(
             name,
@@ -168,48 +199,83 @@ def _fnr(fairness: Mapping | None, t: Mapping) -> dict:
             "No group audit was given; run a GroupAudit on the evaluation cohort.",
             "n/a",
         )
-    rows = [r for r in fairness.get("disparity") or [] if not r.get("suppressed")]
-    if not rows:
+    rows = [
+        r
+        for r in fairness.get("disparity") or []
+        if (r.get("metric") or "fnr") == metric and not r.get("suppressed")
+    ]
+    hidden = sum(
+        1
+        for r in fairness.get("disparity") or []
+        if (r.get("metric") or "fnr") == metric and r.get("suppressed")
+    )
+    groups = {(g.get("feature"), g.get("group")): g for g in fairness.get("by_group") or []}
+    outside, ratios, few = [], [], 0
+    for r in rows:
+        raw, value, ref = _num(r.get("ratio")), _num(r.get("value")), _num(r.get("reference_value"))
+        where = f"{r.get('feature')}={r.get('group')}"
+        den = _denominator(metric, groups.get((r.get("feature"), r.get("group"))))
+        if raw is None:
+            # the reference has none: unbounded when the group has enough of its own
+            if value and den is not None and value * den >= k:
+                outside.append((math.inf, None, f"{where} (reference has none)"))
+            continue
+        ratio = round(raw, 3)
+        ratios.append((abs(math.log(ratio)) if ratio > 0 else math.inf, ratio, where))
+        low, high = _num(r.get("ratio_low")), _num(r.get("ratio_high"))
+        low, high = (ratio, ratio) if low is None or high is None else (low, high)
+        if not (high < lo or low > hi):
+            continue
+        if den is not None and ref is not None and ref * den < k:
+            few += 1
+            continue
+        size = abs(math.log(ratio)) if ratio > 0 else math.inf
+        interval = f"{_text(low, 3)}-{_text(high, 3)}"
+        outside.append((size, ratio, f"{where} ({_text(ratio, 3)}, interval {interval})"))
+    if not ratios and not outside:
         return _check(
             name,
             False,
             None,
             thr,
             rule,
-            "No false negative rate ratio could be shown (every group comparison "
-            "is suppressed or missing), so parity cannot be checked.",
+            f"No {words} ratio could be shown (every group comparison is suppressed or "
+            "missing), so the groups cannot be compared." + _hidden_note(hidden),
             "n/a",
         )
-    outside, unbounded, ratios = [], [], []
-    for r in rows:
-        raw, value = _num(r.get("ratio")), _num(r.get("value"))
-        where = f"{r.get('feature')}={r.get('group')}"
-        if raw is None:
-            # reference misses nobody: any miss in the group is an unbounded ratio
-            if value is not None and value > 0:
-                unbounded.append(f"{where} (reference misses none)")
-            continue
-        ratio = round(raw, 3)
-        ratios.append((abs(math.log(ratio)) if ratio > 0 else math.inf, ratio, where))
-        if not lo <= ratio <= hi:
-            outside.append(f"{where} ({_text(ratio, 3)})")
-    worst = max(ratios, default=None)
-    value = None if unbounded or worst is None else worst[1]
-    text = "unbounded" if unbounded else _text(value, 3)
-    bad = unbounded + outside
-    if bad:
+    if outside:
+        outside.sort(key=lambda o: o[0], reverse=True)
+        value = outside[0][1]
+        text = "unbounded" if value is None else _text(value, 3)
         detail = (
-            f"False negative rate ratio outside {lo} to {hi} for: "
-            + ", ".join(bad)
-            + ". Children in these groups who were later identified were missed at a "
-            "different rate from the reference group."
+            f"The {words} ratio to the reference group is outside {lo} to {hi} beyond chance "
+            "(the whole 95% interval) for: "
+            + ", ".join(o[2] for o in outside)
+            + f". Share of {what}: these groups differ from their reference group; "
+            "explain or fix before promotion."
         )
-    else:
-        detail = (
-            f"Every shown false negative rate ratio is within {lo} to {hi} "
-            f"({len(rows)} comparisons); the furthest from 1 is {text} ({worst[2]})."
+        return _check(name, False, value, thr, rule, detail + _hidden_note(hidden), text)
+    worst = max(ratios)
+    text = _text(worst[1], 3)
+    detail = (
+        f"No {words} ratio interval lies wholly outside {lo} to {hi} ({len(ratios)} shown "
+        f"comparisons); the ratio furthest from 1 is {text} ({worst[2]})."
+    )
+    if few:
+        detail += (
+            f" {few} comparison(s) outside the band rest on fewer than {k:g} expected "
+            "children and do not count."
         )
-    return _check(name, not bad, value, thr, rule, detail, text)
+    return _check(name, True, worst[1], thr, rule, detail + _hidden_note(hidden), text)
+
+
+def _hidden_note(hidden: int) -> str:
+    if not hidden:
+        return ""
+    return (
+        f" {hidden} comparison(s) are hidden by the disclosure rule and cannot be checked "
+        "here; the Equality Impact Assessment must consider them."
+    )
 
 
 def _gap_interval(r: Mapping, gap: float) -> tuple[float | None, float | None]:
@@ -348,7 +414,8 @@ def run_checks(card: Mapping, thresholds: Mapping | None = None) -> list[dict]:
     return [
         _ece(card.get("metrics") or {}, t),
         _beats_rule(card.get("baselines")),
-        _fnr(card.get("fairness"), t),
+        _ratio_check("recall", card.get("fairness"), t),
+        _ratio_check("flag_rate", card.get("fairness"), t),
         _cal_by_group(card.get("fairness"), t),
         _backtest(card.get("backtest"), t),
         _protected(card.get("features") or {}),

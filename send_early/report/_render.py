@@ -268,7 +268,8 @@ def _views(card: ModelCard) -> dict:
     if card.fairness is not None:
         band = card.fairness.band or (0.8, 1.25)
         v["band"] = band
-        v["fnr_png"] = fnr_png(list(card.fairness.disparity), tuple(band))
+        fnr_rows = [r for r in card.fairness.disparity if r.get("metric", "fnr") == "fnr"]
+        v["fnr_png"] = fnr_png(fnr_rows, tuple(band))
     if card.backtest is not None:
         rows = list(card.backtest.by_year)
         v["backtest_png"] = backtest_png(rows)

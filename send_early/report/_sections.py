@@ -298,7 +298,9 @@ class Baselines(Section):
 
 @dataclass(frozen=True)
 class Fairness(Section):
-    """The group audit: rows by group, false negative rate ratios, the band."""
+    """The group audit: rows by group, ratios to each group's reference group (``disparity``:
+    recall and flag rate, which gate, and the false negative rate, reported; each row's
+    ``metric`` says which), the band."""
 
     caveat: str
     min_cell: int

@@ -171,14 +171,14 @@ def fake_evaluation(ece=0.01, beats=True):
     }
 
 
-def fake_audit(small_fnr=DISTINCT, ratio=1.1):
+def fake_audit(small_fnr=DISTINCT, ratio=1.1, gate=1.05):
     def row(feature, group, n, fnr, gap=0.0):
         return {
             "feature": feature,
             "group": group,
             "n": n,
             "prevalence": 0.15,
-            "flag_rate": 0.05,
+            "flag_rate": round(n * 0.15 * (1 - fnr) / 0.6) / n,  # consistent with precision
             "recall": 1 - fnr,
             "fnr": fnr,
             "precision": 0.6,
@@ -205,6 +205,22 @@ def fake_audit(small_fnr=DISTINCT, ratio=1.1):
             row("ethnicity", "Roma", 9, small_fnr),
         ],
         "disparity": [
+            *(
+                {
+                    "feature": "sex",
+                    "group": "M",
+                    "reference": "F",
+                    "metric": metric,
+                    "value": ref * gate,
+                    "reference_value": ref,
+                    "ratio": gate,
+                    "ratio_low": gate * 0.85,
+                    "ratio_high": gate * 1.15,
+                    "within_band": 0.8 <= gate <= 1.25,
+                    "suppressed": False,
+                }
+                for metric, ref in (("recall", 0.3), ("flag_rate", 0.05))
+            ),
             {
                 "feature": "sex",
                 "group": "M",
@@ -326,7 +342,8 @@ def test_all_checks_pass_on_good_inputs(good_card):
     assert {c["name"] for c in card.checks} == {
         "ece_below_threshold",
         "beats_best_simple_rule",
-        "fnr_disparity_within_band",
+        "recall_ratio_within_band",
+        "flag_rate_ratio_within_band",
         "calibration_in_the_large_by_group",
         "backtest_spread_small",
         "protected_not_features",
@@ -338,8 +355,9 @@ def test_all_checks_pass_on_good_inputs(good_card):
     [
         ({"evaluation": fake_evaluation(ece=0.031)}, "ece_below_threshold"),
         ({"evaluation": fake_evaluation(beats=False)}, "beats_best_simple_rule"),
-        ({"audit": fake_audit(ratio=1.4)}, "fnr_disparity_within_band"),
-        ({"audit": None}, "fnr_disparity_within_band"),
+        ({"audit": fake_audit(gate=0.5)}, "recall_ratio_within_band"),
+        ({"audit": fake_audit(gate=1.6)}, "flag_rate_ratio_within_band"),
+        ({"audit": None}, "recall_ratio_within_band"),
         ({"backtest": fake_backtest((0.70, 0.79))}, "backtest_spread_small"),
         ({"backtest": fake_backtest((0.77,))}, "backtest_spread_small"),
         ({"backtest": None}, "backtest_spread_small"),

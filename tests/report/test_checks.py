@@ -14,7 +14,13 @@ from send_early.report._checks import run_checks
 T = DEFAULT_THRESHOLDS
 
 
-def _card(ece=0.01, diff=0.05, ratios=(1.0,), gaps=((0.0, -0.01, 0.01),), aucs=(0.75, 0.76)):
+def _card(
+    ece=0.01,
+    diff=0.05,
+    ratios=((1.0, 0.9, 1.1),),
+    gaps=((0.0, -0.01, 0.01),),
+    aucs=(0.75, 0.76),
+):
     return {
         "metrics": {"headline": {"ece": ece}},
         "baselines": {
@@ -25,8 +31,18 @@ def _card(ece=0.01, diff=0.05, ratios=(1.0,), gaps=((0.0, -0.01, 0.01),), aucs=(
         },
         "fairness": {
             "disparity": [
-                {"feature": "sex", "group": f"g{i}", "ratio": r, "value": 0.2}
-                for i, r in enumerate(ratios)
+                {
+                    "feature": "sex",
+                    "group": f"g{i}",
+                    "metric": m,
+                    "ratio": r,
+                    "ratio_low": lo,
+                    "ratio_high": hi,
+                    "value": 0.2 * r,
+                    "reference_value": 0.2,
+                }
+                for m in ("recall", "flag_rate", "fnr")
+                for i, (r, lo, hi) in enumerate(ratios)
             ],
             "by_group": [
                 {
@@ -78,21 +94,89 @@ def test_calibration_value_is_the_gap_the_detail_names():
     assert ok["passed"] and ok["value"] == 0.0
 
 
-def test_unbounded_fnr_ratio_fails_and_says_so():
+GATES = ("recall_ratio_within_band", "flag_rate_ratio_within_band")
+
+
+@pytest.mark.parametrize("name", GATES)
+@pytest.mark.parametrize(
+    "ratio, low, high, passed",
+    [
+        (0.39, 0.25, 0.6, False),  # the least deprived quintile's recall in issue 19
+        (0.65, 0.45, 0.95, True),  # outside the band, but the interval reaches into it
+        (1.6, 1.3, 2.0, False),
+        (1.0, 0.9, 1.1, True),
+    ],
+)
+def test_ratio_fails_only_when_its_whole_interval_is_outside_the_band(
+    name, ratio, low, high, passed
+):
+    c = _by_name(_card(ratios=((1.0, 0.9, 1.1), (ratio, low, high))))[name]
+    assert c["passed"] is passed
+    assert c["threshold"] == [0.8, 1.25] and "wholly outside 0.8 to 1.25" in c["rule"]
+    if not passed:
+        assert c["value"] == ratio and f"sex=g1 ({ratio:.3f}" in c["detail"]
+
+
+def test_fnr_is_reported_but_no_longer_gates():
     card = _card()
     card["fairness"]["disparity"].append(
-        {"feature": "sex", "group": "F", "ratio": None, "value": 0.3}
+        {"feature": "sex", "group": "g9", "metric": "fnr", "ratio": 3.0, "value": 0.9}
     )
-    c = _by_name(card)["fnr_disparity_within_band"]
+    checks = _by_name(card)
+    assert "fnr_disparity_within_band" not in checks
+    assert all(checks[g]["passed"] for g in GATES)
+
+
+def test_a_zero_on_few_expected_children_is_chance_not_a_failure():
+    # a group of 40 with no child flagged, against a reference flagging 5%: 2 expected
+    card = _card()
+    row = {"feature": "eth", "group": "small", "metric": "flag_rate", "reference": "big"}
+    card["fairness"]["disparity"].append(
+        row
+        | {"ratio": 0.0, "ratio_low": 0.0, "ratio_high": 0.0, "value": 0.0, "reference_value": 0.05}
+    )
+    card["fairness"]["by_group"].append({"feature": "eth", "group": "small", "n": 40})
+    c = _by_name(card)["flag_rate_ratio_within_band"]
+    assert c["passed"] and "fewer than 5 expected" in c["detail"]
+    card["fairness"]["by_group"][-1]["n"] = 400  # 20 expected, none flagged: a failure
+    c = _by_name(card)["flag_rate_ratio_within_band"]
+    assert not c["passed"] and c["value"] == 0.0 and "eth=small" in c["detail"]
+
+
+def test_unbounded_ratio_fails_and_says_so():
+    card = _card()
+    card["fairness"]["disparity"].append(
+        {"feature": "sex", "group": "F", "metric": "recall", "ratio": None, "value": 0.3}
+    )
+    card["fairness"]["by_group"].append(
+        {"feature": "sex", "group": "F", "n": 400, "prevalence": 0.2}
+    )
+    c = _by_name(card)["recall_ratio_within_band"]
     assert not c["passed"] and c["value"] is None and c["value_text"] == "unbounded"
-    assert "reference misses none" in c["detail"]
+    assert "reference has none" in c["detail"]
+
+
+@pytest.mark.parametrize("name", GATES)
+def test_gates_fail_closed_without_a_shown_ratio(name):
+    card = _card()
+    for r in card["fairness"]["disparity"]:
+        r["suppressed"] = True
+    c = _by_name(card)[name]
+    assert not c["passed"] and "could be shown" in c["detail"] and "hidden" in c["detail"]
+    assert not _by_name(_card() | {"fairness": None})[name]["passed"]
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     ece=st.floats(0, 0.1),
     diff=st.floats(-0.2, 0.2),
-    ratios=st.lists(st.floats(0.5, 2.0), min_size=1, max_size=5),
+    ratios=st.lists(
+        st.tuples(st.floats(0.3, 3.0), st.floats(0.0, 0.5)).map(
+            lambda t: (t[0], t[0] * (1 - t[1]), t[0] * (1 + t[1]))
+        ),
+        min_size=1,
+        max_size=5,
+    ),
     gaps=st.lists(
         st.tuples(st.floats(-0.1, 0.1), st.floats(0.0, 0.05)).map(
             lambda t: (t[0], t[0] - t[1], t[0] + t[1])
@@ -115,12 +199,14 @@ def test_every_check_passes_exactly_when_its_shown_value_meets_its_rule(
     v = {name: c["value"] for name, c in checks.items()}
     assert checks["ece_below_threshold"]["passed"] == (v["ece_below_threshold"] < T["ece_max"])
     assert checks["beats_best_simple_rule"]["passed"] == (v["beats_best_simple_rule"] > 0)
-    lo, hi = T["fnr_ratio_low"], T["fnr_ratio_high"]
-    assert checks["fnr_disparity_within_band"]["passed"] == (
-        lo <= v["fnr_disparity_within_band"] <= hi
-    )
-    # the furthest ratio from 1 is the one shown
-    assert v["fnr_disparity_within_band"] in {round(r, 3) for r in ratios}
+    lo, hi = T["ratio_band_low"], T["ratio_band_high"]
+    outside = [r for r, low, high in ratios if high < lo or low > hi]
+    for name in GATES:
+        assert checks[name]["passed"] == (not outside)
+        # the ratio shown is the furthest from 1 among the failing (or all) groups
+        pool = outside or [r for r, _, _ in ratios]
+        far = max(abs(math.log(round(r, 3))) for r in pool)
+        assert math.isclose(abs(math.log(v[name])), far)
     assert checks["calibration_in_the_large_by_group"]["passed"] == (
         abs(v["calibration_in_the_large_by_group"]) <= T["calibration_gap_max"]
     )
