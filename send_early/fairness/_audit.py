@@ -82,8 +82,9 @@ def standard_groups(
                             ``cin_ever``        need" (ever CIN or CPP), else "neither"
     ``health_review``       ``asq_review_missing``  "no health review", "health review"
     ``new_arrival``         ``months_known``    "new arrival" (first record in any
-                                                table under 12 months before the
-                                                as-of date), "known 12+ months"
+                            (``age_months``)    table under 12 months before the
+                                                as-of date, and at least 36 months
+                                                after birth), "not a new arrival"
     ``sex_ethnicity``       ``sex``,            "F / Asian", ... (the intersection;
                             ``ethnicity``       small cells are suppressed like any)
     ======================  ==================  =======================================
@@ -132,6 +133,8 @@ def standard_groups(
         features = features.assign(_sex_ethnicity=_intersection(features))
     if {"cla_ever", "cin_ever"} <= set(features.columns):
         features = features.assign(_social_care=_care(features))
+    if "months_known" in features.columns:
+        features = features.assign(_new_arrival=_new_arrival(features))
     builders = {
         "sex": ("sex", lambda s: s.astype("string")),
         "ethnicity": ("ethnicity", lambda s: s.astype("string").fillna("Unclassified")),
@@ -144,7 +147,7 @@ def standard_groups(
             "asq_review_missing",
             lambda s: _yes_no(s, "no health review", "health review"),
         ),
-        "new_arrival": ("months_known", _new_arrival),
+        "new_arrival": ("_new_arrival", lambda s: s),
         "sex_ethnicity": ("_sex_ethnicity", lambda s: s),
     }
     if columns is None:
@@ -185,8 +188,11 @@ _NEEDS = {
     "sex_ethnicity": "sex and ethnicity",
 }
 
-#: A child whose first record in any table is this recent is a new arrival.
+#: A child whose first record in any table is this recent is a new arrival ...
 NEW_ARRIVAL_MONTHS = 12
+#: ... when it came at least this many months after birth (records start with the
+#: 1- and 2-year health reviews, so a 2-year-old's first record is recent by age).
+NEW_ARRIVAL_AGE_GAP = 36
 
 
 def months_known(tables, as_of, children=None) -> pd.Series:
@@ -214,9 +220,14 @@ def months_known(tables, as_of, children=None) -> pd.Series:
     return out.rename("months_known")
 
 
-def _new_arrival(s: pd.Series) -> pd.Series:
-    m = pd.to_numeric(s, errors="coerce").astype("Float64")
-    return _yes_no(m < NEW_ARRIVAL_MONTHS, "new arrival", f"known {NEW_ARRIVAL_MONTHS}+ months")
+def _new_arrival(f: pd.DataFrame) -> pd.Series:
+    m = pd.to_numeric(f["months_known"], errors="coerce").astype("Float64")
+    new = m < NEW_ARRIVAL_MONTHS
+    if "age_months" in f.columns:
+        # a toddler's first record (the 2-year review) is recent by age, not by arrival
+        age = pd.to_numeric(f["age_months"], errors="coerce").astype("Float64")
+        new = new & (age - m >= NEW_ARRIVAL_AGE_GAP)
+    return _yes_no(new, "new arrival", "not a new arrival")
 
 
 def _intersection(f: pd.DataFrame) -> pd.Series:

@@ -272,6 +272,7 @@ def test_standard_groups_care_health_review_and_new_arrivals():
             "cpp_ever": [0.0, 0.0, 1.0, 0.0],
             "asq_review_missing": [0.0, 1.0, 0.0, np.nan],
             "months_known": [3.0, 11.0, 12.0, np.nan],
+            "age_months": [60.0, 30.0, 60.0, 60.0],
         },
         index=["c1", "c2", "c3", "c4"],
     )
@@ -290,10 +291,11 @@ def test_standard_groups_care_health_review_and_new_arrivals():
         "health review",
         "(missing)",
     ]
+    # c2 is 30 months old: a first record 11 months ago is the 2-year review, not arrival
     assert out["new_arrival"].tolist() == [
         "new arrival",
-        "new arrival",
-        "known 12+ months",
+        "not a new arrival",
+        "not a new arrival",
         "(missing)",
     ]
     with pytest.raises(ValueError, match="tables= and as_of="):
