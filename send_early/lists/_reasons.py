@@ -33,6 +33,8 @@ _CHILD_COLUMNS = {
     "gestation_weeks": "health",
     "birth_weight_g": "health",
     "imd_decile": "home_area",
+    "sex": "protected",  # never a reason (explain_local blocks them); never shown here either
+    "ethnicity": "protected",
 }
 _PROMPTS = {
     "assessments": "learning and progress (EYFSP and phonics results)",
@@ -67,7 +69,7 @@ def _origin(spec, name: str, seen=()) -> list[tuple[str, str, dict]]:
 
 def feature_domains(pipeline) -> pd.DataFrame:
     """Each feature's label, record domain (education, development, health, social_care,
-    home_area) and contract table, from the pipeline spec.
+    home_area; protected for sex and ethnicity) and its record sources, from the pipeline spec.
 
     Examples
     --------

@@ -197,3 +197,14 @@ def test_with_the_model_each_audience_gets_its_own_top_reasons(fitted_model, sco
     assert with_reason > 0.8
     texts = pd.unique(ranked.children[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel())
     assert set().union(*(_domains_of(t) for t in texts if t)) <= {"education", "development"}
+
+
+def test_every_default_feature_has_one_known_domain():
+    d = LABELS.set_index("feature")["domain"]
+    assert set(d) <= {"education", "development", "health", "social_care", "home_area", "protected"}
+    assert d[["sex", "ethnicity"]].tolist() == ["protected", "protected"]
+    assert d[["preterm", "referrals_ep_365d", "school_moves"]].tolist() == [
+        "health",
+        "health",
+        "education",
+    ]
