@@ -151,9 +151,9 @@ def list_versions(
         cand_model = _model_or_none(client, mlflow, cand)
     if registered is None and cand_model is None:
         raise ValueError(
-            f"A registered model named {name!r} (or {cand!r}) must exist in the store; "
-            "neither was found. Register a candidate with `send-early train ... --register "
-            "NAME`."
+            f"A registered model named {name!r} must exist in the store, or its candidates "
+            f"{cand!r}; neither was found. Register a candidate with `send-early train ... "
+            "--register NAME`."
         )
     prod_aliases = {a: str(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
     done = approved_versions(read_decisions(client, name), prod_aliases) if registered else set()

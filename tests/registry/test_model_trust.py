@@ -70,7 +70,7 @@ def send_early_score(store, extract, tmp_path, capsys) -> tuple[int, str]:
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     capsys.readouterr()
-    rc = main(["score", str(extract), "--model", "models:/risk@challenger", "--store", str(store),
+    rc = main(["score", str(extract), "--model", "models:/risk-candidates@challenger", "--store", str(store),
                "--as-of", AS_OF, "--out", str(out / "scores.csv")])  # fmt: skip
     return rc, capsys.readouterr().err
 
@@ -84,14 +84,14 @@ def pyfunc(model_dir: Path):
 def refused_everywhere(store, model_dir, extract, tmp_path, capsys, match: str) -> None:
     """send_early.registry.load_model and send-early score refuse, naming ``match``."""
     with pytest.raises(IntegrityError, match=match):
-        load_model("risk@challenger", tracking_uri=store)
+        load_model("risk-candidates@challenger", tracking_uri=store)
     rc, err = send_early_score(store, extract, tmp_path, capsys)
     assert rc == 1 and re.search(match, err), err
     assert "Traceback" not in err
 
 
 def loads_everywhere(store, model_dir, extract, tmp_path, capsys, features) -> None:
-    model = load_model("risk@challenger", tracking_uri=store)
+    model = load_model("risk-candidates@challenger", tracking_uri=store)
     rc, err = send_early_score(store, extract, tmp_path, capsys)
     assert rc == 0, err
     out = pyfunc(model_dir).predict(features.head(20))
@@ -126,7 +126,7 @@ def test_a_replaced_model_file_with_a_rewritten_hash_runs_nothing(copy, tmp_path
     data = model_dir / "data" / "risk_model"
     (data / "arrays.npz").write_bytes(pickle.dumps(Payload(marker)))
     digest = directory_sha256(data)
-    open_store(store).client().set_model_version_tag("risk", "1", SHA_TAG, digest)
+    open_store(store).client().set_model_version_tag("risk-candidates", "1", SHA_TAG, digest)
     mlmodel = model_dir / "MLmodel"
     meta = yaml.safe_load(mlmodel.read_text())
     meta["metadata"]["send_early_artifact_sha256"] = digest
@@ -224,18 +224,22 @@ def test_the_class_is_never_taken_from_the_store(fitted_fake, store_dir, tmp_pat
     monkeypatch.syspath_prepend(str(tmp_path))
     info = log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
     client = open_store(store_dir).client()
-    assert client.get_model_version("risk", info.version).tags[CLASS_TAG] == (
+    assert client.get_model_version("risk-candidates", info.version).tags[CLASS_TAG] == (
         "fake_risk_model.FakeRiskModel"
     )
-    assert isinstance(load_model("risk@challenger", tracking_uri=store_dir), FakeRiskModel)
-    client.set_model_version_tag("risk", info.version, CLASS_TAG, "evil_mod.Evil")
+    assert isinstance(
+        load_model("risk-candidates@challenger", tracking_uri=store_dir), FakeRiskModel
+    )
+    client.set_model_version_tag("risk-candidates", info.version, CLASS_TAG, "evil_mod.Evil")
     with pytest.raises(IntegrityError, match="never imports a class named by the store"):
-        load_model("risk@challenger", tracking_uri=store_dir)
+        load_model("risk-candidates@challenger", tracking_uri=store_dir)
     assert not marker.exists()
     with pytest.raises(TypeError, match="model_class must be a class passed in Python"):
-        load_model("risk@challenger", tracking_uri=store_dir, model_class="evil_mod.Evil")
+        load_model(
+            "risk-candidates@challenger", tracking_uri=store_dir, model_class="evil_mod.Evil"
+        )
     assert isinstance(
-        load_model("risk@challenger", tracking_uri=store_dir, model_class=FakeRiskModel),
+        load_model("risk-candidates@challenger", tracking_uri=store_dir, model_class=FakeRiskModel),
         FakeRiskModel,
     )
     assert not marker.exists()
@@ -249,34 +253,38 @@ def test_signed_versions_verify_and_a_rewritten_hash_needs_the_key(
     monkeypatch.setenv(KEY_ENV, KEY)
     info = log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
     client = open_store(store_dir).client()
-    tags = client.get_model_version("risk", info.version).tags
+    tags = client.get_model_version("risk-candidates", info.version).tags
     assert tags[SIGNATURE_TAG].startswith("hmac-sha256:") and len(tags[SIGNATURE_TAG]) == 76
-    assert load_model("risk@challenger", tracking_uri=store_dir).registry_["version"] == "1"
+    assert (
+        load_model("risk-candidates@challenger", tracking_uri=store_dir).registry_["version"] == "1"
+    )
 
     monkeypatch.setenv(KEY_ENV, OTHER_KEY)
     with pytest.raises(IntegrityError, match="signature of .* must match its model files"):
-        load_model("risk@challenger", tracking_uri=store_dir)
+        load_model("risk-candidates@challenger", tracking_uri=store_dir)
     monkeypatch.delenv(KEY_ENV)
     key_file = tmp_path / "key"
     key_file.write_text(KEY + "\n")
     monkeypatch.setenv(KEY_FILE_ENV, str(key_file))
     assert signing_key() == KEY.encode()
-    load_model("risk@challenger", tracking_uri=store_dir)  # the same key, from a file
+    load_model("risk-candidates@challenger", tracking_uri=store_dir)  # the same key, from a file
 
     # write access: change the model and rewrite its hash; only the key can sign it
     folder = next(store_dir.rglob("data/risk_model"))
     state = folder / "fake_model.json"
     state.write_text(state.read_text().replace('"capacity": 3', '"capacity": 30'))
     digest = directory_sha256(folder)
-    client.set_model_version_tag("risk", info.version, SHA_TAG, digest)
+    client.set_model_version_tag("risk-candidates", info.version, SHA_TAG, digest)
     mlmodel = folder.parent.parent / "MLmodel"
     meta = yaml.safe_load(mlmodel.read_text())
     meta["metadata"]["send_early_artifact_sha256"] = digest
     mlmodel.write_text(yaml.safe_dump(meta))
     with pytest.raises(IntegrityError, match="signature of .* must match") as err:
-        load_model("risk@challenger", tracking_uri=store_dir)
+        load_model("risk-candidates@challenger", tracking_uri=store_dir)
     monkeypatch.delenv(KEY_FILE_ENV)
-    assert load_model("risk@challenger", tracking_uri=store_dir).capacity == 30  # no key: loads
+    assert (
+        load_model("risk-candidates@challenger", tracking_uri=store_dir).capacity == 30
+    )  # no key: loads
 
     # the key is never stored, logged or shown
     secret = KEY.encode()
@@ -292,7 +300,7 @@ def test_an_unsigned_version_is_refused_when_a_key_is_set(fitted_fake, store_dir
     log_model(fitted_fake, registered_name="risk", tracking_uri=store_dir)
     monkeypatch.setenv(KEY_ENV, KEY)
     with pytest.raises(IntegrityError, match="must carry a signature; it has none"):
-        load_model("risk@challenger", tracking_uri=store_dir)
+        load_model("risk-candidates@challenger", tracking_uri=store_dir)
 
 
 def test_a_signed_pyfunc_checks_its_signature_before_reading_the_model(

@@ -655,7 +655,9 @@ def test_list_versions_and_description_follow_promotion(fitted_fake, tmp_path, s
     assert "| subgroup_gap |" in new and "**FAIL**" in new and '"gap / known"' in new
     old = client.get_model_version("risk", first.version).description
     assert "approved by rev-1" in old and "Replaced by version 2" in old
-    with pytest.raises(ValueError, match=r"'nope' \(or 'nope-candidates'\) must exist"):
+    with pytest.raises(
+        ValueError, match="'nope' must exist in the store, or its candidates 'nope-candidates'"
+    ):
         list_versions("nope", tracking_uri=store_dir)
 
 

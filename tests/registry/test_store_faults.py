@@ -184,7 +184,7 @@ READ_ONLY_SCRIPT = textwrap.dedent(
     out["train"] = cli("train", extract, "--register", "risk_ok", "--store", str(store))
     from fake_risk_model import FakeRiskModel, make_features
     from send_early.registry import load_model
-    model = load_model("risk_ok@challenger", tracking_uri=store, model_class=FakeRiskModel)
+    model = load_model("risk_ok-candidates@challenger", tracking_uri=store, model_class=FakeRiskModel)
     out["scored"] = len(model.score_features(make_features(["a", "b", "c"], seed=2)))
     print(json.dumps(out))
     """
@@ -248,7 +248,7 @@ def test_a_copied_store_works_after_the_original_is_deleted(
     assert main(["versions", "risk", "--store", str(copy)]) == 0
     assert "challenger" in capsys.readouterr().out
     assert review_summary("risk", 1, tracking_uri=copy).checks_passed == ["calibration"]
-    model = load_model("risk@challenger", tracking_uri=copy, model_class=FakeRiskModel)
+    model = load_model("risk-candidates@challenger", tracking_uri=copy, model_class=FakeRiskModel)
     assert model.registry_["artifact_sha256"] == info.artifact_sha256
     X = make_features([f"s{i}" for i in range(8)], seed=4)
     pd.testing.assert_frame_equal(model.score_features(X), fitted_fake.score_features(X))
@@ -257,9 +257,9 @@ def test_a_copied_store_works_after_the_original_is_deleted(
     assert ours and all(loc.startswith((copy / "artifacts").as_uri()) for loc in ours)
     # new versions land in the copy, and nothing is recreated where the original was
     log_model(fitted_fake, card_paths=cards, registered_name="risk", tracking_uri=copy)
-    promote("risk", 2, reviewer="r", note="after the move", tracking_uri=copy)
-    assert (
-        load_model("risk", tracking_uri=copy, model_class=FakeRiskModel).registry_["version"] == "2"
+    promote("risk", 2, reviewer="r", note="after the move", tracking_uri=copy)  # candidate 2
+    assert (  # the first production version
+        load_model("risk", tracking_uri=copy, model_class=FakeRiskModel).registry_["version"] == "1"
     )
     assert not store_dir.exists()
 
@@ -322,12 +322,10 @@ def test_a_version_without_a_card_is_refused_like_a_failed_check(fitted_fake, st
     assert main([*args, "--force", "--reason", "card lost; reviewed the evaluation"]) == 0
     assert "FORCED despite failed checks (no_model_card)" in capsys.readouterr().out
     table = list_versions("risk", tracking_uri=store_dir)
-    assert table["forced"].tolist() == [True] and table["aliases"].tolist() == [
-        "challenger,champion"
-    ]
-    summary = review_summary("risk", info.version, tracking_uri=store_dir)
-    assert summary.force_reason() == "card lost; reviewed the evaluation"
-    assert summary.tags["send_early.review.champion.checks_failed"] == "no_model_card"
+    assert table["forced"].tolist() == [True] and table["aliases"].tolist() == ["champion"]
+    tags = open_store(store_dir).client().get_model_version("risk", "1").tags  # the copy
+    assert tags["send_early.review.champion.force_reason"] == "card lost; reviewed the evaluation"
+    assert tags["send_early.review.champion.checks_failed"] == "no_model_card"
 
 
 # ----------------------------------------------------------------------------- telemetry
