@@ -23,7 +23,12 @@ import pandas as pd
 from send_early import RiskModel, score
 from send_early.datasets import make_cohort
 from send_early.features import build_labels
-from send_early.lists import build_lists, compare_capacity_policies, write_lists
+from send_early.lists import (
+    build_lists,
+    capacity_by_setting,
+    compare_capacity_policies,
+    write_lists,
+)
 from send_early.privacy import show_count
 
 DOCS = Path(__file__).resolve().parents[1]
@@ -73,6 +78,14 @@ def main() -> None:
     setting = np.where(s["setting_type"] == "school", s["setting_id"], "not on roll")
     k = int(res.scores["flagged"].sum())
     table = compare_capacity_policies(s["risk"], y, setting, k=k, minimum=1, tiebreak=s["child_id"])
+    not_on_roll = [
+        int(
+            capacity_by_setting(s["risk"], setting, k=k, policy=p, tiebreak=s["child_id"])
+            .flagged[setting == "not on roll"]
+            .sum()
+        )
+        for p in table["policy"]
+    ]
     kinds = s["setting_type"].value_counts()
     flagged = res.scores.loc[res.scores["flagged"], "setting_type"].value_counts()
     n_schools = s.loc[s["setting_type"] == "school", "setting_id"].nunique()
@@ -96,15 +109,10 @@ def main() -> None:
                     "settings with a flag": table["settings_flagged"].astype(str)
                     + " of "
                     + table["settings"].astype(str),
-                    "flag rate by setting (min / median / max)": [
-                        f"{pct(a)} / {pct(b)} / {pct(c)}"
-                        for a, b, c in zip(
-                            table["flag_rate_min"],
-                            table["flag_rate_median"],
-                            table["flag_rate_max"],
-                            strict=True,
-                        )
-                    ],
+                    "settings with 1-9 / 10+ flags": table["settings_1_9"].astype(str)
+                    + " / "
+                    + table["settings_10_plus"].astype(str),
+                    "flagged not on roll": [str(show_count(v)) for v in not_on_roll],
                 }
             )
         ),

@@ -108,14 +108,18 @@ def compare_capacity_policies(
     k: int,
     minimum: int = 1,
     tiebreak=None,
+    by_setting: bool = False,
 ) -> pd.DataFrame:
-    """What each capacity policy gives on a labelled cohort: one row per policy.
+    """What each capacity policy gives on a labelled cohort, so a council can choose.
 
-    Columns: policy, flagged, precision, recall, settings (with children scored),
-    settings_flagged (with at least one flag), flag rate by setting (``min``, ``median``,
-    ``max`` over settings of flagged / children in the setting; settings with fewer than
-    ``MIN_CELL`` children scored are left out of these three). Counts, precision and
-    recall follow the disclosure rule (:mod:`send_early.privacy`).
+    With ``by_setting=False`` one row per policy: flagged, precision, recall, settings
+    (with children scored), settings_flagged (with at least one flag), and how the flags
+    spread: settings with 1 to 9 flags (``settings_1_9``) and with 10 or more
+    (``settings_10_plus``). With ``by_setting=True`` one row per policy and setting:
+    children, flagged, flag_rate, precision, recall. Every count and rate of children
+    follows the disclosure rule (:mod:`send_early.privacy`): a figure that would reveal 1
+    to 9 children is hidden, and within a policy the settings' rows are complemented
+    against its total.
 
     Examples
     --------
@@ -125,44 +129,62 @@ def compare_capacity_policies(
     >>> risk = rng.random(400); y = rng.random(400) < risk / 2
     >>> where = rng.choice(["a", "b", "c", "d"], 400)
     >>> t = compare_capacity_policies(risk, y, where, k=40)
-    >>> t["policy"].tolist(), t["flagged"].tolist()
-    (['council', 'proportional', 'minimum'], [40, 40, 40])
+    >>> t["policy"].tolist(), t["flagged"].tolist(), t["settings_flagged"].tolist()
+    (['council', 'proportional', 'minimum'], [40, 40, 40], [4, 4, 4])
     """
-    from ..privacy import MIN_CELL, count, protect, rate
+    from ..privacy import count, protect, protect_frame, rate
 
     y = np.asarray(y_true, dtype=bool)
     codes, uniq = pd.factorize(pd.Series(np.asarray(setting, dtype=object)).astype(str))
-    n = np.bincount(codes, minlength=len(uniq))
-    rows = []
+    parts = []
     for policy in CAPACITY_POLICIES:  # three policies, never a loop over children
         f = capacity_by_setting(
             risk, setting, k=k, policy=policy, minimum=minimum, tiebreak=tiebreak
         ).flagged
-        tp, fp = int((f & y).sum()), int((f & ~y).sum())
-        fn, tn = int((~f & y).sum()), int((~f & ~y).sum())
-        per = np.bincount(codes, weights=f, minlength=len(uniq))
-        big = n >= MIN_CELL
-        share = per[big] / n[big]
-        rows.append(
-            {
-                "policy": policy,
-                "flagged": tp + fp,
-                "precision": tp / max(tp + fp, 1),
-                "recall": tp / max(tp + fn, 1),
-                "settings": len(uniq),
-                "settings_flagged": int((per > 0).sum()),
-                "flag_rate_min": float(share.min()) if len(share) else None,
-                "flag_rate_median": float(np.median(share)) if len(share) else None,
-                "flag_rate_max": float(share.max()) if len(share) else None,
-                "tp": tp,
-                "fp": fp,
-                "fn": fn,
-                "tn": tn,
-            }
+        cells = {
+            name: np.bincount(codes, weights=m, minlength=len(uniq)).astype(np.int64)
+            for name, m in (("tp", f & y), ("fp", f & ~y), ("fn", ~f & y), ("tn", ~f & ~y))
+        }
+        parts.append(pd.DataFrame({"policy": policy, "setting": np.asarray(uniq), **cells}))
+    long = pd.concat(parts, ignore_index=True)
+    long["children"] = long[["tp", "fp", "fn", "tn"]].sum(axis=1)
+    long["flagged"] = long["tp"] + long["fp"]
+    tp, fp, fn = long["tp"], long["fp"], long["fn"]
+    long["flag_rate"] = long["flagged"] / long["children"].clip(lower=1)
+    long["precision"] = (tp / (tp + fp).clip(lower=1)).where(tp + fp > 0)
+    long["recall"] = (tp / (tp + fn).clip(lower=1)).where(tp + fn > 0)
+    cell_names = ["tp", "fp", "fn", "tn"]
+    if by_setting:
+        figures = {
+            "children": count(*cell_names),
+            "flagged": count("tp", "fp"),
+            "flag_rate": rate(["tp", "fp"], cell_names),
+            "precision": rate("tp", ["tp", "fp"]),
+            "recall": rate("tp", ["tp", "fn"]),
+        }
+        shown = long[
+            ["policy", "setting", "children", "flagged", "flag_rate", "precision", "recall"]
+        ]
+        return protect_frame(
+            shown,
+            cells={c: long[c].to_numpy() for c in cell_names},
+            figures=figures,
+            by=["policy"],
+            totals=True,
         )
+    g = long.groupby("policy", sort=False)
+    rows = g[cell_names].sum().reset_index()
+    rows["flagged"] = rows["tp"] + rows["fp"]
+    rows["precision"] = rows["tp"] / (rows["tp"] + rows["fp"]).clip(lower=1)
+    rows["recall"] = rows["tp"] / (rows["tp"] + rows["fn"]).clip(lower=1)
+    rows["settings"] = len(uniq)
+    rows["settings_flagged"] = g["flagged"].apply(lambda x: int((x > 0).sum())).to_numpy()
+    rows["settings_1_9"] = g["flagged"].apply(lambda x: int(x.between(1, 9).sum())).to_numpy()
+    rows["settings_10_plus"] = g["flagged"].apply(lambda x: int((x >= 10).sum())).to_numpy()
     figures = {
         "flagged": count("tp", "fp"),
         "precision": rate("tp", ["tp", "fp"]),
         "recall": rate("tp", ["tp", "fn"]),
     }
-    return pd.DataFrame(protect(rows, cells=["tp", "fp", "fn", "tn"], figures=figures, flag=None))
+    out = protect(rows.to_dict(orient="records"), cells=cell_names, figures=figures, flag=None)
+    return pd.DataFrame(out)

@@ -68,3 +68,19 @@ def test_policies_trade_recall_for_spread():
     assert t.loc["minimum", "settings_flagged"] == 30
     assert t.loc["council", "recall"] >= t.loc["proportional", "recall"]
     assert 0 < t.loc["council", "precision"] <= 1
+
+
+def test_by_setting_rows_follow_the_disclosure_rule():
+    rng = np.random.default_rng(1)
+    n = 2000
+    where = rng.choice([f"s{i}" for i in range(12)], n, p=np.r_[[0.3, 0.2], np.full(10, 0.05)])
+    risk = rng.random(n)
+    y = rng.random(n) < risk / 3
+    t = compare_capacity_policies(risk, y, where, k=100, by_setting=True)
+    assert set(t["policy"]) == set(CAPACITY_POLICIES) and len(t) == 3 * 12
+    shown = t["flagged"].dropna().astype(int)
+    assert not shown.between(1, 9).any()  # no count of 1 to 9 children
+    assert t["suppressed"].any()  # small settings' counts are hidden, and complemented
+    for _, g in t.groupby("policy"):
+        hidden = g["flagged"].isna()
+        assert hidden.sum() != 1  # one hidden count would follow from the total
