@@ -3,7 +3,9 @@
 Both estimators take numpy arrays or pandas DataFrames with NaN (or pandas NA)
 for missing values. This module turns either into a float matrix in which every
 categorical column holds category codes ``0 .. k-1`` (NaN for missing or unknown
-categories), and bins numeric columns on thresholds learned at fit time.
+categories); ``_binning`` bins that matrix. It also holds what both estimators share
+around it: the fit prologue, parameter checks, probabilities from log-odds and the
+checked reader of a saved state.
 """
 
 from __future__ import annotations
@@ -16,12 +18,10 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._binning import Binner
+from ._engine import check_sample_weight, validate_every_param
 
 __all__: list[str] = []
 
@@ -236,44 +236,6 @@ def encode(X, is_cat: np.ndarray, categories: list) -> Encoded:
     return Encoded(out, n_unknown)
 
 
-def numeric_thresholds(x: np.ndarray, max_bins: int, rng, subsample: int = 200_000):
-    """Bin thresholds for one numeric column (NaN ignored), as in HGB's binner.
-
-    With at most ``max_bins`` distinct values the thresholds are the midpoints between
-    consecutive values (one bin per value); otherwise they are quantiles.
-    """
-    x = x[~np.isnan(x)]
-    if x.size > subsample:
-        x = rng.choice(x, subsample, replace=False)
-    distinct = np.unique(x)
-    if distinct.size <= max_bins:
-        return (distinct[:-1] + distinct[1:]) / 2.0
-    q = np.linspace(0, 100, max_bins + 1)[1:-1]
-    return np.unique(np.percentile(x, q, method="midpoint"))
-
-
-def digitize(x: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Bin index of each value: ``k`` for ``t[k-1] < x <= t[k]``; missing -> ``len(t)+1``.
-
-    Numeric columns have ``len(t) + 1`` value bins followed by one missing bin.
-    """
-    idx = np.searchsorted(thresholds, x, side="left")
-    return np.where(np.isnan(x), thresholds.size + 1, idx)
-
-
-def bin_label(lower: float, upper: float, lo_seen: float, hi_seen: float) -> str:
-    """Readable label of a numeric bin ``(lower, upper]``."""
-    if np.isfinite(lo_seen) and lo_seen == hi_seen:
-        return f"{lo_seen:g}"
-    if not np.isfinite(lower) and not np.isfinite(upper):
-        return "all"
-    if not np.isfinite(lower):
-        return f"<= {upper:g}"
-    if not np.isfinite(upper):
-        return f"> {lower:g}"
-    return f"({lower:g}, {upper:g}]"
-
-
 class LogOddsClassifierMixin:
     """``predict_proba``, ``predict`` and tags for a binary classifier defined by its log-odds.
 
@@ -321,21 +283,27 @@ class LogOddsClassifierMixin:
         return tags
 
 
-def prepare_fit(est, X, y, sample_weight):
-    """The fit prologue both estimators share.
+class CheckedParamsMixin:
+    """Parameter checks for ``_fit_context``: every bad parameter reported at once."""
 
-    Checks the parameters, ``X`` and a binary ``y``; sets ``classes_``,
-    ``is_categorical_``, ``monotonic_cst_`` and ``categories_`` on ``est``.
+    def _validate_params(self):
+        validate_every_param(self)
+
+
+def prepare_fit(est, X, y, sample_weight):
+    """The fit prologue both estimators share (parameters are checked by ``_fit_context``).
+
+    Checks ``X`` and a binary ``y``; sets ``classes_``, ``is_categorical_``,
+    ``monotonic_cst_`` and ``categories_`` on ``est``.
 
     Returns
     -------
     X, y01, sample_weight, rng, feature_names
     """
-    est._check_params()
     X, y = check_X(est, X, reset=True, y=y)
     n, p = X.shape
     est.classes_, y01 = check_binary_y(y, n)
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    sw = check_sample_weight(sample_weight, X, dtype=np.float64)
     rng = check_random_state(est.random_state)
     names = getattr(est, "feature_names_in_", None)
     est.is_categorical_ = resolve_categorical(est.categorical_features, X, p, names)
@@ -480,7 +448,8 @@ def _category_list(values, what: str) -> list:
 
 
 def encoder_state(est) -> tuple[dict, dict]:
-    """Fields and arrays of what both estimators learn in ``prepare_fit`` and binning."""
+    """Fields and arrays of what both estimators learn in ``prepare_fit`` and binning
+    (``binner_``: numeric features' edges and observed bin ranges)."""
     names = getattr(est, "feature_names_in_", None)
     fields = {
         "n_features_in": int(est.n_features_in_),
@@ -495,16 +464,12 @@ def encoder_state(est) -> tuple[dict, dict]:
             None if c is None else _category_list(c, "categories_") for c in est.categories_
         ],
     }
-    arrays = {
-        f"bin_thresholds.{j}": np.asarray(t, dtype=np.float64)
-        for j, t in enumerate(est.bin_thresholds_)
-        if t is not None
-    }
-    return fields, arrays
+    return fields, est.binner_.state_arrays()
 
 
 def set_encoder_state(est, r: StateReader) -> None:
-    """Inverse of :func:`encoder_state`: set and check the encoder attributes on ``est``."""
+    """Inverse of :func:`encoder_state`: set and check the encoder attributes and
+    ``binner_`` on ``est``."""
     p = r.number("n_features_in", integer=True, low=1)
     names = r.field("feature_names_in", (list, type(None)), "a list of text or null")
     if names is not None:
@@ -541,6 +506,7 @@ def set_encoder_state(est, r: StateReader) -> None:
         raise r.fail("categories", f"must have {p} entries.")
     est.categories_ = []
     est.bin_thresholds_ = []
+    seen = []
     for j, (c, b) in enumerate(zip(cats, is_cat, strict=True)):
         if not b:
             if c is not None:
@@ -548,8 +514,10 @@ def set_encoder_state(est, r: StateReader) -> None:
             t = r.array(f"bin_thresholds.{j}", "f", (None,))
             if t.size > 1 and not (np.diff(t) > 0).all():
                 raise r.fail(f"bin_thresholds.{j}", "must be strictly increasing.", array=True)
+            a = r.array(f"bin_seen.{j}", "f", (2, t.size + 1), finite=False)
             est.categories_.append(None)
             est.bin_thresholds_.append(t)
+            seen.append((a[0], a[1]))
             continue
         ok = isinstance(c, list) and all(
             isinstance(x, str | int | float) and (not isinstance(x, float) or np.isfinite(x))
@@ -559,12 +527,24 @@ def set_encoder_state(est, r: StateReader) -> None:
             raise r.fail("categories", f"entry {j} must be a list of distinct labels or numbers.")
         est.categories_.append(np.asarray(c, dtype=object))
         est.bin_thresholds_.append(None)
+        seen.append(None)
+    est.binner_ = Binner(est.bin_thresholds_, est.categories_, seen)
 
 
-def read_bin_seen(r: StateReader, j: int, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """The observed (lowest, highest) value of each bin of feature ``j``; +-inf when empty."""
-    a = r.array(f"bin_seen.{j}", "f", (2, length), finite=False)
-    return a[0], a[1]
+def read_terms(r: StateReader, p: int) -> list[tuple[int, ...]]:
+    """The additive model's ``term_features``: the ``p`` features, then distinct pairs."""
+    terms = r.field("term_features", list, "a list of feature index lists")
+    ok = all(
+        isinstance(t, list)
+        and len(t) in (1, 2)
+        and all(isinstance(j, int) and not isinstance(j, bool) and 0 <= j < p for j in t)
+        for t in terms
+    )
+    ok = ok and [t for t in terms[:p]] == [[j] for j in range(p)]
+    ok = ok and all(len(t) == 2 and t[0] < t[1] for t in terms[p:])
+    if not ok or len({tuple(t) for t in terms}) != len(terms):
+        raise r.fail("term_features", f"must list the {p} features, then distinct pairs (i < j).")
+    return [tuple(t) for t in terms]
 
 
 def read_params(cls, r: StateReader):
@@ -576,7 +556,7 @@ def read_params(cls, r: StateReader):
         raise r.fail("params", f"holds unknown parameters: {', '.join(unknown[:5])}.")
     est = cls(**params)
     try:
-        est._check_params()
+        est._validate_params()
     except (TypeError, ValueError) as exc:
         raise r.fail("params", f"must be valid: {exc}") from None
     return est

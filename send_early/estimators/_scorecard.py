@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import warnings
 
 import numpy as np
@@ -14,51 +13,31 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.isotonic import isotonic_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import l1_min_c
-from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
+from ._binning import PSEUDO_COUNT, Binner, supervised_thresholds
 from ._data import (
+    CheckedParamsMixin,
     LogOddsClassifierMixin,
     StateReader,
-    bin_label,
     check_X,
-    digitize,
     encode,
     encoder_state,
-    numeric_thresholds,
     params_state,
     prepare_fit,
-    read_bin_seen,
     read_params,
     set_encoder_state,
 )
+from ._engine import Number, StrOptions, fit_context
 
 __all__ = ["ScorecardClassifier"]
 
 logger = logging.getLogger(__name__)
 
-_SMOOTH = 0.5  # pseudo-count of events and non-events per bin in the weight of evidence
 
-
-def _pav_merge(thresholds, pos, tot, direction):
-    """Merge adjacent numeric bins until event rates follow ``direction`` (+1/-1)."""
-    t = list(thresholds)
-    pos, tot = list(pos), list(tot)
-    changed = True
-    while changed and len(tot) > 1:
-        changed = False
-        rate = [(p + _SMOOTH) / (n + 2 * _SMOOTH) for p, n in zip(pos, tot, strict=True)]
-        for k in range(len(rate) - 1):
-            if direction * (rate[k + 1] - rate[k]) < 0:
-                pos[k] += pos.pop(k + 1)
-                tot[k] += tot.pop(k + 1)
-                t.pop(k)
-                changed = True
-                break
-    return np.asarray(t, dtype=np.float64)
-
-
-class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
+class ScorecardClassifier(
+    CheckedParamsMixin, LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
+):
     """Integer points scorecard a person can add up by hand.
 
     Each feature is cut into a few bins (missing values get their own bin, each
@@ -123,6 +102,15 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         The kept features, in the order of ``contributions`` columns.
     term_features_ : list of tuple of int
         Index of each kept feature.
+    bin_counts_, bin_events_, bin_weights_, woe_ : list of ndarray
+        Per feature, the training rows, events, weights and weight of evidence of each
+        bin (value bins, then the missing bin).
+    bin_points_ : list of ndarray of int
+        Per kept feature, the points of each bin.
+    mean_points_ : list of float
+        Per kept feature, its mean points over the training rows.
+    binner_ : Binner
+        The bins of every feature (value bins, then one missing bin).
     bin_thresholds_ : list of ndarray or None
         Upper edges of each numeric feature's value bins (``t[k-1] < x <= t[k]``).
     categories_ : list of ndarray or None
@@ -149,6 +137,20 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
     >>> bool(np.isclose(table.loc[total[0], "probability"], card.predict_proba(X[:1])[0, 1]))
     True
     """
+
+    _parameter_constraints: dict = {
+        "binning": [StrOptions({"tree", "quantile"})],
+        "max_bins": [Number(int, 2, 255, closed="both")],
+        "min_bin_fraction": [Number(float, 0, 0.5, closed="neither")],
+        "encoding": [StrOptions({"woe", "onehot"})],
+        "penalty": [StrOptions({"l2", "l1"})],
+        "C": [Number(float, 0, None, closed="neither")],
+        "max_features": [Number(int, 1, None, closed="left"), None],
+        "monotonic_cst": ["array-like", dict, None],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "pdo": [Number(float, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -177,37 +179,8 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         self.pdo = pdo
         self.random_state = random_state
 
-    def _check_params(self):
-        problems = []
-        for name, allowed in (
-            ("binning", ("tree", "quantile")),
-            ("encoding", ("woe", "onehot")),
-            ("penalty", ("l2", "l1")),
-        ):
-            if getattr(self, name) not in allowed:
-                problems.append(f"{name} must be one of {allowed}; found {getattr(self, name)!r}")
-        if not isinstance(self.max_bins, numbers.Integral) or not 2 <= self.max_bins <= 255:
-            problems.append(f"max_bins must be an integer in [2, 255]; found {self.max_bins!r}")
-        if not isinstance(self.min_bin_fraction, numbers.Real) or not (
-            0 < self.min_bin_fraction < 0.5
-        ):
-            problems.append(
-                f"min_bin_fraction must be in (0, 0.5); found {self.min_bin_fraction!r}"
-            )
-        if not isinstance(self.C, numbers.Real) or not self.C > 0:
-            problems.append(f"C must be a positive number; found {self.C!r}")
-        if not isinstance(self.pdo, numbers.Real) or not self.pdo > 0:
-            problems.append(f"pdo must be a positive number; found {self.pdo!r}")
-        if self.max_features is not None and (
-            not isinstance(self.max_features, numbers.Integral) or self.max_features < 1
-        ):
-            problems.append(
-                f"max_features must be None or an integer >= 1; found {self.max_features!r}"
-            )
-        if problems:
-            raise ValueError("Invalid ScorecardClassifier parameters: " + "; ".join(problems) + ".")
-
     # ------------------------------------------------------------------ fit
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Bin the features, fit the logistic regression and round it to points.
 
@@ -228,43 +201,42 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         X, y01, sw, rng, names = prepare_fit(self, X, y, sample_weight)
         n, p = X.shape
         Xe = encode(X, self.is_categorical_, self.categories_).X
-
-        self.bin_thresholds_ = []
-        for j in range(p):
-            if self.is_categorical_[j]:
-                self.bin_thresholds_.append(None)
-            else:
-                self.bin_thresholds_.append(self._numeric_bins(Xe[:, j], y01, sw, j, rng))
-        idx = self._digitize(Xe)
-        n_bins = self._n_bins()  # value bins + missing bin
-        self._bin_seen = []
-        for j in range(p):
-            lo = np.full(n_bins[j], np.inf)
-            hi = np.full(n_bins[j], -np.inf)
-            ok = ~np.isnan(Xe[:, j])
-            np.minimum.at(lo, idx[ok, j], Xe[ok, j])
-            np.maximum.at(hi, idx[ok, j], Xe[ok, j])
-            self._bin_seen.append((lo, hi))
+        self.bin_thresholds_ = [
+            None
+            if self.is_categorical_[j]
+            else supervised_thresholds(
+                Xe[:, j],
+                y01,
+                sw,
+                method=self.binning,
+                max_bins=self.max_bins,
+                min_fraction=self.min_bin_fraction,
+                cst=int(self.monotonic_cst_[j]),
+                rng=rng,
+            )
+            for j in range(p)
+        ]
+        self.binner_, idx = Binner.fit(Xe, self.bin_thresholds_, self.categories_)
+        size = self.binner_.n_value_bins + 1  # value bins, then the missing bin
 
         P, N = (sw * y01).sum(), (sw * (1 - y01)).sum()
-        prior = np.log((P + _SMOOTH) / (N + _SMOOTH))
-        self._stats = []
-        woe = []
+        prior = np.log((P + PSEUDO_COUNT) / (N + PSEUDO_COUNT))
+        self.bin_counts_, self.bin_events_, self.bin_weights_, self.woe_ = [], [], [], []
         for j in range(p):
-            pos = np.bincount(idx[:, j], weights=sw * y01, minlength=n_bins[j])
-            wt = np.bincount(idx[:, j], weights=sw, minlength=n_bins[j])
-            cnt = np.bincount(idx[:, j], minlength=n_bins[j])
-            ev = np.bincount(idx[:, j], weights=y01, minlength=n_bins[j])
-            w = np.log((pos + _SMOOTH) / (wt - pos + _SMOOTH)) - prior
-            woe.append(np.where(cnt > 0, w, 0.0))
-            self._stats.append((cnt, ev, wt))
-        self._woe = woe
+            pos = np.bincount(idx[:, j], weights=sw * y01, minlength=size[j])
+            wt = np.bincount(idx[:, j], weights=sw, minlength=size[j])
+            cnt = np.bincount(idx[:, j], minlength=size[j])
+            w = np.log((pos + PSEUDO_COUNT) / (wt - pos + PSEUDO_COUNT)) - prior
+            self.woe_.append(np.where(cnt > 0, w, 0.0))
+            self.bin_counts_.append(cnt)
+            self.bin_events_.append(np.bincount(idx[:, j], weights=y01, minlength=size[j]))
+            self.bin_weights_.append(wt)
 
         selected = list(range(p))
         if self.max_features is not None and self.max_features < p:
             selected = self._select(idx, y01, sw, rng)
         while True:
-            Z, own, bins_of = self._design(idx, n_bins, selected)
+            Z, own, bins_of = self._design(idx, selected)
             lr = self._logistic(self.C, self.penalty, rng).fit(Z, y01, sample_weight=sw)
             coef = lr.coef_.ravel()
             if self.encoding == "woe":
@@ -283,13 +255,13 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         logit_points = []
         for f in selected:
             if self.encoding == "woe":
-                v = coef[selected.index(f)] * woe[f]
+                v = coef[selected.index(f)] * self.woe_[f]
             else:
-                v = np.zeros(n_bins[f])
+                v = np.zeros(size[f])
                 v[bins_of[f]] = coef[own == f]
                 if self.monotonic_cst_[f] != 0:
-                    k = n_bins[f] - 1  # value bins; the missing bin is free
-                    cnt = self._stats[f][0][:k]
+                    k = size[f] - 1  # value bins; the missing bin is free
+                    cnt = self.bin_counts_[f][:k]
                     v[:k] = isotonic_regression(
                         v[:k],
                         sample_weight=np.maximum(cnt, 1e-9),
@@ -298,16 +270,16 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
             logit_points.append(v)
         pts = [np.rint(s * v).astype(np.int64) for v in logit_points]
         shift = [int(pt.min()) for pt in pts]
-        self._points = [pt - m for pt, m in zip(pts, shift, strict=True)]
+        self.bin_points_ = [pt - m for pt, m in zip(pts, shift, strict=True)]
         self.base_points_ = int(np.rint(s * float(lr.intercept_[0]))) + int(sum(shift))
         self.term_features_ = [(f,) for f in selected]
         self.term_names_ = [self._feature_name(f) for f in selected]
         total = sw.sum()
-        self._means = [
+        self.mean_points_ = [
             float((pt[idx[:, f]] * sw).sum() / total)
-            for pt, f in zip(self._points, selected, strict=True)
+            for pt, f in zip(self.bin_points_, selected, strict=True)
         ]
-        self.intercept_ = (self.base_points_ + sum(self._means)) / s
+        self.intercept_ = (self.base_points_ + sum(self.mean_points_)) / s
         self.points_table_ = self._make_points_table()
         return self
 
@@ -323,38 +295,15 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
             )
         return LogisticRegression(C=C, solver="lbfgs", max_iter=2000)
 
-    def _numeric_bins(self, x, y01, sw, j, rng):
-        ok = ~np.isnan(x)
-        if ok.sum() == 0:
-            return np.zeros(0)
-        if self.binning == "quantile":
-            t = numeric_thresholds(x, self.max_bins, rng)
-        else:
-            leaf = max(int(np.ceil(self.min_bin_fraction * ok.sum())), 1)
-            cst = int(self.monotonic_cst_[j])
-            tree = DecisionTreeClassifier(
-                max_leaf_nodes=self.max_bins,
-                min_samples_leaf=leaf,
-                monotonic_cst=[cst] if cst else None,
-                random_state=rng.randint(np.iinfo(np.int32).max),
-            ).fit(x[ok, None], y01[ok], sample_weight=sw[ok])
-            t = np.sort(tree.tree_.threshold[tree.tree_.feature >= 0])
-        if self.monotonic_cst_[j] != 0 and t.size:
-            b = digitize(x[ok], t)
-            pos = np.bincount(b, weights=(sw * y01)[ok], minlength=t.size + 1)
-            tot = np.bincount(b, weights=sw[ok], minlength=t.size + 1)
-            t = _pav_merge(t, pos, tot, int(self.monotonic_cst_[j]))
-        return np.asarray(t, dtype=np.float64)
-
-    def _design(self, idx, n_bins, features):
+    def _design(self, idx, features):
         """Encoded matrix for ``features``; returns (Z, owner of each column, bins of f)."""
         cols, owner, bins_of = [], [], {}
         for f in features:
             if self.encoding == "woe":
-                cols.append(self._woe[f][idx[:, f]][:, None])
+                cols.append(self.woe_[f][idx[:, f]][:, None])
                 owner.append(f)
             else:
-                seen = np.flatnonzero(self._stats[f][0] > 0)
+                seen = np.flatnonzero(self.bin_counts_[f] > 0)
                 bins_of[f] = seen
                 cols.append((idx[:, f][:, None] == seen[None, :]).astype(np.float64))
                 owner += [f] * seen.size
@@ -363,7 +312,7 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
 
     def _select(self, idx, y01, sw, rng):
         """Features entering first along the L1 path, at most ``max_features``."""
-        Z, own, _ = self._design(idx, self._n_bins(), list(range(idx.shape[1])))
+        Z, own, _ = self._design(idx, list(range(idx.shape[1])))
         c0 = l1_min_c(Z, y01, loss="log")
         best = []
         for C in c0 * np.logspace(0, 4, 25):
@@ -388,65 +337,25 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         names = getattr(self, "feature_names_in_", None)
         return str(names[j]) if names is not None else f"x{j}"
 
-    def _n_bins(self) -> np.ndarray:
-        """Value bins + 1 missing bin per feature."""
-        return np.array(
-            [
-                (len(self.categories_[j]) if t is None else t.size + 1) + 1
-                for j, t in enumerate(self.bin_thresholds_)
-            ]
-        )
-
-    def _digitize(self, Xe):
-        out = np.empty(Xe.shape, dtype=np.intp)
-        for j, t in enumerate(self.bin_thresholds_):
-            if t is None:
-                k = len(self.categories_[j])
-                col = Xe[:, j]
-                out[:, j] = np.where(np.isnan(col), k, np.nan_to_num(col, nan=0)).astype(np.intp)
-            else:
-                out[:, j] = digitize(Xe[:, j], t)
-        return out
-
-    def _bins_frame(self, j):
-        if self.is_categorical_[j]:
-            cats = [str(c) for c in self.categories_[j]]
-            k = len(cats)
-            return cats + ["missing"], np.full(k + 1, np.nan), np.full(k + 1, np.nan), cats + [None]
-        t = self.bin_thresholds_[j]
-        lower = np.concatenate([[-np.inf], t])
-        upper = np.concatenate([t, [np.inf]])
-        lo, hi = self._bin_seen[j]
-        labels = [
-            bin_label(a, b, c, d)
-            for a, b, c, d in zip(lower, upper, lo[: t.size + 1], hi[: t.size + 1], strict=True)
-        ]
-        return (
-            labels + ["missing"],
-            np.append(lower, np.nan),
-            np.append(upper, np.nan),
-            [None] * (t.size + 2),
-        )
-
     def _make_points_table(self) -> pd.DataFrame:
         parts = []
-        for (f,), pts in zip(self.term_features_, self._points, strict=True):
-            labels, lower, upper, cats = self._bins_frame(f)
-            cnt, ev, _ = self._stats[f]
+        for (f,), pts in zip(self.term_features_, self.bin_points_, strict=True):
+            bins = self.binner_.bins(f)
+            cnt, ev = self.bin_counts_[f], self.bin_events_[f]
             parts.append(
                 pd.DataFrame(
                     {
                         "feature": self._feature_name(f),
-                        "bin": labels,
-                        "lower": lower,
-                        "upper": upper,
-                        "category": cats,
+                        "bin": bins["bin"].tolist(),
+                        "lower": bins["lower"].to_numpy(),
+                        "upper": bins["upper"].to_numpy(),
+                        "category": bins["category"].tolist(),
                         "points": pts,
                         "count": cnt.astype(np.int64),
                         "event_rate": np.divide(
                             ev, cnt, out=np.full(cnt.shape, np.nan), where=cnt > 0
                         ),
-                        "woe": self._woe[f],
+                        "woe": self.woe_[f],
                     }
                 )
             )
@@ -469,12 +378,11 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
             selected=[int(f) for (f,) in self.term_features_],
         )
         arrays["coef"] = np.asarray(self.coef_, dtype=np.float64)
-        arrays["means"] = np.asarray(self._means, dtype=np.float64)
-        for j, (cnt, ev, wt) in enumerate(self._stats):
-            arrays[f"bin_seen.{j}"] = np.vstack(self._bin_seen[j])
-            arrays[f"count.{j}"], arrays[f"events.{j}"], arrays[f"weight.{j}"] = cnt, ev, wt
-            arrays[f"woe.{j}"] = self._woe[j]
-        for k, pts in enumerate(self._points):
+        arrays["means"] = np.asarray(self.mean_points_, dtype=np.float64)
+        for j in range(self.n_features_in_):
+            arrays[f"count.{j}"], arrays[f"events.{j}"] = self.bin_counts_[j], self.bin_events_[j]
+            arrays[f"weight.{j}"], arrays[f"woe.{j}"] = self.bin_weights_[j], self.woe_[j]
+        for k, pts in enumerate(self.bin_points_):
             arrays[f"points.{k}"] = pts
         return fields, arrays
 
@@ -489,29 +397,25 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         self = read_params(cls, r)
         set_encoder_state(self, r)
         p = self.n_features_in_
-        n_bins = self._n_bins()
-        self._bin_seen, self._stats, self._woe = [], [], []
-        for j in range(p):
-            self._bin_seen.append(read_bin_seen(r, j, n_bins[j]))
-            cnt = r.array(f"count.{j}", "iu", (n_bins[j],), low=0)
-            ev = r.array(f"events.{j}", "f", (n_bins[j],), low=0)
-            wt = r.array(f"weight.{j}", "f", (n_bins[j],), low=0)
-            self._stats.append((cnt, ev, wt))
-            self._woe.append(r.array(f"woe.{j}", "f", (n_bins[j],)))
+        size = self.binner_.n_value_bins + 1
+        self.bin_counts_ = [r.array(f"count.{j}", "iu", (size[j],), low=0) for j in range(p)]
+        self.bin_events_ = [r.array(f"events.{j}", "f", (size[j],), low=0) for j in range(p)]
+        self.bin_weights_ = [r.array(f"weight.{j}", "f", (size[j],), low=0) for j in range(p)]
+        self.woe_ = [r.array(f"woe.{j}", "f", (size[j],)) for j in range(p)]
         selected = r.int_list("selected", low=0, high=p - 1)
         if not selected or len(set(selected)) != len(selected):
             raise r.fail("selected", "must list distinct feature indices (at least one).")
         self.coef_ = r.array("coef", "f", (None,))
-        self._points = [
-            r.array(f"points.{k}", "i", (n_bins[f],), low=0) for k, f in enumerate(selected)
+        self.bin_points_ = [
+            r.array(f"points.{k}", "i", (size[f],), low=0) for k, f in enumerate(selected)
         ]
-        self._means = [float(m) for m in r.array("means", "f", (len(selected),))]
+        self.mean_points_ = [float(m) for m in r.array("means", "f", (len(selected),))]
         self.base_points_ = int(r.number("base_points", integer=True))
         self.term_features_ = [(f,) for f in selected]
         self.term_names_ = [self._feature_name(f) for f in selected]
         s = self.pdo / np.log(2.0)  # as in fit
         self.points_per_logit_ = float(s)
-        self.intercept_ = (self.base_points_ + sum(self._means)) / s
+        self.intercept_ = (self.base_points_ + sum(self.mean_points_)) / s
         self.points_table_ = self._make_points_table()
         r.finish()
         return self
@@ -524,12 +428,12 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
             logger.info(
                 "unknown categories in %d value(s) scored as missing", int(enc.n_unknown.sum())
             )
-        return self._digitize(enc.X)
+        return self.binner_.transform(enc.X)
 
     # ------------------------------------------------------------ predict
     def _row_points(self, idx) -> np.ndarray:
-        out = np.empty((idx.shape[0], len(self._points)), dtype=np.int64)
-        for k, ((f,), pts) in enumerate(zip(self.term_features_, self._points, strict=True)):
+        out = np.empty((idx.shape[0], len(self.bin_points_)), dtype=np.int64)
+        for k, ((f,), pts) in enumerate(zip(self.term_features_, self.bin_points_, strict=True)):
             out[:, k] = pts[idx[:, f]]
         return out
 
@@ -578,7 +482,7 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
         """
         check_is_fitted(self)
         lo = self.base_points_
-        hi = self.base_points_ + int(sum(int(p.max()) for p in self._points))
+        hi = self.base_points_ + int(sum(int(p.max()) for p in self.bin_points_))
         pts = np.arange(lo, hi + 1, dtype=np.int64)
         logit = pts / self.points_per_logit_
         return pd.DataFrame({"points": pts, "log_odds": logit, "probability": expit(logit)})
@@ -600,7 +504,7 @@ class ScorecardClassifier(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
             Columns follow ``term_names_``.
         """
         pts = self._row_points(self._encode(X))
-        return (pts - np.asarray(self._means)[None, :]) / self.points_per_logit_
+        return (pts - np.asarray(self.mean_points_)[None, :]) / self.points_per_logit_
 
     def decision_function(self, X) -> np.ndarray:
         """Log-odds from the integer points: ``score_points(X) / points_per_logit_``.

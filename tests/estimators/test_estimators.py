@@ -17,6 +17,27 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from send_early.estimators import AdditiveRiskClassifier, ScorecardClassifier
+from send_early.estimators._engine import Engine, engine_order
+from send_early.estimators._pair_screen import paired_gain
+from send_early.estimators._smoothing import local_linear, smooth_table
+from send_early.estimators._tables import engine_raw, engine_tables
+
+
+class _KeepEngines(AdditiveRiskClassifier):
+    """The estimator, also keeping its bags' engines (a fitted model keeps its tables only),
+    so that tests can compare the tables with the boosted trees."""
+
+    def _fit_bags(self, *args):
+        engines, val_rows = super()._fit_bags(*args)
+        self.engines_ = engines
+        return engines, val_rows
+
+
+def _binned(model, X):
+    """The engine's input for ``X``: bin indices as floats, NaN for missing, engine order."""
+    idx = model.bin_indices(X)
+    Xb = np.where(idx == model.binner_.n_value_bins, np.nan, idx).astype(float)
+    return Xb[:, engine_order(model.is_categorical_)]
 
 
 def _frame(n=1500, seed=0):
@@ -63,18 +84,14 @@ def scorecard(data):
 
 def _bagged_raw(model, X):
     """Mean decision function of the fitted engines, fed the binned matrix."""
-    idx = model.bin_indices(X)
-    n_value_bins = np.array([t.shape[0] - 1 for t in model.tables_[: model.n_features_in_]])
-    Xb = np.where(idx == n_value_bins, np.nan, idx).astype(float)[:, model.engine_feature_order_]
-    return np.mean([est.decision_function(Xb) for est in model.estimators_], axis=0)
+    Xb = _binned(model, X)
+    return np.mean([engine.decision_function(Xb) for engine in model.engines_], axis=0)
 
 
 def test_additive_tables_reproduce_the_boosted_trees(data, monotone_pair):
     X, y = data
     # without smoothing the tables are the trees (smoothing is tested below)
-    model = AdditiveRiskClassifier(
-        n_bags=1, max_iter=200, n_interactions=2, smoothing=None, random_state=0
-    )
+    model = _KeepEngines(n_bags=1, max_iter=200, n_interactions=2, smoothing=None, random_state=0)
     model.fit(X, y)
     raw = _bagged_raw(model, X)
     np.testing.assert_allclose(model.decision_function(X), raw, atol=1e-9, rtol=0)
@@ -90,24 +107,20 @@ def test_engine_raw_looks_up_what_the_trees_predict(monotone_pair, data):
     # the pair screen scores its quick models by table lookups where the tables have
     # fewer cells than the rows: the lookups must equal the engine's own predictions
     # (with a pair, missing values and a categorical feature with a missing category)
-    from send_early.estimators._additive import _engine_raw
-
     paired, Xp = monotone_pair["engine"]
     X, y = data
-    with_category = AdditiveRiskClassifier(
-        n_bags=1, max_iter=100, interactions=[(0, 3)], random_state=0
-    ).fit(X, y)
+    with_category = _KeepEngines(n_bags=1, max_iter=100, interactions=[(0, 3)], random_state=0).fit(
+        X, y
+    )
     assert paired.interactions_
     for model, rows in ((paired, Xp), (with_category, X)):
         idx = model.bin_indices(rows)
-        n_value_bins = model._n_value_bins()
-        Xb = np.where(idx == n_value_bins, np.nan, idx).astype(float)
-        Xb = Xb[:, model.engine_feature_order_]
-        for est in model.estimators_:
-            raw = _engine_raw(
-                est, model.term_features_, n_value_bins, model.engine_feature_order_, idx
-            )
-            np.testing.assert_allclose(raw, est.decision_function(Xb), atol=1e-9, rtol=0)
+        order = engine_order(model.is_categorical_)
+        for engine in model.engines_:
+            n_bins = model.binner_.n_value_bins
+            raw = engine_raw(engine, model.term_features_, n_bins, order, idx)
+            expected = engine.decision_function(_binned(model, rows))
+            np.testing.assert_allclose(raw, expected, atol=1e-9, rtol=0)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -115,8 +128,6 @@ def test_engine_fits_the_same_trees_without_the_training_loss(weighted):
     # the engine skips scikit-learn's per-iteration training loss when it stops early
     # on validation rows: the same trees, iterations and validation losses as the
     # parent class, and the override is really the one called (train_score_ empty)
-    from send_early.estimators._additive import _Engine
-
     rng = np.random.default_rng(0)
     n = 3000
     X = np.c_[rng.integers(0, 20, n), rng.integers(0, 5, n), rng.normal(size=n)]
@@ -131,15 +142,15 @@ def test_engine_fits_the_same_trees_without_the_training_loss(weighted):
         learning_rate=0.3,
         random_state=0,
     )
-    ours = _Engine(**params).fit(X, y, sample_weight=sw)
+    ours = Engine(**params).fit(X, y, sample_weight=sw)
     theirs = HistGradientBoostingClassifier(**params).fit(X, y, sample_weight=sw)
-    assert ours.n_iter_ == theirs.n_iter_ < 100
-    np.testing.assert_array_equal(ours.validation_score_, theirs.validation_score_)
+    assert ours.n_iter == theirs.n_iter_ < 100
+    np.testing.assert_array_equal(ours.validation_score, theirs.validation_score_)
     np.testing.assert_array_equal(ours.decision_function(X), theirs.decision_function(X))
-    assert ours.train_score_.size == 0 and theirs.train_score_.size > 0
+    assert ours.train_score.size == 0 and theirs.train_score_.size > 0
     # stopping on the training loss (no validation rows) keeps the parent's bookkeeping
-    on_train = _Engine(**dict(params, validation_fraction=None)).fit(X, y)
-    assert on_train.train_score_.size == on_train.n_iter_ + 1
+    on_train = Engine(**dict(params, validation_fraction=None)).fit(X, y)
+    assert on_train.train_score.size == on_train.n_iter + 1
 
 
 @settings(max_examples=60, deadline=None)
@@ -153,11 +164,9 @@ def test_local_linear_smoother_keeps_lines_and_wide_bins(counts, width, a, b):
     # the shape smoother is a weighted least-squares line through the bins within the
     # half-width (in shares of the rows): it reproduces any line exactly, its rows sum
     # to 1, and a bin with no other bin in its window keeps its value
-    from send_early.estimators._additive import _local_linear
-
     w = np.array(counts, dtype=float)
     c = (np.cumsum(w) - w / 2) / w.sum()
-    L = _local_linear(w, width)
+    L = local_linear(w, width)
     np.testing.assert_allclose(L.sum(axis=1), 1, atol=1e-9)
     np.testing.assert_allclose(L @ (a + b * c), a + b * c, atol=1e-7)
     alone = (np.abs(c[:, None] - c[None, :]) <= width + 1e-12).sum(axis=1) == 1
@@ -173,12 +182,10 @@ def _smooth_truth(n, seed):
 
 
 def test_smoothing_is_chosen_on_the_bags_own_validation_rows_and_stays_exact():
-    from send_early.estimators._additive import _engine_tables, _local_linear, _smooth_table
-
     X, y = _smooth_truth(8000, 0)
     Xt, yt = _smooth_truth(20000, 1)
     kw = dict(n_bags=2, learning_rate=0.2, n_interactions=0, random_state=0)
-    smooth = AdditiveRiskClassifier(**kw).fit(X, y)
+    smooth = _KeepEngines(**kw).fit(X, y)
     plain = AdditiveRiskClassifier(**kw, smoothing=None).fit(X, y)
     # a smooth truth gets smoothed, and it pays off on new rows
     assert (smooth.smoothing_widths_ > 0).any() and (plain.smoothing_widths_ == 0).all()
@@ -190,19 +197,18 @@ def test_smoothing_is_chosen_on_the_bags_own_validation_rows_and_stays_exact():
     # the model is exactly the average of the bags' smoothed tables (same trees as
     # without smoothing: the smoothing is applied after boosting)
     idx = smooth.bin_indices(Xt)
-    n_bins = smooth._n_value_bins()
+    n_bins = smooth.binner_.n_value_bins
     weights = [
         np.bincount(smooth.bin_indices(X)[:, j], minlength=k + 1)[:k] for j, k in enumerate(n_bins)
     ]
     raw = np.zeros(len(Xt))
-    for est, width in zip(smooth.estimators_, smooth.smoothing_widths_, strict=True):
-        const, tables = _engine_tables(
-            [est], smooth.term_features_, n_bins, smooth.engine_feature_order_
-        )
-        smoothers = {j: _local_linear(weights[j], width) for j in range(4)}
+    order = engine_order(smooth.is_categorical_)
+    for engine, width in zip(smooth.engines_, smooth.smoothing_widths_, strict=True):
+        const, tables = engine_tables([engine], smooth.term_features_, n_bins, order)
+        smoothers = {j: local_linear(weights[j], width) for j in range(4)}
         raw += const
         for t, tab in zip(smooth.term_features_, tables, strict=True):
-            raw += _smooth_table(tab, t, smoothers)[idx[:, t[0]]]
+            raw += smooth_table(tab, t, smoothers)[idx[:, t[0]]]
     np.testing.assert_allclose(smooth.decision_function(Xt), raw / 2, atol=1e-9)
     np.testing.assert_array_equal(smooth.n_iter_, plain.n_iter_)
     # a feature with few values keeps its own shape (its rare extremes are not pulled
@@ -224,15 +230,14 @@ def test_bags_stop_early_on_the_engines_own_validation_split():
     # the bags get their validation rows explicitly (so the smoother can use them),
     # split as the engine would split them itself: the same trees as letting it split
     X, y = _smooth_truth(3000, 2)
-    model = AdditiveRiskClassifier(n_bags=1, n_interactions=0, smoothing=None, random_state=0)
+    model = _KeepEngines(n_bags=1, n_interactions=0, smoothing=None, random_state=0)
     model.fit(X, y)
-    est = model.estimators_[0]
-    idx = model.bin_indices(X)
-    Xb = np.where(idx == model._n_value_bins(), np.nan, idx).astype(float)
-    Xb = Xb[:, model.engine_feature_order_]
-    own = clone(est).fit(Xb, y)
-    assert own.n_iter_ == est.n_iter_
-    np.testing.assert_array_equal(own.decision_function(Xb), est.decision_function(Xb))
+    engine = model.engines_[0]
+    Xb = _binned(model, X)
+    params = engine._model.get_params()  # the boosting engine behind the adapter
+    own = HistGradientBoostingClassifier(**params).fit(Xb, y)
+    assert own.n_iter_ == engine.n_iter
+    np.testing.assert_array_equal(own.decision_function(Xb), engine.decision_function(Xb))
 
 
 def test_additive_terms_names_and_centering(additive, data):
@@ -431,18 +436,46 @@ def test_errors_say_what_must_hold(data):
         AdditiveRiskClassifier(monotonic_cst={"ethnicity": 1}).fit(X, y)
     with pytest.raises(ValueError, match="categorical_features names must be columns"):
         AdditiveRiskClassifier(categorical_features=["nope"]).fit(X, y)
-    with pytest.raises(ValueError, match="n_bags must be an integer >= 1"):
+    with pytest.raises(
+        ValueError, match=r"'n_bags' parameter .* must be an int in the range \[1, inf\)"
+    ):
         AdditiveRiskClassifier(n_bags=0).fit(X, y)
     for name in ("screen_alpha", "global_alpha", "check_alpha"):
         for bad_alpha in (0, 1.5, True, "0.05"):
-            with pytest.raises(ValueError, match=f"{name} must be a number in \\(0, 1\\]"):
+            msg = rf"'{name}' parameter of AdditiveRiskClassifier must be a float in the range \(0.0, 1.0\]"
+            with pytest.raises(ValueError, match=msg):
                 AdditiveRiskClassifier(**{name: bad_alpha}).fit(X, y)
     for bad_smoothing in ("yes", 0.7, True, -0.1):
-        with pytest.raises(ValueError, match="smoothing must be 'auto', None or a number"):
+        msg = r"'smoothing' parameter .* must be a str among \{'auto'\}, None or a float in the range \[0.0, 0.5\]"
+        with pytest.raises(ValueError, match=msg):
             AdditiveRiskClassifier(smoothing=bad_smoothing).fit(X, y)
     bad = X.assign(eyfsp_gld=X["eyfsp_gld"].astype(str))
     with pytest.raises(TypeError, match="Numeric features must hold numbers"):
         ScorecardClassifier(categorical_features=None).fit(bad, y)
+
+
+@pytest.mark.parametrize("cls", [AdditiveRiskClassifier, ScorecardClassifier])
+def test_every_parameter_is_declared_and_every_bad_one_reported(data, cls):
+    # the parameters are declared once, in _parameter_constraints, and checked by
+    # scikit-learn's _fit_context; every bad one is named in one message
+    X, y = data
+    assert set(cls._parameter_constraints) == set(cls().get_params())
+    if cls is AdditiveRiskClassifier:
+        bad = dict(n_bags=0, learning_rate=2.0, monotonic_method="x", max_bins=True)
+    else:
+        bad = dict(binning="x", C=-1.0, max_features=0, max_bins=True)
+    with pytest.raises(ValueError) as err:
+        cls(**bad).fit(X, y)
+    for name, value in bad.items():
+        assert f"The '{name}' parameter of {cls.__name__} must be" in str(err.value)
+        assert f"Got {value!r} instead." in str(err.value)
+    # a whole number where a float is expected, and numpy integers, are fine
+    ok = (
+        dict(check_alpha=1, learning_rate=1, n_bags=np.int64(1), max_iter=5)
+        if cls is AdditiveRiskClassifier
+        else dict(C=2, pdo=np.int64(20), max_bins=np.int32(3))
+    )
+    cls(**ok).fit(X, y)
 
 
 def test_additive_accuracy_close_to_unconstrained_hgb():
@@ -533,7 +566,7 @@ def monotone_pair():
     }
     return {
         key: (
-            AdditiveRiskClassifier(
+            _KeepEngines(
                 n_bags=2, n_interactions=2, max_iter=300, monotonic_cst=cst, random_state=0, **kw
             ).fit(X, y),
             X,
@@ -590,7 +623,7 @@ def test_pair_tables_are_purified(monotone_pair, additive):
     for model in (monotone_pair["isotonic"][0], monotone_pair["engine"][0], additive):
         p = model.n_features_in_
         for k in range(p, len(model.tables_)):
-            T, C = model.tables_[k], model._cell_counts[k].astype(float)
+            T, C = model.tables_[k], model.cell_counts_[k].astype(float)
             rows = T @ C.sum(0) / C.sum()
             cols = C.sum(1) @ T / C.sum()
             # row and column means (under the product of the marginals) are all equal:
@@ -659,12 +692,12 @@ def test_thin_interaction_signal_fills_the_pairs_by_rank():
 
 @pytest.mark.slow
 def test_wide_data_keep_the_single_split_screen(monkeypatch):
-    import send_early.estimators._additive as additive_module
+    import send_early.estimators._pair_screen as screen_module
 
     # above the rows x pairs budget the screen tests on one split and never fills
     # places by rank (the global test would treat dependent pairs as independent): the
     # thin signal above fills all 5 places in at most 1 of 20 seeds
-    monkeypatch.setattr(additive_module, "_CROSSFIT_PAIR_ROWS", 1000)
+    monkeypatch.setattr(screen_module, "_CROSSFIT_PAIR_ROWS", 1000)
     found = _pairs_over_seeds(lambda seed: _thin_pairs(6000, seed, 0.115), check_alpha=1.0)
     assert sum(len(f) == 5 for f in found) <= 1, found
 
@@ -698,53 +731,22 @@ def test_screen_finds_a_weak_step_pair_and_a_product_pair():
     assert sum(sorted(f) == [(2, 3), (4, 5)] for f in found) >= 19, found
 
 
-def test_models_pickled_before_smoothing_load_as_unsmoothed(additive, data):
-    # a model saved by an earlier version has no ``smoothing``: it was not smoothed,
-    # and it loads as such (same predictions, and clone/refit keep that behaviour)
-    X, _ = data
-    state = dict(additive.__getstate__())  # a copy: the fixture is shared
-    del state["smoothing"], state["smoothing_widths_"]
-    old = AdditiveRiskClassifier.__new__(AdditiveRiskClassifier)
-    old.__setstate__(state)
-    assert old.get_params()["smoothing"] is None
-    assert old.smoothing_widths_.tolist() == [0.0] * len(additive.estimators_)
-    assert clone(old).smoothing is None
-    np.testing.assert_array_equal(old.decision_function(X), additive.decision_function(X))
-
-
-def test_models_pickled_before_the_screen_levels_load_with_the_defaults(additive, data):
-    # a model saved before the screen's levels were parameters loads, predicts as
-    # before, and clones with the default levels
-    X, _ = data
-    state = dict(additive.__getstate__())  # a copy: the fixture is shared
-    levels = ("screen_alpha", "global_alpha", "check_alpha")
-    for name in levels:
-        del state[name]
-    old = AdditiveRiskClassifier.__new__(AdditiveRiskClassifier)
-    old.__setstate__(state)
-    assert [old.get_params()[name] for name in levels] == [0.01, 0.01, 0.01]
-    assert clone(old).get_params() == additive.get_params()
-    np.testing.assert_array_equal(old.decision_function(X), additive.decision_function(X))
-
-
 def test_held_out_gain_is_a_one_sided_test_over_rows():
     from scipy.stats import norm
-
-    from send_early.estimators._additive import _paired_gain
 
     rng = np.random.default_rng(0)
     without = rng.exponential(0.5, 400)
     with_pairs = without - 0.01 + rng.normal(0, 0.1, 400)
     d = without - with_pairs
-    res = _paired_gain(without, with_pairs, np.ones(400))
+    res = paired_gain(without, with_pairs, np.ones(400))
     assert res.gain == pytest.approx(d.mean())
     assert res.se == pytest.approx(d.std() / np.sqrt(400))
     assert res.logp == pytest.approx(norm.logsf(d.mean() / (d.std() / np.sqrt(400))))
     # the weights' scale does not matter, and a model no better than the other is
     # never significant
     w = rng.uniform(0.5, 2, 400)
-    assert _paired_gain(without, with_pairs, w) == pytest.approx(
-        _paired_gain(without, with_pairs, 1000 * w)
+    assert paired_gain(without, with_pairs, w) == pytest.approx(
+        paired_gain(without, with_pairs, 1000 * w)
     )
-    assert _paired_gain(without, without, w).logp == 0.0
-    assert _paired_gain(without, without + 0.01, w).logp > np.log(0.5)
+    assert paired_gain(without, without, w).logp == 0.0
+    assert paired_gain(without, without + 0.01, w).logp > np.log(0.5)
