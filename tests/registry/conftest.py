@@ -129,6 +129,19 @@ def logged_real(tmp_path_factory, template_db, fitted_model, small_cohort):
     return root / "store", info, features
 
 
+def as_registered_before_candidates(client, name, store_dir):
+    """Turn ``NAME-candidates`` into versions of ``NAME`` itself, as releases before the
+    candidates split registered them (no author tag, no ``NAME-candidates`` model)."""
+    from send_early.registry import open_store
+    from send_early.registry._store import using_store
+
+    with using_store(open_store(store_dir)):
+        for mv in client.search_model_versions(f"name = '{name}-candidates'"):
+            copy = client.copy_model_version(f"models:/{name}-candidates/{mv.version}", name)
+            client.delete_model_version_tag(name, copy.version, "send_early.registered_by")
+    client.delete_registered_model(f"{name}-candidates")
+
+
 # ----------------------------------------------------------------------------- server
 #: The machine's PostgreSQL (trust auth); CI runs one, .ci/run does not start it.
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"

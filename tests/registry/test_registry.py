@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import as_registered_before_candidates
 from fake_risk_model import (
     AUDIT,
     EVALUATION,
@@ -43,7 +44,7 @@ from send_early.registry import (
     review_summary,
 )
 from send_early.registry._registry import _flatten_numbers, _parse_checks, _parse_ref
-from send_early.registry._store import _backup_if_migrating, _resolve, import_mlflow, using_store
+from send_early.registry._store import _backup_if_migrating, _resolve, import_mlflow
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -661,21 +662,11 @@ def test_list_versions_and_description_follow_promotion(fitted_fake, tmp_path, s
         list_versions("nope", tracking_uri=store_dir)
 
 
-def _as_registered_before_candidates(client, name, store_dir):
-    """Turn ``NAME-candidates`` into versions of ``NAME`` itself, as releases before the
-    candidates split registered them (no author tag, no ``NAME-candidates`` model)."""
-    with using_store(open_store(store_dir)):
-        for mv in client.search_model_versions(f"name = '{name}-candidates'"):
-            copy = client.copy_model_version(f"models:/{name}-candidates/{mv.version}", name)
-            client.delete_model_version_tag(name, copy.version, "send_early.registered_by")
-    client.delete_registered_model(f"{name}-candidates")
-
-
 def test_versions_logged_by_earlier_releases_still_review_list_and_promote(fitted_fake, store_dir):
     """Earlier releases wrote a JSON checks tag and a metrics summary, and no description."""
     info = log_model(fitted_fake, registered_name="old", tracking_uri=store_dir)
     client = client_for(store_dir)
-    _as_registered_before_candidates(client, "old", store_dir)
+    as_registered_before_candidates(client, "old", store_dir)
     for key in ("send_early.checks", "send_early.checks_passed", "send_early.checks_failed"):
         client.delete_model_version_tag("old", info.version, key)
     client.set_model_version_tag(
