@@ -155,6 +155,24 @@ def scan_card(card: dict) -> list[str]:
         f = feats.setdefault(r.get("feature"), {"n": [], "pos": [], "hn": False, "hp": False})
         f["n"].append(gn) if gn is not None else f.update(hn=True)
         f["pos"].append(gp) if gp is not None else f.update(hp=True)
+    # ratios to the reference group (recall and flag rate gate, FNR reported): each shown
+    # value and reference value is a group's rate, checked over the group's denominator
+    rows = {(r.get("feature"), r.get("group")): r for r in fair.get("by_group") or []}
+    for d in fair.get("disparity") or []:
+        m = d.get("metric") or "fnr"
+        for key, grp in (("value", d.get("group")), ("reference_value", d.get("reference"))):
+            if _num(d.get(key)) is None:
+                continue
+            g = rows.get((d.get("feature"), grp)) or {}
+            where = f"ratio {d.get('feature')}={grp} {m}"
+            if _num(g.get(m)) is None:
+                found.append(f"{where}: shows a rate the group table hides")
+                continue
+            gn = _num(g.get("n"))
+            den = (
+                gn if m == "flag_rate" else _check_rate(found, where, g.get("prevalence"), gn, "n")
+            )
+            _check_rate(found, where, d[key], den, m)
     for feat, f in feats.items():
         _check_remainder(found, f"groups {feat} n", n, f["n"], f["hn"])
         _check_remainder(found, f"groups {feat} identified", o_pos, f["pos"], f["hp"])
