@@ -273,8 +273,9 @@ def _sentences(
         codes[rows] = offset + c
         texts.append(sentence)
         offset += len(sentence)
-    all_text = np.concatenate(texts) if texts else np.array([], dtype=object)
-    inv, cats = pd.factorize(all_text)
+    if not texts:  # no child has a reason at this position
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
+    inv, cats = pd.factorize(np.concatenate(texts))
     final = np.where(codes >= 0, inv[np.maximum(codes, 0)] + 1, 0)
     return pd.Categorical.from_codes(final, categories=["", *cats])
 

@@ -212,15 +212,7 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     feats = feats[feats.index.astype(str).isin(keep)]
     contrib = model.contributions(feats)
     most = int((contrib.to_numpy(dtype=float) >= model.spec.min_contribution).sum(axis=1).max())
-    long = None
-    for top in range(max(most, 1), 0, -1):  # a few tries at most, never a loop over children
-        try:  # explain_local raises IndexError when no child has a reason at some position
-            long = explain_local(model, feats, top=top, contributions=contrib)
-            break
-        except IndexError:
-            continue
-    if long is None:
-        return flagged.assign(**{c: "" for c in cols})
+    long = explain_local(model, feats, top=max(most, 1), contributions=contrib)
     long["reason"] = long["reason"].astype(str)
     allowed = set(AUDIENCES[audience])
     parsed = _parse(pd.unique(long["reason"]), model.pipeline).set_index("reason")

@@ -59,6 +59,15 @@ def test_min_contribution_hides_small_reasons(fitted_model, feats):
     assert n_big < n_all
 
 
+def test_positions_no_child_reaches_are_empty(fitted_model, feats):
+    """More positions than any child has reasons for: those columns are empty, not an error."""
+    m = fitted_model.contributions(feats).shape[1]
+    wide = explain_local(fitted_model, feats, top=m + 2, wide=True)
+    assert (wide[f"reason_{m + 2}"].astype(str) == "").all()
+    long = explain_local(fitted_model, feats, top=m + 2, min_contribution=0.3)
+    assert long["position"].max() <= m and set(long["child_id"]) <= set(feats.index)
+
+
 def test_global_table_suppresses_small_cells(fitted_model):
     g = explain_global(fitted_model)
     assert {"term", "label", "bin", "contribution", "importance", "share", "suppressed"} <= set(
