@@ -346,7 +346,9 @@ def _read_file(base: Path, kind: str, spec: dict) -> pd.DataFrame:
     else:
         df = pd.read_csv(  # text as written: "" is empty text, only a missing child_id is NA
             io.BytesIO(data),
-            dtype="str" if kind == "rejects" else {"child_id": "str", "model_version": "str"},
+            dtype="str"
+            if kind == "rejects"
+            else {c: "str" for c in ("child_id", "model_version", "setting_type", "setting_id")},
             keep_default_na=False,
             na_values={"child_id": [""]},
         )

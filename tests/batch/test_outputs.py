@@ -88,6 +88,23 @@ def test_a_run_reads_back_as_written_with_its_summary(results, tmp_path, suffix)
     assert back.rejects["child_id"].tolist() == res.rejects["child_id"].tolist()
 
 
+def test_ids_read_back_as_text(results, tmp_path):
+    """School and child ids like "0012" keep their leading zeros through a CSV run."""
+    import dataclasses
+
+    res = results[AS_OF]
+    scores = res.scores.assign(
+        child_id=[f"{i:05d}" for i in range(len(res.scores))],
+        setting_id=[f"00{i % 7}" for i in range(len(res.scores))],
+    )
+    write_run(
+        dataclasses.replace(res, scores=scores, rejects=res.rejects.iloc[:0]), tmp_path / "s.csv"
+    )
+    back = read_run(tmp_path / "s.csv").scores
+    assert back["setting_id"].tolist() == scores["setting_id"].tolist()
+    assert back["child_id"].tolist() == scores["child_id"].tolist()
+
+
 def test_a_new_run_replaces_the_previous_one_whole(results, tmp_path):
     out = tmp_path / "scores.csv"
     write_run(results[AS_OF], out)
