@@ -78,3 +78,25 @@ def test_planted_under_identification_fails_the_gate(spec_seeing_ethnicity, seed
     ident0 = need0.loc[PLANTED, "identified_among_need"]
     ident1 = need1.loc[PLANTED, "identified_among_need"]
     assert np.isnan(ident1) or ident1 < 0.6 * ident0
+
+
+def test_the_knob_changes_only_the_planted_groups_identification():
+    plain = make_cohort(1500, random_state=4)
+    none = make_cohort(1500, random_state=4, under_identify={"sex": {"F": 0.0}})
+    # same children and the same early signals; no girl is ever identified
+    assert plain["children"].equals(none["children"])
+    assert plain["health_reviews"].equals(none["health_reviews"])
+    sexes = none["children"].set_index("child_id")["sex"]
+    sen = none["sen_events"]
+    assert len(sen) and (sexes.reindex(sen["child_id"]).to_numpy() == "M").all()
+    boys = sexes.index[sexes == "M"]
+    before = plain["sen_events"]
+    assert (
+        before[before["child_id"].isin(boys)]
+        .reset_index(drop=True)
+        .equals(sen.reset_index(drop=True))
+    )
+    with pytest.raises(ValueError, match="under_identify must map"):
+        make_cohort(10, random_state=0, under_identify={"sex": {"X": 0.5}, "fsm": {"yes": 1}})
+    with pytest.raises(TypeError, match="under_identify must be a dict"):
+        make_cohort(10, random_state=0, under_identify=0.5)
