@@ -55,7 +55,7 @@ def run_demo(
     cohort_dir = out / "cohort"
 
     def step(i: int, text: str) -> None:
-        say(f"[{i}/7] {text}  ({time.perf_counter() - t0:.0f} s)")
+        say(f"[{i}/8] {text}  ({time.perf_counter() - t0:.0f} s)")
 
     step(
         1,
@@ -133,11 +133,24 @@ def run_demo(
     )
     for text in result.warnings:  # also in scores_run.json, as `send-early score` records them
         say(f"      warning: {text}")
+
+    step(8, "Writing a work list per setting (school audience) and the SEND team's cover page")
+    from .lists import write_lists
+    from .registry import load_model
+
+    model = load_model(f"models:/{logged.name}@champion", tracking_uri=tracking_uri)
+    lists_dir = out / "lists"
+    lists = write_lists(result, lists_dir, audience="school", tables=tables, model=model)
+    say(
+        f"      {len(lists.children):,} flagged children on the lists of "
+        f"{int((lists.settings['flagged'] > 0).sum())} settings"
+    )
     say("")
     say(f"Model card:  {run.card.html_path}")
     say(f"Scores:      {scores_path}")
     say(f"Rejects:     {rejects_path}")
     say(f"Run record:  {run_path}")
+    say(f"Work lists:  {lists_dir / 'index.html'}")
     say(
         f"MLflow UI:   MLFLOW_DISABLE_TELEMETRY=true mlflow ui --backend-store-uri {res['logged'].tracking_uri}"
     )

@@ -19,3 +19,8 @@ def test_demo_publishes_its_scores_as_one_run(tmp_path, capsys):
     assert pd.read_csv(out / "scores.csv").shape == scores.shape
     assert "MLFLOW_DISABLE_TELEMETRY=true mlflow ui" in printed
     assert "never a decision" in printed
+    # a work list per setting; together they hold exactly the flagged children
+    listed = pd.concat(pd.read_csv(f, dtype=str) for f in (out / "lists").glob("*.csv"))
+    flagged = scores.loc[scores["flagged"].astype(bool), "child_id"].astype(str)
+    assert sorted(listed["child_id"]) == sorted(flagged)
+    assert (out / "lists" / "index.html").is_file()
