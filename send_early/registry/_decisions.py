@@ -17,9 +17,12 @@ DECISION_PREFIX = "send_early.decision."
 _MAX_FIELD = 2000
 
 
-def read_decisions(client, name: str) -> list[dict]:
-    """The decisions recorded on registered model ``name``, oldest first (empty if none)."""
-    model = client.get_registered_model(name)
+def read_decisions(client, name: str, model=None) -> list[dict]:
+    """The decisions recorded on registered model ``name``, oldest first (empty if none).
+
+    ``model`` is the registered model if the caller has already fetched it.
+    """
+    model = model if model is not None else client.get_registered_model(name)
     tags = dict(getattr(model, "tags", None) or {})
     rows = []
     for key in sorted(k for k in tags if k.startswith(DECISION_PREFIX)):
@@ -36,18 +39,18 @@ def read_decisions(client, name: str) -> list[dict]:
 def append_decision(client, name: str, decision: dict) -> int:
     """Append ``decision`` to the log of ``name``; returns its entry number.
 
-    Two reviewers deciding on the same model in the same instant could pick the same
-    number (the later write wins); a council's reviews are not that close together.
+    The number follows the highest one recorded, so a deleted entry leaves a gap rather
+    than being reused. Two reviewers deciding on the same model in the same instant
+    could pick the same number (the later write wins); a council's reviews are not
+    that close together.
     """
-    entry = len(read_decisions(client, name)) + 1
-    while True:  # an entry number is never reused, even when a tag was deleted by hand
-        key = f"{DECISION_PREFIX}{entry:04d}"
-        tags = dict(getattr(client.get_registered_model(name), "tags", None) or {})
-        if key not in tags:
-            break
-        entry += 1
+    tags = dict(getattr(client.get_registered_model(name), "tags", None) or {})
+    numbers = [k[len(DECISION_PREFIX) :] for k in tags if k.startswith(DECISION_PREFIX)]
+    entry = max((int(n) for n in numbers if n.isdigit()), default=0) + 1
     value = {k: (str(v)[:_MAX_FIELD] if v is not None else "") for k, v in decision.items()}
-    client.set_registered_model_tag(name, key, json.dumps(value, sort_keys=True))
+    client.set_registered_model_tag(
+        name, f"{DECISION_PREFIX}{entry:04d}", json.dumps(value, sort_keys=True)
+    )
     return entry
 
 

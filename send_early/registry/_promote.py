@@ -290,7 +290,7 @@ def _refuse_promoted_twice(client, mlflow, name: str, version: str, alias: str) 
         return
     model = client.get_registered_model(name)
     aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
-    done = approved_versions(read_decisions(client, name), aliases)
+    done = approved_versions(read_decisions(client, name, model), aliases)
     quoted = name.replace("'", "\\'")
     for mv in client.search_model_versions(f"name = '{quoted}'"):
         tags = mv.tags or {}
@@ -418,7 +418,7 @@ def rollback(
         mv = _model_version(client, mlflow, name, version, None)
         model = client.get_registered_model(name)
         aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
-        done = approved_versions(read_decisions(client, name), aliases)
+        done = approved_versions(read_decisions(client, name, model), aliases)
     copied = bool((mv.tags or {}).get(LINEAGE + "candidate_version"))
     ok = version in done if copied else (mv.tags or {}).get(STATUS_TAG) == "approved"
     if not ok:

@@ -740,7 +740,8 @@ def load_model(
             if alias
             else f"models:/{name}/{mv.version}"
         )
-        _refuse_unapproved_copy(client, mv, where)
+        if alias is None:  # a version holding an alias is approved by definition
+            _refuse_unapproved_copy(client, mv, where)
     with tempfile.TemporaryDirectory(prefix="send_early_load_") as tmp:
         risk_dir = _download_verified(store, mv, Path(tmp), where)
         cls = model_class or _model_class(mv.tags.get(CLASS_TAG), where)
@@ -766,7 +767,7 @@ def _refuse_unapproved_copy(client, mv, where: str) -> None:
         return
     model = client.get_registered_model(mv.name)
     aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
-    if str(mv.version) not in approved_versions(read_decisions(client, mv.name), aliases):
+    if str(mv.version) not in approved_versions(read_decisions(client, mv.name, model), aliases):
         raise ValueError(
             f"{where} is not approved: its promotion stopped before the alias moved, so it "
             f"never scores. Use {mv.name}@champion, or promote the candidate again."

@@ -156,7 +156,11 @@ def list_versions(
             "--register NAME`."
         )
     prod_aliases = {a: str(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
-    done = approved_versions(read_decisions(client, name), prod_aliases) if registered else set()
+    done = (
+        approved_versions(read_decisions(client, name, registered), prod_aliases)
+        if registered
+        else set()
+    )
     prod = _search(client, name) if registered is not None else []
     became = {}
     for mv in prod:
@@ -239,7 +243,7 @@ def list_decisions(name: str, tracking_uri: str | os.PathLike | None = None) -> 
         registered = _model_or_none(client, mlflow, name)
         if registered is None:
             return pd.DataFrame(columns=list(DECISION_COLUMNS))
-        decisions = read_decisions(client, name)
+        decisions = read_decisions(client, name, registered)
     aliases = {a: str(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
     done = approved_versions(decisions, aliases)
     rows = []
