@@ -201,7 +201,7 @@ def evaluate_model(
         k=k,
     )
     say("group audit")
-    groups = standard_groups(f)
+    groups = standard_groups(f, tables=tables, as_of=as_of)  # tables: new arrivals
     y_need = None
     if truth is not None and "true_need" in truth.columns:
         y_need = truth["true_need"].reindex(f.index).to_numpy(dtype=float)

@@ -37,6 +37,9 @@ def test_train_evaluates_writes_card_and_registers(trained, small_cohort):
     table = run.headline_table()
     assert "ROC AUC" in set(table["measure"])
     assert (root / "out" / "model" / "model.json").exists()
+    # the group audit has every standard group, new arrivals included (they need the tables)
+    by_group = {r["feature"] for r in run.card.to_dict()["fairness"]["by_group"]}
+    assert {"new_arrival", "social_care", "health_review", "sex_ethnicity"} <= by_group
 
 
 def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, capsys):
