@@ -271,3 +271,29 @@ def test_train_shows_stages_and_names_each_failed_check(
             assert f"  {c['name']}: {c['value_text']}, must be {c['rule']}." in out
     else:
         assert f"{len(card['checks'])} of {len(card['checks'])} passed" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["registry", "grant", "asmith", "owner"],  # roles: analyst or reviewer
+        ["registry"],  # an action is required
+        ["registry", "setup", "risk", "--password", "x"],  # no password flags
+        ["promote", "risk", "1"],  # --note is required
+        ["demote", "risk"],
+    ],
+)
+def test_registry_commands_refuse_bad_usage_with_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_registry_setup_on_the_embedded_store_is_refused_in_one_line(tmp_path, capsys):
+    from send_early.registry import open_store
+
+    store = open_store(tmp_path / "store").path
+    assert main(["registry", "grant", "asmith", "analyst", "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "need an MLflow server with basic-auth" in err

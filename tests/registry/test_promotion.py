@@ -180,3 +180,26 @@ def test_a_version_is_approved_only_if_it_holds_or_held_an_alias(aliases, previo
 def test_setup_needs_a_server(store_dir):
     with pytest.raises(ValueError, match="need an MLflow server with basic-auth"):
         setup_registry("risk", tracking_uri=store_dir)
+
+
+def test_on_a_server_the_user_comes_from_mlflow_credentials_not_a_flag(tmp_path, monkeypatch):
+    from send_early.registry import Store
+    from send_early.registry._identity import acting_user
+
+    server = Store("https://mlflow.council.example")
+    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(ValueError, match="needs to know who you are"):
+        acting_user(server)
+    (tmp_path / ".mlflow").mkdir()
+    (tmp_path / ".mlflow" / "credentials").write_text(
+        "[mlflow]\nmlflow_tracking_username = jsmith\nmlflow_tracking_password = s3cret-pw\n"
+    )
+    assert acting_user(server) == "jsmith"
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "asmith")  # the environment wins
+    assert acting_user(server) == "asmith"
+    with pytest.raises(ValueError, match="must be the user the server authenticates") as err:
+        acting_user(server, "jsmith")
+    assert "s3cret-pw" not in str(err.value)
+    assert acting_user(Store("sqlite:////tmp/x.db"), "typed") == "typed"  # embedded: the flag

@@ -102,6 +102,8 @@ def test_a_reviewer_on_a_server_cannot_type_another_name(registry_server, candid
             "risk", candidate.version, reviewer="someone-else", note="n",
             tracking_uri=registry_server["url"],
         )  # fmt: skip
+        args = ["promote", "risk", candidate.version, "--note", "n", "--reviewer", "jsmith"]
+        assert main([*args, "--tracking-uri", registry_server["url"]]) == 1
 
 
 def test_self_approval_is_refused_even_with_force(registry_server, fitted_fake, tmp_path):
