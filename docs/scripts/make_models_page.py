@@ -121,7 +121,7 @@ never a decision.
 ## The estimators
 
 - **`AdditiveRiskClassifier`**: a generalised additive model learned by gradient boosting
-  (scikit-learn's `HistGradientBoostingClassifier` with `interaction_cst="no_interactions"`),
+  (scikit-learn's `HistGradientBoostingClassifier`, one interaction group per feature and pair),
   bagged (`n_bags`), with pairwise terms picked by a statistical screen (`n_interactions` is the
   most it may keep), optional monotone constraints, native missing values and categories. After
   fitting, every term is a lookup table (bin -> log-odds; a 2-D table for a pair), so
@@ -189,6 +189,22 @@ never a decision.
   a penalised logistic regression, rounded to an integer points table a person can add up by hand;
   `max_features` keeps a short checklist. The probability is computed *from the integer points*,
   so the hand sum reproduces it exactly.
+- **How the estimators are built** (`send_early/estimators/`, one job per module): `_binning.py`
+  is the one binner both estimators use. A numeric feature with edges `t` has `len(t) + 1`
+  value bins (`t[k-1] < x <= t[k]`), a categorical feature one bin per category, and one
+  missing bin comes last (unknown categories fall in it), so a table over a feature has its
+  value bins plus one entry. `_engine.py` is the only code that reads scikit-learn's private
+  internals (the boosted trees, the bin mapper, the early-stopping hook, `_fit_context`),
+  through one `Engine` adapter over `HistGradientBoostingClassifier`: the first fit in a
+  process checks that each of them is where scikit-learn 1.9 has it and stops with an error
+  naming what moved. `_tables.py` turns the trees into tables (every tree evaluated on every
+  bin), purifies the pair tables and projects monotone shapes; `_pair_screen.py` picks the
+  pairs, `_smoothing.py` smooths the shapes and `_bagging.py` boosts the bags. A fitted
+  `AdditiveRiskClassifier` keeps its tables (`tables_`, `cell_counts_`, `cell_events_`,
+  `binner_`), not the boosted trees. Parameters are declared once (`_parameter_constraints`)
+  and checked as `fit` starts, every bad one named in one message. Limit: a scikit-learn
+  release that moves those internals needs `_engine.py` updated before the additive model
+  can be fitted again; saved models do not use them.
 
 Both pass scikit-learn's estimator checks (`tests/test_common.py`) and work in `Pipeline`,
 `GridSearchCV` and `clone`.
