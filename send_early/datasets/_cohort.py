@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..schema import TABLES, Tables
-from ..schema._contract import (
+from ..schema import (
     ASQ_DOMAINS,
     EPISODES,
     ETHNICITY,
@@ -37,6 +36,8 @@ from ..schema._contract import (
     SEN_EVENTS,
     SERVICES,
     SEX,
+    TABLES,
+    Tables,
 )
 
 logger = logging.getLogger(__name__)

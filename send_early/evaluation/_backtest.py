@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._validation import check_binary, check_scores
 from ._capacity import capacity_metrics
 from ._metrics import average_precision, brier_score, expected_calibration_error, roc_auc
-from ._validation import check_binary, check_scores
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._validation import check_binary, check_same_length, check_scores, check_tiebreak
 from ._capacity import _curve, capacity_metrics, flag_top_k, resolve_k
-from ._validation import check_binary, check_same_length, check_scores, check_tiebreak
 
 logger = logging.getLogger(__name__)
 

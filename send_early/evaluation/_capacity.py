@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._validation import check_binary, check_same_length, check_scores, check_tiebreak
+from .._validation import check_binary, check_same_length, check_scores, check_tiebreak
 
 logger = logging.getLogger(__name__)
 

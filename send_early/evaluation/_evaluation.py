@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._json import jsonable as _jsonable
+from .._validation import check_binary, check_same_length, check_scores, check_tiebreak
 from ..privacy import count, protect_frame, rate, statistic
 from ._baselines import BaselineComparison, compare_to_baselines
 from ._capacity import capacity_curve, capacity_metrics, flag_top_k, resolve_k
@@ -19,7 +20,6 @@ from ._metrics import (
     expected_calibration_error,
     roc_auc,
 )
-from ._validation import check_binary, check_same_length, check_scores, check_tiebreak
 
 logger = logging.getLogger(__name__)
 

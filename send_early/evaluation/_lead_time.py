@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._validation import check_binary, check_same_length
+from .._validation import check_binary, check_same_length
 
 __all__ = ["lead_time_months", "lead_time_summary", "lead_time_table", "DAYS_PER_MONTH"]
 

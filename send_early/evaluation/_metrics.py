@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from ._validation import check_binary, check_same_length, check_scores
+from .._validation import check_binary, check_same_length, check_scores
 
 __all__ = [
     "roc_auc",

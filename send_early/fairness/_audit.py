@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._json import jsonable
-from ..evaluation._validation import check_binary, check_same_length, check_scores
+from .._validation import check_binary, check_same_length, check_scores
 from ..privacy import SMALL, count, protect, rate, statistic
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from .._json import jsonable
-from ..evaluation._validation import check_binary, check_same_length
+from .._validation import check_binary, check_same_length
 from ..privacy import MIN_CELL
 
 logger = logging.getLogger(__name__)
