@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -177,12 +179,12 @@ def registry_server(tmp_path_factory):
     """An MLflow server with basic-auth on fresh PostgreSQL databases, set up for ``risk``.
 
     Users: ``admin``, ``analyst`` and ``reviewer`` (random passwords, never on a command
-    line). Yields a dict with ``url``, ``passwords``, ``log`` (the server's log file)
-    and ``root``; the server is stopped and the databases dropped at the end.
+    line). Yields a dict with ``url``, ``passwords``, ``log`` (the server's log file),
+    ``root``, ``proc`` (the server process) and ``restart`` (starts it again after a
+    test killed it); the server is stopped and the databases dropped at the end.
     """
     import secrets
     import subprocess
-    import time
     import urllib.request
 
     con = require_postgres()
@@ -218,21 +220,32 @@ def registry_server(tmp_path_factory):
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
+    server = {"url": url, "passwords": passwords, "log": log, "root": root, "proc": None}
+
+    def start() -> None:
+        """Start (or, after a kill, restart) the server on the same port and databases."""
+        with open(log, "ab") as out:
+            # its own process group: `mlflow server` runs uvicorn as a child process, and
+            # stopping the server means stopping both
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        server["proc"] = proc
         deadline = time.monotonic() + 120
         while True:
             try:
                 with urllib.request.urlopen(url + "/health", timeout=2) as resp:
                     if resp.status == 200:
-                        break
+                        return
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the MLflow server did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
-        server = {"url": url, "passwords": passwords, "log": log, "root": root, "proc": proc}
+
+    server["restart"] = start
+    try:
+        start()
         with server_user(server, "admin"):
             from mlflow.server import get_app_client
 
@@ -246,16 +259,34 @@ def registry_server(tmp_path_factory):
             grant_role("reviewer", "reviewer", tracking_uri=url)
         yield server
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if server["proc"] is not None:
+            stop_server(server, signal.SIGTERM)
         for db in dbs.values():
             con.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         con.close()
+
+
+def stop_server(server: dict, how=signal.SIGKILL) -> None:
+    """Stop the server's process group (``mlflow server`` and its uvicorn child)."""
+    import subprocess
+
+    proc = server["proc"]
+    try:
+        os.killpg(proc.pid, how)
+    except ProcessLookupError:  # already gone
+        pass
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    try:  # the uvicorn child may outlive its parent by a moment
+        for _ in range(40):
+            os.killpg(proc.pid, 0)
+            time.sleep(0.25)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 @contextlib.contextmanager

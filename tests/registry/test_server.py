@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REAL_AS_OF, server_user, write_card
+from conftest import REAL_AS_OF, server_user, stop_server, write_card
 
 from send_early.cli import main
 from send_early.registry import (
@@ -164,34 +164,6 @@ def test_the_analyst_cannot_move_the_alias_with_mlflowclient(registry_server, ca
     assert model.aliases == {"champion": "1"} and versions == ["1"]
 
 
-def test_a_server_failure_between_copy_and_alias_leaves_nothing_that_scores(
-    registry_server, candidate, fitted_fake, monkeypatch
-):
-    url = registry_server["url"]
-    mlflow = import_mlflow()
-    with server_user(registry_server, "analyst"):
-        second = log_model(fitted_fake, registered_name="risk", tracking_uri=url)
-    with server_user(registry_server, "reviewer"):
-        before = load_model("risk", tracking_uri=url).registry_["version"]
-
-        def server_gone(self, *args, **kwargs):
-            raise mlflow.exceptions.MlflowException("connection refused (server stopped)")
-
-        with monkeypatch.context() as m:
-            m.setattr(mlflow.MlflowClient, "set_registered_model_alias", server_gone)
-            with pytest.raises(mlflow.exceptions.MlflowException, match="server stopped"):
-                promote("risk", second.version, note="n", force=True, force_reason="no card",
-                        tracking_uri=url)  # fmt: skip
-        versions = list_versions("risk", tracking_uri=url).set_index("version")
-        orphan = int(versions.index.max())
-        assert versions.loc[orphan, "status"] == "not approved"
-        assert versions.loc[orphan, "aliases"] == "" and versions.loc[orphan, "reviewer"] == ""
-        assert load_model("risk", tracking_uri=url).registry_["version"] == before
-        with pytest.raises(ValueError, match="is not approved"):
-            load_model(f"risk/{orphan}", tracking_uri=url)
-        assert not list_decisions("risk", tracking_uri=url)["completed"].iloc[-1]
-
-
 def test_a_wrong_password_is_one_clear_line(registry_server, capsys):
     url = registry_server["url"]
     with server_user(registry_server, "analyst", password="not-the-password"):
@@ -246,3 +218,37 @@ def test_no_credential_in_output_logs_tags_or_the_process_list(
     assert "MLFLOW_TRACKING_PASSWORD" not in os.environ
     for secret in secrets:
         assert secret not in text and secret not in cmdline
+
+
+def test_a_server_killed_between_copy_and_alias_leaves_nothing_that_scores(
+    registry_server, candidate, fitted_fake, monkeypatch
+):
+    """Last in the module: it kills the server (SIGKILL) right after the copy, then restarts it."""
+    url = registry_server["url"]
+    mlflow = import_mlflow()
+    with server_user(registry_server, "analyst"):
+        second = log_model(fitted_fake, registered_name="risk", tracking_uri=url)
+    move = mlflow.MlflowClient.set_registered_model_alias
+
+    def killed_first(self, *args, **kwargs):
+        stop_server(registry_server)  # SIGKILL to the server and its workers
+        return move(self, *args, **kwargs)
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail now, not after backoff
+    with server_user(registry_server, "reviewer"):
+        before = load_model("risk", tracking_uri=url).registry_["version"]
+        with monkeypatch.context() as m:
+            m.setattr(mlflow.MlflowClient, "set_registered_model_alias", killed_first)
+            with pytest.raises(Exception, match="Connection|connect|refused|Max retries"):
+                promote("risk", second.version, note="n", force=True, force_reason="no card",
+                        tracking_uri=url)  # fmt: skip
+        registry_server["restart"]()
+        versions = list_versions("risk", tracking_uri=url).set_index("version")
+        orphan = int(versions.index.max())
+        assert str(orphan) != before and versions.loc[orphan, "candidate_version"] == second.version
+        assert versions.loc[orphan, "status"] == "not approved"
+        assert versions.loc[orphan, "aliases"] == "" and versions.loc[orphan, "reviewer"] == ""
+        assert load_model("risk", tracking_uri=url).registry_["version"] == before
+        with pytest.raises(ValueError, match="is not approved"):
+            load_model(f"risk/{orphan}", tracking_uri=url)
+        assert not list_decisions("risk", tracking_uri=url)["completed"].iloc[-1]
