@@ -2,16 +2,8 @@
 with small-cell suppression. Sensitive features are audit inputs only, never
 model inputs; the audit describes differences, it does not remove them."""
 
-from ._audit import (
-    BAND,
-    CAVEAT,
-    GATING,
-    METRICS,
-    NEW_ARRIVAL_MONTHS,
-    GroupAudit,
-    months_known,
-    standard_groups,
-)
+from ._audit import BAND, CAVEAT, GATING, METRICS, GroupAudit
+from ._groups import NEW_ARRIVAL_MONTHS, months_known, standard_groups
 from ._schools import school_at, school_spread
 
 __all__ = [
