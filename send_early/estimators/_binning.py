@@ -96,8 +96,9 @@ def pav_merge(thresholds, pos, tot, direction):
 
 def digitize(x: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Bin index of each value: ``k`` for ``t[k-1] < x <= t[k]``; missing -> ``len(t)+1``."""
-    idx = np.searchsorted(thresholds, x, side="left")
-    return np.where(np.isnan(x), thresholds.size + 1, idx)
+    # NaN sorts after +inf: one search over the edges and +inf puts values above the last
+    # edge in bin len(t) and NaN in bin len(t) + 1, with no second pass for the missing
+    return np.searchsorted(np.append(thresholds, np.inf), x, side="left")
 
 
 def bin_label(lower: float, upper: float, lo_seen: float, hi_seen: float) -> str:
