@@ -21,6 +21,7 @@ ORDER = [
     "report",
     "registry",
     "scoring",
+    "predict",
     "kill",
 ]
 INTRO = """# Benchmarks
@@ -44,6 +45,7 @@ Time and memory targets live here, never in unit tests.
 | `bench/render_card.py` | model card build and headless-browser render | offline, readable on a phone |
 | `bench/bench_registry.py` | MLflow log + register, load with checksum | < 5 s |
 | `bench/bench_scoring.py` | scoring 1M prepared rows; `send-early score` on 200k children | < 10 s and <= 3x `predict_proba`; < 60 s |
+| `bench/bench_predict.py` | additive `predict_proba` on 1M rows x 20 features against a bare searchsorted-and-gather | <= 3x the floor |
 | `bench/kill_scoring.py` | `send-early score` on 50,000 children killed at random moments and at each publishing step | a reader sees the previous or the new complete run, never a mix |
 
 """
