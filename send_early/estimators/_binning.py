@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
+from ..privacy import MIN_CELL
+
 __all__ = [
     "PSEUDO_COUNT",
     "Binner",
@@ -124,8 +126,9 @@ class Binner:
     categories : list of ndarray or None
         Per feature, its categories; ``None`` for a numeric one.
     seen : list of (ndarray, ndarray) or None
-        Per numeric feature, the lowest and highest training value in each value bin
-        (``+inf``/``-inf`` for an empty bin), for labels; ``None`` for a categorical one.
+        Per numeric feature and value bin, its one training value twice where the bin holds a
+        single value shared by at least ``MIN_CELL`` training rows (labelled ``30`` rather
+        than ``(27.5, 32.5]``), else ``+inf``/``-inf``; ``None`` for a categorical one.
     """
 
     def __init__(self, thresholds: list, categories: list, seen: list):
@@ -153,7 +156,11 @@ class Binner:
             hi = np.full(n_bins[j], -np.inf)
             np.minimum.at(lo, idx[ok, j], Xe[ok, j])
             np.maximum.at(hi, idx[ok, j], Xe[ok, j])
-            binner.seen[j] = (lo, hi)
+            # kept (and saved) only where a label needs it: a bin holding one value, shared by
+            # at least MIN_CELL training rows; elsewhere the extremes could be one child's values
+            rows = np.bincount(idx[ok, j], minlength=n_bins[j])
+            single = (lo == hi) & (rows >= MIN_CELL)
+            binner.seen[j] = (np.where(single, lo, np.inf), np.where(single, hi, -np.inf))
         return binner, idx
 
     def transform(self, Xe: np.ndarray) -> np.ndarray:

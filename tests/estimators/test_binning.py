@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from send_early.estimators import AdditiveRiskClassifier, ScorecardClassifier
 from send_early.estimators._binning import Binner
+from send_early.privacy import MIN_CELL
 
 
 @settings(max_examples=50, deadline=None)
@@ -43,10 +44,17 @@ def test_every_value_lands_in_its_bin_and_missing_last(edges, x, n_cats, codes):
     for j in (0, 1):
         bins = binner.bins(j)
         assert len(bins) == binner.n_value_bins[j] + 1 and bins["bin"].iloc[-1] == "missing"
+    # a bin's training value is kept (for its label) only when the bin holds one value
+    # shared by at least MIN_CELL rows: no stored extreme can be one child's value
     lo, hi = binner.seen[0]
     filled = np.isfinite(lo)
-    assert np.all(lo[filled] <= hi[filled])
-    assert filled.sum() == np.unique(num[ok]).size
+    assert np.all(lo[filled] == hi[filled]) and np.all(hi[~filled] == -np.inf)
+    rows = np.bincount(num[ok], minlength=binner.n_value_bins[0])
+    values = pd.Series(Xe[ok, 0]).groupby(num[ok]).nunique().reindex(range(len(rows)), fill_value=0)
+    assert filled.tolist() == ((rows >= MIN_CELL) & (values.to_numpy() == 1)).tolist()
+    np.testing.assert_array_equal(
+        lo[filled], pd.Series(Xe[ok, 0]).groupby(num[ok]).min()[np.flatnonzero(filled)]
+    )
 
 
 @pytest.fixture(scope="module")
