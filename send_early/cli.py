@@ -371,7 +371,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     from .registry import review_summary
 
-    _say(str(review_summary(args.name, args.version, tracking_uri=args.tracking_uri)))
+    summary = review_summary(
+        args.name, args.version, tracking_uri=args.tracking_uri, candidate=True
+    )
+    _say(str(summary))
     return EXIT_OK
 
 

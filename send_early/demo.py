@@ -87,11 +87,11 @@ def run_demo(
     say(run.headline_table().to_string(index=False))
     logged = res["logged"]
 
-    step(4, f"Registered in MLflow as {logged.name} version {logged.version} (alias 'challenger')")
+    step(4, f"Registered in MLflow as candidate {logged.registered_as} version {logged.version}")
     say(f"      run {logged.run_id}; artifact SHA-256 {logged.artifact_sha256[:16]}...")
 
     step(5, "Reviewer summary (what `send-early review` prints)")
-    summary = str(review_summary(logged.name, logged.version, tracking_uri=tracking_uri))
+    summary = str(review_summary(logged.registered_as, logged.version, tracking_uri=tracking_uri))
     checks = (
         summary[summary.find("Model card checks") :] if "Model card checks" in summary else summary
     )

@@ -308,16 +308,17 @@ def _refuse_promoted_twice(client, mlflow, name: str, version: str, alias: str) 
 
 
 def _copy(store, client, cand: str, version: str, name: str) -> str:
-    # MLflow logs "Registered model ... already exists. Creating a new version" at INFO on
-    # its own stderr handler; send_early reports the promotion itself
-    log = logging.getLogger("mlflow.store.model_registry.abstract_store")
-    level = log.level
-    log.setLevel(max(level, logging.WARNING))
+    # MLflow prints "Registered model ... already exists" and "Copied version ..." to its
+    # own event stream; send_early reports the promotion itself
+    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
+
+    enabled = MLFLOW_LOGGING_STREAM.enabled
+    MLFLOW_LOGGING_STREAM.enabled = False
     try:
         with using_store(store):  # the SQLite registry resolves models:/ via the global URI
             copy = client.copy_model_version(f"models:/{cand}/{version}", name)
     finally:
-        log.setLevel(level)
+        MLFLOW_LOGGING_STREAM.enabled = enabled
     return str(copy.version)
 
 

@@ -776,20 +776,26 @@ def _refuse_unapproved_copy(client, mv, where: str) -> None:
 
 # --------------------------------------------------------------------------- review
 def review_summary(
-    name: str, version: str | int, *, tracking_uri: str | os.PathLike | None = None
+    name: str,
+    version: str | int,
+    *,
+    tracking_uri: str | os.PathLike | None = None,
+    candidate: bool = False,
 ) -> ReviewSummary:
     """Summarise a registered version for its reviewer.
 
     Parameters
     ----------
     name : str
-        The production model ``NAME`` (its candidate ``NAME-candidates/VERSION`` is
-        reviewed; in a store from before candidates, ``NAME/VERSION``) or any
-        registered model name, such as ``NAME-candidates``.
+        Registered model name: a production model ``NAME`` or ``NAME-candidates``.
     version : str or int
         Version number.
     tracking_uri : str or path-like, optional
         MLflow tracking URI or store folder.
+    candidate : bool, default False
+        Review candidate ``NAME-candidates/VERSION`` of production model ``name`` (what
+        ``send-early review NAME VERSION`` shows before ``promote NAME VERSION``); in a
+        store from before candidates, ``NAME/VERSION``.
 
     Returns
     -------
@@ -802,7 +808,7 @@ def review_summary(
     client = store.client()
     production = production_name(name)
     with server_errors(store, "read", name):
-        if name == production:
+        if candidate and name == production:
             try:
                 client.get_registered_model(candidates_name(name))
                 name = candidates_name(name)

@@ -281,7 +281,7 @@ def test_parse_checks_accepts_lists_and_mappings():
 
 def test_review_summary_lists_metrics_checks_and_checklist(logged):
     store_dir, info = logged
-    summary = review_summary("risk_ok", info.version, tracking_uri=store_dir)
+    summary = review_summary("risk_ok", info.version, tracking_uri=store_dir, candidate=True)
     assert summary.checks_passed == ["calibration", "subgroup_gap"] and summary.checks_failed == []
     assert summary.has_card and summary.status == "pending_review"
     assert summary.metrics["headline.roc_auc"] == pytest.approx(0.81)
@@ -293,9 +293,9 @@ def test_review_summary_lists_metrics_checks_and_checklist(logged):
 
 
 def test_review_of_unknown_version_is_a_clear_value_error(logged):
-    store_dir, _ = logged
+    store_dir, info = logged
     with pytest.raises(ValueError, match="risk_ok-candidates version 99 must exist"):
-        review_summary("risk_ok", 99, tracking_uri=store_dir)
+        review_summary(info.registered_as, 99, tracking_uri=store_dir)
 
 
 def test_promote_moves_alias_and_records_decision(fitted_fake, tmp_path, store_dir):
@@ -322,8 +322,11 @@ def test_promote_moves_alias_and_records_decision(fitted_fake, tmp_path, store_d
     )
     with pytest.raises(ValueError, match="already holds the alias 'champion'"):
         promote("risk", "2", reviewer="rev-2", note="again", tracking_uri=store_dir)
-    summary = review_summary("risk", "2", tracking_uri=store_dir)  # candidate 2
-    assert summary.champion_version == "2" and summary.has_card
+    summary = review_summary("risk", "2", tracking_uri=store_dir)  # production version 2
+    assert "champion" in summary.aliases and summary.has_card and summary.status == "approved"
+    assert (
+        review_summary("risk", "2", tracking_uri=store_dir, candidate=True).champion_version == "2"
+    )
     assert mv.tags["send_early.lineage.candidate_version"] == "2"
 
 

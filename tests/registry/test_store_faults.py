@@ -247,7 +247,7 @@ def test_a_copied_store_works_after_the_original_is_deleted(
     shutil.rmtree(store_dir)
     assert main(["versions", "risk", "--store", str(copy)]) == 0
     assert "challenger" in capsys.readouterr().out
-    assert review_summary("risk", 1, tracking_uri=copy).checks_passed == ["calibration"]
+    assert review_summary("risk-candidates", 1, tracking_uri=copy).checks_passed == ["calibration"]
     model = load_model("risk-candidates@challenger", tracking_uri=copy, model_class=FakeRiskModel)
     assert model.registry_["artifact_sha256"] == info.artifact_sha256
     X = make_features([f"s{i}" for i in range(8)], seed=4)
