@@ -807,6 +807,9 @@ def review_summary(
     mlflow = import_mlflow()
     client = store.client()
     production = production_name(name)
+    # the champion compared with: production's for a reviewer (candidate=True); for a
+    # version named directly, its own model's (a candidate is never NAME@champion)
+    champ_model = production if candidate else name
     with server_errors(store, "read", name):
         if candidate and name == production:
             try:
@@ -818,7 +821,7 @@ def review_summary(
         mv = _model_version(client, mlflow, name, str(version), None)
         run = client.get_run(mv.run_id) if mv.run_id else None
         try:
-            champ = client.get_model_version_by_alias(production, "champion")
+            champ = client.get_model_version_by_alias(champ_model, "champion")
         except mlflow.exceptions.MlflowException:
             champ = None
     champ_metrics = {}

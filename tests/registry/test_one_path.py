@@ -9,6 +9,7 @@ serve`` over HTTP (``dataframe_split`` and ``dataframe_records``), ``send_early.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -126,38 +127,45 @@ def _json_rows(features: pd.DataFrame) -> pd.DataFrame:
     return flat.where(flat.notna(), None)
 
 
+@contextlib.contextmanager
+def _running(argv: list[str], env: dict, log_path: Path):
+    """A server process on 127.0.0.1 (``argv`` ends with its port): its base URL once /ping
+    answers, killed with its process group at the end."""
+    port = argv[-1]
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, log_path.read_text()[-2000:]
+                try:
+                    with urllib.request.urlopen(f"{base}/ping", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                assert time.monotonic() < deadline, "server did not answer /ping within 120 s"
+                time.sleep(0.5)
+            yield base
+        finally:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def server(cohort, tmp_path_factory):
     """``mlflow models serve`` on 127.0.0.1 (a free port), killed at the end."""
-    port = _free_port()
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = open_store(cohort["store"]).tracking_uri
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@champion",
-         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{base}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            assert time.monotonic() < deadline, "server did not answer /ping within 120 s"
-            time.sleep(0.5)
+    argv = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@champion",
+            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(_free_port())]  # fmt: skip
+    with _running(argv, env, log_path) as base:
         yield base, log_path
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
-        log.close()
 
 
 # ----------------------------------------------------------------------------- one path
@@ -352,33 +360,12 @@ def test_load_model_scores_like_the_cli(cohort):
 @pytest.fixture(scope="module")
 def guarded_server(cohort, tmp_path_factory):
     """``send-early serve`` on 127.0.0.1 (a free port), killed at the end."""
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("guarded") / "serve.log"
-    log = log_path.open("w")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "send_early.cli", "serve", f"models:/{NAME}@champion",
-         "--tracking-uri", str(cohort["store"]), "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{base}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            assert time.monotonic() < deadline, "server did not answer /ping within 120 s"
-            time.sleep(0.5)
+    argv = [sys.executable, "-m", "send_early.cli", "serve", f"models:/{NAME}@champion",
+            "--tracking-uri", str(cohort["store"]), "--port", str(_free_port())]  # fmt: skip
+    with _running(argv, env, log_path) as base:
         yield base, log_path
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
-        log.close()
 
 
 def test_mlflow_serve_quotes_rows_when_a_param_fails_its_type_check(cohort, server):

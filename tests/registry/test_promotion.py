@@ -17,6 +17,7 @@ from send_early.registry import (
     load_model,
     log_model,
     promote,
+    review_summary,
     rollback,
     setup_registry,
 )
@@ -58,6 +59,13 @@ def test_promote_copies_the_candidate_with_its_lineage_and_logs_the_decision(two
     cands = list_versions("risk", tracking_uri=store, candidates=True)
     assert cands["status"].tolist() == ["pending_review", "promoted"]
     assert cands["candidate_version"].tolist() == ["", "1"]
+    # scoring reads the version it loaded: a candidate is never the champion, even when
+    # its number matches the production champion's
+    assert review_summary("risk-candidates", 1, tracking_uri=store).champion_version is None
+    production = review_summary("risk", 1, tracking_uri=store)
+    assert production.champion_version == "1" and production.status == "approved"
+    reviewed = review_summary("risk", 1, tracking_uri=store, candidate=True)
+    assert reviewed.name == "risk-candidates" and reviewed.champion_version == "1"
 
 
 def test_the_author_may_not_approve_even_with_force(two_candidates):
