@@ -54,6 +54,23 @@ def append_decision(client, name: str, decision: dict) -> int:
     return entry
 
 
+def copied_from(mv) -> str:
+    """The candidate version a production version was copied from, or "" if none.
+
+    Read from the copy's ``source`` (``models:/NAME-candidates/N``), which MLflow sets
+    with the copy itself, so a copy whose lineage tags were never written (the server
+    failed right after the copy) is still recognised.
+    """
+    lineage = (mv.tags or {}).get("send_early.lineage.candidate_version")
+    if lineage:
+        return str(lineage)
+    source = str(getattr(mv, "source", "") or "")
+    head, _, tail = source.rpartition("/")
+    if source.startswith("models:/") and head.endswith("-candidates") and tail.isdigit():
+        return tail
+    return ""
+
+
 def approved_versions(decisions: list[dict], aliases: dict[str, str]) -> set[str]:
     """Production versions that completed an approval: holding an alias now, or replaced.
 

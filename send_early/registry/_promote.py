@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ._card import STATUS_TAG, TAG, with_approval
-from ._decisions import append_decision, approved_versions, read_decisions
+from ._decisions import append_decision, approved_versions, copied_from, read_decisions
 from ._identity import acting_user, candidates_name, is_server, production_name, server_errors
 from ._store import import_mlflow, open_store, using_store
 from ._versions import check_alias
@@ -215,7 +215,7 @@ def promote(
     with server_errors(store, "read", source):
         summary = review_summary(source, version, tracking_uri=store.tracking_uri)
         mv = _model_version(client, mlflow, source, version, None)
-    if legacy and mv.tags.get(LINEAGE + "candidate_version"):
+    if legacy and copied_from(mv):
         raise ValueError(
             f"{name} version {version} is a production copy; to make it {alias!r} again use "
             f"rollback (CLI: send-early rollback {name} {version})."
@@ -293,8 +293,7 @@ def _refuse_promoted_twice(client, mlflow, name: str, version: str, alias: str) 
     done = approved_versions(read_decisions(client, name, model), aliases)
     quoted = name.replace("'", "\\'")
     for mv in client.search_model_versions(f"name = '{quoted}'"):
-        tags = mv.tags or {}
-        if tags.get(LINEAGE + "candidate_version") == version and str(mv.version) in done:
+        if copied_from(mv) == version and str(mv.version) in done:
             held = [a for a, v in aliases.items() if v == str(mv.version)]
             hint = (
                 f"it already holds the alias {alias!r}; nothing to promote"
@@ -420,7 +419,7 @@ def rollback(
         model = client.get_registered_model(name)
         aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
         done = approved_versions(read_decisions(client, name, model), aliases)
-    copied = bool((mv.tags or {}).get(LINEAGE + "candidate_version"))
+    copied = bool(copied_from(mv))
     ok = version in done if copied else (mv.tags or {}).get(STATUS_TAG) == "approved"
     if not ok:
         raise ValueError(
@@ -438,7 +437,7 @@ def rollback(
         "timestamp": _now(),
         "previous_version": aliases.get(alias, ""),
         "version": version,
-        "candidate_version": (mv.tags or {}).get(LINEAGE + "candidate_version", ""),
+        "candidate_version": copied_from(mv),
         "forced": "false",
     }
     with server_errors(store, "change", name):

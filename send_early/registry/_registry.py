@@ -36,7 +36,7 @@ from ._card import (
     with_approval,
 )
 from ._identity import acting_user, candidates_name, production_name, server_errors
-from ._promote import CARD_SHA_TAG, LINEAGE, REGISTERED_BY_TAG
+from ._promote import CARD_SHA_TAG, REGISTERED_BY_TAG
 from ._pyfunc import directory_sha256, input_types, signature_for, verify_folder
 from ._pyfunc_loader import (
     DATA_DIR,
@@ -761,9 +761,9 @@ def load_model(
 
 def _refuse_unapproved_copy(client, mv, where: str) -> None:
     """A production copy whose promotion never moved its alias does not load."""
-    from ._decisions import approved_versions, read_decisions
+    from ._decisions import approved_versions, copied_from, read_decisions
 
-    if not (mv.tags or {}).get(LINEAGE + "candidate_version"):
+    if not copied_from(mv):
         return
     model = client.get_registered_model(mv.name)
     aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}

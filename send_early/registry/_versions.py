@@ -138,7 +138,7 @@ def list_versions(
     ValueError
         If neither ``NAME`` nor ``NAME-candidates`` is registered.
     """
-    from ._decisions import approved_versions, read_decisions
+    from ._decisions import approved_versions, copied_from, read_decisions
     from ._identity import candidates_name, production_name, server_errors
 
     mlflow = import_mlflow()
@@ -164,7 +164,7 @@ def list_versions(
     prod = _search(client, name) if registered is not None else []
     became = {}
     for mv in prod:
-        source = (mv.tags or {}).get(LINEAGE_CANDIDATE)
+        source = copied_from(mv)
         if source and str(mv.version) in done:
             became[source] = str(mv.version)
     shown = cand_model if candidates else registered
@@ -180,7 +180,7 @@ def list_versions(
         failed = [c["name"] for c in checks if c["passed"] is False]
         last = (approvals(tags) or [{}])[0]
         status = tags.get(STATUS_TAG, "unknown")
-        lineage = tags.get(LINEAGE_CANDIDATE, "")
+        lineage = copied_from(mv)
         if candidates:
             lineage = became.get(str(mv.version), "")
             status = "promoted" if lineage else status
@@ -206,10 +206,6 @@ def list_versions(
             }
         )
     return pd.DataFrame(rows, columns=list(VERSION_COLUMNS))
-
-
-#: Lineage tag naming the candidate a production version was copied from.
-LINEAGE_CANDIDATE = "send_early.lineage.candidate_version"
 
 
 def _search(client, name: str) -> list:

@@ -132,15 +132,23 @@ def logged_real(tmp_path_factory, template_db, fitted_model, small_cohort):
 
 
 def as_registered_before_candidates(client, name, store_dir):
-    """Turn ``NAME-candidates`` into versions of ``NAME`` itself, as releases before the
-    candidates split registered them (no author tag, no ``NAME-candidates`` model)."""
+    """Register ``NAME-candidates``' versions under ``NAME`` itself, as releases before the
+    candidates split did (same source and tags, no author tag), and drop ``NAME-candidates``."""
     from send_early.registry import open_store
     from send_early.registry._store import using_store
 
     with using_store(open_store(store_dir)):
-        for mv in client.search_model_versions(f"name = '{name}-candidates'"):
-            copy = client.copy_model_version(f"models:/{name}-candidates/{mv.version}", name)
-            client.delete_model_version_tag(name, copy.version, "send_early.registered_by")
+        found = client.search_model_versions(f"name = '{name}-candidates'")
+        for mv in sorted(found, key=lambda v: int(v.version)):
+            tags = {k: v for k, v in mv.tags.items() if k != "send_early.registered_by"}
+            try:
+                client.create_registered_model(name)
+            except Exception:  # already there
+                pass
+            client.create_model_version(
+                name, mv.source, run_id=mv.run_id, tags=tags, description=mv.description,
+                model_id=mv.model_id,
+            )  # fmt: skip
     client.delete_registered_model(f"{name}-candidates")
 
 

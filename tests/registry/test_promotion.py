@@ -211,3 +211,26 @@ def test_on_a_server_the_user_comes_from_mlflow_credentials_not_a_flag(tmp_path,
         acting_user(server, "jsmith")
     assert "s3cret-pw" not in str(err.value)
     assert acting_user(Store("sqlite:////tmp/x.db"), "typed") == "typed"  # embedded: the flag
+
+
+def test_a_failure_right_after_the_copy_is_recognised_by_its_source(two_candidates, monkeypatch):
+    """No lineage tag was written: the copy's source still names its candidate."""
+    store = two_candidates
+    mlflow = import_mlflow()
+
+    def stopped(self, *args, **kwargs):
+        raise mlflow.exceptions.MlflowException("the store went away")
+
+    with monkeypatch.context() as m:
+        m.setattr(mlflow.MlflowClient, "set_model_version_tag", stopped)
+        with pytest.raises(mlflow.exceptions.MlflowException, match="went away"):
+            promote("risk", 2, reviewer="b", note="n", tracking_uri=store)
+    mv = open_store(store).client().get_model_version("risk", "1")
+    assert not any(".lineage." in k for k in mv.tags)  # only the candidate's copied tags
+    table = list_versions("risk", tracking_uri=store)
+    assert table[["version", "status", "candidate_version"]].values.tolist() == [
+        [1, "not approved", "2"]
+    ]
+    with pytest.raises(ValueError, match="is not approved"):
+        load_model("risk/1", tracking_uri=store)
+    assert list_decisions("risk", tracking_uri=store).empty  # nothing was decided
