@@ -289,14 +289,18 @@ def _status_col(v: np.ndarray, store: _Store, f: FeatureSpec, as_of: pd.Timestam
     return pd.Categorical.from_codes(code, dtype=_STATUS_DTYPE)
 
 
-def build_features(tables, as_of, pipeline="default", *, check: bool = True) -> pd.DataFrame:
+def build_features(
+    tables, as_of, pipeline="default", *, engine: str = "memory", check: bool = True
+) -> pd.DataFrame:
     """Features of every child in the population at ``as_of``, from records on or before it.
 
     Parameters
     ----------
-    tables : Tables or mapping of str to DataFrame
+    tables : Tables, mapping of str to DataFrame, folder or Ibis connection
         Contract tables (validated first with :func:`send_early.schema.check_tables`).
-        A table that is absent gives missing values for its features.
+        A table that is absent gives missing values for its features. With
+        ``engine="duckdb"`` also a folder of contract Parquet/CSV files (read in
+        place, not validated) or an Ibis connection holding the contract tables.
     as_of : date-like
         Only records dated on or before this day contribute (each table's
         ``date_column``); a social care episode open on that day counts as open
@@ -304,6 +308,11 @@ def build_features(tables, as_of, pipeline="default", *, check: bool = True) -> 
         tables' extract date.
     pipeline : str, path-like or PipelineSpec, default "default"
         The feature pipeline spec (see ``docs/features.md``).
+    engine : {"memory", "duckdb"}, default "memory"
+        ``"memory"`` computes in numpy; ``"duckdb"`` compiles the spec to Ibis
+        expressions run on an embedded DuckDB (needs
+        ``pip install "send_early[duckdb]"``), with the same result (see
+        "Engines" in ``docs/features.md``).
     check : bool, default True
         Validate the tables with :func:`send_early.schema.check_tables` first.
         Validation costs more than the features on large extracts: validate
@@ -352,6 +361,12 @@ def build_features(tables, as_of, pipeline="default", *, check: bool = True) -> 
     2
     """
     spec = load_pipeline(pipeline)
+    if engine == "duckdb":
+        from ._ibis import build_features_duckdb
+
+        return build_features_duckdb(tables, as_of, spec, check=check)
+    if engine != "memory":
+        raise ValueError(f"engine must be 'memory' or 'duckdb'; found {engine!r}.")
     tables = _typed(tables, check)
     as_of = _as_of(as_of, tables)
     return _build(_Store(tables), as_of, spec)

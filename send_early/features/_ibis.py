@@ -1,0 +1,460 @@
+"""The feature pipeline compiled to Ibis expressions, executed on an embedded DuckDB.
+
+The same spec, population rules and output as the memory engine
+(:mod:`._engine`): every aggregation is one grouped query over the rows dated on
+or before the as-of date, and the features are left-joined onto the population.
+Records of one child on the same date are ordered as in their source (row
+order of a DataFrame or Parquet file), as the memory engine's stable sort does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..schema import TABLES, Tables, read_manifest
+from ._columnar import _as_of
+from ._population import _IDENTIFYING, _STATUS_DTYPE, STATUSES, _typed
+from ._spec import FeatureSpec, PipelineSpec
+
+logger = logging.getLogger(__name__)
+
+#: Aggregation kinds the DuckDB engine compiles (every kind of the spec language).
+COMPILED = frozenset(
+    {
+        "latest", "count", "sum", "rate", "min", "max", "mean", "any", "absent", "distinct",
+        "days_since", "trend", "open_at", "derive", "threshold", "any_of",
+    }
+)  # fmt: skip
+_ROW = "_se_row"  # source row order: breaks ties between records of one child on one date
+_DAY = "_se_day"  # the table's date column as days since 1970-01-01
+_HINT = 'the DuckDB engine needs Ibis and DuckDB: pip install "send_early[duckdb]"'
+
+
+def _ibis():
+    try:
+        import ibis
+    except ImportError as exc:
+        raise ImportError(_HINT) from exc
+    return ibis
+
+
+def check_compiled(spec: PipelineSpec) -> None:
+    """Refuse a spec with an aggregation the DuckDB engine does not compile (never differ)."""
+    bad = [f"{f.name} ({f.aggregation})" for f in spec.features if f.aggregation not in COMPILED]
+    if bad:
+        raise NotImplementedError(
+            f"pipeline {spec.name!r}: the DuckDB engine does not compile aggregation kinds of "
+            f"feature(s) {', '.join(bad)}; use engine='memory' for this pipeline."
+        )
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class _Bounds:
+    """What ``_as_of`` checks: the extract date and the earliest birth date."""
+
+    def __init__(self, extract_date: pd.Timestamp, first_birth):
+        self.extract_date = extract_date
+        self._births = pd.Series([pd.Timestamp(first_birth)] if first_birth is not None else [])
+
+    def __getitem__(self, name: str) -> dict:
+        return {"birth_date": self._births}
+
+
+def _from_frames(con, tables: Tables) -> dict:
+    """Register each typed DataFrame with DuckDB (Arrow, codes as strings, row numbers)."""
+    import pyarrow as pa
+
+    out = {}
+    for name, df in tables.items():
+        if name not in TABLES:
+            continue
+        cols, arrays = [], []
+        for c in TABLES[name].columns:
+            s = df[c.name]
+            if c.kind == "code":
+                a = pa.array(s.astype(object).where(s.notna(), None), type=pa.string())
+            elif c.kind in ("id", "str"):
+                a = pa.array(s.astype(object).where(s.notna(), None), type=pa.string())
+            else:
+                a = pa.Array.from_pandas(s)
+            cols.append(c.name)
+            arrays.append(a)
+        cols.append(_ROW)
+        arrays.append(pa.array(np.arange(len(df), dtype=np.int64)))
+        view = f"se_{name}"
+        con.con.register(view, pa.Table.from_arrays(arrays, names=cols))
+        out[name] = con.table(view)
+    return out
+
+
+def _from_folder(con, folder: Path) -> dict:
+    """Contract Parquet/CSV files read in place (``file_row_number`` keeps their order)."""
+    out = {}
+    for name in TABLES:
+        pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+        path = pq if pq.exists() else csv if csv.exists() else None
+        if path is None:
+            continue
+        quoted = str(path).replace("'", "''")
+        if path.suffix == ".parquet":
+            rel = f"SELECT *, file_row_number AS {_ROW} FROM read_parquet('{quoted}', file_row_number = true)"
+        else:
+            rel = (
+                f"SELECT *, row_number() OVER () AS {_ROW} FROM read_csv('{quoted}', header = true)"
+            )
+        con.con.execute(f"CREATE TEMP VIEW se_{name} AS {rel}")
+        out[name] = con.table(f"se_{name}")
+    return out
+
+
+def _from_connection(con) -> dict:
+    """The contract tables a connection holds (``list_tables`` fails on Ibis 12 with DuckDB 2)."""
+    from ibis.common.exceptions import TableNotFound
+
+    out = {}
+    for name in TABLES:
+        try:
+            out[name] = con.table(name)
+        except TableNotFound:
+            continue
+    return out
+
+
+def _connect(source, as_of, check: bool):
+    """(connection, raw tables by name, as-of Timestamp) for a folder, mapping or connection."""
+    ibis = _ibis()
+    if isinstance(source, str | os.PathLike):
+        folder = Path(source)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder} is not a folder of contract tables.")
+        con = ibis.duckdb.connect()
+        raw = _from_folder(con, folder)
+        if "children" not in raw:
+            raise FileNotFoundError(f"{folder} has no children.parquet or children.csv.")
+        extract = read_manifest(folder)["extract_date"]
+    elif isinstance(source, Mapping):
+        tables = _typed(source, check)
+        con = ibis.duckdb.connect()
+        raw = _from_frames(con, tables)
+        extract = tables.extract_date
+    elif hasattr(source, "table"):
+        con, raw = source, _from_connection(source)
+        if "children" not in raw:
+            raise ValueError("the connection must hold a 'children' table of the data contract.")
+        extract = pd.Timestamp.max.normalize()
+    else:
+        raise TypeError(
+            "source must be a folder of contract tables, a mapping of table name to DataFrame "
+            f"or an Ibis connection; found {type(source).__name__}."
+        )
+    tables = {n: _typed_table(t, n) for n, t in raw.items()}
+    first = tables["children"].birth_date.min().to_pyarrow().as_py()
+    return con, tables, _as_of(as_of, _Bounds(extract, first))
+
+
+def _typed_table(t, name: str):
+    """Dates as DATE, plus the day number of the table's date column (and a row order)."""
+    ibis = _ibis()
+    if _ROW not in t.columns:
+        t = t.mutate(**{_ROW: ibis.row_number()})
+    fix = {c.name: t[c.name].cast("date") for c in TABLES[name].columns if c.kind == "date"}
+    t = t.mutate(**fix)
+    d = t[TABLES[name].date_column]
+    return t.mutate(**{_DAY: d.delta(ibis.date(1970, 1, 1), unit="day")})
+
+
+# --------------------------------------------------------------------------- population
+
+
+def _population(tables: dict, as_of: pd.Timestamp, spec: PipelineSpec, day: int):
+    """Every child with its status code (index into STATUSES) and age in completed months."""
+    ibis = _ibis()
+    ch = tables["children"]
+    b = ch.birth_date
+    age = (
+        (as_of.year - b.year()) * 12
+        + (as_of.month - b.month())
+        - (as_of.day < b.day()).cast("int64")
+    )
+    ident = []
+    if "sen_events" in tables:
+        ev = tables["sen_events"]
+        ev = ev.filter(ev[_DAY] <= day, ev.event.isin(list(_IDENTIFYING)))
+        ident.append(ev.select(_k=ev.child_id).distinct())
+    if "census" in tables:
+        ce = tables["census"]
+        ce = ce.filter(ce[_DAY] <= day)
+        w = ibis.window(group_by=ce.child_id, order_by=[ibis.desc(ce[_DAY]), ibis.desc(ce[_ROW])])
+        ce = ce.mutate(_rn=ibis.row_number().over(w))
+        ce = ce.filter(ce._rn == 0, ce.sen_provision.notnull(), ce.sen_provision != "N")
+        ident.append(ce.select(_k=ce.child_id))
+    t = ch.mutate(_age=age)
+    if ident:
+        ids = ident[0] if len(ident) == 1 else ident[0].union(ident[1])
+        ids = ids.distinct().mutate(_ident=ibis.literal(True))
+        t = t.left_join(ids, t.child_id == ids._k).drop("_k")
+        identified = t._ident.fill_null(False)
+    else:
+        identified = ibis.literal(False)
+    status = ibis.cases(
+        (t[_DAY] > day, 2),
+        (t.moved_out_date.notnull() & (t.moved_out_date <= as_of.date()), 3),
+        (t._age < spec.min_age_months, 4),
+        (t._age >= spec.max_age_months, 5),
+        (identified, 1),
+        else_=0,
+    )
+    return t.mutate(_status=status)
+
+
+# --------------------------------------------------------------------------- aggregations
+
+
+def _num(t, table: str, col: str):
+    """A column as float64, as the memory engine reads it (codes as their index)."""
+    ibis = _ibis()
+    c = TABLES[table].column(col)
+    x = t[col]
+    if c.kind == "code":
+        return ibis.cases(*((x == code, float(i)) for i, code in enumerate(c.codes)), else_=None)
+    if c.kind == "date":
+        return x.delta(ibis.date(1970, 1, 1), unit="day").cast("float64")
+    return x.cast("float64")
+
+
+def _rows(t, f: FeatureSpec, as_of: pd.Timestamp, day: int):
+    """The rows feeding ``f``: as-of, filter, open episodes, then the window."""
+    ibis = _ibis()
+    t = t.filter(t[_DAY] <= day)
+    for col, vals in f.filter.items():
+        t = t.filter(t[col].isin(list(vals)))
+    if f.aggregation == "open_at":
+        end = t[f.end_column]
+        t = t.filter(end.isnull() | (end > as_of.date()))
+    w = f.window
+    if w.unit == "days":
+        t = t.filter(t[_DAY] > day - w.n)
+    elif w.unit == "months":
+        start = (as_of - pd.DateOffset(months=w.n)).date()
+        t = t.filter(t[_DAY] > (start - dt.date(1970, 1, 1)).days)
+    elif w.unit == "terms":
+        win = ibis.window(group_by=t.child_id, order_by=[ibis.desc(t[_DAY]), ibis.desc(t[_ROW])])
+        t = t.mutate(_rn=ibis.row_number().over(win))
+        t = t.filter(t._rn < w.n).drop("_rn")
+    return t
+
+
+def _rate_parts(t, f: FeatureSpec):
+    num = sum(_num(t, f.table, c).fill_null(0.0) for c in f.column)
+    return num, _num(t, f.table, f.denominator).fill_null(0.0)
+
+
+def _aggregate(t, f: FeatureSpec, day: int):
+    """(child_id as ``_k``, ``_v``) for children with rows (absent: 0 rows is decided later)."""
+    ibis = _ibis()
+    agg, k = f.aggregation, t.child_id
+    if agg in ("latest", "trend"):
+        if agg == "latest":
+            t = t.mutate(_x=_num(t, f.table, f.column[0]))
+            t = t.filter(t._x.notnull())
+            order = [ibis.desc(t[_DAY]), ibis.desc(t[_ROW])]
+            if f.prefer:
+                pref = ibis.literal(True)
+                for col, vals in f.prefer.items():
+                    pref = pref & t[col].isin(list(vals)).fill_null(False)
+                order = [ibis.desc(pref.cast("int8")), *order]
+            win = ibis.window(group_by=t.child_id, order_by=order)
+            t = t.mutate(_rn=ibis.row_number().over(win))
+            return t.filter(t._rn == 0).select(_k=t.child_id, _v=t._x)
+        num, den = _rate_parts(t, f)
+        r = ibis.ifelse(den > 0, num / den, ibis.null().cast("float64"))
+        t = t.mutate(_x=1.0 - r if f.complement else r)
+        t = t.filter(t._x.notnull())
+        win = ibis.window(group_by=t.child_id, order_by=[ibis.desc(t[_DAY]), ibis.desc(t[_ROW])])
+        grp = ibis.window(group_by=t.child_id)
+        t = t.mutate(
+            _rn=ibis.row_number().over(win), _c=t._x.count().over(grp), _s=t._x.sum().over(grp)
+        )
+        t = t.filter(t._rn == 0, t._c >= 2)
+        return t.select(_k=t.child_id, _v=t._x - (t._s - t._x) / (t._c - 1).cast("float64"))
+    if agg in ("count", "absent"):
+        v = t.count().cast("float64")
+    elif agg in ("any", "open_at"):
+        if f.column:
+            hit = (_num(t, f.table, f.column[0]) == 1).cast("int64").sum().fill_null(0)
+            v = (hit > 0).cast("float64")
+        else:
+            v = ibis.literal(1.0)
+    elif agg == "days_since":
+        v = (day - t[_DAY].max()).cast("float64")
+    elif agg == "distinct":
+        v = ibis.greatest(t[f.column[0]].nunique() + f.offset, 0).cast("float64")
+    elif agg == "rate":
+        num, den = _rate_parts(t, f)
+        sn, sd = num.sum(), den.sum()
+        v = ibis.ifelse(sd > 0, sn / sd, ibis.null().cast("float64"))
+        v = 1.0 - v if f.complement else v
+    elif agg == "sum":
+        if len(f.column) > 1:
+            v = sum(_num(t, f.table, c).fill_null(0.0) for c in f.column).sum()
+        else:
+            v = _num(t, f.table, f.column[0]).sum().fill_null(0.0)
+    elif agg in ("min", "max", "mean"):
+        x = _num(t, f.table, f.column[0])
+        v = {"min": x.min, "max": x.max, "mean": x.mean}[agg]()
+    else:  # pragma: no cover - refused by check_compiled
+        raise NotImplementedError(f"aggregation {agg!r}")
+    return t.group_by(_k=k).aggregate(_v=v)
+
+
+def _children_value(t, f: FeatureSpec, as_of: pd.Timestamp):
+    ibis = _ibis()
+    if f.aggregation == "derive":
+        misy = ((t.birth_date.month() + 3) % 12 + 1).cast("float64")
+        return {
+            "age_months": t._age.cast("float64"),
+            "month_in_school_year": misy,
+            "summer_born": (misy >= 8).cast("float64"),
+        }[f.transform]
+    v = _num(t, "children", f.column[0])
+    if f.aggregation in ("latest", "min", "max", "mean", "sum"):
+        return v
+    if f.aggregation == "count":
+        return ibis.literal(1.0)
+    if f.aggregation == "any":
+        return (v == 1).fill_null(False).cast("float64")
+    raise NotImplementedError(  # pragma: no cover - the memory engine refuses it too
+        f"aggregation {f.aggregation!r} is not supported on the children table"
+    )
+
+
+def _compare(v, op: str, cut: float):
+    r = {
+        "<": v < cut,
+        "<=": v <= cut,
+        ">": v > cut,
+        ">=": v >= cut,
+        "==": v == cut,
+        "!=": v != cut,
+    }[op]
+    return r.cast("float64")
+
+
+def _status(t, v, f: FeatureSpec, as_of: pd.Timestamp):
+    """Assessment status code: 0 assessed, 1 not yet due, 2 missing (as the memory engine)."""
+    ibis = _ibis()
+    b = t.birth_date
+    due_year = b.year() - (b.month() < 9).cast("int64") + 6 + f.due_year_group
+    before_aug = as_of < pd.Timestamp(as_of.year, 8, 1)
+    not_due = (due_year > as_of.year) | ((due_year == as_of.year) & before_aug)
+    return ibis.cases((v.notnull(), 0), (not_due, 1), else_=2)
+
+
+def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: int):
+    """The population with one column per output column (codes for categoricals)."""
+    ibis = _ibis()
+    t = pop
+    for i, f in enumerate(spec.features):
+        if f.table and f.table != "children" and f.table in tables:
+            a = _aggregate(_rows(tables[f.table], f, as_of, day), f, day)
+            a = a.rename(**{f"_k{i}": "_k", f"_a{i}": "_v"})
+            t = t.left_join(a, t.child_id == a[f"_k{i}"])
+    vals: dict = {}  # feature name -> expression (threshold and any_of read earlier ones)
+    out: dict = {}
+    for i, f in enumerate(spec.features):
+        if f.aggregation == "threshold":
+            v = _compare(vals[f.source], f.op, f.cutoff)
+        elif f.aggregation == "any_of":
+            srcs = [vals[s] for s in f.sources]
+            hit = ibis.greatest(*[s.fill_null(0.0) for s in srcs]) > 0
+            known = ibis.greatest(*[s.notnull().cast("int8") for s in srcs]) > 0
+            v = ibis.cases((hit, 1.0), (known, 0.0), else_=ibis.null().cast("float64"))
+        elif f.table not in tables:
+            v = ibis.null().cast("float64")
+        elif f.table == "children":
+            v = _children_value(t, f, as_of)
+        elif f.aggregation == "absent":
+            v = ibis.ifelse(t[f"_a{i}"].isnull(), 1.0, 0.0)
+        else:
+            v = t[f"_a{i}"]
+        if f.missing == "zero" and (f.table is None or f.table in tables):
+            v = v.fill_null(0.0)
+        vals[f.name] = v = v.cast("float64")
+        out[f.name] = v
+        if f.indicator:
+            out[f"{f.name}_missing"] = v.isnull().cast("float64")
+        if f.missing == "not_assessed":
+            out[f"{f.name}_status"] = _status(t, v, f, as_of)
+    return t.select("child_id", _ROW, **out).order_by(_ROW)
+
+
+def _to_frame(tbl, spec: PipelineSpec) -> pd.DataFrame:
+    """An Arrow result as the memory engine's frame (float64 with NaN, fixed categoricals)."""
+
+    def num(c):
+        return tbl.column(c).to_numpy().astype(np.float64)  # nulls become NaN
+
+    out = {}
+    for f in spec.features:
+        v = num(f.name)
+        if f.dtype == "category":
+            codes = np.where(np.isnan(v), -1, v).astype(np.int64)
+            cdef = TABLES[f.table].column(f.column[0])
+            out[f.name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cdef.codes))
+        else:
+            out[f.name] = v
+        for c in f.output_columns[1:]:
+            if c.endswith("_status"):
+                codes = tbl.column(c).to_numpy().astype(np.int64)
+                out[c] = pd.Categorical.from_codes(codes, dtype=_STATUS_DTYPE)
+            else:
+                out[c] = num(c)
+    ids = pd.array(tbl.column("child_id").to_numpy(zero_copy_only=False), dtype="str")
+    return pd.DataFrame(out, index=pd.Index(ids, dtype="str", name="child_id"))
+
+
+def build_features_duckdb(source, as_of, spec: PipelineSpec, *, check: bool = True):
+    """``build_features(..., engine="duckdb")``: see :func:`send_early.features.build_features`."""
+    check_compiled(spec)
+    with warnings.catch_warnings():
+        # Ibis 12 calls DuckDB 2's deprecated fetch_arrow_table(): not ours to fix, not the user's
+        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+        return _build(source, as_of, spec, check)
+
+
+def _build(source, as_of, spec: PipelineSpec, check: bool) -> pd.DataFrame:
+    con, tables, as_of = _connect(source, as_of, check)
+    day = (as_of.date() - dt.date(1970, 1, 1)).days
+    everyone = _population(tables, as_of, spec, day)
+    counts = everyone.group_by("_status").aggregate(n=everyone.count()).to_pyarrow().to_pydict()
+    n_by = dict(zip(counts["_status"], counts["n"], strict=True))
+    pop = everyone.filter(everyone._status == 0)
+    frame = _to_frame(_features(tables, pop, spec, as_of, day).to_pyarrow(), spec)
+    frame.attrs = {
+        "as_of": as_of.date().isoformat(),
+        "pipeline": spec.name,
+        "pipeline_version": spec.version,
+        "population": {s: n_by.get(i, 0) for i, s in enumerate(STATUSES)},
+        "protected": spec.protected,
+        "missing_tables": sorted(
+            {f.table for f in spec.features if f.table and f.table not in tables}
+        ),
+    }
+    logger.info(
+        "built %d features for %d children at %s (pipeline %s, DuckDB)",
+        frame.shape[1],
+        len(frame),
+        as_of.date(),
+        spec.name,
+    )
+    return frame
