@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import sys
 
 import numpy as np
@@ -526,3 +527,12 @@ def test_missing_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "ibis", None)  # as if ibis-framework were not installed
     with pytest.raises(ImportError, match=r'pip install "send_early\[duckdb\]"'):
         build_features(make_cohort(20, random_state=0), "2021-09-01", engine="duckdb")
+
+
+def test_import_loads_neither_ibis_nor_duckdb():
+    code = (
+        "import sys, send_early, send_early.features\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ibis', 'duckdb', 'sqlglot'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
