@@ -331,14 +331,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=step,
     )
     step("done")
-    run = res["run"]
+    run = res.run
     _say(run.headline_table().to_string(index=False))
     _say_failed_checks(run.card)
     _say(f"Model saved to {Path(args.out) / 'model'}")
     if run.card is not None:
         _say(f"Model card: {run.card.html_path}")
-    if res["logged"] is not None:
-        _say(str(res["logged"]))
+    if res.logged is not None:
+        _say(str(res.logged))
     return EXIT_OK
 
 

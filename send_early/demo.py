@@ -83,9 +83,9 @@ def run_demo(
         truth=truth,
         progress=lambda s: say(f"      - {s}"),
     )
-    run = res["run"]
+    run = res.run
     say(run.headline_table().to_string(index=False))
-    logged = res["logged"]
+    logged = res.logged
 
     step(4, f"Registered in MLflow as candidate {logged.registered_as} version {logged.version}")
     say(f"      run {logged.run_id}; artifact SHA-256 {logged.artifact_sha256[:16]}...")
@@ -152,7 +152,7 @@ def run_demo(
     say(f"Run record:  {run_path}")
     say(f"Work lists:  {lists_dir / 'index.html'}")
     say(
-        f"MLflow UI:   MLFLOW_DISABLE_TELEMETRY=true mlflow ui --backend-store-uri {res['logged'].tracking_uri}"
+        f"MLflow UI:   MLFLOW_DISABLE_TELEMETRY=true mlflow ui --backend-store-uri {res.logged.tracking_uri}"
     )
     say(
         f"Done in {time.perf_counter() - t0:.0f} s. A score is decision support for a person, never a decision."

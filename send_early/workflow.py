@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["EvaluationRun", "evaluate_model", "default_evaluation_as_of", "train_model"]
+__all__ = [
+    "EvaluationRun",
+    "TrainingResult",
+    "evaluate_model",
+    "default_evaluation_as_of",
+    "train_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -285,6 +291,25 @@ def evaluate_model(
     )
 
 
+@dataclass(frozen=True)
+class TrainingResult:
+    """What :func:`train_model` produced.
+
+    Attributes
+    ----------
+    model : send_early.RiskModel
+        Fitted and calibrated.
+    run : EvaluationRun
+        The evaluation, group audit, backtest and model card.
+    logged : send_early.registry.LoggedModel or None
+        The registered candidate (run id, model URI, version), when ``register`` was given.
+    """
+
+    model: object
+    run: EvaluationRun
+    logged: object | None = None
+
+
 def train_model(
     tables,
     model_spec="default",
@@ -296,11 +321,14 @@ def train_model(
     truth: pd.DataFrame | None = None,
     backtest: bool = True,
     progress: Callable[[str], None] | None = None,
-) -> dict:
+) -> TrainingResult:
     """Fit, calibrate, evaluate, write the card, and (optionally) log and register.
 
-    Returns a dict with the fitted ``model``, the ``run`` (:class:`EvaluationRun`)
-    and, when registered, ``logged`` (run id, model URI, version).
+    Returns
+    -------
+    TrainingResult
+        The fitted ``model``, the ``run`` (:class:`EvaluationRun`) and, when registered,
+        ``logged`` (run id, model URI, version).
     """
     from .model import RiskModel
 
@@ -318,7 +346,7 @@ def train_model(
     )
     out = Path(out_dir) if out_dir is not None else None
     run = evaluate_model(model, tables, out_dir=out, truth=truth, backtest=backtest, progress=say)
-    result = {"model": model, "run": run, "logged": None}
+    logged = None
     if out is not None:
         say(f"saving the model to {out / 'model'}")
         model.save(out / "model")
@@ -327,7 +355,7 @@ def train_model(
 
         say(f"logging and registering as {register!r}")
         card_paths = [run.card.html_path, run.card.json_path] if run.card is not None else None
-        result["logged"] = log_model(
+        logged = log_model(
             model,
             evaluation=run.evaluation,
             audit=run.audit,
@@ -335,4 +363,4 @@ def train_model(
             registered_name=register,
             tracking_uri=tracking_uri,
         )
-    return result
+    return TrainingResult(model=model, run=run, logged=logged)

@@ -29,11 +29,11 @@ def trained(small_cohort, fast_spec_path, tmp_path_factory):
 
 def test_train_evaluates_writes_card_and_registers(trained, small_cohort):
     res, root, store = trained
-    run = res["run"]
+    run = res.run
     assert run.as_of == default_evaluation_as_of(small_cohort, 24) == pd.Timestamp("2023-08-31")
     assert run.counts["evaluated"] > 500
     assert run.card.html_path.exists() and run.card.json_path.exists()
-    assert res["logged"].version == "1"
+    assert res.logged.version == "1"
     table = run.headline_table()
     assert "ROC AUC" in set(table["measure"])
     assert (root / "out" / "model" / "model.json").exists()
@@ -60,7 +60,7 @@ def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, 
         "--tracking-uri",
         str(store),
     ]
-    if not res["run"].card.passed:
+    if not res.run.card.passed:
         assert main(args) == 1  # refused: the card's checks failed
         assert main([*args, "--force"]) == 2  # --force needs --reason
         args += ["--force", "--reason", "test cohort is tiny"]
@@ -72,7 +72,7 @@ def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, 
     assert main(["versions", "wf_model", "--json", "--tracking-uri", str(store)]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["version"] for r in rows] == [1] and "champion" in rows[0]["aliases"].split(",")
-    assert rows[0]["reviewer"] == "r1" and rows[0]["forced"] == (not res["run"].card.passed)
+    assert rows[0]["reviewer"] == "r1" and rows[0]["forced"] == (not res.run.card.passed)
     assert main(["versions", "no_such_model", "--tracking-uri", str(store)]) == 1
     write_tables(small_cohort, tmp_path / "cohort")
     out_file = tmp_path / "scores.csv"
@@ -93,7 +93,7 @@ def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, 
     assert rc == 0
     scores = pd.read_csv(out_file)
     assert set(scores["model_version"].astype(str)) == {"1"}
-    assert (scores["model_name"] == res["model"].name).all()
+    assert (scores["model_name"] == res.model.name).all()
 
 
 def test_no_child_id_in_the_store(trained, small_cohort):

@@ -49,7 +49,7 @@ def cohort(tmp_path_factory):
     res = train_model(
         tables, spec, TRAIN_DATES, out_dir=root / "out", register=NAME, tracking_uri=store
     )
-    version = res["logged"].version
+    version = res.logged.version
     promote(
         NAME,
         version,

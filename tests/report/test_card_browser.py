@@ -123,7 +123,7 @@ def example_card(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fitted_card(small_cohort, fast_spec_path, tmp_path_factory):
     res = train_model(small_cohort, fast_spec_path, out_dir=tmp_path_factory.mktemp("fitted"))
-    return res["run"].card
+    return res.run.card
 
 
 @pytest.mark.slow

@@ -242,7 +242,7 @@ def real_card(request, tmp_path_factory):
     tables, truth = make_cohort(request.param, random_state=0, return_truth=True)
     out = tmp_path_factory.mktemp(f"card{request.param}")
     res = train_model(tables, "default", out_dir=out, truth=truth, backtest=True)
-    return res["run"].card
+    return res.run.card
 
 
 @pytest.mark.slow
