@@ -24,21 +24,25 @@ def _card(path, failed: bool):
 
 @pytest.fixture(scope="module")
 def store(fitted_model, tmp_path_factory):
-    """warn_model: version 1 (a failed card check, challenger), version 2 (champion);
-    forced_model: version 1 promoted to champion with --force."""
+    """warn_model: version 1 (a failed card check, challenger, forced), version 2 (champion),
+    each promoted from its candidate; forced_model: version 1 promoted to champion with --force."""
     from send_early.registry import log_model, promote
 
     root = tmp_path_factory.mktemp("warn")
     uri = str(root / "store")
     bad, good = _card(root / "bad.json", True), _card(root / "good.json", False)
-    for card, alias in ((bad, "challenger"), (good, None)):
-        log_model(
-            fitted_model,
-            card_paths=[card],
-            registered_name="warn_model",
-            alias=alias,
-            tracking_uri=uri,
-        )
+    for card in (bad, good):  # candidates 1 and 2 of warn_model-candidates
+        log_model(fitted_model, card_paths=[card], registered_name="warn_model", tracking_uri=uri)
+    promote(
+        "warn_model",
+        "1",
+        alias="challenger",
+        reviewer="r1",
+        note="trial",
+        force=True,
+        force_reason="tiny test cohort",
+        tracking_uri=uri,
+    )
     promote("warn_model", "2", reviewer="r1", note="checked", tracking_uri=uri)
     log_model(fitted_model, card_paths=[bad], registered_name="forced_model", tracking_uri=uri)
     promote(
