@@ -35,6 +35,7 @@ COMPILED = frozenset(
 )  # fmt: skip
 _ROW = "_se_row"  # source row order: breaks ties between records of one child on one date
 _DAY = "_se_day"  # the table's date column as days since 1970-01-01
+_KEY = "_se_key"  # (day, row) as one int64: the latest record has the largest key
 _HINT = 'the DuckDB engine needs Ibis and DuckDB: pip install "send_early[duckdb]"'
 
 
@@ -81,12 +82,11 @@ def _from_frames(con, tables: Tables) -> dict:
         cols, arrays = [], []
         for c in TABLES[name].columns:
             s = df[c.name]
+            a = pa.Array.from_pandas(s)
             if c.kind == "code":
-                a = pa.array(s.astype(object).where(s.notna(), None), type=pa.string())
-            elif c.kind in ("id", "str"):
-                a = pa.array(s.astype(object).where(s.notna(), None), type=pa.string())
-            else:
-                a = pa.Array.from_pandas(s)
+                a = a.dictionary_decode()
+            if c.kind in ("code", "id", "str") and a.type != pa.string():
+                a = a.cast(pa.string())
             cols.append(c.name)
             arrays.append(a)
         cols.append(_ROW)
@@ -170,7 +170,9 @@ def _typed_table(t, name: str):
     fix = {c.name: t[c.name].cast("date") for c in TABLES[name].columns if c.kind == "date"}
     t = t.mutate(**fix)
     d = t[TABLES[name].date_column]
-    return t.mutate(**{_DAY: d.delta(ibis.date(1970, 1, 1), unit="day")})
+    t = t.mutate(**{_DAY: d.delta(ibis.date(1970, 1, 1), unit="day")})
+    # days offset by 2**16 (dates 1790-2149) in bits 40-56, the row below; bit 58 is for prefer
+    return t.mutate(**{_KEY: ((t[_DAY] + 65536).cast("int64") * 2**40) + t[_ROW].cast("int64")})
 
 
 # --------------------------------------------------------------------------- population
@@ -232,25 +234,33 @@ def _num(t, table: str, col: str):
     return x.cast("float64")
 
 
-def _rows(t, f: FeatureSpec, as_of: pd.Timestamp, day: int):
-    """The rows feeding ``f``: as-of, filter, open episodes, then the window."""
+def _cond(t, f: FeatureSpec, as_of: pd.Timestamp, day: int):
+    """Which rows (already on or before the as-of date) feed ``f``: filter, open, days or months."""
     ibis = _ibis()
-    t = t.filter(t[_DAY] <= day)
+    c = ibis.literal(True)
     for col, vals in f.filter.items():
-        t = t.filter(t[col].isin(list(vals)))
+        c = c & t[col].isin(list(vals)).fill_null(False)
     if f.aggregation == "open_at":
         end = t[f.end_column]
-        t = t.filter(end.isnull() | (end > as_of.date()))
+        c = c & (end.isnull() | (end > as_of.date()))
     w = f.window
     if w.unit == "days":
-        t = t.filter(t[_DAY] > day - w.n)
+        c = c & (t[_DAY] > day - w.n)
     elif w.unit == "months":
         start = (as_of - pd.DateOffset(months=w.n)).date()
-        t = t.filter(t[_DAY] > (start - dt.date(1970, 1, 1)).days)
-    elif w.unit == "terms":
-        win = ibis.window(group_by=t.child_id, order_by=[ibis.desc(t[_DAY]), ibis.desc(t[_ROW])])
+        c = c & (t[_DAY] > (start - dt.date(1970, 1, 1)).days)
+    return c
+
+
+def _rows(t, f: FeatureSpec, as_of: pd.Timestamp, day: int):
+    """The rows feeding ``f`` (for latest, trend and ``N terms``): as-of, condition, then terms."""
+    ibis = _ibis()
+    t = t.filter(t[_DAY] <= day)
+    t = t.filter(_cond(t, f, as_of, day))
+    if f.window.unit == "terms":
+        win = ibis.window(group_by=t.child_id, order_by=ibis.desc(t[_KEY]))
         t = t.mutate(_rn=ibis.row_number().over(win))
-        t = t.filter(t._rn < w.n).drop("_rn")
+        t = t.filter(t._rn < f.window.n).drop("_rn")
     return t
 
 
@@ -259,62 +269,61 @@ def _rate_parts(t, f: FeatureSpec):
     return num, _num(t, f.table, f.denominator).fill_null(0.0)
 
 
-def _aggregate(t, f: FeatureSpec, day: int):
-    """(child_id as ``_k``, ``_v``) for children with rows (absent: 0 rows is decided later)."""
+def _metrics(t, f: FeatureSpec, i: int, day: int, where=None) -> dict:
+    """Grouped reductions for ``f`` over the rows of ``t`` where ``where`` holds.
+
+    ``_n{i}`` counts the rows (no row: the feature is missing, or 1 for ``absent``);
+    ``_a{i}`` is the value.
+    """
     ibis = _ibis()
-    agg, k = f.aggregation, t.child_id
-    if agg in ("latest", "trend"):
-        if agg == "latest":
-            t = t.mutate(_x=_num(t, f.table, f.column[0]))
-            t = t.filter(t._x.notnull())
-            order = [ibis.desc(t[_DAY]), ibis.desc(t[_ROW])]
-            if f.prefer:
-                pref = ibis.literal(True)
-                for col, vals in f.prefer.items():
-                    pref = pref & t[col].isin(list(vals)).fill_null(False)
-                order = [ibis.desc(pref.cast("int8")), *order]
-            win = ibis.window(group_by=t.child_id, order_by=order)
-            t = t.mutate(_rn=ibis.row_number().over(win))
-            return t.filter(t._rn == 0).select(_k=t.child_id, _v=t._x)
+    agg = f.aggregation
+    out = {f"_n{i}": t.count(where=where)}
+    if agg in ("count", "absent"):
+        return out
+    if agg == "latest":
+        x = _num(t, f.table, f.column[0])
+        key = t[_KEY]
+        if f.prefer:
+            pref = ibis.literal(True)
+            for col, vals in f.prefer.items():
+                pref = pref & t[col].isin(list(vals)).fill_null(False)
+            key = key + pref.cast("int64") * 2**58
+        has = x.notnull() if where is None else where & x.notnull()
+        v = x.argmax(key, where=has)
+    elif agg == "trend":
         num, den = _rate_parts(t, f)
         r = ibis.ifelse(den > 0, num / den, ibis.null().cast("float64"))
-        t = t.mutate(_x=1.0 - r if f.complement else r)
-        t = t.filter(t._x.notnull())
-        win = ibis.window(group_by=t.child_id, order_by=[ibis.desc(t[_DAY]), ibis.desc(t[_ROW])])
-        grp = ibis.window(group_by=t.child_id)
-        t = t.mutate(
-            _rn=ibis.row_number().over(win), _c=t._x.count().over(grp), _s=t._x.sum().over(grp)
-        )
-        t = t.filter(t._rn == 0, t._c >= 2)
-        return t.select(_k=t.child_id, _v=t._x - (t._s - t._x) / (t._c - 1).cast("float64"))
-    if agg in ("count", "absent"):
-        v = t.count().cast("float64")
+        r = 1.0 - r if f.complement else r
+        has = r.notnull() if where is None else where & r.notnull()
+        last, c, sm = r.argmax(t[_KEY], where=has), r.count(where=has), r.sum(where=has)
+        v = ibis.ifelse(c >= 2, last - (sm - last) / (c - 1).cast("float64"), None)
     elif agg in ("any", "open_at"):
         if f.column:
-            hit = (_num(t, f.table, f.column[0]) == 1).cast("int64").sum().fill_null(0)
+            hit = (_num(t, f.table, f.column[0]) == 1).cast("int64").sum(where=where).fill_null(0)
             v = (hit > 0).cast("float64")
         else:
             v = ibis.literal(1.0)
     elif agg == "days_since":
-        v = (day - t[_DAY].max()).cast("float64")
+        v = (day - t[_DAY].max(where=where)).cast("float64")
     elif agg == "distinct":
-        v = ibis.greatest(t[f.column[0]].nunique() + f.offset, 0).cast("float64")
+        v = ibis.greatest(t[f.column[0]].nunique(where=where) + f.offset, 0).cast("float64")
     elif agg == "rate":
         num, den = _rate_parts(t, f)
-        sn, sd = num.sum(), den.sum()
+        sn, sd = num.sum(where=where), den.sum(where=where)
         v = ibis.ifelse(sd > 0, sn / sd, ibis.null().cast("float64"))
         v = 1.0 - v if f.complement else v
     elif agg == "sum":
         if len(f.column) > 1:
-            v = sum(_num(t, f.table, c).fill_null(0.0) for c in f.column).sum()
+            v = sum(_num(t, f.table, c).fill_null(0.0) for c in f.column).sum(where=where)
         else:
-            v = _num(t, f.table, f.column[0]).sum().fill_null(0.0)
+            v = _num(t, f.table, f.column[0]).sum(where=where).fill_null(0.0)
     elif agg in ("min", "max", "mean"):
         x = _num(t, f.table, f.column[0])
-        v = {"min": x.min, "max": x.max, "mean": x.mean}[agg]()
+        v = {"min": x.min, "max": x.max, "mean": x.mean}[agg](where=where)
     else:  # pragma: no cover - refused by check_compiled
         raise NotImplementedError(f"aggregation {agg!r}")
-    return t.group_by(_k=k).aggregate(_v=v)
+    out[f"_a{i}"] = v
+    return out
 
 
 def _children_value(t, f: FeatureSpec, as_of: pd.Timestamp):
@@ -364,11 +373,24 @@ def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: i
     """The population with one column per output column (codes for categoricals)."""
     ibis = _ibis()
     t = pop
+    # one grouped pass per table (conditions as FILTER clauses), and one per set of rows
+    # cut to each child's latest N records (``N terms``)
+    passes: dict[tuple, dict] = {}
     for i, f in enumerate(spec.features):
-        if f.table and f.table != "children" and f.table in tables:
-            a = _aggregate(_rows(tables[f.table], f, as_of, day), f, day)
-            a = a.rename(**{f"_k{i}": "_k", f"_a{i}": "_v"})
-            t = t.left_join(a, t.child_id == a[f"_k{i}"])
+        if not f.table or f.table == "children" or f.table not in tables:
+            continue
+        if f.window.unit == "terms":
+            key = (f.table, f.window, tuple(f.filter.items()), f.end_column)
+            r = passes.setdefault(key, {"rows": _rows(tables[f.table], f, as_of, day), "m": {}})
+            r["m"].update(_metrics(r["rows"], f, i, day))
+        else:
+            src = tables[f.table]
+            r = passes.setdefault((f.table,), {"rows": src.filter(src[_DAY] <= day), "m": {}})
+            r["m"].update(_metrics(r["rows"], f, i, day, _cond(r["rows"], f, as_of, day)))
+    for j, p in enumerate(passes.values()):
+        r = p["rows"]
+        a = r.group_by(**{f"_t{j}": r.child_id}).aggregate(**p["m"])
+        t = t.left_join(a, t.child_id == a[f"_t{j}"])
     vals: dict = {}  # feature name -> expression (threshold and any_of read earlier ones)
     out: dict = {}
     for i, f in enumerate(spec.features):
@@ -384,9 +406,11 @@ def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: i
         elif f.table == "children":
             v = _children_value(t, f, as_of)
         elif f.aggregation == "absent":
-            v = ibis.ifelse(t[f"_a{i}"].isnull(), 1.0, 0.0)
+            v = ibis.ifelse(t[f"_n{i}"].fill_null(0) == 0, 1.0, 0.0)
         else:
-            v = t[f"_a{i}"]
+            got = t[f"_n{i}"].fill_null(0) > 0
+            value = t[f"_n{i}"] if f.aggregation == "count" else t[f"_a{i}"]
+            v = ibis.ifelse(got, value.cast("float64"), ibis.null().cast("float64"))
         if f.missing == "zero" and (f.table is None or f.table in tables):
             v = v.fill_null(0.0)
         vals[f.name] = v = v.cast("float64")
