@@ -1,0 +1,7 @@
+"""``python -m send_early.cli``: the ``send-early`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,211 @@
+"""What every command shares: output, errors, argument checks and common options."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger("send_early.cli")
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
+
+
+class UsageError(Exception):
+    """An option that is wrong for the data it names (exit 2), found after parsing."""
+
+
+def _say(*parts: object) -> None:
+    print(*parts, flush=True)
+
+
+def _err(msg: str) -> None:
+    print(f"send-early: {msg}", file=sys.stderr, flush=True)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def _extract_date(args: argparse.Namespace):
+    """``--extract-date``, else the folder's manifest.json (read before any table)."""
+    from ..schema import read_manifest
+
+    if args.extract_date is not None:
+        if not Path(args.dir).is_dir():
+            raise FileNotFoundError(
+                f"{args.dir} is not a folder of contract tables (it does not exist or is a file)."
+            )
+        return args.extract_date
+    return read_manifest(args.dir)["extract_date"]
+
+
+def _check_not_after(flag: str, dates, extract) -> None:
+    """Refuse as-of dates after the extract date: nothing after it is known."""
+    late = [d for d in dates if d is not None and d > extract]
+    if late:
+        found = ", ".join(str(d.date()) for d in late)
+        raise UsageError(
+            f"{flag} must be on or before the extract date {extract.date()}; found {found}. "
+            "Records after the extract are unknown: give an earlier date, or score a later "
+            "extract."
+        )
+
+
+def _read(args: argparse.Namespace):
+    from ..schema import read_tables
+
+    allow = getattr(args, "allow_missing_table", None) or ()
+    return read_tables(args.dir, extract_date=args.extract_date, allow_missing=allow)
+
+
+class _Progress:
+    """A tqdm bar on stderr, drawn from the first call back (when work starts), never before."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                desc=self.desc,
+                unit="chunk",
+                file=sys.stderr,
+                leave=False,
+                disable=None,  # no bar when stderr is not a terminal (cron logs)
+            )
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# -- options, each checked while parsing (a usage error, exit 2, before any work) -------------
+
+
+def _capacity_arg(text: str) -> str:
+    """``--capacity``: a count (400) or a share (0.05, 5%); 0 and negatives refused."""
+    from ..evaluation import parse_capacity
+
+    try:
+        parse_capacity(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _date_arg(text: str):
+    """A date option: ISO 8601 ``YYYY-MM-DD`` only (``01/02/2023`` is ambiguous)."""
+    from ..schema import parse_iso_date
+
+    try:
+        return parse_iso_date(text, what="the date")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _dates_arg(text: str) -> list:
+    """Comma-separated ISO dates."""
+    parts = [t.strip() for t in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(
+            f"the dates must be ISO dates, YYYY-MM-DD, separated by commas "
+            f"(e.g. 2018-09-01,2019-09-01); found {text!r}."
+        )
+    return [_date_arg(t) for t in parts]
+
+
+def _out_arg(text: str) -> Path:
+    path = Path(text)
+    if path.suffix not in (".csv", ".parquet"):
+        raise argparse.ArgumentTypeError(
+            f"the scores file must end in .csv or .parquet; found {path.name!r}."
+        )
+    return path
+
+
+def _share_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"the share must be a number from 0 to 1 (e.g. 0.05); found {text!r}."
+        )
+    return value
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"the number must be a whole number of 1 or more; found {text!r}."
+        )
+    return value
+
+
+def _extract_date_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--extract-date",
+        type=_date_arg,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date the extract was taken; needed when DIR has no manifest.json, "
+        "and overrides the manifest's",
+    )
+
+
+def _table_arg(text: str) -> str:
+    """A required table that may be missing (``--allow-missing-table``)."""
+    from ..schema import TABLES
+
+    names = [n for n, t in TABLES.items() if t.required and n != "children"]
+    if text not in names:
+        raise argparse.ArgumentTypeError(
+            f"--allow-missing-table must name a required table that may be left out "
+            f"({', '.join(names)}; children never, and other tables are optional); found {text!r}."
+        )
+    return text
+
+
+def _allow_missing_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--allow-missing-table",
+        type=_table_arg,
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="accept a folder without this required table (repeatable). Without sen_events, "
+        "children already identified cannot be excluded: they are scored and can be flagged",
+    )
+
+
+def _store_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--store",
+        "--tracking-uri",
+        dest="tracking_uri",
+        default=None,
+        metavar="DIR|URI",
+        help="model store: an embedded store folder or an MLflow tracking URI (default: "
+        "$MLFLOW_TRACKING_URI, else $SEND_EARLY_STORE, else ./send_early_store)",
+    )
+
+
+def _reviewer_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--reviewer",
+        default=None,
+        help="the reviewer's id, on the embedded store only (default: the OS user); on a "
+        "registry server the reviewer is the user it authenticates, and this is refused",
+    )
