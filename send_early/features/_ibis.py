@@ -9,6 +9,7 @@ order of a DataFrame or Parquet file), as the memory engine's stable sort does.
 
 from __future__ import annotations
 
+import csv as csv_module
 import datetime as dt
 import logging
 import os
@@ -109,8 +110,14 @@ def _from_folder(con, folder: Path) -> dict:
         if path.suffix == ".parquet":
             rel = f"SELECT *, file_row_number AS {_ROW} FROM read_parquet('{quoted}', file_row_number = true)"
         else:
+            # ids, text and codes stay text, as read_tables reads them (DuckDB would infer numbers)
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                header = next(csv_module.reader(fh), [])
+            text = [c.name for c in TABLES[name].columns if c.kind in ("id", "str", "code")]
+            types = ", ".join(f"'{c}': 'VARCHAR'" for c in text if c in header)
             rel = (
-                f"SELECT *, row_number() OVER () AS {_ROW} FROM read_csv('{quoted}', header = true)"
+                f"SELECT *, row_number() OVER () AS {_ROW} FROM read_csv('{quoted}', "
+                f"header = true, types = {{{types}}})"
             )
         con.con.execute(f"CREATE TEMP VIEW se_{name} AS {rel}")
         out[name] = con.table(f"se_{name}")
