@@ -457,6 +457,20 @@ def test_duckdb_equals_memory_on_random_cohorts(all_kinds, seed, n, as_of, pipel
     assert_same(mem, build_features(tables, as_of, spec, engine="duckdb"))
 
 
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(500, 3000),
+    as_of=st.dates(pd.Timestamp("2012-01-01").date(), pd.Timestamp("2025-08-31").date()),
+)
+def test_duckdb_equals_memory_on_larger_cohorts_and_any_date(all_kinds, seed, n, as_of):
+    tables = make_cohort(n, random_state=seed)
+    for spec in ("default", all_kinds):
+        mem = build_features(tables, as_of, spec)
+        assert_same(mem, build_features(tables, as_of, spec, engine="duckdb"))
+
+
 @pytest.mark.parametrize("as_of", ["2021-09-01", "2021-12-01", "2022-09-01"])
 def test_duckdb_equals_memory_on_hand_tables(hand_tables_shared, all_kinds, as_of):
     for spec in ("default", all_kinds):
