@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..exceptions import SpecError
 from ..schema import TABLES, Tables
 from ._columnar import (
     _as_of,
@@ -194,10 +195,22 @@ def _children_feature(store: _Store, f: FeatureSpec, as_of: pd.Timestamp, age: n
             "month_in_school_year": misy,
             "summer_born": (misy >= 8).astype(np.float64),
         }[f.transform]
+    if not f.column:  # one row per child: counted once, present for everyone
+        if f.aggregation in ("count", "any"):
+            return np.ones(store.n)
+        raise SpecError(
+            f"feature {f.name!r}: aggregation {f.aggregation!r} on the children table needs a "
+            "column; name one with column = ..."
+        )
     s = ch[f.column[0]]
     if f.dtype == "category":
         return s.cat.codes.to_numpy().astype(np.float64)
-    v = s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) if f.column else None
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise SpecError(
+            f"feature {f.name!r}: children.{f.column[0]} holds codes, not numbers, so "
+            f"{f.aggregation!r} cannot compute a number from it; declare dtype = \"category\"."
+        )
+    v = s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     if f.aggregation in ("latest", "min", "max", "mean", "sum"):
         return v
     if f.aggregation in ("count", "any"):

@@ -317,3 +317,46 @@ def test_moving_out_after_as_of_is_not_known_at_as_of(hand_tables):
     pd.testing.assert_frame_equal(
         build_features(hand_tables, AS_OF), build_features(hand_tables.replace(children=ch), AS_OF)
     )
+
+
+CHILDREN_SPEC = """
+name = "children_only"
+version = "0"
+description = "Features on the children table (tests only)."
+
+[population]
+min_age_months = 0
+max_age_months = 240
+
+[[feature]]
+name = "age"
+label = "Age"
+table = "children"
+aggregation = "derive"
+transform = "age_months"
+
+[[feature]]
+name = "on_record"
+label = "On record"
+table = "children"
+aggregation = "count"
+"""
+
+
+def test_children_table_features_count_every_child_and_refuse_codes_as_numbers(
+    hand_tables, tmp_path
+):
+    from send_early.exceptions import SpecError
+    from send_early.features import load_pipeline
+
+    path = tmp_path / "children.toml"
+    path.write_text(CHILDREN_SPEC)
+    X = build_features(hand_tables, AS_OF, pipeline=load_pipeline(path))
+    assert len(X) and (X["on_record"] == 1).all()  # was an IndexError (no column)
+    bad = CHILDREN_SPEC + (
+        '\n[[feature]]\nname = "sex_latest"\nlabel = "Sex"\ntable = "children"\n'
+        'column = "sex"\naggregation = "latest"\n'
+    )
+    path.write_text(bad)
+    with pytest.raises(SpecError, match=r"sex_latest.*children\.sex holds codes.*category"):
+        build_features(hand_tables, AS_OF, pipeline=load_pipeline(path))
