@@ -49,13 +49,14 @@ def _blocked_terms(model) -> np.ndarray:
     return np.array([bool(set(fs) & protected) for fs in _term_features(model)], dtype=bool)
 
 
-def format_value(values: pd.Series, flag: bool = False) -> pd.Series:
+def format_value(values: pd.Series, flag: bool = False, unit: str = "") -> pd.Series:
     """Plain-English rendering of feature values for reasons.
 
     Values of a flag feature (``flag=True``, from the pipeline spec's
     ``dtype = "flag"``) become ``"yes"``/``"no"``; missing values
-    ``"not recorded"``; other numbers keep at most three significant digits
-    (a count of 1 stays ``"1"``).
+    ``"not recorded"``; a share (the spec's ``unit`` starts with ``"share"``, such as
+    attendance) a percentage with one decimal; other numbers keep at most three
+    significant digits (a count of 1 stays ``"1"``).
 
     Examples
     --------
@@ -64,6 +65,8 @@ def format_value(values: pd.Series, flag: bool = False) -> pd.Series:
     ['yes', 'no', 'not recorded']
     >>> format_value(pd.Series([1.0, 0.8734, 31.0, None])).tolist()
     ['1', '0.873', '31', 'not recorded']
+    >>> format_value(pd.Series([0.9125, -0.0296, None]), unit="share of sessions").tolist()
+    ['91.2%', '-3.0%', 'not recorded']
     """
     if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values):
         out = values.astype("object").where(values.notna(), "not recorded")
@@ -72,6 +75,8 @@ def format_value(values: pd.Series, flag: bool = False) -> pd.Series:
     arr = v.to_numpy()
     if flag:
         out = np.where(arr == 1, "yes", "no").astype(object)
+    elif unit.startswith("share"):
+        out = np.char.add(np.char.mod("%.1f", np.round(arr * 100, 1)), "%").astype(object)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             mag = np.floor(np.log10(np.abs(arr)))
@@ -161,8 +166,10 @@ def explain_local(
     ok = np.isfinite(vals)
     labels = model.pipeline.labels()
     flags = {f.name for f in model.pipeline.features if f.dtype == "flag"}
+    units = {f.name: f.unit for f in model.pipeline.features}
     reasons = [
-        _sentences(features, idx[:, j], ok[:, j], term_feats, labels, flags) for j in range(k)
+        _sentences(features, idx[:, j], ok[:, j], term_feats, labels, flags, units)
+        for j in range(k)
     ]
     if wide:
         empty = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
@@ -233,6 +240,7 @@ def _sentences(
     term_feats,
     labels,
     flags: set[str],
+    units: dict[str, str] | None = None,
 ) -> pd.Categorical:
     """One reason sentence per row, for the term chosen at one position ("" where none).
 
@@ -260,7 +268,9 @@ def _sentences(
             txt = (
                 labels.get(f, f)
                 + ": "
-                + format_value(pd.Series(uniq), flag=f in flags).to_numpy(dtype=object)
+                + format_value(
+                    pd.Series(uniq), flag=f in flags, unit=(units or {}).get(f, "")
+                ).to_numpy(dtype=object)
             )
             combined = combined * len(uniq) + c
             parts.append((txt, len(uniq)))
