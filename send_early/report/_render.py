@@ -236,6 +236,10 @@ def _views(card: ModelCard) -> dict:
     v["training"] = [(k.replace("_", " "), x, "num") for k, x in ds.training.items()]
     given = ds.given or {}
     v["given"] = _given_pairs(given)
+    if ds.evaluation:  # the evaluation cohort's counts are shown once, under its heading
+        v["given"] = [
+            g for g in v["given"] if g[0] not in ("n children", "n positive", "prevalence")
+        ]
     v["missingness"] = sorted(
         ({"feature": k, "missing": x} for k, x in (given.get("missingness") or {}).items()),
         key=lambda r: -(r["missing"] or 0),

@@ -460,6 +460,23 @@ def test_example_card_suppresses_the_group_of_nine(tmp_path):
     assert any("simulated" in s for s in data["limitations"])
 
 
+def test_the_evaluation_cohort_is_one_table(tmp_path):
+    """Its counts once, with what else describes the data (was two tables repeating them)."""
+    import re
+
+    kw = example_inputs(n=1500, seed=1)
+    kw.pop("ids")
+    html = build_model_card(**kw).to_html()
+    section = html[html.index("<h3>Evaluation cohort</h3>") :]
+    section = section[: section.index("<h3>", 5)] if "<h3>" in section[5:] else section
+    assert "<h3>Data used</h3>" not in html
+    data = html[
+        html.index("<h3>Training and calibration data</h3>") : html.index("<h3>Tables</h3>")
+    ]
+    assert len(re.findall(r">later identified<", data)) == 1
+    assert "extract date" in section
+
+
 # --------------------------------------------------------------------------- inputs, HTML
 def test_html_is_self_contained_and_responsive(good_card):
     html, _ = _texts(good_card)
@@ -512,7 +529,7 @@ def test_card_summary_from_path_dict_and_card(tmp_path):
 
 
 def test_registry_reads_the_checks(tmp_path):
-    from send_early.registry._registry import _parse_checks
+    from send_early.registry._card import parse_checks as _parse_checks
 
     card = build(tmp_path, evaluation=fake_evaluation(ece=0.05))
     parsed = _parse_checks(json.loads(card.json_path.read_text()))
