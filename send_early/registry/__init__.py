@@ -11,17 +11,11 @@ MLflow telemetry is off unless ``MLFLOW_DISABLE_TELEMETRY=false`` is set.
 
 from ._council import grant_role, revoke_user, setup_registry
 from ._identity import candidates_name
+from ._loading import load_model
+from ._logging import LoggedModel, log_drift, log_model
 from ._promote import Promotion, demote, promote, rollback
 from ._pyfunc import OUTPUT_COLUMNS, directory_sha256, pyfunc_input
-from ._registry import (
-    REVIEW_CHECKLIST,
-    LoggedModel,
-    ReviewSummary,
-    load_model,
-    log_drift,
-    log_model,
-    review_summary,
-)
+from ._review import REVIEW_CHECKLIST, ReviewSummary, review_summary
 from ._serve import make_app, serve
 from ._store import STORE_ENV, Store, default_store_path, open_store
 from ._versions import (

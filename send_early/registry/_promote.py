@@ -15,24 +15,27 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ._card import STATUS_TAG, TAG, with_approval
+from ._card import with_approval
 from ._decisions import append_decision, approved_versions, copied_from, read_decisions
 from ._identity import acting_user, candidates_name, is_server, production_name, server_errors
+from ._loading import _download_verified, _model_version
+from ._review import review_summary
 from ._store import import_mlflow, open_store, using_store
+from ._tags import (
+    CARD_SHA_TAG,
+    LINEAGE,
+    MAX_TAG,
+    NO_CARD,
+    REGISTERED_BY_TAG,
+    STATUS_TAG,
+    TAG,
+    now,
+)
 from ._versions import check_alias
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Promotion", "demote", "promote", "rollback"]
-
-#: Version tag: who registered a candidate (the authenticated user on a server).
-REGISTERED_BY_TAG = TAG + "registered_by"
-#: Version tag: SHA-256 of the model card (JSON) logged with a candidate.
-CARD_SHA_TAG = TAG + "card_sha256"
-#: Lineage tags a production copy carries (``send_early.lineage.*``).
-LINEAGE = TAG + "lineage."
-_NO_CARD = "no_model_card"
-_MAX_TAG = 4900
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,6 @@ def promote(
     with server_errors(store, "read", cand):
         legacy = not _exists(client, mlflow, cand)
     source = name if legacy else cand
-    from ._registry import _download_verified, _model_version, review_summary
-
     with server_errors(store, "read", source):
         summary = review_summary(source, version, tracking_uri=store.tracking_uri)
         mv = _model_version(client, mlflow, source, version, None)
@@ -221,7 +222,7 @@ def promote(
             f"rollback (CLI: send-early rollback {name} {version})."
         )
     _four_eyes(source, version, _author(client, mv), user)
-    failed = summary.checks_failed if summary.has_card else [_NO_CARD, *summary.checks_failed]
+    failed = summary.checks_failed if summary.has_card else [NO_CARD, *summary.checks_failed]
     if not summary.has_card and not force:
         raise ValueError(
             f"{source} version {version} cannot become {alias!r}: a model card must be logged "
@@ -254,8 +255,8 @@ def promote(
         "action": "promote",
         "alias": alias,
         "reviewer": user,
-        "note": str(note).strip()[:_MAX_TAG],
-        "timestamp": _now(),
+        "note": str(note).strip()[:MAX_TAG],
+        "timestamp": now(),
         "previous_version": _alias_version(client, mlflow, name, alias) or "",
         "candidate_version": "" if legacy else version,
         "run_id": mv.run_id or "",
@@ -263,7 +264,7 @@ def promote(
         "checks_passed": ",".join(summary.checks_passed),
         "checks_failed": ",".join(failed),
         "forced": "true" if forced else "false",
-        "force_reason": str(force_reason).strip()[:_MAX_TAG] if forced else "",
+        "force_reason": str(force_reason).strip()[:MAX_TAG] if forced else "",
         "registered_by": _author(client, mv) or "",
     }
     if not legacy:
@@ -277,12 +278,6 @@ def promote(
     _after_move(client, name, target, decision)
     logger.info("Promoted %s version %s to %s.", name, target, alias)
     return _result(name, decision, entry, failed)
-
-
-def _now() -> str:
-    from ._registry import _now as now
-
-    return now()
 
 
 def _refuse_promoted_twice(client, mlflow, name: str, version: str, alias: str) -> None:
@@ -336,7 +331,7 @@ def _tag_decision(client, name: str, target: str, decision: dict, legacy: bool) 
         tags[LINEAGE + "checks_failed"] = decision["checks_failed"]
         tags[STATUS_TAG] = "not_approved"  # until the alias has moved
     for key, value in tags.items():
-        client.set_model_version_tag(name, target, key, str(value)[:_MAX_TAG])
+        client.set_model_version_tag(name, target, key, str(value)[:MAX_TAG])
 
 
 def _after_move(client, name: str, target: str, decision: dict) -> None:
@@ -412,8 +407,6 @@ def rollback(
     mlflow = import_mlflow()
     client = store.client()
     name, version = production_name(name), str(version)
-    from ._registry import _model_version
-
     with server_errors(store, "read", name):
         mv = _model_version(client, mlflow, name, version, None)
         model = client.get_registered_model(name)
@@ -433,8 +426,8 @@ def rollback(
         "action": "rollback",
         "alias": alias,
         "reviewer": user,
-        "note": str(note).strip()[:_MAX_TAG],
-        "timestamp": _now(),
+        "note": str(note).strip()[:MAX_TAG],
+        "timestamp": now(),
         "previous_version": aliases.get(alias, ""),
         "version": version,
         "candidate_version": copied_from(mv),
@@ -480,8 +473,8 @@ def demote(
         "action": "demote",
         "alias": alias,
         "reviewer": user,
-        "note": str(note).strip()[:_MAX_TAG],
-        "timestamp": _now(),
+        "note": str(note).strip()[:MAX_TAG],
+        "timestamp": now(),
         "previous_version": previous,
         "version": "",
         "forced": "false",

@@ -124,7 +124,7 @@ def make_app(model_uri: str, *, tracking_uri: str | os.PathLike | None = None):
     fastapi.FastAPI
         With MLflow's routes; ``/invocations`` scores with :func:`predict_frame`.
     """
-    from ._registry import load_model
+    from ._loading import load_model
 
     import_mlflow()  # telemetry off before MLflow's server modules load
     from mlflow.models import Model

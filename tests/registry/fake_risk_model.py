@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from send_early.registry._registry import allow_model_class
+from send_early.registry._loading import allow_model_class
 
 #: Child ids and a value present only in the fake's training data.
 SECRET_IDS = [f"ZQCHILD{i:05d}X" for i in range(40)]

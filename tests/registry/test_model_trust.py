@@ -20,8 +20,8 @@ from fake_risk_model import FakeRiskModel
 from send_early import IntegrityError
 from send_early.cli import main
 from send_early.registry import directory_sha256, load_model, log_model, open_store
-from send_early.registry._registry import CLASS_TAG, SHA_TAG, SIGNATURE_TAG
 from send_early.registry._signing import KEY_ENV, KEY_FILE_ENV, signing_key
+from send_early.registry._tags import CLASS_TAG, SHA_TAG, SIGNATURE_TAG
 
 from .conftest import fresh_store
 

@@ -43,7 +43,9 @@ from send_early.registry import (
     pyfunc_input,
     review_summary,
 )
-from send_early.registry._registry import _flatten_numbers, _parse_checks, _parse_ref
+from send_early.registry._card import parse_checks as _parse_checks
+from send_early.registry._loading import _parse_ref
+from send_early.registry._logging import _flatten_numbers
 from send_early.registry._store import _backup_if_migrating, _resolve, import_mlflow
 
 HERE = Path(__file__).resolve().parent

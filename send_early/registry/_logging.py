@@ -1,9 +1,8 @@
-"""Log, review, promote and load send_early risk models with the MLflow registry.
+"""Log send_early risk models and batch drift to MLflow.
 
-Every function takes ``tracking_uri=`` (any MLflow tracking URI or a store folder);
-by default it uses ``$MLFLOW_TRACKING_URI`` or the embedded SQLite store (see
-:func:`send_early.registry.open_store`). Only aggregates are ever written to MLflow:
-spec names and hashes, dates, counts and metrics; never a child's row.
+:func:`log_model` logs a fitted RiskModel in one run and registers it as a candidate;
+:func:`log_drift` logs population stability indices. Only aggregates are ever written
+to MLflow: spec names and hashes, dates, counts and metrics; never a child's row.
 """
 
 from __future__ import annotations
@@ -24,78 +23,37 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..exceptions import IntegrityError
-from ._card import (
-    STATUS_TAG,
-    TAG,
-    card_figures,
-    check_tags,
-    checks_from_tags,
-    describe_version,
-    parse_checks,
-    with_approval,
-)
+from ._card import card_figures, check_tags, describe_version, parse_checks, with_approval
 from ._identity import acting_user, candidates_name, production_name, server_errors
-from ._promote import CARD_SHA_TAG, REGISTERED_BY_TAG
-from ._pyfunc import directory_sha256, input_types, signature_for, verify_folder
-from ._pyfunc_loader import (
-    DATA_DIR,
-    FORMAT_KEY,
-    LOADER_MODULE,
-    SHA_KEY,
-    SIGNATURE_KEY,
-    check_mlmodel,
-)
+from ._loading import _class_path
+from ._pyfunc import directory_sha256, input_types, signature_for
+from ._pyfunc_loader import FORMAT_KEY, LOADER_MODULE, SHA_KEY, SIGNATURE_KEY
 from ._signing import sign, signing_key
 from ._store import (
     DEFAULT_EXPERIMENT,
-    Store,
     _get_or_create_experiment,
     import_mlflow,
     open_store,
     using_store,
 )
+from ._tags import (
+    CARD_SHA_TAG,
+    CLASS_TAG,
+    REGISTERED_BY_TAG,
+    SHA_TAG,
+    SIGNATURE_TAG,
+    STATUS_TAG,
+    TAG,
+)
 from ._versions import check_alias
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "REVIEW_CHECKLIST",
-    "LoggedModel",
-    "ReviewSummary",
-    "load_model",
-    "log_drift",
-    "log_model",
-    "review_summary",
-]
+__all__ = ["LoggedModel", "log_drift", "log_model"]
 
-#: Version tag holding the SHA-256 of the saved RiskModel directory.
-SHA_TAG = TAG + "artifact_sha256"
-#: Version tag holding its HMAC signature (when a signing key was set at logging).
-SIGNATURE_TAG = TAG + "signature"
-#: Version tag naming the class of the logged model; it selects among the classes allowed
-#: in this process (:func:`allow_model_class`) and is never imported.
-CLASS_TAG = TAG + "model_class"
 _MODEL_ARTIFACT = "model"  # name of the logged pyfunc model
-_MAX_TAG = 4900  # stay below MLflow's tag value limits on every backend
-_NO_CARD = "no_model_card"  # the failed check a version logged without a card counts as
-
-#: What a reviewer confirms before promoting a version (shown by :func:`review_summary`).
-REVIEW_CHECKLIST = (
-    "Every model card check passed, or each failure is understood and recorded as the reason.",
-    "Headline and capacity metrics (flags per year, precision and recall at capacity) are at "
-    "least as good as the current champion on the same back-test.",
-    "Calibration: predicted risk matches observed rates in the card's reliability table.",
-    "Subgroup gaps (sex, ethnicity, FSM, EAL) are within the agreed tolerance, and any gap "
-    "is explained in the note.",
-    "The data extract date and contract version are current; the pipeline and model spec "
-    "hashes are the reviewed specs.",
-    "The intended use holds: a score is decision support for a practitioner who reviews "
-    "every flag, never a decision about a child.",
-)
 
 
-# --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class LoggedModel:
     """What :func:`log_model` logged and registered.
@@ -143,97 +101,7 @@ class LoggedModel:
         )
 
 
-@dataclass(frozen=True)
-class ReviewSummary:
-    """What a reviewer needs to approve or reject a registered version.
-
-    Returned by :func:`review_summary`; ``str(summary)`` is the text the CLI prints,
-    ``summary.to_dict()`` a JSON-ready dict.
-    """
-
-    name: str
-    version: str
-    run_id: str | None
-    aliases: tuple[str, ...]
-    status: str
-    tags: dict
-    params: dict
-    metrics: dict
-    checks: tuple[dict, ...]
-    champion_version: str | None
-    champion_metrics: dict
-    checklist: tuple[str, ...] = REVIEW_CHECKLIST
-
-    @property
-    def has_card(self) -> bool:
-        return self.tags.get(TAG + "card") == "yes"
-
-    def force_reason(self, alias: str = "champion") -> str | None:
-        """The reason recorded when this version was promoted to ``alias`` with ``force``."""
-        return self.tags.get(f"{TAG}review.{alias}.force_reason") or None
-
-    @property
-    def checks_failed(self) -> list[str]:
-        """Names of the model card checks that failed."""
-        return [c["name"] for c in self.checks if c.get("passed") is False]
-
-    @property
-    def checks_passed(self) -> list[str]:
-        return [c["name"] for c in self.checks if c.get("passed") is True]
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d.update(
-            has_card=self.has_card,
-            checks_failed=self.checks_failed,
-            checks_passed=self.checks_passed,
-        )
-        return d
-
-    def __str__(self) -> str:
-        lines = [
-            f"{self.name} version {self.version}  [{self.status}]"
-            + (f"  aliases: {', '.join(self.aliases)}" if self.aliases else ""),
-            f"run {self.run_id}",
-        ]
-        for key in ("model_name", "outcome", "horizon", "extract_date", "contract_version"):
-            if key in self.params:
-                lines.append(f"  {key}: {self.params[key]}")
-        for key in ("pipeline_spec_sha256", "model_spec_sha256", "artifact_sha256"):
-            if TAG + key in self.tags:
-                lines.append(f"  {key}: {self.tags[TAG + key][:16]}...")
-        champ = self.champion_version
-        lines.append(
-            "Metrics"
-            + (f" (champion = version {champ})" if champ and self.champion_metrics else "")
-        )
-        for key in sorted(self.metrics):
-            value = f"  {key}: {self.metrics[key]:.4g}"
-            if key in self.champion_metrics:
-                value += f"   (champion {self.champion_metrics[key]:.4g})"
-            lines.append(value)
-        if not self.has_card:
-            lines.append("Model card: none logged; review the evaluation before promoting.")
-        else:
-            lines.append(
-                f"Model card checks: {len(self.checks_passed)} passed, "
-                f"{len(self.checks_failed)} failed"
-            )
-            for c in self.checks:
-                mark = {True: "PASS", False: "FAIL", None: "WARN"}[c.get("passed")]
-                lines.append(
-                    f"  [{mark}] {c['name']}" + (f": {c['detail']}" if c.get("detail") else "")
-                )
-        lines.append("Reviewer checklist:")
-        lines.extend(f"  [ ] {item}" for item in self.checklist)
-        return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- helpers
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-
-
 def _sha(text: str | None) -> str | None:
     return hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
 
@@ -323,49 +191,11 @@ def _pip_requirements() -> list[str]:
     return reqs
 
 
-_parse_checks = parse_checks  # kept for callers of the private name
-
-
 def _global_explanation(model) -> pd.DataFrame | None:
     value = getattr(model, "global_explanation_", None)
     if value is None and callable(getattr(model, "global_explanation", None)):
         value = model.global_explanation()
     return value if isinstance(value, pd.DataFrame) else None
-
-
-def _class_path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-#: Classes :func:`load_model` may load, by the class path a version's tag records.
-_ALLOWED_CLASSES: dict[str, type] = {}
-
-
-def allow_model_class(cls: type) -> None:
-    """Let :func:`load_model` load versions logged from ``cls`` in this process.
-
-    An explicit, in-process allowlist for stand-ins and extensions (the tests' fake
-    model): the version's ``send_early.model_class`` tag only picks among the classes
-    allowed here and ``send_early.model.RiskModel``; no name from the store is imported.
-    """
-    if not isinstance(cls, type) or not callable(getattr(cls, "load", None)):
-        raise TypeError(f"allow_model_class needs a class with a load method; found {cls!r}.")
-    _ALLOWED_CLASSES[_class_path(cls)] = cls
-
-
-def _model_class(named: str | None, where: str) -> type:
-    """The class that loads a version: RiskModel, or one allowed in this process."""
-    from ..model import RiskModel
-
-    if named is None or named == _class_path(RiskModel):
-        return RiskModel
-    if named in _ALLOWED_CLASSES:
-        return _ALLOWED_CLASSES[named]
-    raise IntegrityError(
-        f"{where} was logged from the class {str(named)[:200]!r}, which this process does not "
-        "load: send_early loads send_early.model.RiskModel, a class passed as model_class=, "
-        "or one allowed with allow_model_class; it never imports a class named by the store."
-    )
 
 
 # --------------------------------------------------------------------------- log
@@ -600,246 +430,6 @@ def log_model(
         artifact_sha256=artifact_sha,
         tracking_uri=store.tracking_uri,
         registered_as=registered_name,
-    )
-
-
-# --------------------------------------------------------------------------- resolve
-def _parse_ref(ref: str) -> tuple[str, str | None, str | None]:
-    """``(name, version, alias)`` from ``models:/N@a``, ``models:/N/3``, ``N``, ``N@a``, ``N/3``.
-
-    A bare name means its ``champion``.
-    """
-    text = str(ref)
-    if text.startswith("models:/"):
-        text = text[len("models:/") :]
-    elif re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:/", text):
-        raise ValueError(
-            f"A model reference must be 'models:/NAME@ALIAS', 'models:/NAME/VERSION' or a "
-            f"registered name; found {ref!r}."
-        )
-    if "@" in text:
-        name, alias = text.rsplit("@", 1)
-        return name, None, alias
-    head, _, tail = text.rpartition("/")
-    if head and tail.isdigit():
-        return head, tail, None
-    return text, None, "champion"
-
-
-def _model_version(client, mlflow, name: str, version: str | None, alias: str | None):
-    try:
-        if alias is not None:
-            return client.get_model_version_by_alias(name, alias)
-        return client.get_model_version(name, version)
-    except mlflow.exceptions.MlflowException as exc:
-        what = f"{name}@{alias}" if alias else f"{name} version {version}"
-        raise ValueError(
-            f"The registered model {what} must exist in the store; it was not found "
-            f"({exc.error_code}). List versions with `send-early versions NAME` or the "
-            "MLflow UI."
-        ) from None
-
-
-def _download_verified(store: Store, mv, dst: Path, where: str) -> Path:
-    """Download a version's model files to ``dst`` and check them before any is read.
-
-    The saved folder (``data/risk_model``) is hashed and must match the version's
-    SHA-256 tag; with a signing key set, the version's signature must verify; then the
-    MLmodel file must name send_early's loader and data folder and record the same
-    digest. Returns the saved folder.
-    """
-    mlflow = import_mlflow()
-    # MLflow's SQLite registry resolves models:/ sources through the global tracking URI
-    with using_store(store):
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{mv.name}/{mv.version}", dst_path=str(dst)
-            )
-        )
-    expected = mv.tags.get(SHA_TAG)
-    if not expected:
-        raise IntegrityError(
-            f"A registered send_early model must carry the tag {SHA_TAG}; {where} has none. "
-            "Log the model with send_early.registry.log_model."
-        )
-    risk_dir = local / DATA_DIR
-    if not risk_dir.is_dir():
-        check_mlmodel(local / "MLmodel", where=where)  # names an earlier send_early's layout
-        raise IntegrityError(f"The model files of {where} must contain {DATA_DIR}; it is missing.")
-    verify_folder(risk_dir, expected, mv.tags.get(SIGNATURE_TAG), where=where)
-    if check_mlmodel(local / "MLmodel", where=where).get(SHA_KEY) != expected:
-        raise IntegrityError(
-            f"The MLmodel file of {where} must record the SHA-256 of the version's tag "
-            f"{SHA_TAG}; it records another. It was changed after logging: do not use or "
-            "serve this model; restore the store from a backup or log the model again."
-        )
-    return risk_dir
-
-
-# --------------------------------------------------------------------------- load
-def load_model(
-    uri_or_name: str,
-    *,
-    tracking_uri: str | os.PathLike | None = None,
-    model_class: type | None = None,
-):
-    """Load a registered RiskModel after checking its files against the registry.
-
-    Nothing stored with the model is executed. The saved folder is hashed and checked
-    against the version's SHA-256 tag (and, with ``$SEND_EARLY_SIGNING_KEY`` or
-    ``$SEND_EARLY_SIGNING_KEY_FILE`` set, against its signature) before any file is
-    read; the MLmodel file must name send_early's own loader; the folder is then read as
-    data by ``RiskModel.load`` (JSON, TOML and NumPy arrays, every field checked). The
-    class is never taken from the store.
-
-    Parameters
-    ----------
-    uri_or_name : str
-        ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``NAME@ALIAS``,
-        ``NAME/VERSION`` or ``NAME`` (its ``champion``).
-    tracking_uri : str or path-like, optional
-        MLflow tracking URI or store folder.
-    model_class : type, optional
-        A class object (passed in Python, never a name) whose ``load`` reads the saved
-        folder. By default :class:`send_early.RiskModel`, or for a version logged from
-        another class, that class if it was allowed in this process with
-        :func:`allow_model_class` (tests, extensions); otherwise the version is refused.
-
-    Returns
-    -------
-    RiskModel
-        With ``registry_`` set to a dict of ``name``, ``version``, ``alias``,
-        ``model_uri``, ``run_id``, ``artifact_sha256`` and ``tracking_uri``.
-
-    Raises
-    ------
-    IntegrityError
-        If the stored files differ from the SHA-256 recorded at registration, a signing
-        key is set and the signature is missing or wrong, the MLmodel file names
-        another loader (or code), or the folder is not a valid saved model.
-    ValueError
-        If the name, version or alias does not exist, or a signing key is set but
-        unusable.
-    TypeError
-        If ``model_class`` is not a class.
-    """
-    if model_class is not None and not isinstance(model_class, type):
-        raise TypeError(
-            "model_class must be a class passed in Python (the class is never looked up by "
-            f"name); found {type(model_class).__name__}."
-        )
-    signing_key()  # a bad key setting stops here, before the store is read
-    store = open_store(tracking_uri, create=False)
-    mlflow = import_mlflow()
-    name, version, alias = _parse_ref(uri_or_name)
-    client = store.client()
-    with server_errors(store, "read", name):
-        mv = _model_version(client, mlflow, name, version, alias)
-        where = (
-            f"models:/{name}@{alias} (version {mv.version})"
-            if alias
-            else f"models:/{name}/{mv.version}"
-        )
-        if alias is None:  # a version holding an alias is approved by definition
-            _refuse_unapproved_copy(client, mv, where)
-    with tempfile.TemporaryDirectory(prefix="send_early_load_") as tmp:
-        risk_dir = _download_verified(store, mv, Path(tmp), where)
-        cls = model_class or _model_class(mv.tags.get(CLASS_TAG), where)
-        model = cls.load(risk_dir)
-    model.registry_ = {
-        "name": name,
-        "version": str(mv.version),
-        "alias": alias,
-        "model_uri": f"models:/{name}/{mv.version}",
-        "run_id": mv.run_id,
-        "artifact_sha256": mv.tags.get(SHA_TAG),
-        "tracking_uri": store.tracking_uri,
-    }
-    logger.info("Loaded %s (integrity verified).", where)
-    return model
-
-
-def _refuse_unapproved_copy(client, mv, where: str) -> None:
-    """A production copy whose promotion never moved its alias does not load."""
-    from ._decisions import approved_versions, copied_from, read_decisions
-
-    if not copied_from(mv):
-        return
-    model = client.get_registered_model(mv.name)
-    aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
-    if str(mv.version) not in approved_versions(read_decisions(client, mv.name, model), aliases):
-        raise ValueError(
-            f"{where} is not approved: its promotion stopped before the alias moved, so it "
-            f"never scores. Use {mv.name}@champion, or promote the candidate again."
-        )
-
-
-# --------------------------------------------------------------------------- review
-def review_summary(
-    name: str,
-    version: str | int,
-    *,
-    tracking_uri: str | os.PathLike | None = None,
-    candidate: bool = False,
-) -> ReviewSummary:
-    """Summarise a registered version for its reviewer.
-
-    Parameters
-    ----------
-    name : str
-        Registered model name: a production model ``NAME`` or ``NAME-candidates``.
-    version : str or int
-        Version number.
-    tracking_uri : str or path-like, optional
-        MLflow tracking URI or store folder.
-    candidate : bool, default False
-        Review candidate ``NAME-candidates/VERSION`` of production model ``name`` (what
-        ``send-early review NAME VERSION`` shows before ``promote NAME VERSION``); in a
-        store from before candidates, ``NAME/VERSION``.
-
-    Returns
-    -------
-    ReviewSummary
-        Metrics (with the current champion's for comparison), the model card checks
-        and the reviewer checklist; ``str()`` of it is a printable report.
-    """
-    store = open_store(tracking_uri, create=False)
-    mlflow = import_mlflow()
-    client = store.client()
-    production = production_name(name)
-    # the champion compared with: production's for a reviewer (candidate=True); for a
-    # version named directly, its own model's (a candidate is never NAME@champion)
-    champ_model = production if candidate else name
-    with server_errors(store, "read", name):
-        if candidate and name == production:
-            try:
-                client.get_registered_model(candidates_name(name))
-                name = candidates_name(name)
-            except mlflow.exceptions.MlflowException as exc:
-                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                    raise
-        mv = _model_version(client, mlflow, name, str(version), None)
-        run = client.get_run(mv.run_id) if mv.run_id else None
-        try:
-            champ = client.get_model_version_by_alias(champ_model, "champion")
-        except mlflow.exceptions.MlflowException:
-            champ = None
-    champ_metrics = {}
-    if champ is not None and champ.run_id and champ.run_id != mv.run_id:
-        champ_metrics = dict(client.get_run(champ.run_id).data.metrics)
-    checks = tuple(checks_from_tags(mv.tags))
-    return ReviewSummary(
-        name=name,
-        version=str(mv.version),
-        run_id=mv.run_id,
-        aliases=tuple(getattr(mv, "aliases", ()) or ()),
-        status=mv.tags.get(STATUS_TAG, "unknown"),
-        tags=dict(mv.tags),
-        params=dict(run.data.params) if run else {},
-        metrics=dict(run.data.metrics) if run else {},
-        checks=checks,
-        champion_version=str(champ.version) if champ is not None else None,
-        champion_metrics=champ_metrics,
     )
 
 
