@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import textwrap
 
 __all__ = ["calibration_png", "capacity_png", "shapes_png", "backtest_png", "fnr_png"]
 
@@ -126,7 +127,9 @@ def backtest_png(rows: list[dict]) -> str | None:
         if xy:
             ax.plot(*zip(*xy, strict=True), marker="o", ms=4, color=colour, lw=1.4, label=key)
     ax.set_ylim(0, 1)
-    ax.set_xticks(sorted({int(r["test_year"]) for r in pts}))
+    years = sorted({int(r["test_year"]) for r in pts})
+    ax.set_xticks(years, [str(y) for y in years])  # plain years, never an offset such as +2.02e3
+    ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
     ax.set_xlabel("test year")
     ax.legend(fontsize=7, loc="lower right")
     fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.17)
@@ -141,7 +144,10 @@ def fnr_png(rows: list[dict], band: tuple[float, float]) -> str | None:
     height = 0.45 * len(pts) + 1.0
     fig = _figure(4.2, height)
     ax = fig.add_subplot()
-    labels = [f"{r.get('feature')}: {r.get('group')} vs {r.get('reference')}"[:40] for r in pts]
+    labels = [  # wrapped, never cut: the whole group name stays readable
+        textwrap.fill(f"{r.get('feature')}: {r.get('group')} vs {r.get('reference')}", 30)
+        for r in pts
+    ]
     ratios = [r["ratio"] for r in pts]
     ax.axvspan(band[0], band[1], color="#dddddd")
     colours = [_BLUE if band[0] <= v <= band[1] else _RED for v in ratios]
@@ -154,5 +160,5 @@ def fnr_png(rows: list[dict], band: tuple[float, float]) -> str | None:
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(f"FNR ratio (>1: missed more; shaded {band[0]}-{band[1]})", fontsize=7)
-    fig.subplots_adjust(left=0.42, right=0.97, top=1 - 0.15 / height, bottom=0.6 / height)
+    fig.subplots_adjust(left=0.45, right=0.97, top=1 - 0.15 / height, bottom=0.6 / height)
     return _png(fig)

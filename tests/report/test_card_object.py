@@ -327,3 +327,25 @@ def test_templates_are_package_data_and_render_from_the_installed_package(tmp_pa
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().endswith("__init__.py")
+
+
+def test_plot_labels_are_whole_and_years_plain(monkeypatch):
+    """The backtest axis reads 2023, not '+2.02e3'; group names are wrapped, never cut."""
+    from send_early.report import _plots
+
+    figs = []
+    monkeypatch.setattr(_plots, "_png", lambda fig: figs.append(fig) or "")
+    _plots.backtest_png([{"test_year": 2023, "roc_auc": 0.71, "average_precision": 0.2}])
+    ax = figs[-1].axes[0]
+    figs[-1].canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2023"]
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    row = {
+        "feature": "imd_quintile",
+        "group": "Q1 (most deprived)",
+        "reference": "Q4",
+        "ratio": 0.9,
+    }
+    _plots.fnr_png([row], (0.8, 1.25))
+    label = figs[-1].axes[0].get_yticklabels()[0].get_text()
+    assert label.replace("\n", " ") == "imd_quintile: Q1 (most deprived) vs Q4"
