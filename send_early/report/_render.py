@@ -193,6 +193,8 @@ def fmt(v, kind: str = "num"):
             return Markup(f"{float(v):,.0f}")
         if kind == "signed":
             return Markup(f"{float(v):+.3f}")
+        if kind == "months":  # a lead time: to the tenth of a month (about 3 days)
+            return Markup(f"{float(v):.1f}")
         return Markup(f"{float(v):.3f}")
     if isinstance(v, list | tuple):
         return escape(", ".join(map(str, v)))

@@ -349,3 +349,9 @@ def test_plot_labels_are_whole_and_years_plain(monkeypatch):
     _plots.fnr_png([row], (0.8, 1.25))
     label = figs[-1].axes[0].get_yticklabels()[0].get_text()
     assert label.replace("\n", " ") == "imd_quintile: Q1 (most deprived) vs Q4"
+
+
+def test_lead_time_reads_to_the_tenth_of_a_month():
+    from send_early.report._render import fmt
+
+    assert str(fmt(8.854, "months")) == "8.9" and str(fmt(15.778, "months")) == "15.8"
