@@ -15,6 +15,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from ..report import MANUAL_CHECKLIST
+
 __all__ = [
     "APPROVAL_HEADING",
     "CHECKS_TAG",
@@ -221,7 +223,8 @@ def describe_version(
     """Markdown for a model version's description (without the approval section).
 
     Headline, capacity, fairness and backtest figures come from the card as it
-    shows them; each check with its rule, value and result; where the card is.
+    shows them; each check with its rule, value and result; where the card is; the
+    reviewer checklist (:data:`send_early.report.MANUAL_CHECKLIST`).
     """
     lines = [
         f"**{model_name}**: a score is decision support for a practitioner who reviews "
@@ -283,6 +286,10 @@ def describe_version(
         "",
         f"Model card: {files} in the artifacts of run `{run_id}`. "
         f"Model files SHA-256 `{artifact_sha256[:16]}...` (checked on every load).",
+        "",
+        "## Reviewer checklist (confirm by hand before promoting)",
+        "",
+        *(f"- [ ] {item}" for _, item in MANUAL_CHECKLIST),
     ]
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
+from ..report import MANUAL_CHECKLIST
 from ._card import checks_from_tags
 from ._identity import candidates_name, production_name, server_errors
 from ._loading import _model_version
@@ -13,19 +14,9 @@ from ._tags import STATUS_TAG, TAG
 
 __all__ = ["REVIEW_CHECKLIST", "ReviewSummary", "review_summary"]
 
-#: What a reviewer confirms before promoting a version (shown by :func:`review_summary`).
-REVIEW_CHECKLIST = (
-    "Every model card check passed, or each failure is understood and recorded as the reason.",
-    "Headline and capacity metrics (flags per year, precision and recall at capacity) are at "
-    "least as good as the current champion on the same back-test.",
-    "Calibration: predicted risk matches observed rates in the card's reliability table.",
-    "Subgroup gaps (sex, ethnicity, FSM, EAL) are within the agreed tolerance, and any gap "
-    "is explained in the note.",
-    "The data extract date and contract version are current; the pipeline and model spec "
-    "hashes are the reviewed specs.",
-    "The intended use holds: a score is decision support for a practitioner who reviews "
-    "every flag, never a decision about a child.",
-)
+#: What a reviewer confirms before promoting a version (shown by :func:`review_summary`):
+#: the items of the model card's checklist, :data:`send_early.report.MANUAL_CHECKLIST`.
+REVIEW_CHECKLIST: tuple[str, ...] = tuple(item for _, item in MANUAL_CHECKLIST)
 
 
 @dataclass(frozen=True)

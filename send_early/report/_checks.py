@@ -24,8 +24,29 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "backtest_auc_range_max": 0.05,
 }
 
-#: Items a reviewer confirms by hand before promotion (never ticked automatically).
+#: The one reviewer checklist: ``(id, item)`` pairs a reviewer confirms by hand before
+#: promotion (never ticked automatically). The model card, ``send-early review``
+#: (:func:`send_early.registry.review_summary`) and the registry's version description
+#: all show these items.
 MANUAL_CHECKLIST: tuple[tuple[str, str], ...] = (
+    (
+        "card_checks",
+        "Every model card check passed, or each failure is understood and recorded as the reason.",
+    ),
+    (
+        "champion_comparison",
+        "Headline and capacity metrics (flags per year, precision and recall at capacity) "
+        "are at least as good as the current champion's on the same back-test.",
+    ),
+    (
+        "calibration",
+        "Calibration: predicted risk matches observed rates in the card's reliability table.",
+    ),
+    (
+        "subgroup_gaps",
+        "Subgroup gaps (sex, ethnicity, FSM, EAL) are within the agreed tolerance, and any "
+        "gap is explained in the promotion note.",
+    ),
     (
         "dpia",
         "A Data Protection Impact Assessment (DPIA) covering this model and its data "
@@ -45,9 +66,10 @@ MANUAL_CHECKLIST: tuple[tuple[str, str], ...] = (
     ),
     (
         "intended_use",
-        "The deployment matches the intended use in this card (no school "
-        "rankings, no automated decisions, no use outside the stated population "
-        "and horizon).",
+        "The deployment matches the intended use in this card: a score is decision "
+        "support for a practitioner who reviews every flag, never a decision about a "
+        "child (no school rankings, no automated decisions, no use outside the stated "
+        "population and horizon).",
     ),
     (
         "data_currency",
