@@ -208,7 +208,7 @@ def _children_feature(store: _Store, f: FeatureSpec, as_of: pd.Timestamp, age: n
     if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
         raise SpecError(
             f"feature {f.name!r}: children.{f.column[0]} holds codes, not numbers, so "
-            f"{f.aggregation!r} cannot compute a number from it; declare dtype = \"category\"."
+            f'{f.aggregation!r} cannot compute a number from it; declare dtype = "category".'
         )
     v = s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     if f.aggregation in ("latest", "min", "max", "mean", "sum"):
