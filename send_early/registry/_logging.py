@@ -285,6 +285,12 @@ def log_model(
     cards = [
         json.loads(p.read_text(encoding="utf-8")) for p in card_files if p.suffix.lower() == ".json"
     ]
+    from ..report import refuse_unknown_version
+
+    for path, one in zip(
+        [p for p in card_files if p.suffix.lower() == ".json"], cards, strict=True
+    ):
+        refuse_unknown_version(one, where=f"The model card {path}")  # before anything is logged
     card = cards[0] if cards else None
     store = open_store(tracking_uri, experiment=experiment)
     mlflow = import_mlflow()

@@ -3,7 +3,14 @@ written as a self-contained HTML page and a JSON file with the same numbers, sma
 cells suppressed, and automatic checks."""
 
 from .._json import jsonable
-from ._card import CARD_SCHEMA, SCHEMA_VERSION, ModelCard, build_model_card, card_summary
+from ._card import (
+    CARD_SCHEMA,
+    SCHEMA_VERSION,
+    ModelCard,
+    build_model_card,
+    card_summary,
+    refuse_unknown_version,
+)
 from ._checks import DEFAULT_THRESHOLDS, MANUAL_CHECKLIST
 from ._data import summarise_data
 from ._privacy import MIN_CELL
@@ -51,6 +58,7 @@ __all__ = [
     "build_model_card",
     "card_json_schema",
     "card_summary",
+    "refuse_unknown_version",
     "jsonable",
     "summarise_data",
 ]

@@ -690,3 +690,18 @@ def test_versions_logged_by_earlier_releases_still_review_list_and_promote(fitte
     text = client.get_model_version("old", info.version).description
     assert text.startswith("## Approval") and "approved by r" in text
     assert load_model("old", tracking_uri=store_dir).registry_["version"] == info.version
+
+
+def test_a_card_of_another_schema_version_is_refused_before_logging(
+    store_dir, fitted_fake, tmp_path
+):
+    from send_early.registry import log_model
+
+    html, js = write_card(tmp_path / "card", [{"name": "calibration", "passed": True}])
+    js.write_text(json.dumps({"schema_version": 99, "checks": []}))
+    with pytest.raises(ValueError, match="must have schema_version 1"):
+        log_model(
+            fitted_fake, card_paths=[html, js], registered_name="risk_v99", tracking_uri=store_dir
+        )
+    names = {m.name for m in open_store(store_dir).client().search_registered_models()}
+    assert not {"risk_v99", "risk_v99-candidates"} & names  # nothing was logged
