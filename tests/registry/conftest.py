@@ -158,8 +158,13 @@ PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 PG_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
 
 
+#: Set by .ci/run: a missing PostgreSQL server fails the server tests instead of skipping them.
+REQUIRE_ENV = "SEND_EARLY_REQUIRE_POSTGRES"
+
+
 def require_postgres():
-    """A psycopg connection to PostgreSQL, or a skip (a failure when ``$CI`` is set)."""
+    """A psycopg connection to PostgreSQL, or a skip; a failure when ``$SEND_EARLY_REQUIRE_POSTGRES``
+    (set by .ci/run) or ``$CI`` is set, so the server tests always run in CI."""
     why = None
     try:
         import psycopg
@@ -169,8 +174,11 @@ def require_postgres():
         why = "psycopg is not installed (pip install -e '.[dev]')"
     except Exception as exc:
         why = f"no PostgreSQL at 127.0.0.1:5432 ({type(exc).__name__})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{why}: CI runs PostgreSQL, the registry server tests may not skip there")
+    if os.environ.get(REQUIRE_ENV) or os.environ.get("CI"):
+        pytest.fail(
+            f"{why}: {REQUIRE_ENV} is set (CI runs PostgreSQL), the registry server tests may not "
+            "skip there"
+        )
     pytest.skip(why)
 
 
