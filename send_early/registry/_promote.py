@@ -104,6 +104,17 @@ def _check_request(note, force, force_reason, alias, reviewer=None) -> None:
         raise ValueError("Cannot promote: " + "; ".join(problems) + ".")
 
 
+def _begin(name, note, force, force_reason, alias, reviewer, tracking_uri, *, check_reviewer=True):
+    """What every decision starts with: the request checked, the store opened for writing,
+    the acting user, and the production model's name. Returns (store, user, mlflow, client,
+    name)."""
+    _check_request(note, force, force_reason, alias, reviewer if check_reviewer else None)
+    store = open_store(tracking_uri, create=False, write=True)
+    user = acting_user(store, reviewer)
+    mlflow = import_mlflow()
+    return store, user, mlflow, store.client(), production_name(name)
+
+
 def _exists(client, mlflow, name: str) -> bool:
     try:
         client.get_registered_model(name)
@@ -202,12 +213,9 @@ def promote(
     IntegrityError
         If the model files do not match their recorded SHA-256.
     """
-    _check_request(note, force, force_reason, alias, reviewer)
-    store = open_store(tracking_uri, create=False, write=True)
-    user = acting_user(store, reviewer)
-    mlflow = import_mlflow()
-    client = store.client()
-    name = production_name(name)
+    store, user, mlflow, client, name = _begin(
+        name, note, force, force_reason, alias, reviewer, tracking_uri
+    )
     cand = candidates_name(name)
     version = str(version)
     with server_errors(store, "read", cand):
@@ -401,12 +409,10 @@ def rollback(
     PermissionError
         If the server refuses (one line naming who lacks what on which model).
     """
-    _check_request(note, False, None, alias)
-    store = open_store(tracking_uri, create=False, write=True)
-    user = acting_user(store, reviewer)
-    mlflow = import_mlflow()
-    client = store.client()
-    name, version = production_name(name), str(version)
+    store, user, mlflow, client, name = _begin(
+        name, note, False, None, alias, reviewer, tracking_uri, check_reviewer=False
+    )
+    version = str(version)
     with server_errors(store, "read", name):
         mv = _model_version(client, mlflow, name, version, None)
         model = client.get_registered_model(name)
@@ -459,12 +465,9 @@ def demote(
     PermissionError
         If the server refuses (one line naming who lacks what on which model).
     """
-    _check_request(note, False, None, alias)
-    store = open_store(tracking_uri, create=False, write=True)
-    user = acting_user(store, reviewer)
-    mlflow = import_mlflow()
-    client = store.client()
-    name = production_name(name)
+    store, user, mlflow, client, name = _begin(
+        name, note, False, None, alias, reviewer, tracking_uri, check_reviewer=False
+    )
     with server_errors(store, "read", name):
         previous = _alias_version(client, mlflow, name, alias)
     if previous is None:
