@@ -6,21 +6,11 @@ runs (``CI`` is set) a missing browser fails the test instead of skipping it.
 
 from __future__ import annotations
 
-import html as html_lib
-import json
-import os
-import re
-import shutil
-import subprocess
-
 import pytest
 
 from send_early.lists import build_lists
 
-CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
-    None,
-)
+from .._chromium import layout
 
 # every visible element whose box leaves the viewport or whose content is cut by its own box
 _PROBE = r"""<script>
@@ -39,45 +29,9 @@ window.addEventListener("load", () => {
 });
 </script>"""
 
-# Headless Chromium will not make a window narrower than 500 px: lay the page out in an iframe
-_FRAME = """<!DOCTYPE html><html><body style="margin:0"><pre id="result"></pre>
-<iframe src="{src}" width="{width}" height="3000" style="border:0;display:block"></iframe>
-<script>window.addEventListener("message", (e) => {{
-  document.getElementById("result").textContent = e.data; }});</script></body></html>"""
-
 
 def _layout(page: str, width: int, tmp_path) -> dict:
-    if CHROMIUM is None:
-        msg = "chromium not installed (apt-get update && apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{msg}: .ci/run must install it, the browser test may not skip in CI")
-        pytest.skip(msg)
-    assert "<script" not in page  # the list itself runs no code
-    probed = tmp_path / f"list_{width}.html"
-    probed.write_text(page.replace("</head>", _PROBE + "</head>", 1), encoding="utf-8")
-    frame = tmp_path / f"frame_{width}.html"
-    frame.write_text(_FRAME.format(src=probed.name, width=width), encoding="utf-8")
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp_path / f'profile_{width}'}",
-        "--window-size=1400,3000",
-        "--virtual-time-budget=10000",
-        "--dump-dom",
-        frame.as_uri(),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
-    m = re.search(r'<pre id="result">(.*?)</pre>', res.stdout, re.S)
-    assert m and m.group(1), "the probe did not report: " + res.stderr[-2000:]
-    return json.loads(html_lib.unescape(m.group(1)))
+    return layout(page, _PROBE, width, tmp_path, height=3000)
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -6,11 +6,7 @@ Chromium comes from Debian's ``chromium`` package (``.ci/run`` installs it). Whe
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
 
 import pytest
 
@@ -18,10 +14,8 @@ from send_early.report import build_model_card
 from send_early.report._example import example_inputs
 from send_early.workflow import train_model
 
-CHROMIUM = next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
-    None,
-)
+from .._chromium import layout
+
 SECTIONS = [
     "Intended use",
     "Data summary",
@@ -66,51 +60,10 @@ window.addEventListener("load", () => {
 });
 </script>"""
 
-# Headless Chromium will not make a window narrower than 500 px, so the card is laid out in an
-# iframe of the width under test (a real viewport: media queries apply inside it).
-_FRAME = """<!DOCTYPE html><html><body style="margin:0"><pre id="result"></pre>
-<iframe src="{src}" width="{width}" height="4000" style="border:0;display:block"></iframe>
-<script>window.addEventListener("message", (e) => {{
-  document.getElementById("result").textContent = e.data; }});</script></body></html>"""
-
 
 def _layout(html_path, width: int, tmp_path) -> dict:
     """Lay the card out at ``width`` CSS pixels and return what the probe saw."""
-    if CHROMIUM is None:
-        msg = "chromium not installed (apt-get update && apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{msg}: .ci/run must install it, the browser test may not skip in CI")
-        pytest.skip(msg)
-    probed = tmp_path / f"probed_{width}.html"
-    html = html_path.read_text(encoding="utf-8")
-    assert "<script" not in html  # the card itself runs no code
-    probed.write_text(html.replace("</head>", _PROBE + "</head>", 1), encoding="utf-8")
-    frame = tmp_path / f"frame_{width}.html"
-    frame.write_text(_FRAME.format(src=probed.name, width=width), encoding="utf-8")
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp_path / f'profile_{width}'}",
-        "--window-size=1400,4000",
-        "--virtual-time-budget=10000",
-        "--dump-dom",
-        frame.as_uri(),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
-    m = re.search(r'<pre id="result">(.*?)</pre>', res.stdout, re.S)
-    assert m and m.group(1), "the probe did not report: " + res.stderr[-2000:]
-    import html as html_lib
-
-    return json.loads(html_lib.unescape(m.group(1)))
+    return layout(html_path.read_text(encoding="utf-8"), _PROBE, width, tmp_path)
 
 
 @pytest.fixture(scope="module")
