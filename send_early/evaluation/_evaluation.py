@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .._json import jsonable
+from .._json import jsonable as _jsonable
 from .._validation import check_binary, check_same_length, check_scores, check_tiebreak
 from ..privacy import count, protect_frame, rate, statistic
 from ._baselines import BaselineComparison, compare_to_baselines
@@ -235,7 +235,7 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         """Everything as a JSON-ready dict of aggregates (no child-level rows)."""
-        return jsonable(
+        return _jsonable(
             {
                 "params": self._params,
                 "headline": self._headline,
