@@ -265,62 +265,40 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _decide(decision, args: argparse.Namespace, *version, **extra) -> int:
+    """Run one registry decision (promote, rollback, demote) with the common options."""
+    result = decision(
+        args.name,
+        *version,
+        alias=args.alias,
+        reviewer=args.reviewer,
+        note=args.note,
+        tracking_uri=args.tracking_uri,
+        **extra,
+    )
+    _say(str(result))
+    return EXIT_OK
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from ..registry import promote
 
     if args.force and not args.reason:
         _err("--force needs --reason: say why the failed checks are acceptable.")
         return EXIT_USAGE
-    _say(
-        str(
-            promote(
-                args.name,
-                args.version,
-                alias=args.alias,
-                reviewer=args.reviewer,
-                note=args.note,
-                force=args.force,
-                force_reason=args.reason,
-                tracking_uri=args.tracking_uri,
-            )
-        )
-    )
-    return EXIT_OK
+    return _decide(promote, args, args.version, force=args.force, force_reason=args.reason)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from ..registry import rollback
 
-    _say(
-        str(
-            rollback(
-                args.name,
-                args.version,
-                alias=args.alias,
-                reviewer=args.reviewer,
-                note=args.note,
-                tracking_uri=args.tracking_uri,
-            )
-        )
-    )
-    return EXIT_OK
+    return _decide(rollback, args, args.version)
 
 
 def cmd_demote(args: argparse.Namespace) -> int:
     from ..registry import demote
 
-    _say(
-        str(
-            demote(
-                args.name,
-                alias=args.alias,
-                reviewer=args.reviewer,
-                note=args.note,
-                tracking_uri=args.tracking_uri,
-            )
-        )
-    )
-    return EXIT_OK
+    return _decide(demote, args)
 
 
 def cmd_registry(args: argparse.Namespace) -> int:

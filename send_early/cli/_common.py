@@ -130,28 +130,25 @@ def _out_arg(text: str) -> Path:
     return path
 
 
-def _share_arg(text: str) -> float:
+def _number_arg(text: str, kind, ok, what: str):
+    """``text`` read as ``kind``; a clear argparse error (naming ``what``) when it is not ``ok``."""
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        value = float("nan")
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(
-            f"the share must be a number from 0 to 1 (e.g. 0.05); found {text!r}."
-        )
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"the {what}; found {text!r}.")
     return value
+
+
+def _share_arg(text: str) -> float:
+    return _number_arg(
+        text, float, lambda v: 0 <= v <= 1, "share must be a number from 0 to 1 (e.g. 0.05)"
+    )
 
 
 def _count_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"the number must be a whole number of 1 or more; found {text!r}."
-        )
-    return value
+    return _number_arg(text, int, lambda v: v >= 1, "number must be a whole number of 1 or more")
 
 
 def _extract_date_option(s: argparse.ArgumentParser) -> None:

@@ -33,20 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "MIN_CELL",
-    "SMALL",
-    "Figure",
-    "as_number",
-    "count",
-    "is_safe",
-    "protect",
-    "protect_frame",
-    "rate",
-    "show_count",
-    "statistic",
-]
-
 #: Fewest children a published count may describe (0 is allowed; 1 to 9 never).
 MIN_CELL = 10
 #: How a hidden count of 1 to 9 children reads.
