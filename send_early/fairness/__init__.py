@@ -2,7 +2,8 @@
 with small-cell suppression. Sensitive features are audit inputs only, never
 model inputs; the audit describes differences, it does not remove them."""
 
-from ._audit import BAND, CAVEAT, GATING, METRICS, GroupAudit
+from ..governance import BAND, GATING
+from ._audit import CAVEAT, METRICS, GroupAudit
 from ._groups import NEW_ARRIVAL_MONTHS, months_known, standard_groups
 from ._schools import school_at, school_spread
 

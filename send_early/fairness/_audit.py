@@ -10,6 +10,7 @@ import pandas as pd
 
 from .._json import jsonable
 from .._validation import check_binary, check_same_length, check_scores
+from ..governance import BAND, GATING
 from ._cells import _hidden, _metrics, _quantiles, _wide
 from ._groups import _MISSING, _group_labels
 
@@ -19,17 +20,7 @@ __all__ = [
     "GroupAudit",
     "CAVEAT",
     "METRICS",
-    "BAND",
-    "GATING",
 ]
-
-#: Ratios inside this band (inclusive) are marked ``within_band``.
-BAND = (0.8, 1.25)
-
-#: Metrics whose ratios to the reference group gate a model (see ``docs/fairness.md``):
-#: at a low capacity the false negative rate is near 1 in every group, so its ratio
-#: cannot leave the band; recall and flag rate are small numbers whose ratios can.
-GATING = ("recall", "flag_rate")
 
 #: What the labels are, stated wherever the audit is shown.
 CAVEAT = (
@@ -361,7 +352,7 @@ class GroupAudit:
     def ratios(
         self, method: str = "to_reference", metrics: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        """Ratios of group values, with the 0.8-1.25 band marked.
+        """Ratios of group values, with the band (:data:`send_early.governance.BAND`) marked.
 
         Parameters
         ----------
@@ -511,7 +502,7 @@ class GroupAudit:
         """False negative rate of each group over its reference group (reported, not
         gating: see :attr:`gating`).
 
-        A ratio above 1.25 means the group's children who went on to be identified
+        A ratio above the band means the group's children who went on to be identified
         were missed more often than the reference group's.
         """
         return self.ratios("to_reference", metrics=["fnr"])

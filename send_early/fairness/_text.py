@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..governance import BAND
 from ._audit import _SUPPRESSED
 
 
@@ -36,7 +37,7 @@ def audit_text(audit) -> str:
                 _SUPPRESSED if s else f"{_fmt(lo)}-{_fmt(hi)}"
                 for s, lo, hi in zip(d["suppressed"], d["ratio_low"], d["ratio_high"], strict=True)
             ],
-            "in_0.8-1.25": [
+            f"in_{BAND[0]:g}-{BAND[1]:g}": [
                 "" if s else ("yes" if w is True else "NO" if w is False else "n/a")
                 for s, w in zip(d["suppressed"], d["within_band"], strict=True)
             ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from ..report import MANUAL_CHECKLIST
+from ..governance import MANUAL_CHECKLIST
 from ._card import checks_from_tags
 from ._identity import candidates_name, production_name, server_errors
 from ._loading import _model_version
@@ -15,7 +15,7 @@ from ._tags import STATUS_TAG, TAG
 __all__ = ["REVIEW_CHECKLIST", "ReviewSummary", "review_summary"]
 
 #: What a reviewer confirms before promoting a version (shown by :func:`review_summary`):
-#: the items of the model card's checklist, :data:`send_early.report.MANUAL_CHECKLIST`.
+#: the items of the model card's checklist, :data:`send_early.governance.MANUAL_CHECKLIST`.
 REVIEW_CHECKLIST: tuple[str, ...] = tuple(item for _, item in MANUAL_CHECKLIST)
 
 

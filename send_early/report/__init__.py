@@ -3,6 +3,7 @@ written as a self-contained HTML page and a JSON file with the same numbers, sma
 cells suppressed, and automatic checks."""
 
 from .._json import jsonable
+from ..governance import DEFAULT_THRESHOLDS, MANUAL_CHECKLIST, run_checks
 from ._card import (
     CARD_SCHEMA,
     SCHEMA_VERSION,
@@ -11,7 +12,6 @@ from ._card import (
     card_summary,
     refuse_unknown_version,
 )
-from ._checks import DEFAULT_THRESHOLDS, MANUAL_CHECKLIST
 from ._data import summarise_data
 from ._privacy import MIN_CELL
 from ._schema import card_json_schema
@@ -59,6 +59,7 @@ __all__ = [
     "card_json_schema",
     "card_summary",
     "refuse_unknown_version",
+    "run_checks",
     "jsonable",
     "summarise_data",
 ]

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .._json import jsonable
+from ..governance import BAND
 from ..privacy import is_safe
-from ._checks import DEFAULT_THRESHOLDS
 from ._privacy import MIN_CELL, SMALL, protect_audit, protect_cohort, protect_rows
 from ._sections import (
     Backtest,
@@ -372,10 +372,7 @@ def fairness_section(audit: Mapping | None) -> Fairness | None:
             } | {"suppressed": True}
         disparity.append(d)
     overall = [r for r in audit.get("overall") or [] if not r.get("suppressed")]
-    band = audit.get("band") or [
-        DEFAULT_THRESHOLDS["fnr_ratio_low"],
-        DEFAULT_THRESHOLDS["fnr_ratio_high"],
-    ]
+    band = audit.get("band") or list(BAND)
     return Fairness(
         caveat=audit.get("caveat") or "",
         min_cell=max(int(audit.get("min_cell") or MIN_CELL), MIN_CELL),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..governance import DEFAULT_THRESHOLDS, MANUAL_CHECKLIST, run_checks
 from ..schema import atomic_write
 from ._build import (
     INTENDED_USE,
@@ -24,7 +25,6 @@ from ._build import (
     fairness_section,
     model_sections,
 )
-from ._checks import DEFAULT_THRESHOLDS, MANUAL_CHECKLIST, run_checks
 from ._data import data_summary_section
 from ._privacy import MIN_CELL
 from ._sections import (

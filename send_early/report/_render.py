@@ -12,6 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..governance import BAND
 from ._privacy import SMALL
 
 if TYPE_CHECKING:
@@ -272,7 +273,7 @@ def _views(card: ModelCard) -> dict:
         if isinstance(r.get("share"), int | float) and round(100 * r["share"]) in _SHOW_SHARES
     ] or curve
     if card.fairness is not None:
-        band = card.fairness.band or (0.8, 1.25)
+        band = card.fairness.band or BAND
         v["band"] = band
         fnr_rows = [r for r in card.fairness.disparity if r.get("metric", "fnr") == "fnr"]
         v["fnr_png"] = fnr_png(fnr_rows, tuple(band))

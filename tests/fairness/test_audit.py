@@ -350,7 +350,7 @@ def test_null_groups_rarely_fail_the_gate():
     """Groups drawn at random (no difference by construction): at most 1 of 40 draws
     fails the card's recall or flag-rate gate (measured: 1 of 300 random features on
     five synthetic cohorts, docs/fairness.md)."""
-    from send_early.report._checks import run_checks
+    from send_early.governance import run_checks
 
     failures = 0
     for seed in range(40):

@@ -16,7 +16,7 @@ from send_early import RiskModel
 from send_early.datasets import make_cohort
 from send_early.fairness import GroupAudit, standard_groups
 from send_early.features import build_features, build_labels
-from send_early.report._checks import run_checks
+from send_early.governance import run_checks
 from send_early.workflow import default_evaluation_as_of
 
 from ..conftest import TRAIN_DATES, fast_spec_text

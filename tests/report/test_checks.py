@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from send_early.governance import run_checks
 from send_early.report import DEFAULT_THRESHOLDS
-from send_early.report._checks import run_checks
 
 T = DEFAULT_THRESHOLDS
 

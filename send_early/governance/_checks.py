@@ -1,4 +1,4 @@
-"""Automatic reviewer checks of a model card, and the manual checklist.
+"""Automatic reviewer checks of a model card.
 
 Each check reads the already-suppressed card sections (plain dicts), so a check
 can never rest on a number computed from fewer than ten children. A check whose
@@ -10,78 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-__all__ = ["DEFAULT_THRESHOLDS", "MANUAL_CHECKLIST", "run_checks"]
+from ._policy import DEFAULT_THRESHOLDS
 
-#: Thresholds of the automatic checks (override with ``build_model_card(thresholds=)``).
-DEFAULT_THRESHOLDS: dict[str, float] = {
-    "ece_max": 0.02,
-    "fnr_ratio_low": 0.8,
-    "fnr_ratio_high": 1.25,
-    "ratio_band_low": 0.8,
-    "ratio_band_high": 1.25,
-    "ratio_min_expected": 5,
-    "calibration_gap_max": 0.02,
-    "backtest_auc_range_max": 0.05,
-}
-
-#: The one reviewer checklist: ``(id, item)`` pairs a reviewer confirms by hand before
-#: promotion (never ticked automatically). The model card, ``send-early review``
-#: (:func:`send_early.registry.review_summary`) and the registry's version description
-#: all show these items.
-MANUAL_CHECKLIST: tuple[tuple[str, str], ...] = (
-    (
-        "card_checks",
-        "Every model card check passed, or each failure is understood and recorded as the reason.",
-    ),
-    (
-        "champion_comparison",
-        "Headline and capacity metrics (flags per year, precision and recall at capacity) "
-        "are at least as good as the current champion's on the same back-test.",
-    ),
-    (
-        "calibration",
-        "Calibration: predicted risk matches observed rates in the card's reliability table.",
-    ),
-    (
-        "subgroup_gaps",
-        "Subgroup gaps (sex, ethnicity, FSM, EAL) are within the agreed tolerance, and any "
-        "gap is explained in the promotion note.",
-    ),
-    (
-        "dpia",
-        "A Data Protection Impact Assessment (DPIA) covering this model and its data "
-        "flows is complete and signed off by the Data Protection Officer.",
-    ),
-    (
-        "eia",
-        "An Equality Impact Assessment (EIA) has considered the fairness audit in this "
-        "card, including the groups whose figures are suppressed.",
-    ),
-    (
-        "caseworker_briefing",
-        "Caseworkers and SENCOs who will see the flags have been briefed: "
-        "a flag prompts the 'assess' step of the graduated approach; it is "
-        "never an eligibility decision and never replaces professional "
-        "judgement.",
-    ),
-    (
-        "intended_use",
-        "The deployment matches the intended use in this card: a score is decision "
-        "support for a practitioner who reviews every flag, never a decision about a "
-        "child (no school rankings, no automated decisions, no use outside the stated "
-        "population and horizon).",
-    ),
-    (
-        "data_currency",
-        "The data extract date and contract version are current, and the "
-        "pipeline and model spec hashes are the specs that were reviewed.",
-    ),
-    (
-        "limitations_read",
-        "The limitations section has been read, including label bias "
-        "(identified SEN is not the same as need).",
-    ),
-)
+__all__ = ["run_checks"]
 
 
 def _num(v) -> float | None:

@@ -1,0 +1,19 @@
+"""The review policy in one place: the automatic checks of a model card, their thresholds,
+the fairness band and gating metrics, and the reviewer checklist.
+
+The group audit (:mod:`send_early.fairness`), the model card (:mod:`send_early.report`),
+the registry and the command line all read these names from here, so a threshold or a
+checklist item is written once. See ``docs/governance.md``.
+"""
+
+from ._checks import run_checks
+from ._policy import BAND, DEFAULT_THRESHOLDS, GATING, MANUAL_CHECKLIST, MIN_EXPECTED
+
+__all__ = [
+    "BAND",
+    "DEFAULT_THRESHOLDS",
+    "GATING",
+    "MANUAL_CHECKLIST",
+    "MIN_EXPECTED",
+    "run_checks",
+]
