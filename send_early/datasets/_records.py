@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -16,7 +18,7 @@ from ..schema import (
     SERVICES,
     TABLES,
 )
-from ._params import _NAT, _NEVER
+from ._params import _ABSENCE, _FSM, _GLD, _NAT, _NEVER, _NO_ASSESSMENT_YEARS, _by_year
 from ._util import (
     _busday,
     _dates,
@@ -179,8 +181,12 @@ def _school_records(
     sec2 = (sec + 1 + rng.integers(0, max(n_sec - 1, 1), size=n)) % n_sec
 
     # FSM: a persistent family component plus year-to-year change
+    # the threshold follows the national January share of the school year (send_facts 6.1)
+    fsm_thr = {y: P.fsm_sd * NormalDist().inv_cdf(1 - v / 100) for y, v in _FSM.items()}
     fsm_child = dep + rng.normal(0, 0.55, size=n)
-    fsm_year = fsm_child[owner] + rng.normal(0, 0.40, size=len(owner)) > P.fsm_threshold
+    fsm_year = fsm_child[owner] + rng.normal(0, 0.40, size=len(owner)) > _by_year(
+        fsm_thr, ayear + 1
+    )
     year_noise = rng.normal(0, 0.35, size=len(owner))
 
     # --- census: 3 rows per child-year
@@ -216,11 +222,17 @@ def _school_records(
     tstart = cal["term_start"][yi[a_y], a_term]
     tend = cal["term_end"][yi[a_y], a_term]
     a_ch = owner[a_y]
-    keep = tend <= cutoff[a_ch]
+    # summer term 2020 (schools closed to most pupils) was not collected
+    keep = (tend <= cutoff[a_ch]) & ~((a_term == 2) & (ayear[a_y] == 2019))
     a_y, a_term, tstart, tend, a_ch = a_y[keep], a_term[keep], tstart[keep], tend[keep], a_ch[keep]
     poss = cal["sessions"][yi[a_y], a_term]
+    sen_k = identified[a_ch] & (id_day[a_ch] <= tstart) & (tstart < exit_day[a_ch])
+    sen_e = tstart >= ehcp_day[a_ch]
     log_rate = (
         P.abs_log_median
+        + np.log(_by_year(_ABSENCE, ayear[a_y]) / P.abs_reference)
+        + P.abs_sen_support * (sen_k & ~sen_e)
+        + P.abs_ehcp * sen_e
         + P.abs_sd * abs_z[a_ch]
         + year_noise[a_y]
         + rng.normal(0, 0.25, size=len(a_y))
@@ -276,9 +288,11 @@ def _health_reviews(n, birth, cutoff, chan, dep, eal, gest, rng, P) -> dict:
     dom_ch[:, 2] = 0.6 * chan[:, 3] + 0.4 * chan[:, 1]
     immature = np.clip(37 - gest, 0, 15) / 6.0
     rows = []
+    covid = (_ymd(2020, 4, 1), _ymd(2021, 3, 31))  # fewer reviews, many remote, in 2020/21
     for rtype, p_do, lo, hi, noise in (("1y", 1.5, 300, 470, 1.0), ("2y", 1.35, 730, 913, 0.8)):
-        done = rng.random(n) < _sigmoid(p_do - 0.25 * dep - 0.3 * eal)
         day = birth + _uniform_days(rng, np.full(n, lo), np.full(n, hi))
+        drop = P.review_covid_drop * ((day >= covid[0]) & (day <= covid[1]))
+        done = rng.random(n) < _sigmoid(p_do - 0.25 * dep - 0.3 * eal - drop)
         m = done & (day <= cutoff)
         idx = np.flatnonzero(m)
         z = (
@@ -311,7 +325,14 @@ def _assessments(
     general = rng.normal(0, 0.55, size=n)  # shared attainment component
     # EYFSP: end of Reception (second half of June)
     e_day = _busday(_ymd(reception + 1, 6, 16) + rng.integers(0, 14, size=n), roll="backward")
-    has_e = ~no_school & (e_day <= cutoff) & (rng.random(n) < 0.985)
+    no_eyfsp = np.isin(reception + 1, _NO_ASSESSMENT_YEARS)  # not collected (pandemic)
+    has_e = ~no_school & (e_day <= cutoff) & (rng.random(n) < 0.985) & ~no_eyfsp
+    # the national GLD share of the year (2022 on: the reformed profile)
+    norm = NormalDist()
+    gld_shift = P.eyfsp_scale * np.array(
+        [norm.inv_cdf(v / 100) - norm.inv_cdf(P.eyfsp_reference) for v in _GLD.values()]
+    )
+    gld_shift = _by_year(dict(zip(_GLD, gld_shift, strict=True)), reception + 1)
     area_chan = np.array([0, 2, 3, 1, 1])  # comm_lang, psed, physical, literacy, maths
     area_eal = np.array([0.35, 0.0, 0.0, 0.30, 0.1])
     x = (
@@ -322,6 +343,7 @@ def _assessments(
         + 0.32 * (~male)[:, None]
         + general[:, None]
         + rng.normal(0, 0.5, size=(n, 5))
+        + gld_shift[:, None]
     )
     expected = x > P.eyfsp_thr
     gld = expected.all(axis=1)
@@ -334,8 +356,12 @@ def _assessments(
     e_date = np.repeat(e_day[e_idx], 6)
     # phonics screening check: the week of the second Monday of June in Year 1
     p_day = _busday(_ymd(reception + 2, 6, 8), 0, weekmask="Mon") + rng.integers(0, 5, size=n)
+    # no June check in 2020 or 2021; Year 2 took a past check in the autumn term of 2020
+    autumn = _busday(_ymd(np.full(n, 2020), 11, 16) + rng.integers(0, 26, size=n))
+    p_day = np.where(reception + 2 == 2021, autumn, p_day)
+    p_none = np.isin(reception + 2, _NO_ASSESSMENT_YEARS) & (reception + 2 != 2021)
     disapplied = ((ehcp_day <= p_day) & (rng.random(n) < 0.47)) | (need > 3.2)
-    has_p = ~no_school & (p_day <= cutoff) & ~disapplied & (rng.random(n) < 0.98)
+    has_p = ~no_school & (p_day <= cutoff) & ~disapplied & (rng.random(n) < 0.98) & ~p_none
     xp = (
         -0.55 * chan[:, 1]
         - 0.12 * chan[:, 0]
@@ -398,6 +424,8 @@ def _to_frame(name: str, raw: dict, child_ids: pa.Array, school_ids: pa.Array) -
     for c in table.columns:
         if c.name == "child_id":
             cols[c.name] = _take_str(child_ids, child[order])
+            continue
+        if c.optional and c.name not in raw:  # an optional column the generator does not write
             continue
         v = raw[c.name][order]
         if c.name == "school_id":

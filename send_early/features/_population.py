@@ -16,20 +16,73 @@ from ._columnar import (
 )
 from ._spec import PipelineSpec, load_pipeline
 
-__all__ = ["STATUSES", "population"]
+__all__ = ["POPULATIONS", "STATUSES", "population"]
 
-#: Population statuses, in the order they are decided (the first that applies wins).
-STATUSES = ("in_population", "already_identified", "not_born", "moved_out", "too_young", "too_old")
+#: Population statuses, in the order they are decided (the first that applies wins); the
+#: last two are used only by the ``sen_support`` population.
+STATUSES = (
+    "in_population", "already_identified", "not_born", "moved_out", "too_young", "too_old",
+    "not_on_sen_support", "ehc_requested",
+)  # fmt: skip
+#: Who is scored: children not yet identified (the default), or children on SEN support at
+#: the as-of date with no EHC needs assessment request yet (the ``escalation`` outcome).
+POPULATIONS = ("not_identified", "sen_support")
 _IDENTIFYING = ("sen_support", "ehc_request", "ehcp")
+_REQUESTED = ("ehc_request", "ehcp")
 _STATUS_DTYPE = pd.CategoricalDtype(["assessed", "not_yet_due", "missing"])
 
 
+def _on_sen_support(store: _Store, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """(on SEN support at ``day``, EHC request or plan on or before ``day``) for every child.
+
+    On SEN support: the latest record on or before ``day`` that says anything is a
+    ``sen_support`` event or a census ``K`` (a later census ``N`` ends it). A request or plan
+    is any ``ehc_request`` or ``ehcp`` event, or a census ``E``, on or before ``day``.
+    """
+    never = np.iinfo(np.int64).min
+    support, no_sen = np.full(store.n, never), np.full(store.n, never)
+    requested = np.zeros(store.n, bool)
+    if store.has("sen_events"):
+        _, pos, days = store.sorted("sen_events")
+        ev = store.column("sen_events", "event")
+        codes = TABLES["sen_events"].column("event").codes
+        ok = (days <= day) & (pos >= 0)
+        m = ok & (ev == codes.index("sen_support"))
+        np.maximum.at(support, pos[m], days[m])
+        requested[pos[ok & np.isin(ev, [codes.index(c) for c in _REQUESTED])]] = True
+    if store.has("census"):
+        _, pos, days = store.sorted("census")
+        prov = store.column("census", "sen_provision")
+        codes = TABLES["census"].column("sen_provision").codes
+        ok = (days <= day) & (pos >= 0)
+        m = ok & (prov == codes.index("K"))
+        np.maximum.at(support, pos[m], days[m])
+        m = ok & (prov == codes.index("N"))
+        np.maximum.at(no_sen, pos[m], days[m])
+        requested[pos[ok & (prov == codes.index("E"))]] = True
+    return (support != never) & (support >= no_sen), requested
+
+
 def _status(
-    store: _Store, as_of: pd.Timestamp, spec: PipelineSpec
+    store: _Store, as_of: pd.Timestamp, spec: PipelineSpec, population: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Status code (index into STATUSES) and age in months for every child."""
+    """Status code (index into STATUSES) and age in months for every child.
+
+    ``population`` (one of POPULATIONS) defaults to the pipeline spec's.
+    """
+    population = population or getattr(spec, "population", "not_identified")
+    if population not in POPULATIONS:
+        raise ValueError(
+            f"population must be one of {', '.join(POPULATIONS)}; found {population!r}."
+        )
     day = _day(as_of)
     age = _age_months(store.birth, as_of)
+    status = np.zeros(store.n, np.int8)
+    if population == "sen_support":
+        on_support, requested = _on_sen_support(store, day)
+        status[~on_support] = STATUSES.index("not_on_sen_support")
+        status[requested] = STATUSES.index("ehc_requested")
+        return _common_status(status, store, day, age, spec), age
     identified = np.zeros(store.n, bool)
     if store.has("sen_events"):
         _, pos, days = store.sorted("sen_events")
@@ -46,13 +99,17 @@ def _status(
         n_code = TABLES["census"].column("sen_provision").codes.index("N")
         sen = ~np.isnan(prov) & (prov != n_code)
         identified[pos[last[sen]]] = True
-    status = np.zeros(store.n, np.int8)
     status[identified] = 1
+    return _common_status(status, store, day, age, spec), age
+
+
+def _common_status(status, store: _Store, day: int, age: np.ndarray, spec) -> np.ndarray:
+    """Age range, moves and births, which win over the population's own rule."""
     status[age >= spec.max_age_months] = 5
     status[age < spec.min_age_months] = 4
     status[store.moved_out <= day] = 3
     status[store.birth > day] = 2
-    return status, age
+    return status
 
 
 def _kind_ok(s: pd.Series, kind: str, codes) -> bool:
@@ -73,12 +130,14 @@ def _typed(tables, check: bool = True) -> Tables:
     tables = Tables.coerce(tables)
     if check or "children" not in tables:
         return check_tables(tables)
-    wrong = []
+    wrong, absent = [], {}
     for name, df in tables.items():
         if name not in TABLES:
             continue
         for c in TABLES[name].columns:
-            if c.name not in df.columns:
+            if c.optional and c.name not in df.columns:  # read as empty, as check_tables does
+                absent.setdefault(name, {})[c.name] = pd.Series(pd.NA, df.index, c.dtype)
+            elif c.name not in df.columns:
                 wrong.append(f"{name}.{c.name} (missing)")
             elif not _kind_ok(df[c.name], c.kind, c.codes):
                 wrong.append(f"{name}.{c.name} ({df[c.name].dtype})")
@@ -89,6 +148,8 @@ def _typed(tables, check: bool = True) -> Tables:
             + (", ..." if len(wrong) > 10 else "")
             + ". Pass tables returned by send_early.schema.check_tables(...) or use check=True."
         )
+    if absent:
+        tables = tables.replace(**{n: tables[n].assign(**cols) for n, cols in absent.items()})
     return tables
 
 

@@ -102,6 +102,9 @@ def _coerce_table(df: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, dict[st
     out = {}
     bad = {}
     for col in table.columns:
+        if col.optional and col.name not in df.columns:  # absent: read as empty
+            out[col.name] = pd.Series(pd.NA, df.index, col.dtype)
+            continue
         if col.name not in df.columns:
             continue
         conv, mask = coerce_column(df[col.name], col)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "2"
 
 #: Column kinds and the pandas dtype each is held in once read and validated.
 KIND_DTYPES: Mapping[str, str] = {
@@ -50,6 +50,11 @@ class Column:
         For nullable code columns, the code an empty value stands for.
     description : str
         Plain-English meaning, shown in ``docs/data_contract.md``.
+    optional : bool
+        Whether a table may lack the column (added in a later contract version):
+        it is then read as empty, with ``if_absent`` as the validation note.
+    if_absent : str
+        What is missing downstream when an optional column is absent.
     """
 
     name: str
@@ -61,6 +66,8 @@ class Column:
     step: int | None = None
     null_means: str | None = None
     description: str = ""
+    optional: bool = False
+    if_absent: str = ""
 
     @property
     def dtype(self):
@@ -157,6 +164,8 @@ ASQ_CUTOFFS: Mapping[str, float] = {
     "asq_problem_solving": 29.78,
     "asq_personal_social": 31.54,
 }
+#: ASQ-3 questionnaire intervals in months (health_reviews.asq_interval_months).
+ASQ_INTERVALS = (2, 4, 6, 8, 9, 10, 12, 14, 16, 18, 20, 22, 24, 27, 30, 33, 36, 42, 48, 54, 60)
 PHONICS_THRESHOLD = 32
 #: Upper bound on half-day sessions in one term (a 16-week term has 160; room for a long one).
 MAX_TERM_SESSIONS = 200
@@ -239,6 +248,19 @@ TABLES: Mapping[str, Table] = {
                         description=f"ASQ-3 {d[4:].replace('_', ' ')} score (0-60 in steps of 5).",
                     )
                     for d in ASQ_DOMAINS
+                ),
+                Column(
+                    "asq_interval_months",
+                    "int",
+                    nullable=True,
+                    min=2,
+                    max=60,
+                    optional=True,
+                    if_absent="ASQ-3 below-cut-off features will be missing (the cut-offs differ "
+                    "by questionnaire interval).",
+                    description="ASQ-3 questionnaire interval used, in months (one of "
+                    + ", ".join(map(str, ASQ_INTERVALS))
+                    + "); added in contract v2, optional.",
                 ),
             ),
             date_column="review_date",

@@ -43,12 +43,19 @@ class ValidationReport:
         Rows read per table.
     extract_date : Timestamp
         The extract date the dates were checked against.
+    notes : tuple of str
+        What is missing because an optional column is absent (not problems).
     """
 
     def __init__(
-        self, problems: list[_Problem], n_rows: Mapping[str, int], extract_date: pd.Timestamp
+        self,
+        problems: list[_Problem],
+        n_rows: Mapping[str, int],
+        extract_date: pd.Timestamp,
+        notes: tuple[str, ...] = (),
     ):
         self._problems = list(problems)
+        self.notes = tuple(notes)
         self.n_rows = dict(n_rows)
         self.extract_date = extract_date
 
@@ -76,6 +83,7 @@ class ValidationReport:
             "contract_version": CONTRACT_VERSION,
             "extract_date": self.extract_date.date().isoformat(),
             "n_rows": self.n_rows,
+            "notes": list(self.notes),
             "problems": [
                 {**p.__dict__, "example_ids": list(p.example_ids)} for p in self._problems
             ],
@@ -93,6 +101,7 @@ class ValidationReport:
             lines.append("OK: no problems found.")
         for p in self._problems:
             lines.append(f"{p.severity.upper():8s}{p.message}")
+        lines += [f"NOTE    {n}" for n in self.notes]
         verdict = "VALID" if self.ok else "INVALID"
         lines.append(f"{verdict}: {self.n_errors} error(s), {self.n_warnings} warning(s).")
         return "\n".join(lines)
@@ -115,6 +124,7 @@ class ValidationReport:
 class _Collector:
     def __init__(self, keep_rows: bool = False):
         self.problems: list[_Problem] = []
+        self.notes: list[str] = []  # absent optional columns: valid, but something is missing
         self.keep_rows = keep_rows
         self.rows: list[pd.DataFrame] = []
 

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 
 from ._coerce import _coerce_table, _kind_words, _values
-from ._contract import EYFSP_MEASURES, TABLES, Table
+from ._contract import ASQ_INTERVALS, EYFSP_MEASURES, TABLES, Table
 from ._report import _Collector
 from ._tables import Tables
+
+ASQ_INTERVALS_TEXT = ", ".join(map(str, ASQ_INTERVALS))
 
 #: Why each required table is required (shown when it is missing).
 _NEEDED_FOR = {
@@ -95,7 +97,10 @@ def _check_table(
             "the first row must be the header; was the header row dropped?",
         )
         return df
-    missing = [c for c in table.column_names if c not in df.columns]
+    absent = [c for c in table.columns if c.optional and c.name not in df.columns]
+    for c in absent:
+        col.notes.append(f"{t}.{c.name} is absent (an optional column): {c.if_absent}")
+    missing = [c.name for c in table.columns if not c.optional and c.name not in df.columns]
     for c in missing:
         col.add_whole(
             "error",
@@ -271,6 +276,13 @@ def _check_table(
             df,
             m2,
             "assessments.value must be a whole number from 0 to 40 for phonics_mark; found other values",
+        )
+    if t == "health_reviews" and ok.get("asq_interval_months"):
+        m = ~typed["asq_interval_months"].isin(ASQ_INTERVALS).to_numpy(bool)
+        m = m & typed["asq_interval_months"].notna().to_numpy(bool)
+        msg = f"health_reviews.asq_interval_months must be an ASQ-3 interval ({ASQ_INTERVALS_TEXT})"
+        col.add(
+            "error", t, "asq_interval_months", "asq_interval", df, m, msg + "; found other values"
         )
     return typed
 

@@ -100,7 +100,7 @@ def _run(tables: Tables, col: _Collector) -> ValidationReport:
             0,
             f"manifest.extract_date {extract.date()} is after today; dates are checked against it.",
         )
-    return ValidationReport(col.problems, n_rows, extract)
+    return ValidationReport(col.problems, n_rows, extract, col.notes)
 
 
 def row_problems(
