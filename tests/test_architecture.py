@@ -26,7 +26,7 @@ LAYERS = [
     {"features", "datasets", "fairness"},
     {"model", "report"},
     {"registry"},
-    {"batch", "workflow"},
+    {"batch", "workflow", "outcomes"},
     {"lists", "demo"},
     {"cli", "__main__"},
 ]

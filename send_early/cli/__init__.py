@@ -51,6 +51,7 @@ from ._common import (
     _share_arg,
     _store_option,
 )
+from ._outcomes import add_outcome_commands
 
 logger = logging.getLogger("send_early.cli")
 
@@ -298,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     _store_option(s)
     s.set_defaults(func=cmd_demo)
+    add_outcome_commands(sub)  # record-outcomes, transparency, monitor
     return p
 
 
