@@ -4,7 +4,7 @@ model inputs; the audit describes differences, it does not remove them."""
 
 from ..governance import BAND, GATING
 from ._audit import CAVEAT, METRICS, GroupAudit
-from ._groups import NEW_ARRIVAL_MONTHS, months_known, standard_groups
+from ._groups import NEW_ARRIVAL_MONTHS, NO_RECORDS, months_known, standard_groups
 from ._schools import school_at, school_spread
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "GATING",
     "METRICS",
     "NEW_ARRIVAL_MONTHS",
+    "NO_RECORDS",
     "GroupAudit",
     "months_known",
     "school_at",

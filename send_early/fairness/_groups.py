@@ -10,6 +10,9 @@ import pandas as pd
 __all__ = ["NEW_ARRIVAL_MONTHS", "months_known", "standard_groups"]
 
 _MISSING = "(missing)"
+#: The new-arrival group of children with no dated record in any table up to the as-of date
+#: (nothing is known about them yet, so every feature is missing and they are rarely flagged).
+NO_RECORDS = "no records before the as-of date"
 
 
 def standard_groups(
@@ -37,7 +40,9 @@ def standard_groups(
     ``new_arrival``         ``months_known``    "new arrival" (first record in any
                             (``age_months``)    table under 12 months before the
                                                 as-of date, and at least 36 months
-                                                after birth), "not a new arrival"
+                                                after birth), "not a new arrival",
+                                                "no records before the as-of date"
+                                                (no dated record in any table yet)
     ``sex_ethnicity``       ``sex``,            "F / Asian", ... (the intersection;
                             ``ethnicity``       small cells are suppressed like any)
     ======================  ==================  =======================================
@@ -180,7 +185,8 @@ def _new_arrival(f: pd.DataFrame) -> pd.Series:
         # a toddler's first record (the 2-year review) is recent by age, not by arrival
         age = pd.to_numeric(f["age_months"], errors="coerce").astype("Float64")
         new = new & (age - m >= NEW_ARRIVAL_AGE_GAP)
-    return _yes_no(new, "new arrival", "not a new arrival")
+    out = _yes_no(new, "new arrival", "not a new arrival")
+    return out.where(m.notna().to_numpy(), NO_RECORDS)
 
 
 def _intersection(f: pd.DataFrame) -> pd.Series:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..governance import BAND
+from ..governance import BAND, GATING, gap_gate, ratio_gate
 from ._audit import _SUPPRESSED
 
 
@@ -69,6 +69,8 @@ def audit_text(audit) -> str:
         "Recall and flag-rate ratios to the reference group (these gate the model card):",
         gt.to_string(index=False) if len(gt) else "(no groups to compare)",
         "",
+        *_gate_lines(audit),
+        "",
         "False negative rate ratio to the reference group (reported; near 1 at low capacity):",
         disp.to_string(index=False) if len(disp) else "(no groups to compare)",
     ]
@@ -89,6 +91,24 @@ def audit_text(audit) -> str:
             nt.to_string(index=False),
         ]
     return "\n".join(parts)
+
+
+def _gate_lines(audit) -> list[str]:
+    """What the model card's gates make of this audit: groups tested, the correction, and
+    the groups outside the band (or with a calibration gap) beyond chance."""
+    d = audit.to_dict()
+    out = ["Gates (as the model card applies them; many groups are tested at once):"]
+    for metric in GATING:
+        g = ratio_gate(metric, d)
+        bad = ", ".join(r[0] for r in g.rejected) or "none"
+        out.append(
+            f"  {metric} ratio: {g.correction_text()}; outside {BAND[0]:g}-{BAND[1]:g} "
+            f"beyond chance: {bad}"
+        )
+    g = gap_gate(d)
+    bad = ", ".join(f"{r[0]} ({r[1]:+.4f})" for r in g.rejected) or "none"
+    out.append(f"  calibration gap: {g.correction_text()}; beyond chance: {bad}")
+    return out
 
 
 def _fmt(v, integer: bool = False) -> str:

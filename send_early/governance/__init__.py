@@ -7,13 +7,28 @@ checklist item is written once. See ``docs/governance.md``.
 """
 
 from ._checks import run_checks
-from ._policy import BAND, DEFAULT_THRESHOLDS, GATING, MANUAL_CHECKLIST, MIN_EXPECTED
+from ._multiplicity import GateResult, band_p_value, gap_gate, gap_p_value, holm, ratio_gate
+from ._policy import (
+    BAND,
+    DEFAULT_THRESHOLDS,
+    FAMILY_ERROR,
+    GATING,
+    MANUAL_CHECKLIST,
+    MIN_EXPECTED,
+)
 
 __all__ = [
     "BAND",
     "DEFAULT_THRESHOLDS",
+    "FAMILY_ERROR",
     "GATING",
+    "GateResult",
     "MANUAL_CHECKLIST",
     "MIN_EXPECTED",
+    "band_p_value",
+    "gap_gate",
+    "gap_p_value",
+    "holm",
+    "ratio_gate",
     "run_checks",
 ]

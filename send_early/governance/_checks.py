@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from ._multiplicity import _GATED, CORRECTION, gap_gate, ratio_gate
 from ._policy import DEFAULT_THRESHOLDS
 
 __all__ = ["run_checks"]
@@ -109,38 +110,22 @@ def _beats_rule(baselines: Mapping | None) -> dict:
     )
 
 
-_GATED = {
-    "recall": ("recall_ratio_within_band", "recall", "later-identified children flagged"),
-    "flag_rate": ("flag_rate_ratio_within_band", "flag rate", "children flagged"),
-}
-
-
-def _denominator(metric: str, row: Mapping | None) -> float | None:
-    """Children the group's ``metric`` is computed on, from its (shown) by-group row."""
-    if not row:
-        return None
-    n = _num(row.get("n"))
-    if metric == "flag_rate" or n is None:
-        return n
-    prev = _num(row.get("prevalence", row.get("observed_rate")))
-    return None if prev is None else n * prev
-
-
 def _ratio_check(metric: str, fairness: Mapping | None, t: Mapping) -> dict:
     """Gate on the ratio of a group's ``metric`` to its reference group's.
 
-    A group fails when its bootstrap interval lies wholly outside the band (or, with no
-    interval shown, its ratio does), and at the reference group's rate at least
-    ``ratio_min_expected`` of its children would count (flagged, or flagged among the
-    identified): fewer, and a zero is chance, not evidence. Comparisons hidden by the
-    disclosure rule cannot be checked; the detail counts them. See docs/fairness.md.
+    Each tested group gets a p-value against the band (:func:`band_p_value`); a group fails
+    when Holm's correction over the groups this check tests rejects it. Groups with fewer
+    than ``ratio_min_expected`` children counting at the reference rate are not tested: a
+    zero there is chance, not evidence. Comparisons hidden by the disclosure rule cannot be
+    checked; the detail counts them. See docs/fairness.md.
     """
     name, words, what = _GATED[metric]
     lo, hi, k = t["ratio_band_low"], t["ratio_band_high"], t["ratio_min_expected"]
     thr = [lo, hi]
     rule = (
-        f"no group's {words} ratio interval wholly outside {lo} to {hi} "
-        f"(groups with at least {k:g} expected at the reference rate)"
+        f"no group's {words} ratio outside {lo} to {hi} beyond chance "
+        f"({CORRECTION} over the groups tested, family-wise error {t['family_error']:.0%}; "
+        f"groups with at least {k:g} expected at the reference rate)"
     )
     if not fairness:
         return _check(
@@ -152,40 +137,9 @@ def _ratio_check(metric: str, fairness: Mapping | None, t: Mapping) -> dict:
             "No group audit was given; run a GroupAudit on the evaluation cohort.",
             "n/a",
         )
-    rows = [
-        r
-        for r in fairness.get("disparity") or []
-        if (r.get("metric") or "fnr") == metric and not r.get("suppressed")
-    ]
-    hidden = sum(
-        1
-        for r in fairness.get("disparity") or []
-        if (r.get("metric") or "fnr") == metric and r.get("suppressed")
-    )
-    groups = {(g.get("feature"), g.get("group")): g for g in fairness.get("by_group") or []}
-    outside, ratios, few = [], [], 0
-    for r in rows:
-        raw, value, ref = _num(r.get("ratio")), _num(r.get("value")), _num(r.get("reference_value"))
-        where = f"{r.get('feature')}={r.get('group')}"
-        den = _denominator(metric, groups.get((r.get("feature"), r.get("group"))))
-        if raw is None:
-            # the reference has none: unbounded when the group has enough of its own
-            if value and den is not None and value * den >= k:
-                outside.append((math.inf, None, f"{where} (reference has none)"))
-            continue
-        ratio = round(raw, 3)
-        ratios.append((abs(math.log(ratio)) if ratio > 0 else math.inf, ratio, where))
-        low, high = _num(r.get("ratio_low")), _num(r.get("ratio_high"))
-        low, high = (ratio, ratio) if low is None or high is None else (low, high)
-        if not (high < lo or low > hi):
-            continue
-        if den is not None and ref is not None and ref * den < k:
-            few += 1
-            continue
-        size = abs(math.log(ratio)) if ratio > 0 else math.inf
-        interval = f"{_text(low, 3)}-{_text(high, 3)}"
-        outside.append((size, ratio, f"{where} ({_text(ratio, 3)}, interval {interval})"))
-    if not ratios and not outside:
+    g = ratio_gate(metric, fairness, t)
+    hidden = _hidden_note(g.hidden)
+    if not g.shown and not g.tested:
         return _check(
             name,
             False,
@@ -193,33 +147,55 @@ def _ratio_check(metric: str, fairness: Mapping | None, t: Mapping) -> dict:
             thr,
             rule,
             f"No {words} ratio could be shown (every group comparison is suppressed or "
-            "missing), so the groups cannot be compared." + _hidden_note(hidden),
+            "missing), so the groups cannot be compared." + hidden,
             "n/a",
         )
-    if outside:
-        outside.sort(key=lambda o: o[0], reverse=True)
-        value = outside[0][1]
+    tested = f" {g.correction_text()}."
+    if g.rejected:
+        bad = sorted(g.rejected, key=lambda r: _distance(r[1]), reverse=True)
+        value = bad[0][1]
         text = "unbounded" if value is None else _text(value, 3)
+        named = [
+            w
+            if v is None
+            else f"{w} ({_text(v, 3)}, interval {_text(a, 3)}-{_text(b, 3)}, adjusted p {_p(adj)})"
+            for w, v, a, b, _, adj, _ in bad
+        ]
         detail = (
             f"The {words} ratio to the reference group is outside {lo} to {hi} beyond chance "
-            "(the whole 95% interval) for: "
-            + ", ".join(o[2] for o in outside)
-            + f". Share of {what}: these groups differ from their reference group; "
-            "explain or fix before promotion."
+            "for: " + ", ".join(named) + f". Share of {what}: these groups differ from "
+            "their reference group; explain or fix before promotion." + tested
         )
-        return _check(name, False, value, thr, rule, detail + _hidden_note(hidden), text)
-    worst = max(ratios)
-    text = _text(worst[1], 3)
-    detail = (
-        f"No {words} ratio interval lies wholly outside {lo} to {hi} ({len(ratios)} shown "
-        f"comparisons); the ratio furthest from 1 is {text} ({worst[2]})."
-    )
-    if few:
+        return _check(name, False, value, thr, rule, detail + hidden, text)
+    shown = [r for r in g.tested if r[1] is not None]
+    if not shown:  # every shown comparison rests on too few expected children
+        worst = None
+    else:
+        worst = max(shown, key=lambda r: _distance(r[1]))
+    text = "n/a" if worst is None else _text(worst[1], 3)
+    detail = f"No {words} ratio lies outside {lo} to {hi} beyond chance.{tested}"
+    if worst is not None:
+        detail += f" The tested ratio furthest from 1 is {text} ({worst[0]})."
+    if g.raw_outside:
         detail += (
-            f" {few} comparison(s) outside the band rest on fewer than {k:g} expected "
-            "children and do not count."
+            f" {g.raw_outside} comparison(s) have a 95% interval wholly outside the band "
+            f"but are within chance for {g.n_tested} tests."
         )
-    return _check(name, True, worst[1], thr, rule, detail + _hidden_note(hidden), text)
+    if g.few:
+        detail += (
+            f" {g.few} comparison(s) outside the band rest on fewer than {k:g} expected "
+            "children and are not tested."
+        )
+    return _check(name, True, None if worst is None else worst[1], thr, rule, detail + hidden, text)
+
+
+def _distance(ratio: float | None) -> float:
+    """How far a ratio is from 1 (log scale); unbounded and zero ratios are furthest."""
+    return math.inf if ratio is None or ratio <= 0 else abs(math.log(ratio))
+
+
+def _p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _hidden_note(hidden: int) -> str:
@@ -231,35 +207,17 @@ def _hidden_note(hidden: int) -> str:
     )
 
 
-def _gap_interval(r: Mapping, gap: float) -> tuple[float | None, float | None]:
-    low, high = _num(r.get("calibration_gap_low")), _num(r.get("calibration_gap_high"))
-    n, orate = _num(r.get("n")), _num(r.get("observed_rate"))
-    if (low is None or high is None) and n and orate is not None:
-        se = math.sqrt(max(orate * (1 - orate), 1e-12) / n)
-        low, high = gap - 1.96 * se, gap + 1.96 * se
-    return low, high
-
-
 def _cal_by_group(fairness: Mapping | None, t: Mapping) -> dict:
     tol = t["calibration_gap_max"]
     name = "calibration_in_the_large_by_group"
-    rule = f"no group's gap beyond chance larger than {tol} in size"
+    rule = (
+        f"no group's gap beyond chance larger than {tol} in size ({CORRECTION} over the "
+        f"groups shown, family-wise error {t['family_error']:.0%})"
+    )
     if not fairness:
         return _check(name, False, None, tol, rule, "No group audit was given.", "n/a")
-    beyond, n_shown = [], 0
-    for r in fairness.get("by_group") or []:
-        gap = _num(r.get("calibration_gap"))
-        if gap is None:
-            mr, orate = _num(r.get("mean_risk")), _num(r.get("observed_rate"))
-            gap = None if mr is None or orate is None else mr - orate
-        if gap is None:
-            continue
-        n_shown += 1
-        low, high = _gap_interval(r, gap)
-        # a gap counts when its 95% interval excludes 0 (or no interval could be formed)
-        if low is None or high is None or low > 0 or high < 0:
-            beyond.append((round(gap, 4), f"{r.get('feature')}={r.get('group')}"))
-    if not n_shown:
+    g = gap_gate(fairness, t)
+    if not g.shown:
         return _check(
             name,
             False,
@@ -269,6 +227,8 @@ def _cal_by_group(fairness: Mapping | None, t: Mapping) -> dict:
             "No group shows both mean risk and observed rate (all suppressed or missing).",
             "n/a",
         )
+    tested = f" {g.correction_text()}."
+    beyond = [(r[1], r[0]) for r in g.rejected]
     if not beyond:
         return _check(
             name,
@@ -276,13 +236,13 @@ def _cal_by_group(fairness: Mapping | None, t: Mapping) -> dict:
             0.0,
             tol,
             rule,
-            f"No gap beyond chance ({_text(0.0, 4, signed=True)}): in all {n_shown} shown "
-            "groups the gap between mean predicted risk and the observed rate is within its "
-            "95% interval of 0.",
+            f"No gap beyond chance ({_text(0.0, 4, signed=True)}): in all {g.shown} shown "
+            "groups the gap between mean predicted risk and the observed rate is within "
+            "chance of 0." + tested,
             _text(0.0, 4, signed=True),
         )
-    value, where = max(beyond, key=lambda g: abs(g[0]))
-    bad = [f"{w} ({_text(g, 4, signed=True)})" for g, w in beyond if abs(g) > tol]
+    value, where = max(beyond, key=lambda b: abs(b[0]))
+    bad = [f"{w} ({_text(v, 4, signed=True)})" for v, w in beyond if abs(v) > tol]
     text = _text(value, 4, signed=True)
     if bad:
         detail = (
@@ -293,10 +253,10 @@ def _cal_by_group(fairness: Mapping | None, t: Mapping) -> dict:
         )
     else:
         detail = (
-            f"Of {n_shown} shown groups, {len(beyond)} have a gap beyond chance; the largest is "
+            f"Of {g.shown} shown groups, {len(beyond)} have a gap beyond chance; the largest is "
             f"{text} ({where}), within {tol}."
         )
-    return _check(name, not bad, value, tol, rule, detail, text)
+    return _check(name, not bad, value, tol, rule, detail + tested, text)
 
 
 def _backtest(backtest: Mapping | None, t: Mapping) -> dict:

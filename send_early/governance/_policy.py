@@ -6,6 +6,7 @@ from __future__ import annotations
 __all__ = [
     "BAND",
     "DEFAULT_THRESHOLDS",
+    "FAMILY_ERROR",
     "GATING",
     "MANUAL_CHECKLIST",
     "MIN_EXPECTED",
@@ -25,6 +26,10 @@ GATING: tuple[str, ...] = ("recall", "flag_rate")
 #: zero is chance, not evidence.
 MIN_EXPECTED = 5
 
+#: Family-wise error rate of each check that tests many groups at once (Holm-Bonferroni
+#: over the groups the check tests; ``docs/fairness.md``).
+FAMILY_ERROR = 0.05
+
 #: Thresholds of the automatic checks (override with ``build_model_card(thresholds=)``).
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "ece_max": 0.02,
@@ -33,6 +38,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "ratio_band_low": BAND[0],
     "ratio_band_high": BAND[1],
     "ratio_min_expected": MIN_EXPECTED,
+    "family_error": FAMILY_ERROR,
     "calibration_gap_max": 0.02,
     "backtest_auc_range_max": 0.05,
 }

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..governance import BAND
+from ..governance import BAND, DEFAULT_THRESHOLDS, GATING, gap_gate, ratio_gate
 from ._privacy import SMALL
 
 if TYPE_CHECKING:
@@ -277,11 +277,32 @@ def _views(card: ModelCard) -> dict:
         v["band"] = band
         fnr_rows = [r for r in card.fairness.disparity if r.get("metric", "fnr") == "fnr"]
         v["fnr_png"] = fnr_png(fnr_rows, tuple(band))
+        v["gates"] = _gates(card)
+        t = {**DEFAULT_THRESHOLDS, **card.thresholds}
+        v["min_expected"], v["family_error"] = t["ratio_min_expected"], t["family_error"]
     if card.backtest is not None:
         rows = list(card.backtest.by_year)
         v["backtest_png"] = backtest_png(rows)
         v["backtest_cols"] = [c for c in COLUMNS["backtest"] if any(c.key in r for r in rows)]
     return v
+
+
+def _gates(card: ModelCard) -> list[dict]:
+    """How many groups each fairness check tested at once, and how many it failed."""
+    fairness, t = card.fairness.to_dict(), card.thresholds
+    labels = {"recall": "recall ratio", "flag_rate": "flag-rate ratio"}
+    gates = [(labels.get(m, m), ratio_gate(m, fairness, t)) for m in GATING]
+    gates.append(("calibration gap", gap_gate(fairness, t)))
+    return [
+        {
+            "measure": label,
+            "tested": g.n_tested,
+            "failed": len(g.rejected),
+            "hidden": g.hidden,
+            "correction": g.correction_text(),
+        }
+        for label, g in gates
+    ]
 
 
 @functools.cache

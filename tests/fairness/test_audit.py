@@ -296,7 +296,7 @@ def test_standard_groups_care_health_review_and_new_arrivals():
         "new arrival",
         "not a new arrival",
         "not a new arrival",
-        "(missing)",
+        "no records before the as-of date",  # c4: nothing dated in any table yet
     ]
     with pytest.raises(ValueError, match="tables= and as_of="):
         standard_groups(X[["cla_ever"]], columns=["new_arrival"])
@@ -367,3 +367,22 @@ def test_null_groups_rarely_fail_the_gate():
         gates = [checks["recall_ratio_within_band"], checks["flag_rate_ratio_within_band"]]
         failures += any(not c["passed"] and "could be shown" not in c["detail"] for c in gates)
     assert failures <= 1
+
+
+def test_text_says_how_many_groups_each_gate_tested_and_the_correction():
+    rng = np.random.default_rng(3)
+    n = 6000
+    risk = rng.beta(1, 12, n)
+    y = (rng.random(n) < risk).astype(int)
+    flagged = risk >= np.quantile(risk, 0.95)
+    g = rng.choice(["a", "b", "c", "d"], n)
+    text = str(
+        GroupAudit(
+            y_true=y, risk=risk, flagged=flagged, sensitive_features={"g": g}, random_state=0
+        )
+    )
+    # three groups compared with the reference, for each gating measure; four calibration gaps
+    assert "recall ratio: Holm-Bonferroni over the 3 comparison(s) tested" in text
+    assert "flag_rate ratio: Holm-Bonferroni over the 3 comparison(s) tested" in text
+    assert "calibration gap: Holm-Bonferroni over the 4 comparison(s) tested" in text
+    assert "(family-wise error 5%)" in text

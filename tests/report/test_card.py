@@ -478,6 +478,15 @@ def test_the_evaluation_cohort_is_one_table(tmp_path):
 
 
 # --------------------------------------------------------------------------- inputs, HTML
+def test_fairness_section_says_how_many_groups_were_tested(good_card):
+    html, _ = _texts(good_card)
+    assert "groups tested" in html and "Holm-Bonferroni" in html
+    # one comparison (sex M against F) per gating measure; the card's checks say the same
+    checks = {c.name: c for c in good_card.checks}
+    assert "over the 1 comparison(s) tested" in checks["recall_ratio_within_band"].detail
+    assert "Holm-Bonferroni" in checks["calibration_in_the_large_by_group"].rule
+
+
 def test_html_is_self_contained_and_responsive(good_card):
     html, _ = _texts(good_card)
     for bad in ("http://", "https://", "<script", "<link", "@import", "url("):

@@ -112,9 +112,25 @@ def test_ratio_fails_only_when_its_whole_interval_is_outside_the_band(
 ):
     c = _by_name(_card(ratios=((1.0, 0.9, 1.1), (ratio, low, high))))[name]
     assert c["passed"] is passed
-    assert c["threshold"] == [0.8, 1.25] and "wholly outside 0.8 to 1.25" in c["rule"]
+    assert c["threshold"] == [0.8, 1.25] and "outside 0.8 to 1.25 beyond chance" in c["rule"]
+    assert "Holm-Bonferroni over the 2 comparison(s) tested" in c["detail"]
     if not passed:
         assert c["value"] == ratio and f"sex=g1 ({ratio:.3f}" in c["detail"]
+
+
+@pytest.mark.parametrize("name", GATES)
+def test_many_groups_tested_at_once_are_corrected_for_multiplicity(name):
+    # 1.6 (1.27-2.02): the 95% interval just clears the band (p about 0.04), so one group
+    # fails alone; among 12 groups tested at once, Holm needs p below 0.05 / 12
+    near = (1.6, 1.27, 2.02)
+    alone = _by_name(_card(ratios=(near,)))[name]
+    assert not alone["passed"] and "over the 1 comparison(s) tested" in alone["detail"]
+    many = _by_name(_card(ratios=(near,) + ((1.0, 0.9, 1.1),) * 11))[name]
+    assert many["passed"] and "over the 12 comparison(s) tested" in many["detail"]
+    assert "1 comparison(s) have a 95% interval wholly outside the band" in many["detail"]
+    # far outside (p < 0.001): still fails among the 12, with its adjusted p-value shown
+    far = _by_name(_card(ratios=((2.5, 1.8, 3.4),) + ((1.0, 0.9, 1.1),) * 11))[name]
+    assert not far["passed"] and "adjusted p <0.001" in far["detail"]
 
 
 def test_fnr_is_reported_but_no_longer_gates():
@@ -200,9 +216,11 @@ def test_every_check_passes_exactly_when_its_shown_value_meets_its_rule(
     assert checks["ece_below_threshold"]["passed"] == (v["ece_below_threshold"] < T["ece_max"])
     assert checks["beats_best_simple_rule"]["passed"] == (v["beats_best_simple_rule"] > 0)
     lo, hi = T["ratio_band_low"], T["ratio_band_high"]
-    outside = [r for r, low, high in ratios if high < lo or low > hi]
+    outside = _holm_rejected(ratios, lo, hi)
     for name in GATES:
         assert checks[name]["passed"] == (not outside)
+        # the correction only ever turns a failure into a pass, never the other way
+        assert set(outside) <= {r for r, low, high in ratios if high < lo or low > hi}
         # the ratio shown is the furthest from 1 among the failing (or all) groups
         pool = outside or [r for r, _, _ in ratios]
         far = max(abs(math.log(round(r, 3))) for r in pool)
@@ -214,6 +232,50 @@ def test_every_check_passes_exactly_when_its_shown_value_meets_its_rule(
         v["backtest_spread_small"] <= T["backtest_auc_range_max"]
     )
     assert not math.isnan(v["backtest_spread_small"])
+
+
+def _holm_rejected(ratios, lo, hi, alpha=0.05):
+    """Reference: p from the half interval facing the band (log scale), then Holm."""
+    ps = []
+    for r, low, high in ratios:
+        shown = round(r, 3)
+        if lo <= shown <= hi:
+            ps.append((1.0, r))
+            continue
+        edge, side = (hi, low) if shown > hi else (lo, high)
+        half = abs(math.log(shown) - math.log(side))
+        dist = abs(math.log(shown) - math.log(edge))
+        z = math.inf if half == 0 else dist / (half / 1.959963984540054)
+        ps.append((math.erfc(z / math.sqrt(2)), r))
+    ps.sort()
+    out = []
+    for j, (p, r) in enumerate(ps):
+        if p >= alpha / (len(ps) - j):
+            break
+        out.append(r)
+    return out
+
+
+def test_holm_matches_the_textbook_example():
+    from send_early.governance import holm
+
+    # four p-values at alpha 0.05: 0.01 < 0.0125 and 0.015 < 0.0167 rejected, 0.03 > 0.025 stops
+    reject, adjusted = holm([0.03, 0.01, 0.04, 0.015], 0.05)
+    assert reject == [False, True, False, True]
+    assert adjusted == pytest.approx([0.06, 0.04, 0.06, 0.045])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ratio=st.floats(0.3, 3.0),
+    width=st.tuples(st.floats(0.0, 0.6), st.floats(0.0, 0.6)),
+)
+def test_for_one_group_the_corrected_gate_is_the_whole_interval_rule(ratio, width):
+    low, high = ratio * (1 - width[0]), ratio * (1 + width[1])
+    shown = round(ratio, 3)
+    c = _by_name(_card(ratios=((ratio, low, high),)))["recall_ratio_within_band"]
+    outside = (shown < 0.8 and high < 0.8) or (shown > 1.25 and low > 1.25)
+    assert c["passed"] == (not outside)
 
 
 def test_example_card_shows_the_recall_difference_its_check_compares(tmp_path):
