@@ -5,7 +5,7 @@ Every function takes ``y_true`` (0/1 identified need), ``risk`` (probabilities)
 and, where it matters, a tie-break key; none depends on a model class.
 """
 
-from ._backtest import BacktestResult, temporal_backtest
+from ._backtest import BacktestResult, calibration_in_the_large, temporal_backtest
 from ._baselines import (
     DEFAULT_RULES,
     BaselineComparison,
@@ -46,6 +46,7 @@ __all__ = [
     "baseline_table",
     "brier_score",
     "calibration_curve",
+    "calibration_in_the_large",
     "capacity_curve",
     "capacity_metrics",
     "compare_to_baselines",

@@ -15,7 +15,7 @@ from ._metrics import average_precision, brier_score, expected_calibration_error
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["temporal_backtest", "BacktestResult"]
+__all__ = ["temporal_backtest", "BacktestResult", "calibration_in_the_large"]
 
 _METRICS = [
     "prevalence",
@@ -37,28 +37,97 @@ class BacktestResult:
     ----------
     by_year : DataFrame
         One row per test year: ``test_year``, ``train_years``, ``n_train``,
-        ``n_test``, then the metrics.
+        ``n_test``, then the metrics, then calibration in the large: ``mean_risk``
+        and ``calibration_in_the_large`` (observed rate minus mean predicted risk:
+        positive means the model under-states risk that year) with its 95% interval
+        ``calibration_in_the_large_low`` and ``_high``.
     spread : DataFrame
         Per metric (index): ``mean``, ``sd`` (sample standard deviation across test
         years), ``min``, ``max``, ``n_years``.
+    by_council : DataFrame or None
+        With a council column in the data: one row per test year and council,
+        ``test_year``, ``council_id``, ``n_test``, ``prevalence``, ``mean_risk`` and
+        calibration in the large with its interval, as in ``by_year``.
     """
 
     by_year: pd.DataFrame
     spread: pd.DataFrame
+    by_council: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return f"BacktestResult(test_years={self.by_year['test_year'].tolist()})"
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (aggregates only)."""
+        """JSON-ready dict (aggregates only); ``by_council`` only when there are councils."""
         from .._json import jsonable
 
-        return jsonable(
-            {
-                "by_year": self.by_year.to_dict(orient="records"),
-                "spread": self.spread.reset_index(names="metric").to_dict(orient="records"),
-            }
-        )
+        out = {
+            "by_year": self.by_year.to_dict(orient="records"),
+            "spread": self.spread.reset_index(names="metric").to_dict(orient="records"),
+        }
+        if self.by_council is not None:
+            out["by_council"] = self.by_council.to_dict(orient="records")
+        return jsonable(out)
+
+
+#: z of a two-sided 95% normal interval.
+_Z95 = 1.959963984540054
+
+
+def calibration_in_the_large(y_true, risk) -> dict[str, float]:
+    """Observed rate minus mean predicted risk, with a 95% interval.
+
+    The interval is normal, with the standard error of the mean of ``y - risk`` over
+    the children (no assumption that the model is calibrated). Positive means the
+    model under-states risk: more children were identified than it predicted.
+
+    Examples
+    --------
+    >>> from send_early.evaluation import calibration_in_the_large
+    >>> c = calibration_in_the_large([0, 0, 1, 1], [0.2, 0.2, 0.3, 0.3])
+    >>> round(c["calibration_in_the_large"], 2), round(c["mean_risk"], 2)
+    (0.25, 0.25)
+    """
+    y = check_binary(y_true, "y_true").astype(np.float64)
+    p = check_scores(np.asarray(risk, dtype=np.float64), "risk")
+    if len(y) != len(p):
+        raise ValueError(f"y_true and risk must have the same length; found {len(y)}, {len(p)}.")
+    gap = float(y.mean() - p.mean()) if len(y) else np.nan
+    se = float(np.std(y - p, ddof=1) / np.sqrt(len(y))) if len(y) > 1 else np.nan
+    return {
+        "mean_risk": float(p.mean()) if len(p) else np.nan,
+        "calibration_in_the_large": gap,
+        "calibration_in_the_large_low": gap - _Z95 * se,
+        "calibration_in_the_large_high": gap + _Z95 * se,
+    }
+
+
+def _by_council(test_year: int, councils: pd.Series, y: np.ndarray, risk: np.ndarray) -> list:
+    """Calibration in the large of one test year, per council (vectorised over children)."""
+    codes, names = pd.factorize(councils.astype("string").fillna("(unknown)"), sort=True)
+    n = np.bincount(codes, minlength=len(names)).astype(np.float64)
+    pos = np.bincount(codes, weights=y, minlength=len(names))
+    r = y - risk
+    s1 = np.bincount(codes, weights=r, minlength=len(names))
+    s2 = np.bincount(codes, weights=r * r, minlength=len(names))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = s1 / n
+        var = np.where(n > 1, (s2 - n * gap**2) / (n - 1), np.nan)
+        se = np.sqrt(np.maximum(var, 0) / n)
+        mean_risk = np.bincount(codes, weights=risk, minlength=len(names)) / n
+    return [
+        {
+            "test_year": test_year,
+            "council_id": str(names[i]),
+            "n_test": int(n[i]),
+            "prevalence": float(pos[i] / n[i]),
+            "mean_risk": float(mean_risk[i]),
+            "calibration_in_the_large": float(gap[i]),
+            "calibration_in_the_large_low": float(gap[i] - _Z95 * se[i]),
+            "calibration_in_the_large_high": float(gap[i] + _Z95 * se[i]),
+        }
+        for i in range(len(names))
+    ]
 
 
 def _split_years(data, as_of_col: str) -> dict[int, pd.DataFrame]:
@@ -91,6 +160,7 @@ def temporal_backtest(
     window_years: int | None = None,
     tiebreak_col: str | None = None,
     n_bins: int = 10,
+    council_col: str | None = "council_id",
 ) -> BacktestResult:
     """Train on as-of years up to Y, test on Y + 1, for every possible Y.
 
@@ -125,6 +195,10 @@ def temporal_backtest(
         Column used to break ties when flagging (e.g. ``"child_id"``).
     n_bins : int, default 10
         Bins for the expected calibration error (equal-frequency).
+    council_col : str or None, default "council_id"
+        When ``data`` has this column (each row's council), it is never passed to
+        ``fit_predict`` and calibration in the large is also reported per test year
+        and council (:attr:`BacktestResult.by_council`).
 
     Returns
     -------
@@ -155,8 +229,9 @@ def temporal_backtest(
             raise ValueError(f"{name} must be 0 or more; found {v}.")
     frames = _split_years(data, as_of_col)
     years = sorted(frames)
-    drop = [target, as_of_col]
-    rows = []
+    has_council = council_col is not None and all(council_col in f.columns for f in frames.values())
+    drop = [target, as_of_col] + ([council_col] if has_council else [])
+    rows, council_rows = [], []
     for test_year in years:
         last = test_year - 1 - gap_years
         first = years[0] if window_years is None else last - window_years + 1
@@ -205,6 +280,9 @@ def temporal_backtest(
             row.update(
                 precision_at_k=cap["precision"], recall_at_k=cap["recall"], lift_at_k=cap["lift"]
             )
+        row.update(calibration_in_the_large(y_test, risk))
+        if has_council:
+            council_rows += _by_council(test_year, test[council_col], y_test, risk)
         rows.append(row)
         logger.info(
             "Backtest year %s: trained on %s (%d rows), tested on %d rows.",
@@ -230,4 +308,5 @@ def temporal_backtest(
             "n_years": values.notna().sum(),
         }
     )
-    return BacktestResult(by_year, spread)
+    by_council = pd.DataFrame(council_rows) if has_council else None
+    return BacktestResult(by_year, spread, by_council)
