@@ -27,7 +27,7 @@ LAYERS = [
     {"model", "report"},
     {"registry"},
     {"batch", "workflow", "outcomes"},
-    {"lists", "demo"},
+    {"lists", "demo", "transparency", "monitor"},
     {"cli", "__main__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -72,3 +74,61 @@ def test_record_outcomes_store_must_exist(tmp_path, capsys):
     rc = main(["record-outcomes", str(outcome_file(tmp_path)), "--store", str(tmp_path / "s")])
     assert rc == 1
     assert "A model store must exist" in capsys.readouterr().err
+
+
+# -- transparency: a real store, a version logged with a card and approved by another person
+
+
+@pytest.fixture(scope="module")
+def approved_store(tmp_path_factory, fitted_model):
+    import json
+
+    from send_early.registry import log_model, promote
+
+    root = tmp_path_factory.mktemp("atrs")
+    card = root / "card.json"
+    card.write_text(
+        json.dumps(
+            {
+                "schema": "send_early.model_card/1",
+                "schema_version": 1,
+                "checks": [{"name": "ece_below_threshold", "passed": True}],
+                "outcome": {"text": "Chance of SEN support within 24 months."},
+                "limitations": ["Identified SEN is not need."],
+            }
+        )
+    )
+    log_model(fitted_model, card_paths=[card], registered_name="risk", tracking_uri=root / "s")
+    promote("risk", 1, reviewer="second", note="ok", tracking_uri=root / "s")
+    return root, card
+
+
+def test_transparency_writes_record_and_dpia(approved_store, tmp_path, capsys):
+    root, card = approved_store
+    out = tmp_path / "atrs"
+    argv = ["transparency", "risk", "1", "--out", str(out), "--store", str(root / "s")]
+    assert main([*argv, "--card", str(card)]) == 0
+    said = capsys.readouterr().out
+    assert "fields are for a person to complete" in said
+    record = json.loads((out / "transparency.json").read_text())
+    fields = record["sections"]["tier_1"]["fields"]
+    assert fields["description"]["value"].startswith("Chance of SEN support")
+    assert record["sections"]["metadata"]["fields"]["phase"]["value"] == "Production"
+    assert (out / "dpia.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_transparency_refuses_another_card(approved_store, tmp_path, capsys):
+    root, _ = approved_store
+    other = tmp_path / "other.json"
+    other.write_text("{}")
+    argv = ["transparency", "risk", "1", "--out", str(tmp_path / "o"), "--store", str(root / "s")]
+    assert main([*argv, "--card", str(other)]) == 1
+    assert "must be the one registered" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing written
+    assert main([*argv, "--card", str(tmp_path / "missing.json")]) == 2
+    assert (
+        main(
+            ["transparency", "risk", "9", "--out", str(tmp_path / "o"), "--store", str(root / "s")]
+        )
+        == 1
+    )

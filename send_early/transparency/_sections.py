@@ -1,0 +1,562 @@
+"""The fields of the ATRS record and of the DPIA input sheet, from the registry and the card."""
+
+from __future__ import annotations
+
+from ._record import DATA_CATEGORIES, Field, _n, _pct, _person
+
+__all__ = ["dpia_sections", "record_sections"]
+
+_TAG = "send_early."
+_TOOL = (
+    "send_early: an open-source Python library run by the council on its own systems. It "
+    "joins the council's records as they stood on a date, scores each child's chance of "
+    "needing SEN support, and gives caseworkers a short list with the reasons for each child."
+)
+
+
+def _approval(summary) -> dict:
+    """The latest approval recorded on the version's tags (reviewer, time, note, forced)."""
+    found = {}
+    for key, value in summary.tags.items():
+        if key.startswith(_TAG + "review.") and key.count(".") >= 3:
+            alias, what = key[len(_TAG + "review.") :].rsplit(".", 1)
+            found.setdefault(alias, {})[what] = value
+    if not found:
+        return {}
+    alias = max(found, key=lambda a: found[a].get("timestamp", ""))
+    return {"alias": alias, **found[alias]}
+
+
+def _card_list(card: dict, *keys) -> list:
+    node = card
+    for k in keys:
+        node = (node or {}).get(k) if isinstance(node, dict) else None
+    return list(node or [])
+
+
+def _tables(card: dict) -> list[str]:
+    given = ((card.get("data_summary") or {}).get("given") or {}).get("tables") or []
+    return [t.get("table") for t in given if t.get("table")]
+
+
+def _performance(summary, card) -> str | None:
+    m = summary.metrics
+    if "capacity.precision" not in m and not card:
+        return None
+    k = _n(m.get("capacity.k"))
+    parts = [
+        f"On the evaluation cohort ({_n(m.get('headline.n'))} children, "
+        f"{_n(m.get('headline.n_positive'))} identified within the horizon): "
+        f"ROC AUC {m.get('headline.roc_auc', float('nan')):.2f}; at a capacity of {k} "
+        f"children flagged, precision {_pct(m.get('capacity.precision'))} and recall "
+        f"{_pct(m.get('capacity.recall'))}; expected calibration error "
+        f"{m.get('headline.ece', float('nan')):.3f}."
+    ]
+    if "lead_time.median" in m:
+        parts.append(
+            f"Flags came a median {m['lead_time.median']:.1f} months before identification."
+        )
+    summary_text = (card.get("baselines") or {}).get("summary")
+    if summary_text:
+        parts.append(summary_text)
+    return " ".join(parts)
+
+
+def _checks(summary) -> str | None:
+    if not summary.checks:
+        return None
+    failed = summary.checks_failed
+    text = f"{len(summary.checks_passed)} of {len(summary.checks)} model card checks passed"
+    return text + (f"; failed: {', '.join(failed)}." if failed else ".")
+
+
+def _approval_text(summary) -> str | None:
+    a = _approval(summary)
+    if not a:
+        return None
+    text = (
+        f"Approved as {a['alias']} on {a.get('timestamp', '?')[:10]} by a reviewer other than "
+        "the person who registered it (who approved, and their note, are in the registry's "
+        "decision log: send-early versions NAME)."
+    )
+    if a.get("forced") == "true":
+        text += " It was approved although some checks failed; the reason is recorded there."
+    return text
+
+
+def record_sections(summary, card: dict) -> dict:
+    p, m = summary.params, summary.metrics
+    model = card.get("model") or {}
+    outcome = card.get("outcome") or {}
+    intended = _card_list(card, "intended_use", "intended")
+    out_of_scope = _card_list(card, "intended_use", "out_of_scope")
+    limitations = _card_list(card, "limitations")
+    features = card.get("features") or {}
+    live = "champion" in summary.aliases
+    phase = "Production" if live else "Pre-deployment (registered, not scoring)"
+    horizon = p.get("horizon_months")
+    description = None
+    if outcome.get("text") or model.get("description"):
+        description = (
+            f"{outcome.get('text') or model.get('description')} A score is decision support "
+            "for a person, never a decision: it suggests where the 'assess' step of the SEND "
+            "graduated approach might start earlier."
+        )
+    return {
+        "metadata": (
+            "Metadata",
+            [
+                Field(
+                    "title",
+                    "Title",
+                    f"Early identification of SEN support: {summary.name}",
+                    "registry",
+                ),
+                _person("organisation", "Organisation", "The council publishing the record."),
+                Field(
+                    "function", "Function", "Education and children's services (SEND)", "send_early"
+                ),
+                Field("phase", "Phase", phase, "registry aliases"),
+                _person("region", "Geographic region", "The council's area."),
+                Field(
+                    "tool_version",
+                    "Tool version",
+                    f"{summary.name} version {summary.version}",
+                    "registry",
+                ),
+            ],
+        ),
+        "tier_1": (
+            "Tier 1: overview",
+            [
+                Field("name", "Name", summary.name, "registry"),
+                Field("description", "Description", description, "model card"),
+                _person(
+                    "website",
+                    "Website",
+                    "A page with more information, e.g. the council's SEND local offer.",
+                ),
+                _person("contact_email", "Contact email", "A monitored address for questions."),
+            ],
+        ),
+        "owner_and_responsibility": (
+            "Tier 2: owner and responsibility",
+            [
+                _person("organisation", "Organisation", "The council that uses the tool."),
+                _person("team", "Team", "The team responsible (e.g. the SEND service)."),
+                _person(
+                    "senior_responsible_owner",
+                    "Senior responsible owner",
+                    "The role accountable for the tool (a role, not only a name).",
+                ),
+                _person(
+                    "external_supplier",
+                    "External supplier",
+                    "Whether a supplier runs or maintains the tool for the council; "
+                    "send_early itself is open-source software.",
+                ),
+                _person(
+                    "data_access_terms",
+                    "Supplier data access terms",
+                    "If a supplier is involved: what data it may access, and on what terms.",
+                ),
+            ],
+        ),
+        "description_and_rationale": (
+            "Tier 2: description and rationale",
+            [
+                Field("detailed_description", "Detailed description", _TOOL, "send_early"),
+                Field(
+                    "scope",
+                    "Scope",
+                    (intended + [f"Out of scope: {s}" for s in out_of_scope]) or None,
+                    "model card (intended use)",
+                ),
+                _person(
+                    "benefit",
+                    "Benefit",
+                    "The benefit the council expects (earlier support), and how it will be "
+                    "measured (send-early monitor; the outcome log).",
+                ),
+                _person(
+                    "previous_process",
+                    "Previous process",
+                    "How children were identified before the tool.",
+                ),
+                Field(
+                    "alternatives_considered",
+                    "Alternatives considered",
+                    (card.get("baselines") or {}).get("summary"),
+                    "model card (baselines)",
+                ),
+            ],
+        ),
+        "decision_making_process": (
+            "Tier 2: decision-making process",
+            [
+                Field(
+                    "process_integration",
+                    "Process integration",
+                    "Each term the council scores the children it knows at an as-of date; "
+                    "the top of the ranking, sized to what the council can follow up, goes "
+                    "to the people who act (one list per school, early-years setting or "
+                    "health visiting team) as a prompt to look again.",
+                    "send_early",
+                ),
+                Field(
+                    "provided_information",
+                    "Provided information",
+                    "For each flagged child: a priority within the setting, up to three "
+                    "plain-English reasons with the date of the record behind each, and a "
+                    "graduated-approach prompt. School lists show education and development "
+                    "reasons only.",
+                    "send_early (lists)",
+                ),
+                Field(
+                    "frequency_and_scale_of_usage",
+                    "Frequency and scale of usage",
+                    (
+                        f"Capacity policy: {model.get('capacity_policy')} "
+                        f"{model.get('capacity_value')}; evaluated at {_n(m.get('capacity.k'))} "
+                        "children flagged."
+                    )
+                    if model
+                    else None,
+                    "model card (capacity)",
+                ),
+                Field(
+                    "human_decisions_and_review",
+                    "Human decisions and review",
+                    "No decision is made by the tool. A practitioner who knows the child "
+                    "decides whether to act; SEN support and EHC needs assessments are "
+                    "decided under the SEND Code of Practice. Every model version is "
+                    "approved by a second person before it scores. "
+                    + (_approval_text(summary) or ""),
+                    "send_early, registry approval",
+                ),
+                _person(
+                    "required_training",
+                    "Required training",
+                    "The briefing caseworkers and SENCOs receive before using the lists.",
+                ),
+                _person(
+                    "appeals_and_review",
+                    "Appeals and review",
+                    "How a family can ask about, challenge or object to the use of their "
+                    "child's records (see the DPIA sheet: right to object).",
+                ),
+            ],
+        ),
+        "tool_specification": (
+            "Tier 2: tool specification",
+            [
+                Field(
+                    "system_architecture",
+                    "System architecture",
+                    "As-of features from the council's records (nothing dated after the "
+                    f"as-of date), a glass-box {model.get('estimator') or p.get('estimator') or ''} "
+                    "classifier with exact per-child reasons, calibrated; versions kept in an "
+                    "MLflow registry with four-eyes promotion; outcomes after flags kept in a "
+                    "log beside the registry.",
+                    "send_early",
+                ),
+                Field("phase", "Phase", phase, "registry aliases"),
+                _person(
+                    "maintenance",
+                    "Maintenance",
+                    "Who reviews the monitoring report each term (send-early monitor) and "
+                    "when the model is retrained.",
+                ),
+                Field("model_type", "Model type", p.get("estimator"), "registry"),
+                Field(
+                    "model_task",
+                    "Model task",
+                    f"Binary classification: outcome {p.get('outcome')} within {horizon} months."
+                    if horizon
+                    else None,
+                    "registry",
+                ),
+                Field(
+                    "model_input_and_output",
+                    "Model input and output",
+                    (
+                        f"Input: {len(features.get('used') or [])} features "
+                        f"({', '.join((features.get('used') or [])[:8])}, ...). Output: a "
+                        "calibrated probability, a rank, a flag within capacity and up to three "
+                        "reasons."
+                    )
+                    if features
+                    else None,
+                    "model card (features)",
+                ),
+                Field(
+                    "model_performance",
+                    "Model performance",
+                    _performance(summary, card),
+                    "registry metrics, model card",
+                ),
+                Field("model_checks", "Model checks", _checks(summary), "registry"),
+                Field(
+                    "model_fairness",
+                    "Fairness assessment",
+                    (card.get("fairness") or {}).get("caveat"),
+                    "model card (fairness)",
+                ),
+                Field(
+                    "model_datasets",
+                    "Datasets",
+                    (
+                        f"Trained on as-of dates {p.get('train_as_of_dates')} "
+                        f"({_n(p.get('n_train'))} child snapshots), calibrated at "
+                        f"{p.get('calibration_as_of')} ({_n(p.get('n_calibration'))}); extract "
+                        f"of {p.get('extract_date')}."
+                    )
+                    if "n_train" in p
+                    else None,
+                    "registry",
+                ),
+            ],
+        ),
+        "data_specification": (
+            "Tier 2: data specification",
+            [
+                Field(
+                    "source_data_name",
+                    "Source data",
+                    _tables(card) or None,
+                    "model card (data used)",
+                ),
+                Field("data_modality", "Data modality", "Tabular", "send_early"),
+                Field(
+                    "data_description",
+                    "Data description",
+                    [f"{t}: {DATA_CATEGORIES[t][0]}" for t in _tables(card) if t in DATA_CATEGORIES]
+                    or None,
+                    "data contract",
+                ),
+                Field(
+                    "data_quantities",
+                    "Data quantities",
+                    (
+                        f"{_n(p.get('n_train'))} training snapshots, "
+                        f"{_n(p.get('n_calibration'))} calibration, "
+                        f"{_n(m.get('headline.n'))} evaluation."
+                    )
+                    if "n_train" in p
+                    else None,
+                    "registry",
+                ),
+                Field(
+                    "sensitive_attributes",
+                    "Sensitive attributes",
+                    (
+                        f"Protected characteristics audited but not used as features: "
+                        f"{', '.join(features.get('not_used') or features.get('protected') or [])}"
+                        ". Special category data among the inputs: see the DPIA sheet."
+                    )
+                    if features
+                    else None,
+                    "model card (features)",
+                ),
+                Field(
+                    "data_completeness_and_representativeness",
+                    "Data completeness and representativeness",
+                    limitations or None,
+                    "model card (limitations)",
+                ),
+                Field(
+                    "data_cleaning",
+                    "Data cleaning",
+                    "Every table is checked against the data contract; a child whose records "
+                    "break it is rejected with the reason and counted, never silently "
+                    "dropped.",
+                    "send_early",
+                ),
+                _person(
+                    "data_sharing_agreements",
+                    "Data sharing agreements",
+                    "The agreements under which health, school and social care records are joined.",
+                ),
+                _person(
+                    "data_access_and_storage",
+                    "Data access and storage",
+                    "Where the extract, the model store and the outcome log are kept, who "
+                    "can read them, and for how long.",
+                ),
+            ],
+        ),
+        "risks_mitigations_and_impact_assessments": (
+            "Tier 2: risks, mitigations and impact assessments",
+            [
+                _person(
+                    "impact_assessments",
+                    "Impact assessments",
+                    "The DPIA and equality impact assessment: name, date, summary, link.",
+                ),
+                Field("risks", "Risks", limitations or None, "model card (limitations)"),
+                Field(
+                    "mitigations",
+                    "Mitigations",
+                    [
+                        "A flag is a prompt for a person, never a decision.",
+                        "Four-eyes approval of each version, with the card's checks and the "
+                        "reviewer's checklist.",
+                        "Group audit on every version; no published figure reveals a group "
+                        "of 1 to 9 children.",
+                        "Identification after a flag is marked, so retraining does not learn "
+                        "from the tool's own flags.",
+                        "Monitoring each term: flag stability, precision and recall as labels "
+                        "arrive, calibration, drift.",
+                    ],
+                    "send_early",
+                ),
+            ],
+        ),
+    }
+
+
+def _ages(card: dict) -> str:
+    ages = (card.get("outcome") or {}).get("population_age_months") or []
+    if len(ages) != 2:
+        return ""
+    return f" aged {ages[0]} to {ages[1]} months"
+
+
+def dpia_sections(summary, card: dict) -> dict:
+    tables = _tables(card) or list(DATA_CATEGORIES)
+    categories = [
+        {
+            "table": t,
+            "category": DATA_CATEGORIES[t][0],
+            "special_category": DATA_CATEGORIES[t][1] or "no",
+        }
+        for t in tables
+        if t in DATA_CATEGORIES
+    ]
+    horizon = summary.params.get("horizon_months")
+    return {
+        "data_flows": (
+            "Data flows",
+            [
+                Field(
+                    "sources",
+                    "Sources",
+                    "Extracts from the council's education, early-years, health visiting, "
+                    "social care and SEN systems, as contract tables (one folder, an extract "
+                    "date in manifest.json).",
+                    "data contract",
+                ),
+                Field(
+                    "processing",
+                    "Processing",
+                    "On the council's own machine: validation, as-of features, scores, lists "
+                    "per setting. Scores and lists are files the council controls.",
+                    "send_early",
+                ),
+                Field(
+                    "recipients",
+                    "Recipients",
+                    "Each school or setting receives only its own flagged children, with "
+                    "education and development reasons only; the council's SEND team "
+                    "receives all lists and a cover page of counts.",
+                    "send_early (lists)",
+                ),
+                Field(
+                    "model_store",
+                    "Model store",
+                    "Registered versions, their cards and aggregate figures (no child-level "
+                    "rows) in the MLflow store.",
+                    "send_early",
+                ),
+                Field(
+                    "outcome_log",
+                    "Outcome log",
+                    "What followed each flag (child id, model version, dates, outcome) in "
+                    "outcomes.sqlite beside the store, never in MLflow.",
+                    "send_early",
+                ),
+                _person(
+                    "transfers",
+                    "Transfers outside the council",
+                    "Any processor or transfer; none is needed by the software.",
+                ),
+            ],
+        ),
+        "categories_of_data": (
+            "Categories of data",
+            [
+                Field("categories", "Categories (by table)", categories, "data contract"),
+                Field(
+                    "children",
+                    "Data subjects",
+                    f"Children{_ages(card)} known to the council and not yet identified "
+                    "with SEN; their parents are not data subjects of the model.",
+                    "pipeline spec",
+                ),
+                _person(
+                    "lawful_basis",
+                    "Lawful basis and Article 9 condition",
+                    "Public task (Article 6(1)(e)) and the Article 9 condition with its "
+                    "Schedule 1 paragraph, as the council's DPO advises.",
+                ),
+            ],
+        ),
+        "retention": (
+            "Retention",
+            [
+                Field(
+                    "label_window",
+                    "How long outcomes matter",
+                    f"Labels look {horizon} months ahead; outcomes are needed at least that "
+                    "long after each flag to evaluate it."
+                    if horizon
+                    else None,
+                    "registry",
+                ),
+                _person(
+                    "extracts",
+                    "Extracts and scores",
+                    "How long extract folders, score files and lists are kept.",
+                ),
+                _person("outcome_log", "Outcome log", "How long outcome rows are kept."),
+            ],
+        ),
+        "human_review": (
+            "Human review",
+            [
+                Field(
+                    "review",
+                    "Human review",
+                    "A practitioner reviews every flag before anything happens; the tool "
+                    "decides nothing. Each model version is approved by a second person. "
+                    + (_approval_text(summary) or ""),
+                    "send_early, registry approval",
+                ),
+                Field(
+                    "automated_decision",
+                    "Solely automated decision (Article 22)",
+                    "No: no decision with legal or similarly significant effect is made "
+                    "without a person.",
+                    "send_early",
+                ),
+            ],
+        ),
+        "right_to_object": (
+            "Right to object",
+            [
+                _person(
+                    "how_to_object",
+                    "How to object",
+                    "How a parent objects (Article 21) and who handles it.",
+                ),
+                Field(
+                    "effect_of_objection",
+                    "Effect of an objection",
+                    "Leave the child's records out of the next extract: the child is then "
+                    "neither scored nor used for training; recorded outcomes can be removed "
+                    "from the outcome log by the data steward.",
+                    "send_early",
+                ),
+            ],
+        ),
+    }
