@@ -444,4 +444,4 @@ def _to_frame(name: str, raw: dict, child_ids: pa.Array, school_ids: pa.Array) -
             cols[c.name] = pd.array(np.asarray(v, dtype=bool), dtype="boolean")
         else:  # pragma: no cover - no other kinds in the contract
             raise AssertionError(c.kind)
-    return pd.DataFrame(cols, columns=table.column_names)
+    return pd.DataFrame(cols, columns=[c for c in table.column_names if c in cols])

@@ -8,18 +8,29 @@ declared in a TOML pipeline spec (``pipelines/default.toml``, documented in
 from ._docs import features_markdown
 from ._engine import STATUSES, build_features, population
 from ._labels import OUTCOMES, build_labels, make_training_frame
-from ._spec import AGGREGATIONS, TRANSFORMS, FeatureSpec, PipelineSpec, load_pipeline, parse_window
+from ._spec import (
+    AGGREGATIONS,
+    ROLES,
+    TRANSFORMS,
+    FeatureSpec,
+    PipelineSpec,
+    feature_roles,
+    load_pipeline,
+    parse_window,
+)
 from ._split import temporal_split
 
 __all__ = [
     "AGGREGATIONS",
     "OUTCOMES",
+    "ROLES",
     "STATUSES",
     "TRANSFORMS",
     "FeatureSpec",
     "PipelineSpec",
     "build_features",
     "build_labels",
+    "feature_roles",
     "features_markdown",
     "load_pipeline",
     "make_training_frame",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ._cutoffs import CUTOFF_TABLES
 from ._engine import STATUSES
 from ._labels import OUTCOMES
-from ._spec import AGGREGATIONS, TRANSFORMS, FeatureSpec, load_pipeline
+from ._spec import AGGREGATIONS, ROLES, TRANSFORMS, FeatureSpec, load_pipeline
 
 __all__ = ["features_markdown"]
 
@@ -19,6 +20,8 @@ def _how(f: FeatureSpec) -> str:
         )
     if a == "any_of":
         return "any of " + ", ".join(f"`{s}`" for s in f.sources)
+    if a == "months_known":
+        return "months since the earliest record in any other table"
     cols = " + ".join(f"`{c}`" for c in f.column)
     s = f"{a}"
     if a in ("rate", "trend"):
@@ -27,9 +30,18 @@ def _how(f: FeatureSpec) -> str:
         s += f" (`{f.end_column}` empty or after as-of)"
     elif a == "distinct":
         s += f" `{f.column[0]}` {f.offset:+d}"
+    elif a == "below_cutoff":
+        s += f" `{f.column[0]}` against `{f.cutoff_table}` at `{f.interval_column}`"
+    elif a == "moves":
+        s += f" of `{f.column[0]}` except into year groups " + ", ".join(
+            map(str, f.normal_year_groups)
+        )
     elif cols:
         s += f" `{f.table}.{f.column[0]}`" if len(f.column) == 1 else f" {cols}"
-    if f.table and not (len(f.column) == 1 and a not in ("rate", "trend", "distinct", "open_at")):
+    if f.table and not (
+        len(f.column) == 1
+        and a not in ("rate", "trend", "distinct", "open_at", "below_cutoff", "moves")
+    ):
         s += f" in `{f.table}`"
     if f.filter:
         s += " where " + ", ".join(f"{c} = {'/'.join(v)}" for c, v in f.filter.items())
@@ -57,7 +69,7 @@ def features_markdown(pipeline="default") -> str:
     --------
     >>> from send_early.features import features_markdown
     >>> features_markdown().splitlines()[0]
-    '# Features: pipeline `default` v1.0'
+    '# Features: pipeline `default` v2.0'
     """
     spec = load_pipeline(pipeline)
     out = [
@@ -88,9 +100,23 @@ def features_markdown(pipeline="default") -> str:
         "- Windows end on the as-of date: `365d` is the 365 days up to and including it, `24m` calendar",
         "  months, `3 terms` the child's latest 3 records (after the filter), `all` every earlier record.",
         "- `latest` uses the latest record with a known value; `prefer` picks that kind of record first.",
-        "- ASQ-3 flags compare the latest score (the 2-year review if there is one, else the 1-year",
-        "  review) with the 24-month referral cut-offs in `send_early.schema.ASQ_CUTOFFS` (mean - 2 SD,",
-        "  marked unverified in the reference notes).",
+        "- ASQ-3 below-cut-off flags take the latest review with a score (the 2-year review if there",
+        "  is one, else the 1-year review) and compare it with the cut-offs of that review's own",
+        '  questionnaire interval (`health_reviews.asq_interval_months`, contract v2; see "ASQ-3',
+        '  cut-offs" below). Without the interval, or for an interval with no shipped cut-offs (a',
+        "  12-month review, for one), the flag is missing: it is never compared with another",
+        "  interval's cut-offs. Data under contract v1 have no interval, so these flags are missing.",
+        "- Attainment relative to age: EYFSP and phonics `*_standing` features give the child's latest",
+        "  result as a z-score among records of children born in the same month of the school year and",
+        "  assessed in the same school year, using every child's records dated on or before the as-of",
+        "  date (nothing later, so no leakage); a group of fewer than `min_group` records gives NaN.",
+        "  A summer-born child is compared with other summer-born children. The raw results stay in the",
+        "  frame for baselines and audits; the default model uses the standings.",
+        "- `school_moves` counts changes of school between consecutive census records, except a",
+        "  change into Reception (year group 0), Year 3 (infant to junior) or Year 7 (primary to",
+        "  secondary) from the year before. `months_known` counts completed months since the child's",
+        "  first record in any table other than `children` (0 if none), so a child with little",
+        "  history is visible as such rather than read as low risk.",
         "",
         "## Population",
         "",
@@ -124,8 +150,8 @@ def features_markdown(pipeline="default") -> str:
         "",
         "## Features",
         "",
-        "| name | label | how | missing | type |",
-        "| --- | --- | --- | --- | --- |",
+        "| name | label | role | how | missing | type |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for f in spec.features:
         typ = {"float": "number", "flag": "0/1", "category": "category"}[f.dtype]
@@ -133,7 +159,8 @@ def features_markdown(pipeline="default") -> str:
             typ += ", protected"
         if f.unit:
             typ += f" ({f.unit})"
-        out.append(f"| `{f.name}` | {f.label} | {_how(f)} | {_missing(f)} | {typ} |")
+        out.append(f"| `{f.name}` | {f.label} | {f.role} | {_how(f)} | {_missing(f)} | {typ} |")
+    out += _roles_section(spec) + _cutoffs_section()
     out += [
         "",
         "Protected characteristics ("
@@ -180,8 +207,10 @@ def features_markdown(pipeline="default") -> str:
         "Each `[[feature]]` has `name`, `label`, `aggregation` and, depending on it, `table`, `column`,",
         "`window`, `filter`, `prefer`, `denominator`, `complement`, `transform`, `source`, `sources`,",
         "`op`, `cutoff` (a number, `ASQ_CUTOFFS` or `PHONICS_THRESHOLD`), `end_column`, `offset`,",
-        "`missing`, `indicator`, `due_year_group`, `dtype` (`float`, `flag`, `category`), `protected`",
-        "and `unit`. A spec is checked on load; a problem raises `SpecError` naming the file, the",
+        "`cutoff_table` and `interval_column` (`below_cutoff`), `min_group` (`standing`),",
+        "`normal_year_groups` (`moves`), `missing`, `indicator`, `due_year_group`, `dtype` (`float`,",
+        "`flag`, `category`), `protected` and `unit`; every feature has a `role` (`need`, `context`",
+        "or `process`). A spec is checked on load; a problem raises `SpecError` naming the file, the",
         "feature, its line and what must hold.",
         "",
         "| aggregation | computes |",
@@ -194,3 +223,68 @@ def features_markdown(pipeline="default") -> str:
         "",
     ]
     return "\n".join(out)
+
+
+#: Why features were given their role (docs/features.md, "Feature roles").
+_ROLE_NOTES = {
+    "need": [
+        "Development, attainment and health: birth (gestation, birth weight), ASQ-3 scores and",
+        "below-cut-off flags, EYFSP and phonics (raw results and age-standardised standings), and",
+        "referrals to speech and language therapy, CAMHS, paediatrics and occupational therapy:",
+        "a health professional's referral for a health concern, made outside the SEN process.",
+        "They still reflect access to services (waiting lists and thresholds differ by area).",
+    ],
+    "context": [
+        "Circumstances that change risk or who gets identified but are not a need to act on:",
+        "deprivation (`imd_decile`, free school meals), English as an additional language, social",
+        "care (child in need, protection plan, looked after), attendance, relative age (age, month",
+        "of birth, summer-born), school moves and months known, whether a health review is on",
+        "record, and the protected characteristics. They may shape a score, but they are not a",
+        "need to act on, so they should not be offered as a reason for a flag.",
+    ],
+    "process": [
+        "Records of the identification process itself, so a model that used them would partly",
+        "learn who is already in the process. An educational psychologist's advice is statutory",
+        "evidence in an EHC needs assessment, and most EP referrals in the synthetic cohort come",
+        "after SEN support started; early help referrals often follow a school's concern in the",
+        "same process. Suspensions, exclusion days and permanent exclusion depend on a school's",
+        "behaviour policy as much as on the child. Models leave process features out by default",
+        "(`exclude_roles` in the model spec); the model card lists what was left out and why.",
+    ],
+}
+
+
+def _roles_section(spec) -> list[str]:
+    out = ["", "## Feature roles", ""]
+    out.append(
+        "Each feature has a `role` (`send_early.features.feature_roles()` gives them by name):"
+    )
+    out.append("")
+    for role, what in ROLES.items():
+        names = [f"`{f.name}`" for f in spec.features if f.role == role]
+        out.append(f"- **{role}** ({len(names)} features): {what}.")
+    for role, lines in _ROLE_NOTES.items():
+        out += ["", f"Why **{role}**: " + " ".join(lines)]
+    return out
+
+
+def _cutoffs_section() -> list[str]:
+    out = []
+    for t in CUTOFF_TABLES.values():
+        out += [
+            "",
+            "## ASQ-3 cut-offs",
+            "",
+            f"{t.description} (`send_early/features/asq_cutoffs.toml`, table `{t.name}`).",
+            f"Source: {t.source}. Intervals not listed have no cut-offs here, so their",
+            "below-cut-off flags are missing. **Unconfirmed** values were not checked against the",
+            "publisher's tables: verify them before relying on the flags.",
+            "",
+            "| interval (months) | " + " | ".join(f"`{d}`" for d in t.domains) + " | status |",
+            "| --- | " + " | ".join("---" for _ in t.domains) + " | --- |",
+        ]
+        for m, cut in sorted(t.cutoffs.items()):
+            status = "confirmed" if t.confirmed[m] else "**unconfirmed**"
+            vals = " | ".join(f"{cut[d]:.2f}" for d in t.domains)
+            out.append(f"| {m} | {vals} | {status}: {t.sources[m]} |")
+    return out

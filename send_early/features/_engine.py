@@ -32,10 +32,14 @@ from ._population import (
     population,
 )
 from ._spec import FeatureSpec, PipelineSpec, load_pipeline
+from ._special import below_cutoff, months_known, moves, standing
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["build_features", "population", "STATUSES"]
+
+
+_SPECIAL = {"below_cutoff": below_cutoff, "standing": standing, "moves": moves}
 
 
 def _reduce(fn, p: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
@@ -94,6 +98,8 @@ def _aggregate(snap: _Snapshot, f: FeatureSpec) -> np.ndarray:
     """Raw values for every child (length n, NaN where the child has no rows)."""
     store, n, agg = snap.store, snap.store.n, f.aggregation
     idx = _feature_rows(snap, f)
+    if agg in _SPECIAL:
+        return _SPECIAL[agg](snap, f, idx)
     p = store.sorted(f.table)[1][idx]
     if agg == "absent":
         return (np.bincount(p, minlength=n) == 0).astype(np.float64)
@@ -259,6 +265,8 @@ def _compute(
             known = ~np.isnan(stack)
             hit = np.nan_to_num(stack).max(axis=0) > 0
             v = np.where(hit, 1.0, np.where(known.any(axis=0), 0.0, np.nan))
+        elif f.aggregation == "months_known":
+            v = months_known(store, snap.day, as_of)
         elif not store.has(f.table):
             values[f.name] = np.full(store.n, np.nan)
             if f.indicator:

@@ -31,12 +31,14 @@ logger = logging.getLogger(__name__)
 COMPILED = frozenset(
     {
         "latest", "count", "sum", "rate", "min", "max", "mean", "any", "absent", "distinct",
-        "days_since", "trend", "open_at", "derive", "threshold", "any_of",
+        "days_since", "trend", "open_at", "derive", "threshold", "any_of", "below_cutoff",
+        "standing", "moves", "months_known",
     }
 )  # fmt: skip
 _ROW = "_se_row"  # source row order: breaks ties between records of one child on one date
 _DAY = "_se_day"  # the table's date column as days since 1970-01-01
 _KEY = "_se_key"  # (day, row) as one int64: the latest record has the largest key
+_IBIS_TYPES = {"int": "int64", "float": "float64", "bool": "boolean", "date": "date"}
 _HINT = 'the DuckDB engine needs Ibis and DuckDB: pip install "send_early[duckdb]"'
 
 
@@ -176,6 +178,9 @@ def _typed_table(t, name: str):
         t = t.mutate(**{_ROW: ibis.row_number()})
     fix = {c.name: t[c.name].cast("date") for c in TABLES[name].columns if c.kind == "date"}
     t = t.mutate(**fix)
+    absent = [c for c in TABLES[name].columns if c.optional and c.name not in t.columns]
+    if absent:  # an optional column a folder or connection does not hold: read as empty
+        t = t.mutate(**{c.name: ibis.null().cast(_IBIS_TYPES[c.kind]) for c in absent})
     d = t[TABLES[name].date_column]
     t = t.mutate(**{_DAY: d.delta(ibis.date(1970, 1, 1), unit="day")})
     # days offset by 2**16 (dates 1790-2149) in bits 40-56, the row below; bit 58 is for prefer
@@ -383,7 +388,16 @@ def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: i
     # one grouped pass per table (conditions as FILTER clauses), and one per set of rows
     # cut to each child's latest N records (``N terms``)
     passes: dict[tuple, dict] = {}
+    from ._ibis_special import SPECIAL
+
     for i, f in enumerate(spec.features):
+        if f.aggregation in SPECIAL and (f.table is None or f.table in tables):
+            a = SPECIAL[f.aggregation](tables, f, as_of, day)
+            a = a.select(**{f"_sk{i}": a._sk, f"_s{i}": a._sv})
+            t = t.left_join(a, t.child_id == a[f"_sk{i}"])
+    for i, f in enumerate(spec.features):
+        if f.aggregation in SPECIAL:
+            continue
         if not f.table or f.table == "children" or f.table not in tables:
             continue
         if f.window.unit == "terms":
@@ -408,6 +422,9 @@ def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: i
             hit = ibis.greatest(*[s.fill_null(0.0) for s in srcs]) > 0
             known = ibis.greatest(*[s.notnull().cast("int8") for s in srcs]) > 0
             v = ibis.cases((hit, 1.0), (known, 0.0), else_=ibis.null().cast("float64"))
+        elif f.aggregation in SPECIAL and (f.table is None or f.table in tables):
+            v = t[f"_s{i}"]
+            v = v.fill_null(0.0) if f.aggregation == "months_known" else v
         elif f.table not in tables:
             v = ibis.null().cast("float64")
         elif f.table == "children":

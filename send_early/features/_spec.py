@@ -22,8 +22,10 @@ __all__ = [
     "AGGREGATIONS",
     "FeatureSpec",
     "PipelineSpec",
+    "ROLES",
     "TRANSFORMS",
     "Window",
+    "feature_roles",
     "load_pipeline",
     "parse_window",
 ]
@@ -46,6 +48,25 @@ AGGREGATIONS: Mapping[str, str] = {
     "derive": "a named transform of the children table (see TRANSFORMS)",
     "threshold": "1 if feature `source` compares true (`op`) with `cutoff`, 0 if false, missing if the source is",
     "any_of": "1 if any feature in `sources` is 1, 0 if all known are 0, missing if all are missing",
+    "below_cutoff": "1 if `column` on the latest record (`prefer` first) is below the cut-off of "
+    "that record's own questionnaire interval (`interval_column`) in the shipped table "
+    "`cutoff_table`, 0 if not; missing when the interval is missing or has no cut-off",
+    "standing": "the latest `column` value as a z-score among records of children born in the "
+    "same month of the school year, assessed in the same school year, dated on or before the "
+    "as-of date (missing when that group has fewer than `min_group` records)",
+    "moves": "changes of `column` between a child's consecutive records, except at the year "
+    "groups in `normal_year_groups` (a change from the year group before into one of them)",
+    "months_known": "completed months from the child's earliest record in any table other than "
+    "children to the as-of date (0 if none)",
+}
+
+#: Feature roles: what a feature measures (``role`` in a pipeline spec).
+ROLES: Mapping[str, str] = {
+    "need": "measures the child's development, attainment or health",
+    "context": "circumstances that shape risk or identification but are not need in themselves "
+    "(deprivation, social care, attendance, relative age, demographics)",
+    "process": "a record of the identification process itself (referrals and measures that "
+    "follow or reflect a school's or the council's decisions)",
 }
 
 #: Named transforms of the children table for ``aggregation = "derive"``.
@@ -64,14 +85,18 @@ CONSTANTS: Mapping[str, object] = {
 _OPS = ("<", "<=", ">", ">=", "==", "!=")
 _MISSING = ("zero", "missing", "not_assessed")
 _DTYPES = ("float", "flag", "category")
-_NEEDS_COLUMN = {"latest", "sum", "rate", "min", "max", "mean", "distinct", "trend"}
-_NEEDS_TABLE = set(AGGREGATIONS) - {"threshold", "any_of"}
+_NEEDS_COLUMN = {
+    "latest", "sum", "rate", "min", "max", "mean", "distinct", "trend", "below_cutoff",
+    "standing", "moves",
+}  # fmt: skip
+_NEEDS_TABLE = set(AGGREGATIONS) - {"threshold", "any_of", "months_known"}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _WINDOW_RE = re.compile(r"^\s*(\d+)\s*(d|days?|w|weeks?|m|months?|y|years?|t|terms?)\s*$")
 _KEYS = {
     "name", "label", "table", "column", "aggregation", "window", "filter", "prefer", "denominator",
     "complement", "transform", "source", "sources", "op", "cutoff", "end_column", "offset",
-    "missing", "indicator", "due_year_group", "dtype", "protected", "unit",
+    "missing", "indicator", "due_year_group", "dtype", "protected", "unit", "role",
+    "cutoff_table", "interval_column", "min_group", "normal_year_groups",
 }  # fmt: skip
 _TOP_KEYS = {"name", "version", "description", "population", "feature"}
 
@@ -152,6 +177,11 @@ class FeatureSpec:
     protected: bool = False
     unit: str = ""
     line: int | None = None
+    role: str = ""
+    cutoff_table: str | None = None
+    interval_column: str | None = None
+    min_group: int = 10
+    normal_year_groups: tuple[int, ...] = ()
 
     @property
     def output_columns(self) -> list[str]:
@@ -205,6 +235,10 @@ class PipelineSpec:
         """Column name -> plain-English label (used in reasons)."""
         out = {}
         for f in self.features:
+    def roles(self) -> dict[str, str]:
+        """Feature name -> role (``need``, ``context`` or ``process``; see ``ROLES``)."""
+        return {f.name: f.role for f in self.features}
+
             out[f.name] = f.label
             if f.indicator:
                 out[f"{f.name}_missing"] = f"No record for: {f.label[0].lower()}{f.label[1:]}"
@@ -351,6 +385,15 @@ def _parse_feature(f, where, line, bad, seen, feats) -> FeatureSpec | None:
     tdef = None
     if agg in _NEEDS_TABLE:
         if table not in TABLES:
+    role = f.get("role")
+    if role not in ROLES:
+        bad(
+            where,
+            line,
+            f"role must be one of {', '.join(ROLES)} (what the feature measures; see "
+            f"docs/features.md); found {role!r}",
+        )
+    kw["role"] = role
             bad(where, line, f"table must be one of {', '.join(TABLES)}; found {table!r}")
             return None
         tdef = TABLES[table]
@@ -417,8 +460,8 @@ def _parse_feature(f, where, line, bad, seen, feats) -> FeatureSpec | None:
                         )
                 out[c] = vals
             kw[key] = out
-    if "prefer" in f and agg != "latest":
-        bad(where, line, "prefer is only for aggregation 'latest'")
+    if "prefer" in f and agg not in ("latest", "below_cutoff"):
+        bad(where, line, "prefer is only for aggregations 'latest' and 'below_cutoff'")
     if agg in ("rate", "trend"):
         check_col(f.get("denominator"), "denominator")
         kw["denominator"] = f.get("denominator")
@@ -467,6 +510,8 @@ def _parse_feature(f, where, line, bad, seen, feats) -> FeatureSpec | None:
         srcs = f.get("sources")
         if not isinstance(srcs, list) or not srcs or any(s not in seen for s in srcs):
             bad(where, line, f"sources must list features defined above it; found {srcs!r}")
+    if agg in ("below_cutoff", "standing", "moves"):
+        _parse_new(f, agg, kw, where, line, bad, check_col)
         kw["sources"] = tuple(srcs or ())
     missing = f.get("missing", "missing")
     if missing not in _MISSING:
@@ -522,3 +567,55 @@ def _resolve_constant(name: str, source: str | None, feats: list[FeatureSpec]) -
         if src is not None and len(src.column) == 1 and src.column[0] in ASQ_CUTOFFS:
             return float(ASQ_CUTOFFS[src.column[0]])
     return None
+
+
+def _parse_new(f, agg, kw, where, line, bad, check_col) -> None:
+    """The keys of ``below_cutoff``, ``standing`` and ``moves``."""
+    if agg == "below_cutoff":
+        from ._cutoffs import CUTOFF_TABLES
+
+        name = f.get("cutoff_table")
+        if name not in CUTOFF_TABLES:
+            bad(
+                where,
+                line,
+                f"cutoff_table must be one of {', '.join(CUTOFF_TABLES)}; found {name!r}",
+            )
+        check_col(f.get("interval_column"), "interval_column")
+        kw.update(cutoff_table=name, interval_column=f.get("interval_column"))
+        col = (kw.get("column") or ("",))[0]
+        if name in CUTOFF_TABLES and col not in CUTOFF_TABLES[name].domains:
+            bad(
+                where,
+                line,
+                f"column must be a domain of cut-off table {name!r} "
+                f"({', '.join(CUTOFF_TABLES[name].domains)}); found {col!r}",
+            )
+    elif agg == "standing":
+        n = f.get("min_group", 10)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            bad(where, line, f"min_group must be a whole number of at least 2; found {n!r}")
+        kw["min_group"] = n
+        if kw.get("table") != "assessments":
+            bad(where, line, "standing reads the assessments table (dated by assessment_date)")
+    elif agg == "moves":
+        yg = f.get("normal_year_groups", [])
+        if not isinstance(yg, list) or not all(
+            isinstance(y, int) and not isinstance(y, bool) for y in yg
+        ):
+            bad(where, line, f"normal_year_groups must be a list of year groups; found {yg!r}")
+            yg = []
+        kw["normal_year_groups"] = tuple(yg)
+
+
+def feature_roles(pipeline: str | os.PathLike | PipelineSpec = "default") -> dict[str, str]:
+    """Feature name -> role (``"need"``, ``"context"`` or ``"process"``) of a pipeline.
+
+    Examples
+    --------
+    >>> from send_early.features import feature_roles
+    >>> roles = feature_roles("default")
+    >>> roles["asq_communication"], roles["imd_decile"], roles["referrals_ep_365d"]
+    ('need', 'context', 'process')
+    """
+    return load_pipeline(pipeline).roles()

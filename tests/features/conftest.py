@@ -106,6 +106,8 @@ def make_hand_tables() -> Tables:
             "asq_personal_social",
         ],
     )
+    # questionnaire intervals (contract v2); c11's 1-year review does not record one
+    health["asq_interval_months"] = pd.array([12, 24, 27, 30, None], dtype="Int64")
     attendance = pd.DataFrame(
         [
             ("c01", "2019-09-02", "2019-12-20", 100, 0, 0),

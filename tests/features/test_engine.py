@@ -176,13 +176,15 @@ max_age_months = 400
 
 def one(tmp_path, tables, as_of, body) -> pd.Series:
     p = tmp_path / "agg.toml"
-    p.write_text(HEAD + '[[feature]]\nname = "f"\nlabel = "F"\n' + textwrap.dedent(body))
+    p.write_text(
+        HEAD + '[[feature]]\nname = "f"\nlabel = "F"\nrole = "need"\n' + textwrap.dedent(body)
+    )
     return build_features(tables, as_of, pipeline=p)["f"]
 
 
 def many(tmp_path, tables, as_of, bodies: dict[str, str]) -> pd.DataFrame:
     text = HEAD + "".join(
-        f'[[feature]]\nname = "{k}"\nlabel = "{k}"\n' + textwrap.dedent(v) + "\n"
+        f'[[feature]]\nname = "{k}"\nlabel = "{k}"\nrole = "need"\n' + textwrap.dedent(v) + "\n"
         for k, v in bodies.items()
     )
     p = tmp_path / "many.toml"
@@ -245,12 +247,13 @@ def test_latest_category_threshold_any_of(tmp_path, hand_tables):
     """
     spec = (
         HEAD
-        + '[[feature]]\nname = "f"\nlabel = "F"\n'
+        + '[[feature]]\nname = "f"\nlabel = "F"\nrole = "need"\n'
         + textwrap.dedent(body)
         + textwrap.dedent("""
     [[feature]]
     name = "g"
     label = "G"
+    role = "need"
     table = "children"
     column = "imd_decile"
     aggregation = "latest"
@@ -258,6 +261,7 @@ def test_latest_category_threshold_any_of(tmp_path, hand_tables):
     [[feature]]
     name = "g_low"
     label = "G low"
+    role = "need"
     aggregation = "threshold"
     source = "g"
     op = "<="
@@ -267,6 +271,7 @@ def test_latest_category_threshold_any_of(tmp_path, hand_tables):
     [[feature]]
     name = "either"
     label = "Either"
+    role = "need"
     aggregation = "any_of"
     sources = ["g_low"]
     """)
@@ -331,6 +336,7 @@ max_age_months = 240
 [[feature]]
 name = "age"
 label = "Age"
+role = "need"
 table = "children"
 aggregation = "derive"
 transform = "age_months"
@@ -338,6 +344,7 @@ transform = "age_months"
 [[feature]]
 name = "on_record"
 label = "On record"
+role = "need"
 table = "children"
 aggregation = "count"
 """
@@ -354,7 +361,7 @@ def test_children_table_features_count_every_child_and_refuse_codes_as_numbers(
     X = build_features(hand_tables, AS_OF, pipeline=load_pipeline(path))
     assert len(X) and (X["on_record"] == 1).all()  # was an IndexError (no column)
     bad = CHILDREN_SPEC + (
-        '\n[[feature]]\nname = "sex_latest"\nlabel = "Sex"\ntable = "children"\n'
+        '\n[[feature]]\nname = "sex_latest"\nlabel = "Sex"\nrole = "context"\ntable = "children"\n'
         'column = "sex"\naggregation = "latest"\n'
     )
     path.write_text(bad)

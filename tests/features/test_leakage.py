@@ -164,6 +164,8 @@ def as_contract(tables: Tables) -> Tables:
     for name, df in tables.items():
         cols = {}
         for c in TABLES[name].columns:
+            if c.optional and c.name not in df:
+                continue
             v = df[c.name]
             if c.null_means is not None:
                 v = v.astype(object).where(v.notna(), c.null_means)

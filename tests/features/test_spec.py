@@ -8,8 +8,8 @@ import pytest
 
 from send_early import SpecError
 from send_early._resources import list_specs, spec_path
-from send_early.features import load_pipeline, parse_window
-from send_early.schema import ASQ_CUTOFFS, ASQ_DOMAINS
+from send_early.features import ROLES, feature_roles, load_pipeline, parse_window
+from send_early.schema import ASQ_DOMAINS
 
 AGREED = [
     "age_months", "month_in_school_year", "summer_born", "gestation_weeks", "preterm", "birth_weight_g",
@@ -19,6 +19,10 @@ AGREED = [
     "attendance_trend", "persistent_absence", "suspensions_365d", "exclusion_days_365d",
     "permanent_exclusion_ever", "fsm_current", "fsm_ever", "eal", "imd_decile", "school_moves", "cin_ever",
     "cpp_ever", "cla_ever", "social_care_current", "days_since_social_care", "sex", "ethnicity",
+    "months_known", *(f"{m}_standing" for m in (
+        "eyfsp_gld", "eyfsp_comm_lang", "eyfsp_psed", "eyfsp_physical", "eyfsp_literacy",
+        "eyfsp_maths", "phonics_mark",
+    )),
 ]  # fmt: skip
 
 HEAD = """
@@ -45,7 +49,9 @@ def test_default_has_the_agreed_names():
     assert len(refs) == 6 and all(n.endswith("_365d") for n in refs)
     assert spec.protected == ["sex", "ethnicity"]
     assert (spec.min_age_months, spec.max_age_months) == (12, 132)
-    assert spec.feature("asq_communication_below").cutoff == ASQ_CUTOFFS["asq_communication"]
+    below = spec.feature("asq_communication_below")
+    assert (below.aggregation, below.cutoff_table) == ("below_cutoff", "asq3")
+    assert below.interval_column == "asq_interval_months"
     assert spec.feature("phonics_met").cutoff == 32
     assert all(label.strip() for label in spec.labels().values())
     assert set(spec.labels()) == set(spec.columns)
@@ -138,18 +144,21 @@ def test_duplicate_names_and_every_problem_at_once(tmp_path):
     [[feature]]
     name = "a"
     label = "A"
+    role = "need"
     table = "census"
     aggregation = "count"
 
     [[feature]]
     name = "a"
     label = "A again"
+    role = "need"
     table = "census"
     aggregation = "count"
 
     [[feature]]
     name = "b"
     label = "B"
+    role = "need"
     table = "census"
     aggregation = "sum"
     """
@@ -169,7 +178,7 @@ def test_bad_toml_and_bad_population(tmp_path):
     p = tmp_path / "pop.toml"
     p.write_text(
         HEAD.replace("max_age_months = 200", "max_age_months = -1")
-        + '[[feature]]\nname = "a"\nlabel = "A"\ntable = "census"\naggregation = "count"\n'
+        + '[[feature]]\nname = "a"\nlabel = "A"\nrole = "need"\ntable = "census"\naggregation = "count"\n'
     )
     with pytest.raises(SpecError, match="0 <= min < max"):
         load_pipeline(p)
@@ -196,3 +205,73 @@ def test_parse_window(text, n, unit):
 def test_parse_window_rejects(text):
     with pytest.raises(ValueError, match="window must"):
         parse_window(text)
+
+
+def test_every_default_feature_has_a_role_and_process_ones_are_the_agreed():
+    roles = feature_roles("default")
+    assert roles == load_pipeline("default").roles() and set(roles.values()) == set(ROLES)
+    assert sorted(n for n, r in roles.items() if r == "process") == [
+        "exclusion_days_365d", "permanent_exclusion_ever", "referrals_early_help_365d",
+        "referrals_ep_365d", "suspensions_365d",
+    ]  # fmt: skip
+    for n in ("imd_decile", "month_in_school_year", "summer_born", "age_months", "cin_ever"):
+        assert roles[n] == "context", n
+    for n in ("asq_communication_below", "eyfsp_gld_standing", "phonics_mark_standing"):
+        assert roles[n] == "need", n
+    assert load_pipeline("default").feature("school_moves").role == "context"
+
+
+@pytest.mark.parametrize(
+    ("role_line", "match"),
+    [
+        ("", r"t\.toml:\d+ feature 'x': role must be one of need, context, process.*found None"),
+        ('role = "outcome"\n', r"role must be one of need, context, process.*found 'outcome'"),
+    ],
+)
+def test_role_missing_or_unknown_is_a_spec_error(tmp_path, role_line, match):
+    body = (
+        '[[feature]]\nname = "x"\nlabel = "X"\n'
+        + role_line
+        + 'table = "census"\naggregation = "count"\n'
+    )
+    with pytest.raises(SpecError, match=match):
+        load_pipeline(write_spec(tmp_path, body))
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (
+            'table = "health_reviews"\ncolumn = "asq_communication"\naggregation = "below_cutoff"\n'
+            'cutoff_table = "asq4"\ninterval_column = "asq_interval_months"',
+            "cutoff_table must be one of asq3; found 'asq4'",
+        ),
+        (
+            'table = "health_reviews"\ncolumn = "asq_communication"\naggregation = "below_cutoff"\n'
+            'cutoff_table = "asq3"\ninterval_column = "review_type2"',
+            "interval_column must be a column of health_reviews",
+        ),
+        (
+            'table = "health_reviews"\ncolumn = "review_date"\naggregation = "below_cutoff"\n'
+            'cutoff_table = "asq3"\ninterval_column = "asq_interval_months"',
+            "column must be a domain of cut-off table 'asq3'",
+        ),
+        (
+            'table = "census"\ncolumn = "school_id"\naggregation = "standing"',
+            "standing reads the assessments table",
+        ),
+        (
+            'table = "assessments"\ncolumn = "value"\naggregation = "standing"\nmin_group = 1',
+            "min_group must be a whole number of at least 2; found 1",
+        ),
+        (
+            'table = "census"\ncolumn = "school_id"\naggregation = "moves"\nnormal_year_groups = "3"',
+            "normal_year_groups must be a list of year groups",
+        ),
+        ('table = "census"\naggregation = "months_known"', "takes no table"),
+    ],
+)
+def test_new_kinds_check_their_keys(tmp_path, body, match):
+    text = '[[feature]]\nname = "x"\nlabel = "X"\nrole = "need"\n' + body + "\n"
+    with pytest.raises(SpecError, match=match):
+        load_pipeline(write_spec(tmp_path, text))
