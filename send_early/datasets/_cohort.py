@@ -33,19 +33,24 @@ from ..schema import (
 from ._params import (
     _BW_MEAN40,
     _EAL_P,
-    _ETH_P,
+    _ETH_TYPE,
     _GEST_BANDS,
     _GEST_SHIFT,
     _LOAD,
     _NEVER,
     _P,
     _PARAMS,
+    _PROFILES,
+    _REQUESTS,
+    _SEN_ALL,
     _SEVERE_P,
     _SEVERE_TYPES,
     _TYPE_P_BOY,
     _TYPE_P_GIRL,
     _TYPE_REQUEST,
+    _TYPE_TIMING,
     _TYPES,
+    _by_year,
 )
 from ._records import (
     _assessments,
@@ -80,6 +85,7 @@ __all__ = ["make_cohort"]
 
 
 def _check_args(n_children, birth_years, extract_date, random_state):
+    """Checked arguments; ``y0``/``y1`` are None for the default birth range."""
     if isinstance(n_children, bool) or not isinstance(n_children, numbers.Integral):
         raise TypeError(
             f"n_children must be a whole number of children; found {type(n_children).__name__}."
@@ -89,23 +95,24 @@ def _check_args(n_children, birth_years, extract_date, random_state):
             f"n_children must be at least 1; found {n_children}. Pass a positive number of children."
         )
     try:
-        y0, y1 = birth_years
+        y0, y1 = (None, None) if birth_years is None else birth_years
     except (TypeError, ValueError):
         raise ValueError(
             f"birth_years must be a pair (first, last) of years such as (2010, 2022); found {birth_years!r}."
         ) from None
-    bad = [y for y in (y0, y1) if isinstance(y, bool) or not isinstance(y, numbers.Integral)]
-    if bad:
-        raise ValueError(
-            f"birth_years must hold two whole years such as (2010, 2022); found {birth_years!r}."
-        )
-    y0, y1 = int(y0), int(y1)
-    if not (1990 <= y0 <= 2100 and 1990 <= y1 <= 2100):
-        raise ValueError(f"birth_years must lie between 1990 and 2100; found {birth_years!r}.")
-    if y0 > y1:
-        raise ValueError(
-            f"birth_years must be (first, last) with first <= last; found {birth_years!r}. Swap the two years."
-        )
+    if birth_years is not None:
+        bad = [y for y in (y0, y1) if isinstance(y, bool) or not isinstance(y, numbers.Integral)]
+        if bad:
+            raise ValueError(
+                f"birth_years must hold two whole years such as (2010, 2022); found {birth_years!r}."
+            )
+        y0, y1 = int(y0), int(y1)
+        if not (1990 <= y0 <= 2100 and 1990 <= y1 <= 2100):
+            raise ValueError(f"birth_years must lie between 1990 and 2100; found {birth_years!r}.")
+        if y0 > y1:
+            raise ValueError(
+                f"birth_years must be (first, last) with first <= last; found {birth_years!r}. Swap the two years."
+            )
     try:
         extract = pd.Timestamp(extract_date)
     except (TypeError, ValueError):
@@ -117,7 +124,7 @@ def _check_args(n_children, birth_years, extract_date, random_state):
             f"extract_date must be an ISO date such as '2025-08-31'; found {extract_date!r}."
         )
     extract = extract.normalize()
-    if extract < pd.Timestamp(year=y0, month=1, day=1):
+    if y0 is not None and extract < pd.Timestamp(year=y0, month=1, day=1):
         raise ValueError(
             f"extract_date must be on or after the first day of the first birth year ({y0}-01-01) so that "
             f"some children are born by then; found {extract.date()}. Use a later extract_date or earlier "
@@ -138,19 +145,54 @@ def _check_args(n_children, birth_years, extract_date, random_state):
     return int(n_children), y0, y1, extract, rng
 
 
-# --------------------------------------------------------------------------------------
-# calendars
-# --------------------------------------------------------------------------------------
+def _secondary_in(sec_la: np.ndarray, la: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A secondary school in council ``la`` for each uniform ``u`` (any school if it has none)."""
+    n_sec = len(sec_la)
+    order = np.argsort(sec_la, kind="stable")
+    counts = np.bincount(sec_la, minlength=int(la.max(initial=0)) + 1)
+    starts = np.cumsum(counts) - counts
+    c = counts[la]
+    inside = order[
+        np.minimum(starts[la] + np.floor(u * np.maximum(c, 1)).astype(np.int64), n_sec - 1)
+    ]
+    return np.where(c > 0, inside, np.floor(u * n_sec).astype(np.int64))
+
+
+def _request_day(start: np.ndarray, hazard: np.ndarray, e: np.ndarray, P: _P) -> np.ndarray:
+    """Day of the request: the cumulative hazard from ``start`` reaches the Exp(1) draw ``e``.
+
+    ``hazard`` is per year at the latest year's national request rate; each calendar year
+    scales it by that year's requests over the latest year's (``cal_request`` power).
+    """
+    years = np.arange(1990, 2101)
+    knots = _ymd(years, 1, 1)
+    rate = (_by_year(_REQUESTS, years) / _REQUESTS[max(_REQUESTS)]) ** P.cal_request
+    cum = np.concatenate([[0.0], np.cumsum(rate[:-1] * np.diff(knots) / 365.25)])
+    target = np.interp(start, knots, cum) + e / np.maximum(hazard, 1e-12)
+    day = np.interp(np.minimum(target, cum[-1]), cum, knots)
+    return np.where(target >= cum[-1], _NEVER, np.round(day)).astype(np.int64)
+
+
+def _calendar_shift(rec_start: np.ndarray, t: np.ndarray, strength: float) -> np.ndarray:
+    """Identification log-odds for an event ``t`` years after Reception starts, by its year.
+
+    The event counts towards the next January census; the shift is ``strength`` times the
+    log-ratio of that census's national all-SEN share to the latest one (0 from then on).
+    """
+    year = _year_of(rec_start + np.round(t * 365.25).astype(np.int64)) + 1
+    return strength * np.log(_by_year(_SEN_ALL, year) / _SEN_ALL[max(_SEN_ALL)])
 
 
 def make_cohort(
     n_children: int,
     *,
     random_state=None,
-    birth_years: tuple[int, int] = (2010, 2022),
+    birth_years: tuple[int, int] | None = None,
     extract_date="2025-08-31",
     return_truth: bool = False,
     under_identify=None,
+    councils: int = 1,
+    profile: str | None = None,
 ):
     """Simulate a synthetic cohort of children in every table of the data contract.
 
@@ -167,9 +209,12 @@ def make_cohort(
         Number of children (at least 1).
     random_state : int, numpy.random.Generator or None, default=None
         Seed. The same integer gives identical tables; None draws fresh entropy.
-    birth_years : (int, int), default=(2010, 2022)
+    birth_years : (int, int) or None, default=None
         First and last calendar year of birth (inclusive). Births are spread
-        evenly over these years, up to ``extract_date``.
+        evenly over these years, up to ``extract_date``. None (the default) means
+        every day from 1 September 2004 (or twelve years before the extract year,
+        if earlier) to ``extract_date``: every primary year group of every January
+        census from 2016 to the extract, and children born up to the extract day.
     extract_date : date-like, default="2025-08-31"
         The day the data are extracted. No record is dated after it.
     return_truth : bool, default=False
@@ -181,6 +226,14 @@ def make_cohort(
         equal need). Keys ``"sex"`` and ``"ethnicity"``, groups as in the children table,
         factors in [0, 1]. The random draws are the same with or without it, so only the
         named group's identification (and the records that follow from it) changes.
+    councils : int, default=1
+        Number of councils the schools (and so the children) are split between. Councils
+        differ in identification practice, EHC needs assessment requests (plan rates about
+        2x apart) and the weeks they take to issue a plan. The children table gets a
+        ``council_id`` column (``LA01``, ...) whatever the number.
+    profile : {None, "london", "urban", "county"}, default=None
+        The kind of area: ethnicity mix, English as an additional language and
+        deprivation. None is England as a whole.
 
     Returns
     -------
@@ -198,7 +251,8 @@ def make_cohort(
     ------
     ValueError
         If ``n_children < 1``, ``birth_years`` is not an ordered pair of years,
-        or ``extract_date`` is not a date on or after the first birth year.
+        ``extract_date`` is not a date on or after the first birth year,
+        ``councils`` is not a positive whole number or ``profile`` is unknown.
     TypeError
         If ``n_children`` or ``random_state`` has the wrong type.
 
@@ -217,7 +271,8 @@ def make_cohort(
     """
     n, y0, y1, extract, rng = _check_args(n_children, birth_years, extract_date, random_state)
     plant = _check_under_identify(under_identify)
-    tables, truth = _simulate(n, y0, y1, extract, rng, _PARAMS, plant)
+    area = _check_area(councils, profile)
+    tables, truth = _simulate(n, y0, y1, extract, rng, _PARAMS, plant, area)
     out = Tables(tables, extract_date=extract)
     logger.debug(
         "make_cohort: %d children, %s", n, ", ".join(f"{k}={len(v)}" for k, v in tables.items())
@@ -225,6 +280,18 @@ def make_cohort(
     if return_truth:
         return out, truth
     return out
+
+
+def _check_area(councils, profile) -> tuple[int, str | None]:
+    """The councils and profile arguments, checked (see make_cohort)."""
+    if isinstance(councils, bool) or not isinstance(councils, numbers.Integral) or councils < 1:
+        raise ValueError(
+            f"councils must be a whole number of councils, at least 1; found {councils!r}."
+        )
+    if profile not in _PROFILES:
+        names = [p for p in _PROFILES if p is not None]
+        raise ValueError(f"profile must be None or one of {names}; found {profile!r}.")
+    return int(councils), profile
 
 
 def _check_under_identify(under_identify) -> dict[str, dict[str, float]]:
@@ -265,15 +332,22 @@ def _simulate(
     rng: np.random.Generator,
     P: _P,
     plant: Mapping[str, Mapping[str, float]] | None = None,
+    area: tuple[int, str | None] = (1, None),
 ):
     ext = _days(extract)
+    n_la, profile = area
+    eth_p, eal_mult, dep_shift = _PROFILES[profile]
     # ---------------------------------------------------------------- children, births
-    first_day = _days(pd.Timestamp(year=y0, month=1, day=1))
-    last_day = min(_days(pd.Timestamp(year=y1, month=12, day=31)), ext)
+    if y0 is None:  # every day from Year 6 of January 2016 (or 12 years back) to the extract
+        first_day = _days(pd.Timestamp(year=min(2004, extract.year - 12), month=9, day=1))
+        last_day = ext
+    else:
+        first_day = _days(pd.Timestamp(year=y0, month=1, day=1))
+        last_day = min(_days(pd.Timestamp(year=y1, month=12, day=31)), ext)
     birth = rng.integers(first_day, last_day + 1, size=n)
     male = rng.random(n) < 0.512
-    eth = rng.choice(len(ETHNICITY), size=n, p=_ETH_P)
-    eal = rng.random(n) < _EAL_P[eth]
+    eth = rng.choice(len(ETHNICITY), size=n, p=eth_p / eth_p.sum())
+    eal = rng.random(n) < np.minimum(_EAL_P[eth] * eal_mult, 0.95)
     month = _month_of(birth)
     msy = (month - 9) % 12 + 1  # 1 = September (oldest) ... 12 = August (youngest)
     youth = (msy - 6.5) / 5.5  # -1 oldest ... +1 youngest in the year group
@@ -281,11 +355,23 @@ def _simulate(
     reception = ay_birth + 5  # September of the Reception year
 
     # schools: primary and secondary, each with an area deprivation level and a random effect
-    per_year = n / max(1, y1 - y0 + 1)
+    per_year = n / max(1.0, (last_day - first_day + 1) / 365.25)
     n_prim = max(1, int(round(per_year / 40)))
     n_sec = max(1, int(round(per_year / 180)))
     prim_w = rng.gamma(4.0, size=n_prim)
     prim = rng.choice(n_prim, size=n, p=prim_w / prim_w.sum())
+    # councils: schools are split between councils, each with its own identification and
+    # request practice and its own pace of issuing plans (centred over the children)
+    la_w = rng.gamma(6.0, size=n_la)
+    prim_la = rng.choice(n_la, size=n_prim, p=la_w / la_w.sum())
+    sec_la = rng.choice(n_la, size=n_sec, p=la_w / la_w.sum())
+    la = prim_la[prim]
+    la_share = np.bincount(la, minlength=n_la) / max(n, 1)
+    la_id = _standardise(rng.normal(0, 1, size=n_la), la_share) * P.council_id_sd
+    la_req = _standardise(rng.normal(0, 1, size=n_la), la_share) * P.council_req_sd
+    la_weeks = P.plan_weeks + (
+        _standardise(rng.normal(0, 1, size=n_la), la_share) * P.plan_weeks_council_sd
+    )
     # school-level effects are centred and scaled over the area's pupils, so that the area as a
     # whole matches the calibration targets whatever the draw (schools differ, the area does not)
     prim_share = prim_w / prim_w.sum()
@@ -294,9 +380,9 @@ def _simulate(
     u_sec = (
         _standardise(rng.normal(0, 1, size=n_sec), np.full(n_sec, 1 / n_sec)) * P.id_school_sd * 0.8
     )
-    feeder = rng.integers(0, n_sec, size=n_prim)
-    dep = area_dep[prim] + rng.normal(0, 0.7, size=n)
-    imd_x = area_dep[prim] + rng.normal(0, 0.35, size=n)
+    feeder = _secondary_in(sec_la, prim_la, rng.random(n_prim))
+    dep = area_dep[prim] + rng.normal(0, 0.7, size=n) + dep_shift
+    imd_x = area_dep[prim] + rng.normal(0, 0.35, size=n) + dep_shift
     imd = np.clip(10 - np.floor(_norm_cdf(imd_x / 0.78) * 10), 1, 10).astype(np.int64)
     imd_missing = rng.random(n) < 0.02
 
@@ -358,7 +444,16 @@ def _simulate(
 
     # ---------------------------------------------------------------- identification
     school_u = u_prim[prim]
-    sec = np.where(rng.random(n) < 0.75, feeder[prim], rng.integers(0, n_sec, size=n))
+    sec = np.where(rng.random(n) < 0.75, feeder[prim], _secondary_in(sec_la, la, rng.random(n)))
+    # when identification would happen, in years from the start of Reception: a share before
+    # Reception (from age 2, more with higher need), otherwise in primary, earlier for higher
+    # need and for SLCN, ASD and the severe types, later for SEMH and SPLD
+    rec_start = _ymd(reception, 9, 1)
+    pre = rng.random(n) < _sigmoid(P.pre_a0 + P.pre_need * (need - 1.5))
+    pre_years = np.maximum((rec_start - birth) / 365.25 - 2.0, 0.0)
+    c = P.timing_power * np.exp(0.45 * (need - 1.0)) * _TYPE_TIMING[ntype]
+    t_a = np.where(pre, -pre_years * rng.random(n), 7.0 * rng.random(n) ** c)
+    t_b = 7.0 + 5.0 * rng.random(n)
     comp = {
         "logit_intercept": np.full(n, P.id_a0),
         "logit_need": P.id_need * need,
@@ -369,6 +464,9 @@ def _simulate(
         "logit_absence": P.id_absence * abs_z,
         "logit_deprivation": P.id_dep * dep,
         "logit_social_care": P.id_social_care * sc_latent,
+        "logit_ethnicity": _ETH_TYPE[eth, ntype],
+        "logit_council": la_id[la],
+        "logit_calendar": _calendar_shift(rec_start, t_a, P.cal_identify),
     }
     logit_a = sum(comp.values())
     p_a = _sigmoid(logit_a)
@@ -381,6 +479,9 @@ def _simulate(
         + P.id_absence * abs_z
         + P.id_dep * dep
         + P.id_social_care * sc_latent
+        + _ETH_TYPE[eth, ntype]
+        + la_id[la]
+        + _calendar_shift(rec_start, t_b, P.cal_identify)
     )
     p_b = _sigmoid(logit_b)
     # test knob (make_cohort's under_identify): same need, lower chance of identification
@@ -392,17 +493,14 @@ def _simulate(
             keep = np.where(codes[col] == labels.index(g), keep * factor, keep)
     id_a = rng.random(n) < p_a * keep
     id_b = ~id_a & (rng.random(n) < p_b * keep)
-    # timing, in years from the start of Reception: earlier for higher need
-    c = P.timing_power * np.exp(0.45 * (need - 1.0))
-    t_a = -1.4 + 8.4 * rng.random(n) ** c
-    t_b = 7.0 + 5.0 * rng.random(n)
     t_id = np.where(id_a, t_a, np.where(id_b, t_b, np.nan))
-    rec_start = _ymd(reception, 9, 1)
     id_day = np.where(np.isnan(t_id), 0, rec_start + np.round(np.nan_to_num(t_id) * 365.25)).astype(
         np.int64
     )
     identified = ~np.isnan(t_id)
-    # EHC needs assessment request and plan
+    # EHC needs assessment request: whether one will be made (need, type, sex, absence, school,
+    # council), then when: a hazard from identification on (at least 30 days later), scaled
+    # year by year by the national number of requests against the latest year
     logit_r = (
         P.req_a0
         + P.req_need * need
@@ -410,14 +508,16 @@ def _simulate(
         + P.req_male * male
         + P.req_absence * abs_z
         + 0.5 * school_u
+        + la_req[la]
     )
+    hazard = P.req_hazard * np.exp(0.5 * np.clip(need - 1.5, -1, 3))
+    req_day = _request_day(id_day + 30, hazard, rng.exponential(1.0, size=n), P)
     request = identified & (rng.random(n) < _sigmoid(logit_r))
-    gap_years = rng.exponential(1.6, size=n) * np.exp(-0.5 * np.clip(need - 1.5, -1, 3))
-    req_day = id_day + np.round(np.maximum(gap_years * 365.25, 30)).astype(np.int64)
     end_school = _ymd(reception + 12, 7, 22)
     request = request & (req_day < end_school)
     issued = request & (rng.random(n) < _sigmoid(P.issue_a0 + 1.0 * (need - 1.5)))
-    ehcp_day = req_day + np.round(np.clip(rng.normal(22, 6, size=n), 10, 52) * 7).astype(np.int64)
+    weeks = np.clip(rng.normal(la_weeks[la], 4.0, size=n), 10, 52)
+    ehcp_day = req_day + np.round(weeks * 7).astype(np.int64)
     # children on SEN support (no plan) may leave it: duration in years, longer for higher need
     dur = rng.exponential(P.sen_support_years, size=n) * np.exp(0.5 * np.clip(need - 1.0, -2, 2))
     exit_day = np.where(issued, _NEVER, id_day + np.round(dur * 365.25).astype(np.int64))
@@ -500,6 +600,7 @@ def _simulate(
             "gestation_weeks": _int(gest, gest_missing),
             "birth_weight_g": _int(bw, bw_missing),
             "moved_out_date": _dates(move_t, ~moved),
+            "council_id": _take_str(_ids("LA", n_la, 2), la),
         },
     )
     tables = {"children": children}

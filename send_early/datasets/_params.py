@@ -20,14 +20,14 @@ _NEVER = np.iinfo(np.int64).max // 2  # an event that never happens
 _TYPES = ("SLCN", "ASD", "SEMH", "MLD", "SPLD", "SLD", "PMLD", "PD", "HI", "VI", "MSI", "OTH", "DS")
 #: Base probability of each type, boys and girls (ASD M:F ~4.3:1, SEMH more common in boys).
 _TYPE_P_BOY = np.array(
-    [0.25, 0.14, 0.24, 0.15, 0.12, 0.0, 0.0, 0.025, 0.012, 0.007, 0.002, 0.034, 0.0]
+    [0.22, 0.22, 0.21, 0.13, 0.12, 0.0, 0.0, 0.025, 0.012, 0.007, 0.002, 0.034, 0.0]
 )
 _TYPE_P_GIRL = np.array(
-    [0.28, 0.05, 0.20, 0.20, 0.16, 0.0, 0.0, 0.025, 0.013, 0.008, 0.002, 0.042, 0.0]
+    [0.28, 0.09, 0.19, 0.18, 0.15, 0.0, 0.0, 0.025, 0.013, 0.008, 0.002, 0.042, 0.0]
 )
 #: Severe-need types that replace the base type for the most severe tail.
 _SEVERE_TYPES = np.array([_TYPES.index(t) for t in ("SLD", "PMLD", "DS", "PD", "ASD")])
-_SEVERE_P = np.array([0.40, 0.10, 0.10, 0.15, 0.25])
+_SEVERE_P = np.array([0.30, 0.08, 0.08, 0.12, 0.42])
 #: Loadings of each type on four channels: communication, cognition, behaviour, motor.
 _LOAD = np.array(
     [
@@ -47,7 +47,18 @@ _LOAD = np.array(
     ]
 )
 #: Extra log-odds of an EHC needs assessment request by type (ASD is a third of plans).
-_TYPE_REQUEST = np.array([-0.3, 0.9, 0.0, -0.2, -1.2, 2.5, 3.0, 0.8, 0.5, 0.5, 1.0, 0.0, 3.0])
+_TYPE_REQUEST = np.array([-0.8, 3.3, -0.3, -0.2, -1.2, 2.5, 3.0, 0.8, 0.5, 0.5, 1.0, 0.0, 3.0])
+#: Timing of identification by type: > 1 earlier (SLCN, ASD, severe), < 1 later (SEMH, SPLD).
+_TYPE_TIMING = np.array([1.5, 1.2, 0.6, 1.0, 0.55, 2.0, 2.0, 1.5, 1.5, 1.5, 2.0, 1.0, 2.0])
+#: Identification log-odds by ethnicity (rows, schema.ETHNICITY) and need type (columns,
+#: _TYPES): Chinese pupils about half as likely to be identified, Asian pupils about half as
+#: likely for ASD, Black pupils more often for SEMH (send_facts 1.5; Black Caribbean ~2x,
+#: diluted in the major group).
+_ETH_TYPE = np.zeros((7, 13))
+_ETH_TYPE[2, :] = -0.15
+_ETH_TYPE[2, 1] = -0.9
+_ETH_TYPE[3, 2] = 0.7
+_ETH_TYPE[4, :] = -1.2
 
 _ETH_P = np.array([0.70, 0.065, 0.12, 0.06, 0.008, 0.025, 0.022])
 _EAL_P = np.array([0.07, 0.20, 0.75, 0.45, 0.80, 0.75, 0.30])
@@ -77,7 +88,7 @@ class _P:
     need_sga: float = 0.35
     true_need_threshold: float = 1.0  # ~ top 20% of need
     # identification by the end of primary (logit scale)
-    id_a0: float = -2.15
+    id_a0: float = -1.5
     id_need: float = 1.7
     id_school_sd: float = 1.3
     id_male: float = 0.9
@@ -85,16 +96,17 @@ class _P:
     id_eal: float = -0.55
     id_absence: float = -0.30
     id_dep: float = 0.8
-    id_social_care: float = 0.35
+    id_social_care: float = 0.7
     # identification in secondary, if not before
     sec_a0: float = -3.3
     sec_need: float = 1.0
     # EHC needs assessment request among the identified
-    req_a0: float = -2.6
+    req_a0: float = -2.0
     req_need: float = 1.6
     req_male: float = 0.45
     req_absence: float = -0.45
-    issue_a0: float = 0.6
+    issue_a0: float = 0.4
+    req_hazard: float = 0.6  # requests a year at the latest year's rate
     # ASQ-3 means at 2 years (scores 0-60)
     asq_mu: tuple[float, ...] = (41.0, 51.0, 49.0, 43.0, 46.0)
     asq_sd: float = 9.0
@@ -112,11 +124,91 @@ class _P:
     # absence: log of the median rate, spread
     abs_log_median: float = np.log(0.045)
     abs_sd: float = 0.62
+    # absence: extra log-rate while on SEN support / with an EHC plan
+    abs_sen_support: float = 0.25
+    abs_ehcp: float = 0.25
+    # calendar time: log-odds per log-ratio of the national all-SEN share (identification)
+    # and of national requests (EHC needs assessment requests), against the latest year
+    cal_identify: float = 4.0
+    cal_request: float = 1.6
+    # identification before Reception (from age 2): share of the identified, by need
+    pre_a0: float = -0.3
+    pre_need: float = 0.9
+    # councils: SD of the identification and request log-odds, mean weeks to a plan
+    council_id_sd: float = 0.25
+    council_req_sd: float = 0.40
+    plan_weeks: float = 20.5
+    plan_weeks_council_sd: float = 4.0
+    # absence: the overall rate the unshifted model gives (the year series is relative to it)
+    abs_reference: float = 7.2
+    # EYFSP: latent shift per probit step of the national GLD share, and the GLD share the
+    # unshifted thresholds give
+    eyfsp_scale: float = 1.7
+    eyfsp_reference: float = 0.69
+    # health visitor reviews: lower log-odds of a review due April 2020 to March 2021
+    review_covid_drop: float = 0.8
+    # FSM: SD of the family FSM propensity (deprivation + persistent + yearly noise)
+    fsm_sd: float = 1.197
 
 
 _PARAMS = _P()
 
 
 # --------------------------------------------------------------------------------------
-# small helpers
+# Calendar time: national series by year (send_facts 6.1, 6.2; [U] figures are flagged in
+# docs/synthetic_data.md). Years outside a table take its nearest end.
 # --------------------------------------------------------------------------------------
+
+#: January census year -> all-SEN share of pupils (EHC plan + SEN support), England.
+_SEN_ALL = {
+    2016: 14.4, 2017: 14.4, 2018: 14.6, 2019: 15.0, 2020: 15.4,
+    2021: 15.9, 2022: 16.6, 2023: 17.3, 2024: 18.4, 2025: 19.5,
+}  # fmt: skip
+#: Calendar year -> initial requests for an EHC needs assessment, England.
+_REQUESTS = {
+    2018: 72_400, 2019: 82_329, 2020: 76_000, 2021: 93_302,
+    2022: 114_500, 2023: 138_200, 2024: 154_489,
+}  # fmt: skip
+#: January census year -> FSM-eligible share of pupils.
+_FSM = {
+    2016: 14.3, 2017: 14.1, 2018: 13.6, 2019: 15.4, 2020: 17.3,
+    2021: 20.8, 2022: 22.5, 2023: 23.8, 2024: 24.6, 2025: 25.7,
+}  # fmt: skip
+#: Academic year (September start) -> overall absence, state-funded schools. 2019/20 and
+#: 2020/21 are assumptions (summer 2020 not collected; attendance fell in 2020/21).
+_ABSENCE = {
+    2015: 4.6, 2016: 4.7, 2017: 4.8, 2018: 4.7, 2019: 4.9,
+    2020: 5.9, 2021: 7.6, 2022: 7.4, 2023: 7.1, 2024: 6.9,
+}  # fmt: skip
+#: EYFSP summer -> GLD share (none in 2020 and 2021; the profile was reformed from
+#: September 2021, so 2022 onward is not comparable with 2019 and earlier).
+_GLD = {
+    2016: 69.3,
+    2017: 70.7,
+    2018: 71.5,
+    2019: 71.8,
+    2022: 65.2,
+    2023: 67.2,
+    2024: 67.7,
+    2025: 68.3,
+}
+#: Summers with no EYFSP and no June phonics check (pandemic).
+_NO_ASSESSMENT_YEARS = (2020, 2021)
+
+
+def _by_year(table: dict[int, float], years: np.ndarray) -> np.ndarray:
+    """Look ``years`` up in a year -> value table, taking the nearest end outside it."""
+    keys = np.array(sorted(table))
+    vals = np.array([table[k] for k in keys], dtype=float)
+    y = np.clip(np.asarray(years, dtype=np.int64), keys[0], keys[-1])
+    return np.interp(y, keys, vals)
+
+
+#: Council profiles: ethnicity shares (order of schema.ETHNICITY), EAL multiplier and a
+#: shift of family deprivation (SD units). None is England as a whole.
+_PROFILES = {
+    None: (_ETH_P, 1.0, 0.0),
+    "london": (np.array([0.44, 0.10, 0.20, 0.16, 0.015, 0.06, 0.025]), 1.5, 0.25),
+    "urban": (np.array([0.62, 0.07, 0.19, 0.07, 0.008, 0.025, 0.017]), 1.15, 0.40),
+    "county": (np.array([0.88, 0.045, 0.035, 0.015, 0.005, 0.01, 0.01]), 0.7, -0.35),
+}

@@ -70,22 +70,22 @@ def _uniform_days(rng, lo, hi) -> np.ndarray:
 def _social_care(n, birth, cutoff, moved, move_t, ext, sc_z, rng) -> dict:
     """CIN, CPP and CLA episodes for the children with the highest social-care propensity."""
     year = 365.25
-    in_cin = sc_z > 1.65
-    n_cin = np.where(in_cin, 1 + rng.poisson(0.35, size=n), 0)
+    in_cin = sc_z > 1.2
+    n_cin = np.where(in_cin, 1 + rng.poisson(0.5, size=n), 0)
     c_owner, _ = _expand(n_cin)
     c_start = birth[c_owner] + np.round(rng.random(len(c_owner)) * 16 * year).astype(np.int64)
-    c_end = c_start + 30 + np.round(rng.exponential(240, size=len(c_owner))).astype(np.int64)
+    c_end = c_start + 30 + np.round(rng.exponential(600, size=len(c_owner))).astype(np.int64)
     # child protection plans follow a CIN episode for the highest propensities
     first = np.r_[True, c_owner[1:] != c_owner[:-1]] if len(c_owner) else np.zeros(0, bool)
-    cpp = first & (sc_z[c_owner] > 2.3)
+    cpp = first & (sc_z[c_owner] > 2.1)
     p_owner = c_owner[cpp]
     p_start = c_start[cpp] + 30 + rng.integers(0, 60, size=len(p_owner))
     p_end = p_start + 60 + np.round(rng.exponential(300, size=len(p_owner))).astype(np.int64)
     # looked after
-    cla = first & (sc_z[c_owner] > 3.0) & (rng.random(len(c_owner)) < 0.7)
+    cla = first & (sc_z[c_owner] > 2.4) & (rng.random(len(c_owner)) < 0.7)
     l_owner = c_owner[cla]
     l_start = c_start[cla] + rng.integers(60, 400, size=len(l_owner))
-    l_end = l_start + 30 + np.round(rng.exponential(2.5 * year, size=len(l_owner))).astype(np.int64)
+    l_end = l_start + 30 + np.round(rng.exponential(3.5 * year, size=len(l_owner))).astype(np.int64)
     child = np.concatenate([c_owner, p_owner, l_owner])
     start = np.concatenate([c_start, p_start, l_start])
     end = np.concatenate([c_end, p_end, l_end])
@@ -308,10 +308,13 @@ def _health_reviews(n, birth, cutoff, chan, dep, eal, gest, rng, P) -> dict:
         dom_missing = rng.random((len(idx), 5)) < 0.02
         score = np.where(no_asq[:, None] | dom_missing, np.nan, score)
         rows.append((idx, day[idx], np.full(len(idx), REVIEW_TYPES.index(rtype)), score))
+    rtypes = np.concatenate([r[2] for r in rows])
     out = {
         "child": np.concatenate([r[0] for r in rows]),
         "review_date": np.concatenate([r[1] for r in rows]),
-        "review_type": np.concatenate([r[2] for r in rows]),
+        "review_type": rtypes,
+        # the questionnaire whose cut-offs the scores are simulated against
+        "asq_interval_months": np.where(rtypes == REVIEW_TYPES.index("1y"), 12.0, 24.0),
     }
     scores = np.concatenate([r[3] for r in rows])
     for j, d in enumerate(ASQ_DOMAINS):
@@ -358,8 +361,8 @@ def _assessments(
     p_day = _busday(_ymd(reception + 2, 6, 8), 0, weekmask="Mon") + rng.integers(0, 5, size=n)
     # no June check in 2020 or 2021; Year 2 took a past check in the autumn term of 2020
     autumn = _busday(_ymd(np.full(n, 2020), 11, 16) + rng.integers(0, 26, size=n))
-    p_day = np.where(reception + 2 == 2021, autumn, p_day)
-    p_none = np.isin(reception + 2, _NO_ASSESSMENT_YEARS) & (reception + 2 != 2021)
+    p_day = np.where(reception + 2 == 2020, autumn, p_day)
+    p_none = reception + 2 == 2021
     disapplied = ((ehcp_day <= p_day) & (rng.random(n) < 0.47)) | (need > 3.2)
     has_p = ~no_school & (p_day <= cutoff) & ~disapplied & (rng.random(n) < 0.98) & ~p_none
     xp = (

@@ -221,6 +221,16 @@ TABLES: Mapping[str, Table] = {
                     nullable=True,
                     description="Date the child left the council area; empty if still resident.",
                 ),
+                Column(
+                    "council_id",
+                    "str",
+                    nullable=True,
+                    optional=True,
+                    if_absent="results cannot be split by council (one area is assumed).",
+                    description="Pseudonymous council (local authority) of the child; lets a "
+                    "model be trained on some councils and tested on another. Added in contract "
+                    "v2, optional.",
+                ),
             ),
             date_column="birth_date",
             required=True,
