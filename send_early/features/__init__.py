@@ -7,7 +7,15 @@ declared in a TOML pipeline spec (``pipelines/default.toml``, documented in
 
 from ._docs import features_markdown
 from ._engine import STATUSES, build_features, population
-from ._labels import OUTCOMES, build_labels, make_training_frame
+from ._labels import (
+    NEED_AREAS,
+    OUTCOMES,
+    Outcome,
+    build_labels,
+    make_training_frame,
+    outcome_definition,
+)
+from ._population import POPULATIONS
 from ._spec import (
     AGGREGATIONS,
     ROLES,
@@ -22,11 +30,14 @@ from ._split import temporal_split
 
 __all__ = [
     "AGGREGATIONS",
+    "NEED_AREAS",
     "OUTCOMES",
+    "POPULATIONS",
     "ROLES",
     "STATUSES",
     "TRANSFORMS",
     "FeatureSpec",
+    "Outcome",
     "PipelineSpec",
     "build_features",
     "build_labels",
@@ -34,6 +45,7 @@ __all__ = [
     "features_markdown",
     "load_pipeline",
     "make_training_frame",
+    "outcome_definition",
     "parse_window",
     "population",
     "temporal_split",

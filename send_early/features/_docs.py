@@ -131,9 +131,10 @@ def features_markdown(pipeline="default") -> str:
         "## Labels",
         "",
         "`build_labels` gives `label = 1` when the child's first qualifying event falls in",
-        "`(as_of, as_of + horizon]`, else 0. Outcomes: "
-        + "; ".join(f"`{k}` counts {', '.join(v)}" for k, v in OUTCOMES.items())
-        + ".",
+        "`(as_of, as_of + horizon]`, else 0. Outcomes (`OUTCOMES`, described in docs/models.md): "
+        + ", ".join(f"`{k}`" for k in OUTCOMES)
+        + ". `escalation` is asked of children on SEN support at the as-of date with no EHC "
+        "request yet (the statuses `not_on_sen_support` and `ehc_requested` count the others).",
         "Censored (no label, counted in `.attrs['summary']`): moved out before the window ends without an",
         "event; or the window runs past the extract date (then every child is censored, because keeping",
         "only the events seen so far would bias the labels). `make_training_frame` stacks snapshots with",

@@ -383,6 +383,11 @@ def build_features(
     """
     spec = load_pipeline(pipeline)
     if engine == "duckdb":
+        if spec.population != "not_identified":
+            raise ValueError(
+                f"engine='duckdb' builds the not-identified population only; found population "
+                f"{spec.population!r} (the escalation outcome). Use engine='memory'."
+            )
         from ._ibis import build_features_duckdb
 
         return build_features_duckdb(tables, as_of, spec, check=check)

@@ -1,9 +1,16 @@
-"""Label windows: did a child's first SEN identification fall in (as_of, as_of + horizon]?"""
+"""Label windows: did a child's qualifying SEN event fall in (as_of, as_of + horizon]?
+
+An outcome says which ``sen_events`` count, which primary needs count (need-area
+outcomes) and who is in the population it is asked of (``escalation`` asks it of
+children on SEN support; the others of children not yet identified).
+"""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,22 +18,142 @@ import pandas as pd
 from ..schema import TABLES
 from ._columnar import _as_of, _day, _Store
 from ._engine import _build, _check_dates
-from ._population import STATUSES, _status, _typed
+from ._population import _status, _typed
 from ._spec import load_pipeline
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["build_labels", "make_training_frame", "OUTCOMES"]
+__all__ = [
+    "NEED_AREAS",
+    "OUTCOMES",
+    "Outcome",
+    "build_labels",
+    "make_training_frame",
+    "outcome_definition",
+]
 
-#: Outcome name -> the sen_events that count as the event.
-OUTCOMES = {
-    "any_support": ("sen_support", "ehc_request", "ehcp"),
-    "ehcp": ("ehc_request", "ehcp"),
+_IDENTIFYING = ("sen_support", "ehc_request", "ehcp")
+_REQUEST = ("ehc_request", "ehcp")  # a plan issued with no request on record implies one
+
+#: Broad areas of need of the SEND Code of Practice (6.28-6.35) -> ``primary_need`` codes.
+#: OTH (other), NSA (no specialist assessment) and DS fall in no area.
+NEED_AREAS = {
+    "communication_interaction": ("SLCN", "ASD"),
+    "cognition_learning": ("SPLD", "MLD", "SLD", "PMLD"),
+    "semh": ("SEMH",),
+    "sensory_physical": ("VI", "HI", "MSI", "PD"),
 }
+_AREA_TEXT = {
+    "communication_interaction": "communication and interaction",
+    "cognition_learning": "cognition and learning",
+    "semh": "social, emotional and mental health",
+    "sensory_physical": "sensory and/or physical",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a label counts, and of whom it is asked.
+
+    Attributes
+    ----------
+    name : str
+    events : tuple of str
+        ``sen_events.event`` codes that count.
+    population : {"not_identified", "sen_support"}
+        Who gets a label (see :func:`population`).
+    needs : tuple of str
+        ``sen_events.primary_need`` codes that count; empty means any (or none recorded).
+    text : str
+        What a label of 1 means, as a clause for docs and model cards ("The
+        probability that <text> within 24 months.").
+    """
+
+    name: str
+    events: tuple[str, ...]
+    population: str
+    needs: tuple[str, ...]
+    text: str
+
+
+def _need_outcome(area: str) -> Outcome:
+    return Outcome(
+        f"need_{area}",
+        _IDENTIFYING,
+        "not_identified",
+        NEED_AREAS[area],
+        f"a child not yet identified at the as-of date is recorded with SEN support, an EHC "
+        f"needs assessment request or an EHC plan with a primary need in {_AREA_TEXT[area]} "
+        f"({', '.join(NEED_AREAS[area])})",
+    )
+
+
+_DEFINITIONS = {
+    o.name: o
+    for o in (
+        Outcome(
+            "any_support",
+            _IDENTIFYING,
+            "not_identified",
+            (),
+            "a child not yet identified at the as-of date is recorded with SEN support, an EHC "
+            "needs assessment request or an EHC plan",
+        ),
+        Outcome(
+            "ehc_request",
+            _REQUEST,
+            "not_identified",
+            (),
+            "a child not yet identified at the as-of date has an EHC needs assessment requested "
+            "(refused requests included) or an EHC plan issued",
+        ),
+        Outcome(
+            "escalation",
+            _REQUEST,
+            "sen_support",
+            (),
+            "a child on SEN support at the as-of date with no EHC needs assessment request yet "
+            "has one requested (refused requests included) or an EHC plan issued",
+        ),
+        *(_need_outcome(a) for a in NEED_AREAS),
+    )
+}
+#: Outcome name -> the ``sen_events`` that count as the event (see :class:`Outcome`).
+OUTCOMES = {k: o.events for k, o in _DEFINITIONS.items()}
+#: Deprecated outcome names -> their current names.
+_ALIASES = {"ehcp": "ehc_request"}
 _DAYS_PER_MONTH = 365.25 / 12
 
 
-def _check_args(horizon_months, outcome) -> None:
+def outcome_definition(name: str) -> Outcome:
+    """The :class:`Outcome` called ``name``.
+
+    ``"ehcp"`` is a deprecated name of ``"ehc_request"`` (it never required a plan):
+    it still works, with a ``FutureWarning``.
+
+    Examples
+    --------
+    >>> from send_early.features import outcome_definition
+    >>> o = outcome_definition("escalation")
+    >>> o.events, o.population
+    (('ehc_request', 'ehcp'), 'sen_support')
+    >>> outcome_definition("need_semh").needs
+    ('SEMH',)
+    """
+    if name in _ALIASES:
+        warnings.warn(
+            f"outcome {name!r} is deprecated and will be removed: it counts EHC needs "
+            f"assessment requests, not plans. Use {_ALIASES[name]!r}.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        name = _ALIASES[name]
+    if not isinstance(name, str) or name not in _DEFINITIONS:
+        raise ValueError(f"outcome must be one of {', '.join(_DEFINITIONS)}; found {name!r}.")
+    return _DEFINITIONS[name]
+
+
+def _check_args(horizon_months, outcome) -> Outcome:
     if (
         isinstance(horizon_months, bool)
         or not isinstance(horizon_months, int | np.integer)
@@ -35,12 +162,11 @@ def _check_args(horizon_months, outcome) -> None:
         raise ValueError(
             f"horizon_months must be a positive whole number of months; found {horizon_months!r}."
         )
-    if outcome not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; found {outcome!r}.")
+    return outcome_definition(outcome)
 
 
 def _labels(
-    store: _Store, as_of: pd.Timestamp, horizon_months: int, outcome: str, status: np.ndarray
+    store: _Store, as_of: pd.Timestamp, horizon_months: int, outcome: Outcome, status: np.ndarray
 ):
     if "sen_events" not in store.tables:
         raise ValueError(
@@ -52,8 +178,15 @@ def _labels(
     pop = np.flatnonzero(status == 0)
     _, pos, days = store.sorted("sen_events")
     ev = store.column("sen_events", "event")
-    codes = [TABLES["sen_events"].column("event").codes.index(c) for c in OUTCOMES[outcome]]
+    codes = [TABLES["sen_events"].column("event").codes.index(c) for c in outcome.events]
     hit = np.isin(ev, codes) & (days > day) & (days <= end) & (pos >= 0)
+    unrecorded = np.zeros(store.n, bool)
+    if outcome.needs:  # identified in the window with no primary need on any record: counted
+        need = store.column("sen_events", "primary_need")
+        unrecorded[pos[hit]] = True
+        unrecorded[pos[hit & ~np.isnan(need)]] = False
+        need_codes = TABLES["sen_events"].column("primary_need").codes
+        hit = hit & np.isin(need, [need_codes.index(c) for c in outcome.needs])
     first = np.full(store.n, np.iinfo(np.int64).max)
     np.minimum.at(first, pos[hit], days[hit])
     first = first[pop]
@@ -80,13 +213,16 @@ def _labels(
         "as_of": as_of.date().isoformat(),
         "horizon_months": int(horizon_months),
         "window_end": end_ts.date().isoformat(),
-        "outcome": outcome,
+        "outcome": outcome.name,
+        "population_kind": outcome.population,
         "n_population": int(len(pop)),
         "n_labelled": int(keep.sum()),
         "n_positive": int(has[keep].sum()),
         "n_censored_moved_out": int(moved.sum()),
         "n_censored_extract": int(cens_extract.sum()),
     }
+    if outcome.needs:
+        summary["n_need_unrecorded"] = int((unrecorded[pop] & ~has & keep).sum())
     if past_extract:
         logger.warning(
             "label window %s to %s runs past the extract date %s: every child is censored",
@@ -110,8 +246,9 @@ def build_labels(
 
     A child is labelled 1 if their first qualifying ``sen_events`` record falls
     in ``(as_of, as_of + horizon_months]``, else 0. Only children in the
-    population at ``as_of`` (see :func:`population`: already identified
-    children are excluded) get a label. A child is *censored* (no label, only
+    outcome's population at ``as_of`` get a label (see :func:`population`:
+    children not yet identified, or for ``escalation`` children on SEN support
+    with no EHC request yet). A child is *censored* (no label, only
     counted) if they moved out before the window ends without an event, or if
     the window runs past the extract date (then every child is censored:
     keeping only the events seen so far would bias the labels).
@@ -124,9 +261,13 @@ def build_labels(
         The as-of date.
     horizon_months : int, default 24
         Length of the label window in calendar months.
-    outcome : {"any_support", "ehcp"}, default "any_support"
+    outcome : str, default "any_support"
+        A key of :data:`OUTCOMES` (see :class:`Outcome` and ``docs/models.md``):
         ``any_support`` counts sen_support, ehc_request and ehcp events;
-        ``ehcp`` counts only ehc_request and ehcp.
+        ``ehc_request`` only ehc_request and ehcp; ``escalation`` the same of
+        children on SEN support; ``need_<area>`` (an area of :data:`NEED_AREAS`)
+        any of the three with a primary need in that area. ``"ehcp"`` is a
+        deprecated name of ``ehc_request`` (``FutureWarning``).
     pipeline : str, path-like or PipelineSpec, default "default"
         Gives the population age range.
     check : bool, default True
@@ -139,7 +280,8 @@ def build_labels(
         qualifying event in the window or NaT) and ``months_to_event`` (float,
         days / 30.44). ``.attrs["summary"]`` counts the population, labelled,
         positive and censored children (``n_censored_moved_out``,
-        ``n_censored_extract``).
+        ``n_censored_extract``); for need-area outcomes ``n_need_unrecorded``
+        counts children labelled 0 who were identified with no primary need recorded.
 
     Examples
     --------
@@ -157,13 +299,13 @@ def build_labels(
     >>> y["label"].tolist(), y.attrs["summary"]["n_censored_moved_out"]
     ([1, 0], 1)
     """
-    _check_args(horizon_months, outcome)
+    definition = _check_args(horizon_months, outcome)
     spec = load_pipeline(pipeline)
     tables = _typed(tables, check)
     as_of = _as_of(as_of, tables)
     store = _Store(tables)
-    status, _ = _status(store, as_of, spec)
-    out, summary = _labels(store, as_of, horizon_months, outcome, status)
+    status, _ = _status(store, as_of, spec, definition.population)
+    out, summary = _labels(store, as_of, horizon_months, definition, status)
     out.attrs = {"summary": summary}
     return out
 
@@ -187,7 +329,8 @@ def make_training_frame(
         Snapshot dates (deduplicated and sorted).
     horizon_months : int, default 24
     pipeline : str, path-like or PipelineSpec, default "default"
-    outcome : {"any_support", "ehcp"}, default "any_support"
+    outcome : str, default "any_support"
+        As in :func:`build_labels`; it also decides whose features are built.
     check : bool, default True
         Validate the tables once first (see :func:`build_features`).
 
@@ -215,16 +358,16 @@ def make_training_frame(
     >>> frame["label"].groupby(level="as_of").sum().tolist()
     [0, 1]
     """
-    _check_args(horizon_months, outcome)
+    definition = _check_args(horizon_months, outcome)
     spec = load_pipeline(pipeline)
     tables = _typed(tables, check)
     dates = _check_dates(as_of_dates, tables)
     store = _Store(tables)
     parts, snaps = [], []
     for d in dates:  # one snapshot per as-of date (a handful), never per child
-        status, age = _status(store, d, spec)
+        status, age = _status(store, d, spec, definition.population)
         X = _build(store, d, spec, (status, age))
-        y, summary = _labels(store, d, horizon_months, outcome, status)
+        y, summary = _labels(store, d, horizon_months, definition, status)
         part = X.loc[y.index].join(y)
         part.index = pd.MultiIndex.from_arrays(
             [np.full(len(part), np.datetime64(d.date(), "s")), part.index],
@@ -237,11 +380,9 @@ def make_training_frame(
         "pipeline": spec.name,
         "pipeline_version": spec.version,
         "horizon_months": int(horizon_months),
-        "outcome": outcome,
+        "outcome": definition.name,
+        "population_kind": definition.population,
         "protected": spec.protected,
         "snapshots": snaps,
     }
     return frame
-
-
-_ = STATUSES  # re-exported for typing only

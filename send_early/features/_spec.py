@@ -206,6 +206,9 @@ class PipelineSpec:
     features : tuple of FeatureSpec
     path : Path
         The file it was read from.
+    population : str
+        Who is scored: ``"not_identified"`` (default) or ``"sen_support"``; set from the
+        model's outcome by ``RiskModel`` (see ``OUTCOMES``), not read from the file.
     """
 
     name: str
@@ -215,6 +218,7 @@ class PipelineSpec:
     max_age_months: int
     features: tuple[FeatureSpec, ...]
     path: Path
+    population: str = "not_identified"
 
     @property
     def feature_names(self) -> list[str]:

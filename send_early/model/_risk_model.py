@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -136,9 +137,13 @@ class RiskModel:
 
     def __init__(self, model_spec="default", pipeline=None):
         self.spec = model_spec if isinstance(model_spec, ModelSpec) else load_model_spec(model_spec)
-        from ..features import load_pipeline
+        from ..features import load_pipeline, outcome_definition
 
-        self.pipeline = load_pipeline(pipeline or self.spec.pipeline)
+        # the outcome decides who is scored (escalation: children on SEN support)
+        self.pipeline = replace(
+            load_pipeline(pipeline or self.spec.pipeline),
+            population=outcome_definition(self.spec.outcome).population,
+        )
         self.pipeline_text = Path(self.pipeline.path).read_text()
 
     @property

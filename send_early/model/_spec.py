@@ -10,10 +10,10 @@ from pathlib import Path
 
 from .._resources import spec_path
 from ..exceptions import SpecError
+from ..features import outcome_definition
 
 __all__ = ["ModelSpec", "load_model_spec"]
 
-_OUTCOMES = ("any_support", "ehcp")
 _KINDS = ("additive", "scorecard")
 _CALIBRATION = ("sigmoid", "temperature", "isotonic", "none")
 _POLICIES = ("count", "share", "threshold")
@@ -88,10 +88,10 @@ def load_model_spec(name_or_path: str | os.PathLike = "default") -> ModelSpec:
     for key in ("name", "outcome", "horizon_months"):
         if key not in m:
             raise _fail(src, "model", f"must set {key!r}.")
-    if m["outcome"] not in _OUTCOMES:
-        raise _fail(
-            src, "model", f"outcome must be one of {', '.join(_OUTCOMES)}; found {m['outcome']!r}."
-        )
+    try:  # "ehcp" is a deprecated name of "ehc_request": a FutureWarning, then the new name
+        outcome = outcome_definition(m["outcome"]).name
+    except ValueError as exc:
+        raise _fail(src, "model", str(exc)) from None
     h = m["horizon_months"]
     if not isinstance(h, int) or not 1 <= h <= 120:
         raise _fail(
@@ -141,7 +141,7 @@ def load_model_spec(name_or_path: str | os.PathLike = "default") -> ModelSpec:
     return ModelSpec(
         name=str(m["name"]),
         description=str(m.get("description", "")),
-        outcome=m["outcome"],
+        outcome=outcome,
         horizon_months=h,
         pipeline=str(m.get("pipeline", "default")),
         population_age_months=(int(ages[0]), int(ages[1])),

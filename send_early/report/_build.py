@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._json import jsonable
+from ..features import OUTCOMES, outcome_definition
 from ..governance import BAND
 from ..privacy import is_safe
 from ._privacy import MIN_CELL, SMALL, protect_audit, protect_cohort, protect_rows
@@ -124,16 +125,12 @@ def model_sections(model) -> tuple[ModelInfo, Outcome, Features]:
         "population_age_months": list(ages) if ages is not None else None,
     }
     o, h = outcome["outcome"], outcome["horizon_months"]
-    what = {
-        "any_support": "recorded with SEN support or an EHC plan",
-        "ehcp": "issued an EHC plan",
-    }.get(o, f"recorded with outcome {o!r}")
-    outcome["text"] = (
-        f"The probability that a child not yet identified at the as-of date is {what} "
-        f"within {h} months."
-        if h
-        else f"The probability that a child is {what}."
+    what = (  # the outcome's own words (send_early.features.Outcome.text)
+        outcome_definition(o).text
+        if o in OUTCOMES
+        else f"a child not yet identified at the as-of date is recorded with outcome {o!r}"
     )
+    outcome["text"] = f"The probability that {what}" + (f" within {h} months." if h else ".")
     protected = sorted(set(g(pipeline, "protected", None) or []) | {"sex", "ethnicity"})
     used = list(getattr(model, "feature_names_", None) or [])
     labels = _labels(pipeline)

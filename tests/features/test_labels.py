@@ -38,14 +38,25 @@ def test_window_end_is_inclusive(hand_tables):
     assert y.loc["c02", "event_date"] == pd.Timestamp("2023-09-02")
 
 
-def test_ehcp_outcome_counts_only_requests_and_plans(hand_tables):
-    y = build_labels(hand_tables, AS_OF, horizon_months=24, outcome="ehcp")
+def test_ehc_request_outcome_counts_only_requests_and_plans(hand_tables):
+    y = build_labels(hand_tables, AS_OF, horizon_months=24, outcome="ehc_request")
     # c10's only event is SEN support, and c10 moves out inside the window: censored
     assert y["label"].to_dict() == {"c01": 0, "c02": 0, "c11": 0}
     assert y.attrs["summary"]["n_censored_moved_out"] == 2
-    y = build_labels(hand_tables, AS_OF, horizon_months=36, outcome="ehcp")
+    y = build_labels(hand_tables, AS_OF, horizon_months=36, outcome="ehc_request")
     assert y.loc["c11", "label"] == 1  # EHC request 2024-01-01
     assert y.loc["c02", "label"] == 1
+
+
+def test_ehcp_is_a_deprecated_name_of_ehc_request(hand_tables):
+    new = build_labels(hand_tables, AS_OF, horizon_months=36, outcome="ehc_request")
+    with pytest.warns(FutureWarning, match="'ehcp' is deprecated.*Use 'ehc_request'"):
+        old = build_labels(hand_tables, AS_OF, horizon_months=36, outcome="ehcp")
+    pd.testing.assert_frame_equal(old, new)
+    assert old.attrs["summary"]["outcome"] == "ehc_request"
+    with pytest.warns(FutureWarning, match="deprecated"):
+        frame = make_training_frame(hand_tables, [AS_OF], horizon_months=12, outcome="ehcp")
+    assert frame.attrs["outcome"] == "ehc_request"
 
 
 def test_window_past_extract_censors_everyone(hand_tables):
@@ -65,7 +76,8 @@ def test_already_identified_children_get_no_label(hand_tables):
     [
         ({"horizon_months": 0}, "positive whole number"),
         ({"horizon_months": 1.5}, "positive whole number"),
-        ({"outcome": "any"}, "outcome must be one of any_support, ehcp"),
+        ({"outcome": "any"}, "outcome must be one of any_support, ehc_request, escalation, need_"),
+        ({"outcome": None}, "outcome must be one of"),
     ],
 )
 def test_bad_label_arguments(hand_tables, kwargs, match):
