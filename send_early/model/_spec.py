@@ -25,7 +25,10 @@ class ModelSpec:
     """A parsed, checked model spec.
 
     Attributes mirror the TOML sections; ``text`` is the file's exact text and
-    ``sha256`` its hash (logged with every registered model version).
+    ``sha256`` its hash (logged with every registered model version). ``exclude``
+    holds every feature left out of the model: those of the roles in
+    ``exclude_roles`` (default ``process``) and those the spec names; ``left_out``
+    maps each to the reason (shown on the model card).
     """
 
     name: str
@@ -47,6 +50,8 @@ class ModelSpec:
     min_contribution: float = 0.05
     text: str = ""
     source: str = ""
+    exclude_roles: tuple[str, ...] = ("process",)
+    left_out: dict = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
@@ -137,6 +142,7 @@ def load_model_spec(name_or_path: str | os.PathLike = "default") -> ModelSpec:
             f"value must be between 0 and 1 for policy {policy!r}; found {value!r}.",
         )
     feats = raw.get("features", {})
+    exclude_roles, left_out = _left_out(src, feats, str(m.get("pipeline", "default")))
     ex = raw.get("explain", {})
     return ModelSpec(
         name=str(m["name"]),
@@ -146,7 +152,9 @@ def load_model_spec(name_or_path: str | os.PathLike = "default") -> ModelSpec:
         pipeline=str(m.get("pipeline", "default")),
         population_age_months=(int(ages[0]), int(ages[1])),
         as_of_dates=tuple(str(d) for d in raw.get("training", {}).get("as_of_dates", ())),
-        exclude=tuple(feats.get("exclude", ())),
+        exclude=tuple(left_out),
+        exclude_roles=exclude_roles,
+        left_out=left_out,
         use_protected=bool(feats.get("use_protected", False)),
         estimator=kind,
         params=dict(est.get("params", {})),
@@ -159,3 +167,40 @@ def load_model_spec(name_or_path: str | os.PathLike = "default") -> ModelSpec:
         text=text,
         source=src,
     )
+
+
+def _left_out(src: str, feats: dict, pipeline: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(roles left out, feature -> reason) from ``[features]`` and the pipeline's roles.
+
+    ``exclude`` is a list of feature names or a table of name = reason;
+    ``exclude_roles`` (default ``["process"]``) leaves out every feature of those roles.
+    """
+    from ..features import ROLES, load_pipeline
+
+    roles = feats.get("exclude_roles", ["process"])
+    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
+        raise _fail(
+            src,
+            "features",
+            f"exclude_roles must list roles of {', '.join(ROLES)}; found {roles!r}.",
+        )
+    named = feats.get("exclude", [])
+    if isinstance(named, list):
+        named = {n: "left out by the model spec" for n in named}
+    if not isinstance(named, dict) or not all(isinstance(v, str) for v in named.values()):
+        raise _fail(
+            src,
+            "features",
+            f"exclude must be a list of names or a table of name = reason; found {named!r}.",
+        )
+    spec = load_pipeline(pipeline)
+    unknown = sorted(set(named) - set(spec.columns))
+    if unknown:
+        raise _fail(
+            src,
+            "features",
+            f"exclude names features the pipeline {spec.name!r} does not have: {', '.join(unknown)}.",
+        )
+    out = {f.name: f"role {f.role!r}: {ROLES[f.role]}" for f in spec.features if f.role in roles}
+    out.update({n: r for n, r in named.items() if n not in out})
+    return tuple(roles), out

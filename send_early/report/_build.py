@@ -16,6 +16,7 @@ from .._json import jsonable
 from ..features import OUTCOMES, outcome_definition
 from ..governance import BAND
 from ..privacy import is_safe
+from ._left_out import left_out_reasons
 from ._privacy import MIN_CELL, SMALL, protect_audit, protect_cohort, protect_rows
 from ._sections import (
     Backtest,
@@ -143,6 +144,7 @@ def model_sections(model) -> tuple[ModelInfo, Outcome, Features]:
         "protected": protected,
         "use_protected": bool(g(spec, "use_protected", False)),
         "excluded_by_spec": exclude,
+        "left_out": left_out_reasons(spec),
         "not_used": not_used,
     }
     return ModelInfo(**info), Outcome(**outcome), Features(**features)

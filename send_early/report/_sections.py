@@ -206,6 +206,8 @@ class Features(Section):
     use_protected: bool
     excluded_by_spec: tuple[str, ...]
     not_used: tuple[str, ...]
+    left_out: dict[str, str] | None = None  # feature -> why the model spec left it out
+    _omit_none: ClassVar[tuple[str, ...]] = ("left_out",)
 
 
 @dataclass(frozen=True)
