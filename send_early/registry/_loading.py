@@ -108,7 +108,8 @@ def _download_verified(store: Store, mv, dst: Path, where: str) -> Path:
     digest. Returns the saved folder.
     """
     mlflow = import_mlflow()
-    # MLflow's SQLite registry resolves models:/ sources through the global tracking URI
+    # models:/ resolves through the process-wide registry URI (ModelsArtifactRepository
+    # reads mlflow.get_registry_uri()), so the block points it at this store
     with using_store(store):
         local = Path(
             mlflow.artifacts.download_artifacts(

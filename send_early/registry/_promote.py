@@ -20,7 +20,7 @@ from ._decisions import append_decision, approved_versions, copied_from, read_de
 from ._identity import acting_user, candidates_name, is_server, production_name, server_errors
 from ._loading import _download_verified, _model_version
 from ._review import review_summary
-from ._store import import_mlflow, open_store, using_store
+from ._store import import_mlflow, open_store
 from ._tags import (
     CARD_SHA_TAG,
     LINEAGE,
@@ -278,7 +278,7 @@ def promote(
     if not legacy:
         _refuse_promoted_twice(client, mlflow, name, version, alias)
     with server_errors(store, "change", name):
-        target = version if legacy else _copy(store, client, cand, version, name)
+        target = version if legacy else _copy(client, cand, version, name)
         decision["version"] = target
         _tag_decision(client, name, target, decision, legacy)
         entry = append_decision(client, name, decision)
@@ -309,7 +309,7 @@ def _refuse_promoted_twice(client, mlflow, name: str, version: str, alias: str) 
             )
 
 
-def _copy(store, client, cand: str, version: str, name: str) -> str:
+def _copy(client, cand: str, version: str, name: str) -> str:
     # MLflow prints "Registered model ... already exists" and "Copied version ..." to its
     # own event stream; send_early reports the promotion itself
     from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
@@ -317,8 +317,7 @@ def _copy(store, client, cand: str, version: str, name: str) -> str:
     enabled = MLFLOW_LOGGING_STREAM.enabled
     MLFLOW_LOGGING_STREAM.enabled = False
     try:
-        with using_store(store):  # the SQLite registry resolves models:/ via the global URI
-            copy = client.copy_model_version(f"models:/{cand}/{version}", name)
+        copy = client.copy_model_version(f"models:/{cand}/{version}", name)
     finally:
         MLFLOW_LOGGING_STREAM.enabled = enabled
     return str(copy.version)

@@ -124,12 +124,16 @@ def _sqlite_db_path(uri: str) -> Path | None:
 
 
 def _schema_head() -> str | None:
+    """The newest store schema revision this MLflow knows: the single head of the
+    alembic migrations MLflow ships (read with alembic's public API)."""
     try:
-        from mlflow.store.db.utils import _get_latest_schema_revision
+        from alembic.script import ScriptDirectory
 
-        return _get_latest_schema_revision()
-    except Exception:  # pragma: no cover - private helper moved in another MLflow
+        folder = Path(import_mlflow().__file__).parent / "store" / "db_migrations"
+        heads = ScriptDirectory(str(folder)).get_heads()
+    except Exception:  # pragma: no cover - migrations moved in another MLflow
         return None
+    return heads[0] if len(heads) == 1 else None
 
 
 def _backup_if_migrating(db: Path) -> Path | None:
@@ -465,31 +469,46 @@ def _get_or_create_experiment(store: Store, name: str) -> str:
         return exp.experiment_id
 
 
+_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 @contextlib.contextmanager
 def using_store(store: Store) -> Iterator[None]:
     """Point MLflow's fluent API at ``store`` for the duration of the block.
 
-    MLflow's model logging (``mlflow.pyfunc.log_model``) only works through the
-    process-wide tracking URI; this sets it and puts back exactly what was there
-    (including ``$MLFLOW_TRACKING_URI``) afterwards. Not thread-safe, like MLflow's
-    fluent API itself.
+    Only what works through the process-wide URIs alone uses this (a run for
+    ``mlflow.pyfunc.log_model``; a version made from a ``models:/m-...`` source);
+    everything else takes :meth:`Store.client`. MLflow's public setters and getters
+    are used, and afterwards ``mlflow.get_tracking_uri()``, ``mlflow.get_registry_uri()``
+    and ``$MLFLOW_TRACKING_URI``/``$MLFLOW_REGISTRY_URI`` read as before, also when the
+    block raises. Not thread-safe, like MLflow's fluent API itself.
     """
     mlflow = import_mlflow()
-    from mlflow.tracking._model_registry import utils as reg_utils
-    from mlflow.tracking._tracking_service import utils as trk_utils
-
-    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    saved = (trk_utils._tracking_uri, reg_utils._registry_uri)
+    saved_env = {key: os.environ.get(key) for key in _URI_ENV}
+    saved = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
     try:
         mlflow.set_tracking_uri(store.tracking_uri)
         if store.registry_uri is not None:
             mlflow.set_registry_uri(store.registry_uri)
         yield
     finally:
-        mlflow.set_tracking_uri(saved[0])
-        reg_utils._registry_uri = saved[1]
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _restore(mlflow.set_tracking_uri, mlflow.get_tracking_uri, saved[0], saved_env)
+        _restore(mlflow.set_registry_uri, mlflow.get_registry_uri, saved[1], saved_env)
+
+
+def _restore(setter, getter, uri: str, env: dict[str, str | None]) -> None:
+    """Put a URI back: unset (MLflow derives it again from the environment and the
+    tracking URI) unless that reads differently from before, then set it explicitly."""
+    setter(None)
+    _put_env(env)
+    if getter() != uri:
+        setter(uri)
+        _put_env(env)
+
+
+def _put_env(env: dict[str, str | None]) -> None:
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
