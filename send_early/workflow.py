@@ -38,6 +38,8 @@ class EvaluationRun:
     as_of : Timestamp
     counts : dict
         Population, labelled and censored children at the as-of date.
+    by_phase : send_early.evaluation.PhaseEvaluation or None
+        Results by phase (under 5, primary), shown on the card.
     """
 
     evaluation: object
@@ -46,6 +48,7 @@ class EvaluationRun:
     card: object | None
     as_of: pd.Timestamp
     counts: dict
+    by_phase: object | None = None
 
     def headline_table(self) -> pd.DataFrame:
         """The headline numbers with the best simple rule beside them."""
@@ -155,7 +158,7 @@ def evaluate_model(
     """
     from sklearn.base import clone
 
-    from .evaluation import Evaluation, temporal_backtest
+    from .evaluation import Evaluation, PhaseEvaluation, temporal_backtest
     from .fairness import GroupAudit, standard_groups
     from .features import build_features, build_labels, make_training_frame
     from .schema import check_tables
@@ -205,6 +208,9 @@ def evaluate_model(
         X_train=tr.drop(columns=["label"]),
         y_train=tr["label"].to_numpy(dtype=int),
         k=k,
+    )
+    by_phase = PhaseEvaluation(
+        y_true=y, risk=risk, flagged=flagged, age_months=f["age_months"].to_numpy(dtype=float)
     )
     say("group audit")
     groups = standard_groups(f, tables=tables, as_of=as_of)  # tables: new arrivals
@@ -279,6 +285,7 @@ def evaluate_model(
             data_summary=summary,
             backtest=bt,
             global_explanation=explain_global(model, f),
+            by_phase=by_phase,
         )
     counts = {
         "population": int(len(feats)),
@@ -287,7 +294,13 @@ def evaluate_model(
         "as_of": as_of.date().isoformat(),
     }
     return EvaluationRun(
-        evaluation=evaluation, audit=audit, backtest=bt, card=card, as_of=as_of, counts=counts
+        evaluation=evaluation,
+        audit=audit,
+        backtest=bt,
+        card=card,
+        as_of=as_of,
+        counts=counts,
+        by_phase=by_phase,
     )
 
 

@@ -33,15 +33,18 @@ from ._metrics import (
     roc_auc,
     wilson_interval,
 )
+from ._phase import PHASES, PhaseEvaluation, phase_of
 
 __all__ = [
     "DAYS_PER_MONTH",
     "DEFAULT_RULES",
+    "PHASES",
     "BacktestResult",
     "BaselineComparison",
     "BaselineRule",
     "CapacityFlags",
     "Evaluation",
+    "PhaseEvaluation",
     "average_precision",
     "baseline_table",
     "brier_score",
@@ -57,6 +60,7 @@ __all__ = [
     "lead_time_summary",
     "lead_time_table",
     "parse_capacity",
+    "phase_of",
     "rank_scores",
     "resolve_k",
     "roc_auc",

@@ -26,6 +26,7 @@ from ._build import (
     model_sections,
 )
 from ._data import data_summary_section
+from ._phase import phase_rows
 from ._privacy import MIN_CELL
 from ._sections import (
     Backtest,
@@ -316,6 +317,7 @@ def build_model_card(
     title: str | None = None,
     synthetic: bool | None = None,
     thresholds: Mapping[str, float] | None = None,
+    by_phase=None,
 ) -> ModelCard:
     """Build a model card for registry reviewers, in memory; write it when ``out_dir`` is given.
 
@@ -351,6 +353,8 @@ def build_model_card(
         Whether the data are simulated; default ``data_summary["synthetic"]``.
     thresholds : dict, optional
         Overrides of :data:`DEFAULT_THRESHOLDS` (recorded in the card).
+    by_phase : PhaseEvaluation or dict, optional
+        From :class:`send_early.evaluation.PhaseEvaluation`: shown under the metrics.
 
     Returns
     -------
@@ -381,6 +385,9 @@ def build_model_card(
         bt = ev["backtest"]
     aud = as_dict(audit, "audit")
     info, outcome, features = model_sections(model)
+    sections = evaluation_sections(ev)
+    if by_phase is not None:
+        sections["metrics"] = replace(sections["metrics"], by_phase=phase_rows(by_phase))
     meta = dict(getattr(model, "metadata_", None) or {})
     if synthetic is None:
         synthetic = bool((data_summary or {}).get("synthetic") or meta.get("synthetic"))
@@ -399,7 +406,7 @@ def build_model_card(
         outcome=outcome,
         features=features,
         explanation=explanation_section(global_explanation, model, meta.get("n_train")),
-        **evaluation_sections(ev),
+        **sections,
         fairness=fairness_section(aud),
         backtest=backtest_section(bt),
         limitations=LIMITATIONS + ((SYNTHETIC_CAVEAT,) if synthetic else ()),

@@ -239,19 +239,26 @@ class Explanation(Section):
 @dataclass(frozen=True)
 class Metrics(Section):
     """Headline figures of the evaluation cohort and the evaluation's settings; written
-    as ``{}`` when no evaluation was given."""
+    as ``{}`` when no evaluation was given. ``by_phase``: the rows of
+    :class:`send_early.evaluation.PhaseEvaluation`, left out of the JSON when not given."""
 
     headline: Row | None = None
     params: Row = field(default_factory=dict)
+    by_phase: tuple[Row, ...] | None = None
 
     def to_dict(self) -> dict:
         if self.headline is None:
             return {}
-        return {"headline": plain(self.headline), "params": plain(self.params)}
+        out = {"headline": plain(self.headline), "params": plain(self.params)}
+        return out if self.by_phase is None else {**out, "by_phase": plain(self.by_phase)}
 
     @classmethod
     def problem(cls, data, where: str) -> str | None:
-        if isinstance(data, Mapping) and data and set(data) != {"headline", "params"}:
+        if (
+            isinstance(data, Mapping)
+            and data
+            and set(data) - {"by_phase"} != {"headline", "params"}
+        ):
             found = ", ".join(map(str, data))
             return f"{where} must have the keys headline, params (or none); found {found}"
         return keys_problem(data, cls, where)
