@@ -132,3 +132,73 @@ def test_transparency_refuses_another_card(approved_store, tmp_path, capsys):
         )
         == 1
     )
+
+
+# -- monitor: published runs in, an HTML report out
+
+
+def _published(tmp_path, as_of, flagged, drift=()):
+    import numpy as np
+
+    from send_early.batch import REJECT_COLUMNS, ScoringResult, write_run
+
+    ids = [f"c{i:03d}" for i in range(100)]
+    scores = pd.DataFrame(
+        {
+            "child_id": pd.array(ids, dtype="str"),
+            "as_of": pd.Timestamp(as_of),
+            "risk": np.linspace(0.3, 0.01, 100),
+            "rank": np.arange(1, 101),
+            "flagged": np.isin(ids, flagged),
+        }
+    )
+    counts = {"input_children": 100, "scored": 100, "rejected": 0, "flagged": len(flagged)}
+    meta = {
+        "as_of": as_of,
+        "model": {"name": "m", "version": "1", "uri": "models:/risk/1"},
+        "counts": counts,
+        "drift": [{"name": n, "psi": p, "status": "alert"} for n, p in drift],
+        "warnings": [],
+    }
+    rejects = pd.DataFrame({c: pd.Series([], dtype="str") for c in REJECT_COLUMNS})
+    res = ScoringResult(scores=scores, rejects=rejects, counts=counts, metadata=meta)
+    return write_run(res, tmp_path / f"scores_{as_of}.csv")
+
+
+def test_monitor_writes_the_report(tmp_path, capsys):
+    ids = [f"c{i:03d}" for i in range(100)]
+    runs = [
+        _published(tmp_path, "2024-01-15", ids[:20]),
+        _published(tmp_path, "2024-09-01", ids[5:25], drift=[("imd_decile", 0.4)]),
+    ]
+    log = tmp_path / "log.sqlite"
+    rows = pd.DataFrame(
+        {
+            "child_id": ids[:12],
+            "model_name": "risk",
+            "model_version": "1",
+            "as_of": "2024-01-15",
+            "outcome": "sen_support_started",
+            "outcome_date": "2024-03-01",
+        }
+    )
+    from send_early.outcomes import record_outcomes
+
+    record_outcomes(rows, log=log)
+    argv = ["monitor", "risk", "--runs", *map(str, runs), "--out", str(tmp_path / "mon")]
+    assert main([*argv, "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "1 drift alert(s): imd_decile (2024-09-01 (v1))" in out
+    page = (tmp_path / "mon" / "monitor.html").read_text()
+    assert "What followed flags" in page and "Precision so far" in page
+    assert "c001" not in page
+
+
+def test_monitor_usage_errors(tmp_path):
+    out = ["--out", str(tmp_path / "mon")]
+    assert main(["monitor", "risk", "--runs", str(tmp_path / "none_run.json"), *out]) == 2
+    run = _published(tmp_path, "2024-01-15", ["c001"])
+    with pytest.raises(SystemExit) as info:  # refused while parsing
+        main(["monitor", "risk", "--runs", str(run), "--horizon-months", "0", *out])
+    assert info.value.code == 2
+    assert main(["monitor", "other", "--runs", str(run), *out]) == 1  # no run of that model

@@ -1,4 +1,5 @@
-"""Commands after scoring: record-outcomes (the outcome log), transparency (the ATRS record)."""
+"""Commands after scoring: record-outcomes (the outcome log), transparency (the ATRS record),
+monitor (the report across terms)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,18 @@ from pathlib import Path
 from ._common import EXIT_OK, UsageError, _say, _store_option
 
 __all__ = ["add_outcome_commands"]
+
+
+def _months_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"--horizon-months must be a whole number of months, 1 or more; found {text!r}."
+        )
+    return value
 
 
 def _log_option(s: argparse.ArgumentParser) -> None:
@@ -65,6 +78,39 @@ def add_outcome_commands(sub) -> None:
     _store_option(s)
     s.set_defaults(func=cmd_transparency)
 
+    s = sub.add_parser(
+        "monitor",
+        help="an HTML report over the scoring runs on record: flag stability, precision and "
+        "recall as labels arrive, calibration by term, drift history",
+    )
+    s.add_argument("name", help="the model (registered name or model name) whose runs to read")
+    s.add_argument(
+        "--runs",
+        required=True,
+        nargs="+",
+        type=Path,
+        metavar="RUN",
+        help="published runs: <out>_run.json manifests or the scores files (runs of other "
+        "models are skipped)",
+    )
+    s.add_argument("--out", required=True, type=Path, help="folder for monitor.html and .json")
+    s.add_argument(
+        "--tables",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a later extract: its sen_events give the labels that arrived since each run",
+    )
+    s.add_argument(
+        "--horizon-months",
+        type=_months_arg,
+        default=24,
+        help="the model's label window in months (default 24)",
+    )
+    _log_option(s)
+    _store_option(s)
+    s.set_defaults(func=cmd_monitor)
+
 
 def cmd_record_outcomes(args: argparse.Namespace) -> int:
     from ..outcomes import record_outcomes
@@ -99,4 +145,41 @@ def cmd_transparency(args: argparse.Namespace) -> int:
     )
     if args.card is None:
         _say("No --card given: the fields the model card fills are among them.")
+    return EXIT_OK
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from ..monitor import monitor_report
+
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out must be a folder; {args.out} is a file.")
+    missing = [str(p) for p in args.runs if not p.exists()]
+    if missing:
+        raise UsageError(f"--runs must name published runs; not found: {', '.join(missing)}.")
+    if args.tables is not None and not args.tables.is_dir():
+        raise UsageError(f"--tables must be a folder of contract tables; {args.tables} is not.")
+    outcomes = None
+    if args.log is not None or args.tracking_uri is not None:
+        from ..outcomes import read_outcomes
+
+        outcomes = read_outcomes(store=args.tracking_uri, log=args.log)
+    report = monitor_report(
+        args.runs,
+        name=args.name,
+        tables=args.tables,
+        outcomes=outcomes,
+        horizon_months=args.horizon_months,
+    )
+    paths = report.write(args.out)
+    _say(f"Monitoring report over {len(report.runs)} runs of {report.name}:")
+    for p in paths:
+        _say(f"  {p}")
+    _say(
+        f"{len(report.alerts)} drift alert(s)"
+        + (
+            ": " + ", ".join(f"{a['name']} ({a['run']})" for a in report.alerts)
+            if report.alerts
+            else "."
+        )
+    )
     return EXIT_OK
