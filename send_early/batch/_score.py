@@ -41,6 +41,8 @@ _STATUS_TEXT = {
     "too_old": "older than the pipeline's age range",
     "moved_out": "moved out of the area on or before the as-of date",
     "out_of_model_age": "outside the model's population age range",
+    "not_on_sen_support": "not on SEN support at the as-of date (an escalation model's population)",
+    "ehc_requested": "EHC needs assessment already requested on or before the as-of date",
 }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from send_early import RiskModel, SpecError
+from send_early import RiskModel, SpecError, score
 from send_early.features import population
 from send_early.model import load_model_spec
 
@@ -70,3 +70,9 @@ def test_escalation_model_trains_evaluates_and_scores_children_on_sen_support(
     # none of them was in the default population (children not yet identified)
     default = population(small_cohort, as_of)["status"]
     assert (default.loc[list(on_support)] == "already_identified").all()
+    # batch scoring accounts for the others with the reason they are not scored
+    batch, rejects = score(model, small_cohort, as_of)
+    assert set(batch["child_id"]) == set(on_support)
+    why = rejects.drop_duplicates("child_id").set_index("child_id")
+    assert why.loc[why["rule"] == "not_on_sen_support", "reason"].str.startswith("not on SEN").all()
+    assert (why["rule"] == "ehc_requested").any()
