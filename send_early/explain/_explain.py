@@ -7,7 +7,14 @@ import pandas as pd
 
 from ..privacy import count, protect_frame, rate
 
-__all__ = ["explain_global", "explain_local", "format_value", "pair_rows"]
+__all__ = [
+    "explain_context",
+    "explain_global",
+    "explain_local",
+    "format_value",
+    "offers_reason",
+    "pair_rows",
+]
 
 
 def _term_features(model) -> list[tuple[str, ...]]:
@@ -43,10 +50,44 @@ def pair_rows(tab: pd.DataFrame) -> pd.Series:
     return second.notna() & ~second.astype(str).isin(["None", "nan", ""])
 
 
+def offers_reason(pipeline, features) -> bool:
+    """May a term built from ``features`` be offered as a reason?
+
+    A reason is something a practitioner can look at and act on: a term is offered only when
+    at least one of its features measures need (``role = "need"`` in the pipeline spec;
+    development, attainment, health) and none is a protected characteristic. Context
+    (deprivation, social care, attendance, relative age) may shape the score and is shown as
+    context (:func:`explain_context`), never as a reason; a process feature (a record of the
+    identification process itself) is never either.
+
+    Examples
+    --------
+    >>> from send_early.features import load_pipeline
+    >>> spec = load_pipeline("default")
+    >>> offers_reason(spec, ["asq_communication"]), offers_reason(spec, ["imd_decile"])
+    (True, False)
+    >>> offers_reason(spec, ["imd_decile", "eyfsp_gld"]), offers_reason(spec, ["sex"])
+    (True, False)
+    """
+    fs = set(features)
+    roles = pipeline.roles() if hasattr(pipeline, "roles") else {}
+    if fs & set(pipeline.protected):
+        return False
+    return any(roles.get(f) in ("need", "", None) for f in fs)
+
+
+def _context_term(pipeline, features) -> bool:
+    """A term shown as context: no protected feature, no need feature, some context feature."""
+    fs = set(features)
+    roles = pipeline.roles() if hasattr(pipeline, "roles") else {}
+    if fs & set(pipeline.protected) or offers_reason(pipeline, fs):
+        return False
+    return any(roles.get(f) == "context" for f in fs)
+
+
 def _blocked_terms(model) -> np.ndarray:
-    """Terms that may never be offered as a reason: any term touching a protected characteristic."""
-    protected = set(model.pipeline.protected)
-    return np.array([bool(set(fs) & protected) for fs in _term_features(model)], dtype=bool)
+    """Terms that may never be offered as a reason (see :func:`offers_reason`)."""
+    return np.array([not offers_reason(model.pipeline, fs) for fs in _term_features(model)])
 
 
 def format_value(values: pd.Series, flag: bool = False, unit: str = "") -> pd.Series:
@@ -118,6 +159,7 @@ def explain_local(
     min_contribution: float | None = None,
     wide: bool = False,
     contributions: pd.DataFrame | None = None,
+    lowers: bool = False,
 ) -> pd.DataFrame:
     """The features that raise each child's risk most, with plain-English sentences.
 
@@ -126,8 +168,10 @@ def explain_local(
     so a positive contribution means "raises this child's risk above the
     average child's". A contribution smaller than ``min_contribution``
     (default: the model spec's ``[explain] min_contribution``, 0.05 log-odds)
-    is not offered, so noise features are not given as reasons. Protected
-    characteristics (sex, ethnicity) are never given as reasons. A feature with
+    is not offered, so noise features are not given as reasons. Only terms with a
+    feature that measures need are reasons (:func:`offers_reason`): protected
+    characteristics (sex, ethnicity) never, and context (deprivation, social care,
+    attendance, relative age) is shown apart by :func:`explain_context`. A feature with
     no record for the child is not offered either (see ``asq_review_missing``
     and the ``*_status`` features for missing records that matter).
 
@@ -145,20 +189,55 @@ def explain_local(
         categoricals (few distinct sentences, many children).
     contributions : DataFrame, optional
         ``model.contributions(features)`` if already computed (scoring reuses it).
+    lowers : bool, default False
+        Give instead the need features that lower each child's risk most (contribution at
+        most ``-min_contribution``; wide columns ``lowers_k``): a practitioner sees what
+        stands in the child's favour, not only what counts against.
     """
     if min_contribution is None:
         min_contribution = model.spec.min_contribution
     contrib = model.contributions(features) if contributions is None else contributions
+    allowed = ~_blocked_terms(model)
+    sign, name = (-1, "lowers") if lowers else (1, "reason")
+    return _ranked(model, features, contrib, allowed, sign, top, wide, name, min_contribution)
+
+
+def explain_context(
+    model,
+    features: pd.DataFrame,
+    top: int = 1,
+    *,
+    wide: bool = False,
+    contributions: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Context lines: the context features (deprivation, social care, attendance, relative
+    age: ``role = "context"``) that raise each child's risk most.
+
+    Context shapes a score but is not something to act on, so it is never a reason
+    (:func:`explain_local`); a list may show it apart, as context. The same rules as for
+    reasons apply otherwise (at least the model spec's ``min_contribution``, only recorded
+    values, never a protected characteristic). Returns the same layout as
+    :func:`explain_local`, with ``context_k`` columns when ``wide``.
+    """
+    contrib = model.contributions(features) if contributions is None else contributions
+    shown = np.array([_context_term(model.pipeline, fs) for fs in _term_features(model)])
+    floor = model.spec.min_contribution
+    return _ranked(model, features, contrib, shown, 1, top, wide, "context", floor)
+
+
+def _ranked(model, features, contrib, allowed, sign, top, wide, name, floor) -> pd.DataFrame:
+    """The ``top`` allowed terms per child by ``sign * contribution``, at least ``floor``, as
+    sentences; ``name`` names the wide columns (``name_1`` ...). The long table keeps the
+    signed contribution and calls the sentence ``reason`` for every kind (one layout)."""
     # column-major: each term's contributions contiguous (RiskModel.contributions is
     # already laid out so, and then this is a view, not a copy)
-    A = np.asfortranarray(contrib.to_numpy(dtype=float))
-    blocked = _blocked_terms(model)
+    A = np.asfortranarray(sign * contrib.to_numpy(dtype=float))
     term_feats = _term_features(model)
 
     def eligible(t):
-        if blocked[t]:
+        if not allowed[t]:
             return None
-        return (A[:, t] >= min_contribution) & _offerable(features, term_feats[t])
+        return (A[:, t] >= floor) & _offerable(features, term_feats[t])
 
     n, m = A.shape
     k = min(top, m)
@@ -174,7 +253,7 @@ def explain_local(
     if wide:
         empty = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
         return pd.DataFrame(
-            {f"reason_{j + 1}": reasons[j] if j < k else empty for j in range(top)},
+            {f"{name}_{j + 1}": reasons[j] if j < k else empty for j in range(top)},
             index=features.index,
         )
     r, p = np.nonzero(ok)
@@ -188,7 +267,7 @@ def explain_local(
             "child_id": features.index.to_numpy()[r],
             "position": p + 1,
             "term": terms[idx[r, p]],
-            "contribution": vals[r, p],
+            "contribution": sign * vals[r, p],
             "reason": text,
         }
     )

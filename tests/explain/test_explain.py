@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from send_early import RiskModel
-from send_early.explain import explain_global, explain_local, plot_shape
+from send_early.explain import explain_context, explain_global, explain_local, plot_shape
 
 from ..conftest import TRAIN_DATES, fast_spec_text
 
@@ -116,14 +116,14 @@ def test_flags_read_yes_no_and_counts_stay_numbers(fitted_model, feats):
 def paired_model(small_cohort, tmp_path_factory):
     spec = tmp_path_factory.mktemp("paired") / "paired.toml"
     text = fast_spec_text().replace(
-        "n_interactions = 0", 'interactions = [["asq_communication", "eyfsp_gld"]]'
+        "n_interactions = 0", 'interactions = [["asq_communication", "eyfsp_gld_standing"]]'
     )
     spec.write_text(text)
     return RiskModel.from_spec(spec).fit(small_cohort, TRAIN_DATES)
 
 
 def test_pair_term_is_plotted_as_a_two_way_table(paired_model):
-    term = "asq_communication x eyfsp_gld"
+    term = "asq_communication x eyfsp_gld_standing"
     assert paired_model.estimator_.term_names_[-1] == term
     ax = plot_shape(paired_model, term)
     assert len(ax.images) == 1
@@ -141,14 +141,14 @@ def test_pair_term_is_plotted_as_a_two_way_table(paired_model):
 
 def test_pair_reasons_name_both_features(paired_model, feats):
     long = explain_local(paired_model, feats, top=3, min_contribution=0.0)
-    pair = long[long["term"] == "asq_communication x eyfsp_gld"]
+    pair = long[long["term"] == "asq_communication x eyfsp_gld_standing"]
     assert len(pair)
     labels = paired_model.pipeline.labels()
     assert pair["reason"].str.contains("; together with ", regex=False).all()
     assert pair["reason"].str.startswith(labels["asq_communication"]).all()
     # a pair is offered only when both of its features are recorded for the child
     ids = pair["child_id"].to_numpy()
-    assert feats.loc[ids, ["asq_communication", "eyfsp_gld"]].notna().all().all()
+    assert feats.loc[ids, ["asq_communication", "eyfsp_gld_standing"]].notna().all().all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -180,3 +180,35 @@ def test_top_k_matches_a_full_sort(seed, n, m, k):
         got = [int(idx[i, j]) for j in range(k) if np.isfinite(vals[i, j])]
         assert got == best
         np.testing.assert_array_equal(vals[i, : len(best)], A[i, best])
+
+
+def test_context_is_never_a_reason_but_a_context_line(fitted_model, feats):
+    roles = fitted_model.pipeline.roles()
+    long = explain_local(fitted_model, feats, top=3)
+    for term in long["term"].unique():  # every reason has a feature that measures need
+        assert any(roles[f] == "need" for f in term.split(" x ")), term
+    ctx = explain_context(fitted_model, feats, top=2)
+    assert len(ctx), "the fixture model has context terms that raise some children's risk"
+    for term in ctx["term"].unique():
+        fs = term.split(" x ")
+        assert all(roles[f] != "need" for f in fs) and "context" in {roles[f] for f in fs}
+        assert not set(fs) & {"sex", "ethnicity"}
+    assert ctx["contribution"].min() >= fitted_model.spec.min_contribution
+    wide = explain_context(fitted_model, feats, top=2, wide=True)
+    assert list(wide.columns) == ["context_1", "context_2"]
+    first = ctx[ctx["position"] == 1].set_index("child_id")["reason"]
+    assert (wide.loc[first.index, "context_1"] == first).all()
+
+
+def test_lowering_factors_are_need_terms_that_lower_risk(fitted_model, feats):
+    low = explain_local(fitted_model, feats, top=1, lowers=True)
+    assert len(low) and (low["contribution"] <= -fitted_model.spec.min_contribution).all()
+    c = fitted_model.contributions(feats)
+    for child, term, value in (
+        low[["child_id", "term", "contribution"]].head(50).itertuples(index=False)
+    ):
+        assert c.at[child, term] == value
+    roles = fitted_model.pipeline.roles()
+    assert all(any(roles[f] == "need" for f in t.split(" x ")) for t in low["term"].unique())
+    wide = explain_local(fitted_model, feats, top=1, lowers=True, wide=True)
+    assert list(wide.columns) == ["lowers_1"]
