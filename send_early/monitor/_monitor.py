@@ -43,6 +43,7 @@ class MonitorReport:
     drift: list[dict]
     outcomes: list[dict]
     notes: list[str] = field(default_factory=list)
+    forecast: list[dict] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[dict]:
@@ -59,6 +60,7 @@ class MonitorReport:
             "drift": self.drift,
             "alerts": self.alerts,
             "outcomes": self.outcomes,
+            "forecast": self.forecast,
             "notes": self.notes,
         }
 
@@ -346,6 +348,7 @@ def monitor_report(
     horizon_months: int = 24,
     pipeline="default",
     expected=None,
+    forecast: bool = True,
 ) -> MonitorReport:
     """The monitoring report over the scoring runs on record.
 
@@ -370,6 +373,9 @@ def monitor_report(
     expected : collection of str, optional
         Features whose shift is expected when the age mix moves (default: from
         ``pipeline``).
+    forecast : bool, default True
+        With ``tables``, add next year's forecast from the latest run
+        (:func:`send_early.monitor.forecast`).
 
     Returns
     -------
@@ -395,6 +401,10 @@ def monitor_report(
         "Drift: PSI above 0.25 is material. A material shift of age, or of a feature from an "
         "age-linked table in a run where age moved, is expected and not an alert.",
     ]
+    predicted = []
+    if tables is not None and forecast:
+        predicted, note = _forecast_rows(runs[-1], tables, horizon_months)
+        notes.append(note)
     if outcomes is not None and tables is None:
         notes.append(
             "Without a later extract, recall is not shown: only flagged children have outcomes."
@@ -408,4 +418,24 @@ def monitor_report(
         drift=_drift_rows(runs, expected),
         outcomes=summary,
         notes=notes,
+        forecast=predicted,
     )
+
+
+def _forecast_rows(run, tables, horizon_months: int) -> tuple[list[dict], str]:
+    from ._forecast import forecast
+
+    f = forecast(run, tables, horizon_months=horizon_months)
+    rows = f.to_dict(orient="records")
+    for r in rows:
+        ok = not (pd.isna(r["low"]) or pd.isna(r["high"]))
+        r["interval"] = f"{r['low']:.0f} to {r['high']:.0f}" if ok else None
+    note = (
+        f"Forecast: the 12 months after {f.attrs['as_of']}. New SEN support = the risk of each "
+        f"child scored, times the share of identifications within 12 months of the horizon's "
+        f"({f.attrs['share_within_12']:.0%} in the latest complete window), split by the "
+        "terms and needs of the last three years' identifications. EHC needs assessment "
+        "requests = the mean of the last three years (most come from children already "
+        "identified, who are not scored). Intervals are approximate 95% intervals."
+    )
+    return _records(rows), note

@@ -79,6 +79,13 @@ _COLUMNS = {
         ("PSI", "psi", num, True),
         ("Verdict", "verdict", _text, False),
     ],
+    "forecast": [
+        ("Measure", "measure", _text, False),
+        ("Phase", "phase", _text, False),
+        ("Term or need", "group", _text, False),
+        ("Expected", "expected", lambda v: num(v, 0), True),
+        ("95% interval", "interval", lambda v: "–" if v is None else v, True),
+    ],
     "outcomes": [
         ("Version", "model_version", _text, False),
         ("Outcome", "text", _text, False),
@@ -119,5 +126,7 @@ def _environment():
 
 def render_monitor(report) -> str:
     d = report.to_dict()
-    tables = {k: _table(k, d[k]) for k in _COLUMNS}
+    tables = {k: _table(k, d[k]) for k in _COLUMNS if k != "forecast"}
+    for by in ("term", "need"):
+        tables[f"forecast_{by}"] = _table("forecast", [r for r in d["forecast"] if r["by"] == by])
     return _environment().get_template("monitor.html.j2").render(r=report, d=d, tables=tables)

@@ -98,6 +98,7 @@ def test_precision_and_recall_as_labels_arrive():
             ),
             "2025-06-30",
         ),
+        forecast=False,
     )
     (lab,) = rep.labels
     assert lab["flagged_identified"] == 20
@@ -132,7 +133,7 @@ def test_calibration_bands_hide_small_cells():
     ev = pd.DataFrame(
         {"child_id": list(events), "event_date": list(events.values()), "event": "sen_support"}
     )
-    rep = monitor_report([a], tables=_Later(ev, "2026-06-30"))
+    rep = monitor_report([a], tables=_Later(ev, "2026-06-30"), forecast=False)
     bands = rep.calibration
     assert len(bands) == 5 and all(b["children"] == 40 for b in bands)
     assert all(b["complete"] for b in bands)
