@@ -5,6 +5,7 @@ declared in a TOML pipeline spec (``pipelines/default.toml``, documented in
 ``docs/features.md``).
 """
 
+from ._cutoffs import CUTOFF_TABLES, CutoffTable
 from ._docs import features_markdown
 from ._engine import STATUSES, build_features, population
 from ._labels import (
@@ -30,12 +31,14 @@ from ._split import temporal_split
 
 __all__ = [
     "AGGREGATIONS",
+    "CUTOFF_TABLES",
     "NEED_AREAS",
     "OUTCOMES",
     "POPULATIONS",
     "ROLES",
     "STATUSES",
     "TRANSFORMS",
+    "CutoffTable",
     "FeatureSpec",
     "Outcome",
     "PipelineSpec",

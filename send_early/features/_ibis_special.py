@@ -68,7 +68,7 @@ def standing(tables: dict, f: FeatureSpec, as_of: pd.Timestamp, day: int):
     j = last.inner_join(g, last._lg == g._gg)
     z = ibis.cases(
         (j._n < f.min_group, ibis.null().cast("float64")),
-        (j._sd > 0, (j._lx - j._m) / j._sd),
+        (j._sd > 0, ((j._lx - j._m) / j._sd).round(9)),
         else_=0.0,
     )
     return j.select("_sk", _sv=z)

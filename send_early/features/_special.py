@@ -95,7 +95,8 @@ def standing(snap: _Snapshot, f: FeatureSpec, idx: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(sd[g] > 0, (x - mean[g]) / sd[g], 0.0)
     out = np.full(store.n, np.nan)
-    out[has] = np.where(n[g] >= f.min_group, z, np.nan)
+    # rounded: a standing computed in two groups of different sizes is then one value
+    out[has] = np.where(n[g] >= f.min_group, np.round(z, 9), np.nan)
     return out
 
 

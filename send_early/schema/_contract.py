@@ -155,8 +155,9 @@ ASQ_DOMAINS = (
     "asq_problem_solving",
     "asq_personal_social",
 )
-#: ASQ-3 24-month referral cut-offs (mean - 2 SD). Marked unverified in the
-#: reference notes; used for the "below cut-off" flags and documented as such.
+#: ASQ-3 24-month referral cut-offs (mean - 2 SD), unconfirmed against the publisher's
+#: tables. The default pipeline's below-cut-off flags use the cut-offs of each review's own
+#: interval (send_early/features/asq_cutoffs.toml); this constant is the 24-month row.
 ASQ_CUTOFFS: Mapping[str, float] = {
     "asq_communication": 25.17,
     "asq_gross_motor": 38.07,

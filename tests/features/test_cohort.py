@@ -8,6 +8,7 @@ import pytest
 
 from send_early import datasets
 from send_early.features import (
+    CUTOFF_TABLES,
     build_features,
     build_labels,
     make_training_frame,
@@ -34,8 +35,14 @@ def test_features_on_a_cohort(cohort):
     assert X["asq_review_missing"].isin([0, 1]).all()
     assert (X["school_moves"] >= 0).all()
     # flags agree with the values they threshold
-    # the cohort records no ASQ-3 interval: the below-cut-off flags are missing, never guessed
-    assert X["asq_communication"].notna().any() and X["asq_communication_below"].isna().all()
+    # below-cut-off flags: known only with a score; a score under every interval's cut-off is
+    # below, one at or above every interval's cut-off is not (which interval is the review's own)
+    cuts = CUTOFF_TABLES["asq3"].lookup("asq_communication")
+    score, below = X["asq_communication"], X["asq_communication_below"]
+    assert (score.isna() <= below.isna()).all()
+    known = below.notna()
+    assert (below[known & (score < np.nanmin(cuts))] == 1).all()
+    assert (below[known & (score >= np.nanmax(cuts))] == 0).all()
     ok = X["phonics_mark"].notna()
     assert ((X.loc[ok, "phonics_mark"] >= 32) == (X.loc[ok, "phonics_met"] == 1)).all()
     assert (X["eyfsp_gld_status"] == "assessed").sum() == X["eyfsp_gld"].notna().sum()

@@ -23,7 +23,7 @@ def test_interval_is_read_back_and_checked(tiny_tables, tmp_path):
     hr = tiny_tables["health_reviews"]
     ok = hr.assign(asq_interval_months=pd.array([12, 27][: len(hr)] * len(hr), "Int64")[: len(hr)])
     report = validate(tiny_tables.replace(health_reviews=ok))
-    assert report.ok and not report.notes, report.to_text()
+    assert report.ok and not [n for n in report.notes if "asq_interval" in n], report.to_text()
     write_tables(tiny_tables.replace(health_reviews=ok), tmp_path, format="csv")
     back = read_tables(tmp_path)
     assert (
