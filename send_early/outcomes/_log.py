@@ -188,6 +188,12 @@ def check_outcomes(df: pd.DataFrame, *, today=None) -> tuple[pd.DataFrame, pd.Da
     SchemaError
         When a column is missing (nothing can be checked).
     """
+    clean, rejects, problems = _check(df, today=today)
+    return clean.drop(columns="_row"), rejects, problems
+
+
+def _check(df: pd.DataFrame, *, today=None) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """:func:`check_outcomes`, the valid rows keeping their file row in ``_row``."""
     missing = [c for c in OUTCOME_COLUMNS if c not in df.columns]
     if missing:
         raise SchemaError(
@@ -245,6 +251,7 @@ def check_outcomes(df: pd.DataFrame, *, today=None) -> tuple[pd.DataFrame, pd.Da
     ]
     clean = pd.DataFrame(
         {
+            "_row": np.arange(1, len(df) + 1),  # the file's data row, for the rejects
             **{c: t[c] for c in ("child_id", "model_name", "model_version")},
             "as_of": as_of.dt.strftime("%Y-%m-%d"),
             "outcome": outcome,
@@ -265,6 +272,7 @@ def check_outcomes(df: pd.DataFrame, *, today=None) -> tuple[pd.DataFrame, pd.Da
 
 def _split(clean, ids, rules) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     bad = np.zeros(len(clean), bool)
+    rows = clean["_row"].to_numpy() if "_row" in clean else np.arange(1, len(clean) + 1)
     parts, problems = [], []
     for column, rule, mask, reason in rules:
         mask = np.asarray(mask, bool)
@@ -282,7 +290,7 @@ def _split(clean, ids, rules) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
             pd.DataFrame(
                 {
                     "child_id": ids.iloc[where].to_numpy(),
-                    "row": where + 1,
+                    "row": rows[where],
                     "column": column,
                     "rule": rule,
                     "reason": reason,
@@ -330,6 +338,42 @@ def _stored(con, clean: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _against_log(con, clean: pd.DataFrame):
+    """Rows new to the log, the count already there, and rows the log contradicts."""
+    old = _stored(con, clean)
+    both = clean.merge(old, on=_KEY, how="left", suffixes=("", "_old"), indicator=True)
+    seen = (both["_merge"] == "both").to_numpy()
+    same = seen & (both["outcome_date"].fillna("") == both["outcome_date_old"].fillna(""))
+    conflict = seen & ~same
+    _, bad, problems = _split(
+        both[clean.columns],
+        both["child_id"],
+        [
+            (
+                "outcome_date",
+                "matches_log",
+                conflict,
+                "the log holds this outcome with another date (correct the file, or the "
+                "log with the council's data steward)",
+            )
+        ],
+    )
+    return both[~seen][list(OUTCOME_COLUMNS)], int(same.sum()), bad, problems
+
+
+def _insert(con, new: pd.DataFrame, digest: str) -> None:
+    """Add ``new`` as one batch (time, user, the file's SHA-256); the caller commits."""
+    cur = con.execute(
+        "INSERT INTO batches (recorded_at, recorded_by, source_sha256, rows) VALUES (?, ?, ?, ?)",
+        (dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), _user(), digest, len(new)),
+    )
+    rows = new.assign(batch_id=cur.lastrowid).astype(object)
+    con.executemany(
+        "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows.where(rows.notna(), None).itertuples(index=False, name=None),
+    )
+
+
 def record_outcomes(source, *, store=None, log=None, rejects=None, today=None) -> RecordResult:
     """Check an outcome file and add it to the outcome log in one transaction.
 
@@ -366,32 +410,14 @@ def record_outcomes(source, *, store=None, log=None, rejects=None, today=None) -
     """
     df, digest = _read_source(source)
     ignored = tuple(str(c) for c in df.columns if c not in OUTCOME_COLUMNS)
-    clean, bad, problems = check_outcomes(df, today=today)
+    clean, bad, problems = _check(df, today=today)
     path = outcome_log_path(store, log=log)
     with _connect(path, write=True) as con:
         con.execute("BEGIN IMMEDIATE")  # one writer at a time; released on rollback
         try:
-            old = _stored(con, clean)
-            both = clean.merge(old, on=_KEY, how="left", suffixes=("", "_old"), indicator=True)
-            seen = (both["_merge"] == "both").to_numpy()
-            same = seen & (both["outcome_date"].fillna("") == both["outcome_date_old"].fillna(""))
-            conflict = seen & ~same
-            if conflict.any():
-                c_clean, c_bad, c_problems = _split(
-                    both[clean.columns],
-                    both["child_id"],
-                    [
-                        (
-                            "outcome_date",
-                            "matches_log",
-                            conflict,
-                            "the log holds this outcome with another date (correct the "
-                            "file, or the log with the council's data steward)",
-                        )
-                    ],
-                )
-                problems += c_problems
-                bad = pd.concat([bad, c_bad], ignore_index=True)
+            new, same, c_bad, c_problems = _against_log(con, clean)
+            problems += c_problems
+            bad = pd.concat([bad, c_bad], ignore_index=True) if len(c_bad) else bad
             if problems and rejects is None:
                 raise SchemaError(
                     "the outcome file breaks "
@@ -400,21 +426,7 @@ def record_outcomes(source, *, store=None, log=None, rejects=None, today=None) -
                     + " Fix the file, or pass --rejects FILE to record the valid rows and "
                     "write the others there."
                 )
-            new = both[~seen][list(clean.columns)]
-            user = _user()
-            cur = con.execute(
-                "INSERT INTO batches (recorded_at, recorded_by, source_sha256, rows) "
-                "VALUES (?, ?, ?, ?)",
-                (dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), user, digest, len(new)),
-            )
-            batch = cur.lastrowid
-            con.executemany(
-                "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                new.assign(batch_id=batch)
-                .astype(object)
-                .where(new.assign(batch_id=batch).notna(), None)
-                .itertuples(index=False, name=None),
-            )
+            _insert(con, new, digest)
             rejects_path = None
             if rejects is not None and len(bad):
                 rejects_path = atomic_write(
@@ -428,7 +440,7 @@ def record_outcomes(source, *, store=None, log=None, rejects=None, today=None) -
         log=path,
         read=len(df),
         recorded=len(new),
-        already_recorded=int(same.sum()),
+        already_recorded=same,
         rejected=int(bad["row"].nunique()) if len(bad) else 0,
         ignored_columns=ignored,
         rejects_path=rejects_path,

@@ -192,3 +192,14 @@ def test_every_row_is_recorded_or_rejected(tmp_path_factory, data):
     assert res.recorded + res.rejected == len(df)
     again = record_outcomes(df, log=tmp / "o.sqlite", rejects=tmp / "r.csv", today=TODAY)
     assert again.recorded == 0 and again.already_recorded == res.recorded
+
+
+def test_a_contradicted_row_is_rejected_with_its_file_row(tmp_path):
+    log, rej = tmp_path / "o.sqlite", tmp_path / "r.csv"
+    record_outcomes(rows(), log=log, today=TODAY)
+    df = pd.concat([rows(5, version="9"), rows()], ignore_index=True)  # 5 new rows first
+    df.loc[5 + 3, "outcome_date"] = "2025-04-01"  # c0003 of version 3, file row 9
+    res = record_outcomes(df, log=log, rejects=rej, today=TODAY)
+    assert (res.recorded, res.already_recorded, res.rejected) == (5, 29, 1)
+    r = pd.read_csv(rej, dtype=str)
+    assert r[["child_id", "row", "rule"]].values.tolist() == [["c0003", "9", "matches_log"]]
