@@ -71,7 +71,9 @@ def main() -> None:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
         "One subprocess per size; `make_cohort(n, random_state=0)` with default arguments "
-        "(births 2010-2022, extract 2025-08-31).",
+        "(births every day from 2004-09-01 to the extract date 2025-08-31, one council). "
+        "The machine was shared with other jobs during the run (8 sessions on 2 cores), so times "
+        "are upper bounds.",
         "",
         "Baseline (same subprocess, same run): drawing as many uniform random numbers "
         "(`rng.random`) as the generated tables have cells. Peak RSS is the subprocess maximum "
