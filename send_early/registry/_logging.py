@@ -275,22 +275,7 @@ def log_model(
         Also when a signing key is set but unusable (both variables set, file
         unreadable, shorter than 32 bytes), before anything is logged.
     """
-    if alias is not None:
-        check_alias(alias)
-    key = signing_key()
-    card_files = [Path(p) for p in (card_paths or [])]
-    missing = [str(p) for p in card_files if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"Model card file must exist; {', '.join(missing)} not found.")
-    cards = [
-        json.loads(p.read_text(encoding="utf-8")) for p in card_files if p.suffix.lower() == ".json"
-    ]
-    from ..report import refuse_unknown_version
-
-    for path, one in zip(
-        [p for p in card_files if p.suffix.lower() == ".json"], cards, strict=True
-    ):
-        refuse_unknown_version(one, where=f"The model card {path}")  # before anything is logged
+    key, card_files, cards = _checked_inputs(alias, card_paths)
     card = cards[0] if cards else None
     store = open_store(tracking_uri, experiment=experiment)
     mlflow = import_mlflow()
@@ -301,85 +286,184 @@ def log_model(
     registered_name = candidates_name(registered_name)
     author = acting_user(store)
     meta = dict(getattr(model, "metadata_", None) or {})
-    pipeline_text = getattr(model, "pipeline_spec_text_", None)
-    model_text = getattr(model, "model_spec_text_", None)
-
-    params = _scalar_params(meta)
-    params["model_name"] = str(getattr(model, "name", registered_name))
-    params["model_class"] = _class_path(type(model))
-    pipeline_sha = _sha(pipeline_text) or meta.get("pipeline_spec_sha256")
-    model_sha = _sha(model_text) or meta.get("model_spec_sha256")
-    if pipeline_sha:
-        params["pipeline_spec_sha256"] = pipeline_sha
-    if model_sha:
-        params["model_spec_sha256"] = model_sha
-    if card is not None and any(k in card for k in ("metrics", "capacity", "fairness")):
-        # the card's figures are disclosure-controlled; the evaluation's raw counts are not
-        metrics, card_params = card_figures(card)
-    else:
-        metrics, card_params = _split_settings(
-            {
-                **_flatten_numbers(_to_dict(evaluation)),
-                **_flatten_numbers(_to_dict(audit), "fairness."),
-            }
-        )
+    specs = _spec_texts(model, meta)
+    params = _run_params(model, meta, specs, registered_name)
+    metrics, card_params = _run_metrics(card, evaluation, audit)
     params.update(card_params)
     params.update(_scalar_params(dict(extra_params or {})))
     metrics.update(_flatten_numbers(dict(extra_metrics or {})))
 
     with tempfile.TemporaryDirectory(prefix="send_early_log_") as tmp:
-        tmp = Path(tmp)
-        saved = Path(model.save(tmp / "risk_model"))
-        artifact_sha = directory_sha256(saved)
-        signature = sign(artifact_sha, key) if key is not None else None
-        mlmodel_meta = {"send_early_input_types": input_types(model), SHA_KEY: artifact_sha}
-        if meta.get("format_version") is not None:
-            mlmodel_meta[FORMAT_KEY] = meta["format_version"]
-        if signature is not None:
-            mlmodel_meta[SIGNATURE_KEY] = signature
-        specs = tmp / "specs"
-        specs.mkdir()
-        if pipeline_text:
-            (specs / "pipeline.toml").write_text(pipeline_text, encoding="utf-8")
-        if model_text:
-            (specs / "model.toml").write_text(model_text, encoding="utf-8")
-        (specs / "data_contract.json").write_text(
-            json.dumps({"contract_version": meta.get("contract_version")}), encoding="utf-8"
-        )
-        checks = [c for one in cards for c in parse_checks(one)]
-        explanation = _global_explanation(model)
-
+        saved = _write_artifacts(Path(tmp), model, meta, specs, key)
         with (
             using_store(store),
             mlflow.start_run(experiment_id=exp_id, run_name=registered_name) as run,
         ):
             run_id = run.info.run_id
-            mlflow.log_params(params)
-            if metrics:
-                mlflow.log_metrics(metrics)
-            mlflow.log_artifacts(str(specs), artifact_path="specs")
-            for p in card_files:
-                mlflow.log_artifact(str(p), artifact_path="model_card")
-            if explanation is not None:
-                path = tmp / "global_explanation.csv"
-                explanation.to_csv(path, index=True)
-                mlflow.log_artifact(str(path), artifact_path="explain")
-            with warnings.catch_warnings():
-                # no input example on purpose: it would store children's rows
-                warnings.filterwarnings("ignore", message=".*input example was not provided")
-                # the installed package is the loader; the saved folder is data
-                info = mlflow.pyfunc.log_model(
-                    name=_MODEL_ARTIFACT,
-                    loader_module=LOADER_MODULE,
-                    data_path=str(saved),
-                    signature=signature_for(model.feature_schema()),
-                    pip_requirements=_pip_requirements(),
-                    metadata=mlmodel_meta,
-                )
-            mlflow.set_tag(SHA_TAG, artifact_sha)
+            info = _log_run(mlflow, params, metrics, saved, card_files, model)
 
+    tags = _version_tags(params, specs, saved, card_files, author, cards)
+    description = describe_version(
+        card,
+        model_name=params["model_name"],
+        run_id=run_id,
+        card_files=[p.name for p in card_files],
+        artifact_sha256=saved.sha256,
+    )
+    version = _register(store, client, registered_name, info, run_id, tags, description, alias)
+    logger.info("Logged %s version %s (run %s).", registered_name, version, run_id)
+    return LoggedModel(
+        run_id=run_id,
+        model_uri=info.model_uri,
+        name=production,
+        version=version,
+        artifact_sha256=saved.sha256,
+        tracking_uri=store.tracking_uri,
+        registered_as=registered_name,
+    )
+
+
+def _checked_inputs(alias, card_paths) -> tuple[bytes | None, list[Path], list[dict]]:
+    """The signing key, card files and JSON cards, each checked before anything is logged."""
+    if alias is not None:
+        check_alias(alias)
+    key = signing_key()
+    card_files = [Path(p) for p in (card_paths or [])]
+    missing = [str(p) for p in card_files if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"Model card file must exist; {', '.join(missing)} not found.")
+    from ..report import refuse_unknown_version
+
+    paths = _json_cards(card_files)
+    cards = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    for path, one in zip(paths, cards, strict=True):
+        refuse_unknown_version(one, where=f"The model card {path}")
+    return key, card_files, cards
+
+
+def _json_cards(card_files: list[Path]) -> list[Path]:
+    return [p for p in card_files if p.suffix.lower() == ".json"]
+
+
+@dataclass(frozen=True)
+class _Specs:
+    """The model's spec texts (TOML) and their SHA-256 (from the texts or the metadata)."""
+
+    pipeline_text: str | None
+    model_text: str | None
+    pipeline_sha: str | None
+    model_sha: str | None
+
+
+def _spec_texts(model, meta: Mapping) -> _Specs:
+    pipeline_text = getattr(model, "pipeline_spec_text_", None)
+    model_text = getattr(model, "model_spec_text_", None)
+    return _Specs(
+        pipeline_text,
+        model_text,
+        _sha(pipeline_text) or meta.get("pipeline_spec_sha256"),
+        _sha(model_text) or meta.get("model_spec_sha256"),
+    )
+
+
+def _run_params(model, meta: Mapping, specs: _Specs, registered_name: str) -> dict[str, str]:
+    """The run's params from the model's metadata: names, class, dates, counts, spec hashes."""
+    params = _scalar_params(meta)
+    params["model_name"] = str(getattr(model, "name", registered_name))
+    params["model_class"] = _class_path(type(model))
+    if specs.pipeline_sha:
+        params["pipeline_spec_sha256"] = specs.pipeline_sha
+    if specs.model_sha:
+        params["model_spec_sha256"] = specs.model_sha
+    return params
+
+
+def _run_metrics(card, evaluation, audit) -> tuple[dict[str, float], dict[str, str]]:
+    """Metrics and settings params: the card's figures, else the evaluation's and audit's."""
+    if card is not None and any(k in card for k in ("metrics", "capacity", "fairness")):
+        # the card's figures are disclosure-controlled; the evaluation's raw counts are not
+        return card_figures(card)
+    return _split_settings(
+        {
+            **_flatten_numbers(_to_dict(evaluation)),
+            **_flatten_numbers(_to_dict(audit), "fairness."),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """What :func:`_write_artifacts` wrote: the model folder, its digest and signature,
+    the MLmodel metadata, the specs folder and the global explanation."""
+
+    folder: Path
+    sha256: str
+    signature: str | None
+    mlmodel_meta: dict
+    specs: Path
+    explanation: Path | None
+
+
+def _write_artifacts(tmp: Path, model, meta: Mapping, specs: _Specs, key) -> _Saved:
+    """Save the model, its specs and global explanation under ``tmp``; digest and sign."""
+    saved = Path(model.save(tmp / "risk_model"))
+    artifact_sha = directory_sha256(saved)
+    signature = sign(artifact_sha, key) if key is not None else None
+    mlmodel_meta = {"send_early_input_types": input_types(model), SHA_KEY: artifact_sha}
+    if meta.get("format_version") is not None:
+        mlmodel_meta[FORMAT_KEY] = meta["format_version"]
+    if signature is not None:
+        mlmodel_meta[SIGNATURE_KEY] = signature
+    folder = tmp / "specs"
+    folder.mkdir()
+    if specs.pipeline_text:
+        (folder / "pipeline.toml").write_text(specs.pipeline_text, encoding="utf-8")
+    if specs.model_text:
+        (folder / "model.toml").write_text(specs.model_text, encoding="utf-8")
+    (folder / "data_contract.json").write_text(
+        json.dumps({"contract_version": meta.get("contract_version")}), encoding="utf-8"
+    )
+    explanation = _global_explanation(model)
+    path = None
+    if explanation is not None:
+        path = tmp / "global_explanation.csv"
+        explanation.to_csv(path, index=True)
+    return _Saved(saved, artifact_sha, signature, mlmodel_meta, folder, path)
+
+
+def _log_run(mlflow, params, metrics, saved: _Saved, card_files: list[Path], model):
+    """Params, metrics, artifacts and the pyfunc model into the active run."""
+    mlflow.log_params(params)
+    if metrics:
+        mlflow.log_metrics(metrics)
+    mlflow.log_artifacts(str(saved.specs), artifact_path="specs")
+    for p in card_files:
+        mlflow.log_artifact(str(p), artifact_path="model_card")
+    if saved.explanation is not None:
+        mlflow.log_artifact(str(saved.explanation), artifact_path="explain")
+    with warnings.catch_warnings():
+        # no input example on purpose: it would store children's rows
+        warnings.filterwarnings("ignore", message=".*input example was not provided")
+        # the installed package is the loader; the saved folder is data
+        info = mlflow.pyfunc.log_model(
+            name=_MODEL_ARTIFACT,
+            loader_module=LOADER_MODULE,
+            data_path=str(saved.folder),
+            signature=signature_for(model.feature_schema()),
+            pip_requirements=_pip_requirements(),
+            metadata=saved.mlmodel_meta,
+        )
+    mlflow.set_tag(SHA_TAG, saved.sha256)
+    return info
+
+
+def _version_tags(
+    params: Mapping, specs: _Specs, saved: _Saved, card_files: list[Path], author: str, cards
+) -> dict[str, str]:
+    """The candidate version's short readable tags (the cards' checks among them)."""
+    checks = [c for one in cards for c in parse_checks(one)]
     tags = {
-        SHA_TAG: artifact_sha,
+        SHA_TAG: saved.sha256,
         CLASS_TAG: params["model_class"],
         TAG + "model_name": params["model_name"],
         TAG + "extract_date": params.get("extract_date", ""),
@@ -389,34 +473,34 @@ def log_model(
         **check_tags(checks),
         STATUS_TAG: "pending_review",
     }
-    if pipeline_sha:
-        tags[TAG + "pipeline_spec_sha256"] = pipeline_sha
-    if model_sha:
-        tags[TAG + "model_spec_sha256"] = model_sha
-    if signature is not None:
-        tags[SIGNATURE_TAG] = signature
-    json_cards = [p for p in card_files if p.suffix.lower() == ".json"]
+    if specs.pipeline_sha:
+        tags[TAG + "pipeline_spec_sha256"] = specs.pipeline_sha
+    if specs.model_sha:
+        tags[TAG + "model_spec_sha256"] = specs.model_sha
+    if saved.signature is not None:
+        tags[SIGNATURE_TAG] = saved.signature
+    json_cards = _json_cards(card_files)
     if json_cards:
         tags[CARD_SHA_TAG] = hashlib.sha256(json_cards[0].read_bytes()).hexdigest()
-    with server_errors(store, "register candidates in", registered_name):
+    return tags
+
+
+def _register(store, client, name: str, info, run_id: str, tags, description, alias) -> str:
+    """Register the logged model as a new version of ``name`` (created if missing) with
+    its tags, description and alias; returns the version number."""
+    mlflow = import_mlflow()
+    with server_errors(store, "register candidates in", name):
         try:
-            client.create_registered_model(registered_name)
+            client.create_registered_model(name)
         except mlflow.exceptions.MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
-    description = describe_version(
-        card,
-        model_name=params["model_name"],
-        run_id=run_id,
-        card_files=[p.name for p in card_files],
-        artifact_sha256=artifact_sha,
-    )
     with (
-        server_errors(store, "register candidates in", registered_name),
+        server_errors(store, "register candidates in", name),
         using_store(store),  # the SQLite registry resolves models:/m-... via the global URI
     ):
         mv = client.create_model_version(
-            registered_name,
+            name,
             info.model_uri,
             run_id=run_id,
             tags=tags,
@@ -425,18 +509,9 @@ def log_model(
         )
     version = str(mv.version)
     if alias:
-        with server_errors(store, "register candidates in", registered_name):
-            client.set_registered_model_alias(registered_name, alias, version)
-    logger.info("Logged %s version %s (run %s).", registered_name, version, run_id)
-    return LoggedModel(
-        run_id=run_id,
-        model_uri=info.model_uri,
-        name=production,
-        version=version,
-        artifact_sha256=artifact_sha,
-        tracking_uri=store.tracking_uri,
-        registered_as=registered_name,
-    )
+        with server_errors(store, "register candidates in", name):
+            client.set_registered_model_alias(name, alias, version)
+    return version
 
 
 # --------------------------------------------------------------------------- drift
