@@ -90,38 +90,40 @@ def _state() -> tuple:
 
 
 @pytest.fixture(params=["unset", "environment", "set"])
-def mlflow_uris(request, tmp_path, monkeypatch):
-    """MLflow's process-wide URIs as a user might have left them; put back afterwards."""
+def mlflow_uris(request, tmp_path):
+    """MLflow's process-wide URIs as a user might have left them; put back afterwards
+    (by hand: mlflow.set_tracking_uri writes the environment behind monkeypatch's back)."""
     mlflow = import_mlflow()
-    for key in URI_ENV:
-        monkeypatch.delenv(key, raising=False)
+    saved = {key: os.environ.pop(key, None) for key in URI_ENV}
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
     if request.param == "environment":
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'env.db'}"
     elif request.param == "set":
         mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'tracking.db'}")
         mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'registry.db'}")
         # the environment says otherwise; the values set win
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
-        monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{tmp_path / 'env.db'}")
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'env.db'}"
+        os.environ["MLFLOW_REGISTRY_URI"] = f"sqlite:///{tmp_path / 'env.db'}"
     yield request.param
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
+    for key, value in saved.items():
+        os.environ.pop(key, None)
+        if value is not None:
+            os.environ[key] = value
 
 
-def _still_unset(monkeypatch, tmp_path) -> None:
+def _still_unset(tmp_path) -> None:
     """Nothing was pinned: MLflow still derives both URIs from the environment."""
     mlflow = import_mlflow()
     later = f"sqlite:///{tmp_path / 'later.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", later)
+    os.environ["MLFLOW_TRACKING_URI"] = later  # the fixture puts it back
     assert mlflow.get_tracking_uri() == later
     assert mlflow.get_registry_uri() == later
 
 
-def test_log_and_load_leave_the_uris_as_they_were(
-    mlflow_uris, fitted_fake, template_db, tmp_path, monkeypatch
-):
+def test_log_and_load_leave_the_uris_as_they_were(mlflow_uris, fitted_fake, template_db, tmp_path):
     store = fresh_store(template_db, tmp_path / "store")
     before = _state()
     info = log_model(fitted_fake, registered_name="risk_uri", tracking_uri=store)
@@ -129,7 +131,7 @@ def test_log_and_load_leave_the_uris_as_they_were(
     load_model(f"{info.registered_as}/{info.version}", tracking_uri=store)
     assert _state() == before
     if mlflow_uris == "unset":
-        _still_unset(monkeypatch, tmp_path)
+        _still_unset(tmp_path)
 
 
 def test_a_failing_log_leaves_the_uris_as_they_were(
@@ -148,4 +150,4 @@ def test_a_failing_log_leaves_the_uris_as_they_were(
         log_model(fitted_fake, registered_name="risk_uri", tracking_uri=store)
     assert _state() == before
     if mlflow_uris == "unset":
-        _still_unset(monkeypatch, tmp_path)
+        _still_unset(tmp_path)
