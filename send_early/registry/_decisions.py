@@ -71,6 +71,18 @@ def copied_from(mv) -> str:
     return ""
 
 
+def model_aliases(model) -> dict[str, str]:
+    """Alias -> version number of a registered model (empty for none or no model)."""
+    return {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
+
+
+def approval(client, name: str, model) -> tuple[dict[str, str], set[str]]:
+    """The aliases of registered model ``name`` (already fetched as ``model``) and its
+    versions that completed an approval (see :func:`approved_versions`)."""
+    aliases = model_aliases(model)
+    return aliases, approved_versions(read_decisions(client, name, model), aliases)
+
+
 def approved_versions(decisions: list[dict], aliases: dict[str, str]) -> set[str]:
     """Production versions that completed an approval: holding an alias now, or replaced.
 

@@ -221,13 +221,12 @@ def load_model(
 
 def _refuse_unapproved_copy(client, mv, where: str) -> None:
     """A production copy whose promotion never moved its alias does not load."""
-    from ._decisions import approved_versions, copied_from, read_decisions
+    from ._decisions import approval, copied_from
 
     if not copied_from(mv):
         return
     model = client.get_registered_model(mv.name)
-    aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
-    if str(mv.version) not in approved_versions(read_decisions(client, mv.name, model), aliases):
+    if str(mv.version) not in approval(client, mv.name, model)[1]:
         raise ValueError(
             f"{where} is not approved: its promotion stopped before the alias moved, so it "
             f"never scores. Use {mv.name}@champion, or promote the candidate again."

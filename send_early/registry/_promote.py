@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ._card import with_approval
-from ._decisions import append_decision, approved_versions, copied_from, read_decisions
+from ._decisions import append_decision, approval, copied_from
 from ._identity import acting_user, candidates_name, is_server, production_name, server_errors
 from ._loading import _download_verified, _model_version
 from ._review import review_summary
@@ -31,7 +31,7 @@ from ._tags import (
     TAG,
     now,
 )
-from ._versions import check_alias
+from ._versions import _model_or_none, check_alias
 
 logger = logging.getLogger(__name__)
 
@@ -115,14 +115,21 @@ def _begin(name, note, force, force_reason, alias, reviewer, tracking_uri, *, ch
     return store, user, mlflow, store.client(), production_name(name)
 
 
+def _decision(action: str, alias: str, user: str, note: str, previous: str, **more) -> dict:
+    """A decision log entry: what every decision records, then ``more``."""
+    return {
+        "action": action,
+        "alias": alias,
+        "reviewer": user,
+        "note": str(note).strip()[:MAX_TAG],
+        "timestamp": now(),
+        "previous_version": previous,
+        **more,
+    }
+
+
 def _exists(client, mlflow, name: str) -> bool:
-    try:
-        client.get_registered_model(name)
-    except mlflow.exceptions.MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return False
-        raise
-    return True
+    return _model_or_none(client, mlflow, name) is not None
 
 
 def _alias_version(client, mlflow, name: str, alias: str) -> str | None:
@@ -259,22 +266,21 @@ def promote(
             f"setup {name} --tracking-uri {store.tracking_uri}`."
         )
     forced = bool(force and failed)
-    decision = {
-        "action": "promote",
-        "alias": alias,
-        "reviewer": user,
-        "note": str(note).strip()[:MAX_TAG],
-        "timestamp": now(),
-        "previous_version": _alias_version(client, mlflow, name, alias) or "",
-        "candidate_version": "" if legacy else version,
-        "run_id": mv.run_id or "",
-        "card_sha256": mv.tags.get(CARD_SHA_TAG, ""),
-        "checks_passed": ",".join(summary.checks_passed),
-        "checks_failed": ",".join(failed),
-        "forced": "true" if forced else "false",
-        "force_reason": str(force_reason).strip()[:MAX_TAG] if forced else "",
-        "registered_by": _author(client, mv) or "",
-    }
+    decision = _decision(
+        "promote",
+        alias,
+        user,
+        note,
+        _alias_version(client, mlflow, name, alias) or "",
+        candidate_version="" if legacy else version,
+        run_id=mv.run_id or "",
+        card_sha256=mv.tags.get(CARD_SHA_TAG, ""),
+        checks_passed=",".join(summary.checks_passed),
+        checks_failed=",".join(failed),
+        forced="true" if forced else "false",
+        force_reason=str(force_reason).strip()[:MAX_TAG] if forced else "",
+        registered_by=_author(client, mv) or "",
+    )
     if not legacy:
         _refuse_promoted_twice(client, mlflow, name, version, alias)
     with server_errors(store, "change", name):
@@ -289,11 +295,10 @@ def promote(
 
 
 def _refuse_promoted_twice(client, mlflow, name: str, version: str, alias: str) -> None:
-    if not _exists(client, mlflow, name):
+    model = _model_or_none(client, mlflow, name)
+    if model is None:
         return
-    model = client.get_registered_model(name)
-    aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
-    done = approved_versions(read_decisions(client, name, model), aliases)
+    aliases, done = approval(client, name, model)
     quoted = name.replace("'", "\\'")
     for mv in client.search_model_versions(f"name = '{quoted}'"):
         if copied_from(mv) == version and str(mv.version) in done:
@@ -414,9 +419,7 @@ def rollback(
     version = str(version)
     with server_errors(store, "read", name):
         mv = _model_version(client, mlflow, name, version, None)
-        model = client.get_registered_model(name)
-        aliases = {a: str(v) for a, v in (getattr(model, "aliases", None) or {}).items()}
-        done = approved_versions(read_decisions(client, name, model), aliases)
+        aliases, done = approval(client, name, client.get_registered_model(name))
     copied = bool(copied_from(mv))
     ok = version in done if copied else (mv.tags or {}).get(STATUS_TAG) == "approved"
     if not ok:
@@ -427,17 +430,16 @@ def rollback(
         )
     if aliases.get(alias) == version:
         raise ValueError(f"{name} version {version} already holds {alias!r}; nothing to do.")
-    decision = {
-        "action": "rollback",
-        "alias": alias,
-        "reviewer": user,
-        "note": str(note).strip()[:MAX_TAG],
-        "timestamp": now(),
-        "previous_version": aliases.get(alias, ""),
-        "version": version,
-        "candidate_version": copied_from(mv),
-        "forced": "false",
-    }
+    decision = _decision(
+        "rollback",
+        alias,
+        user,
+        note,
+        aliases.get(alias, ""),
+        version=version,
+        candidate_version=copied_from(mv),
+        forced="false",
+    )
     with server_errors(store, "change", name):
         entry = append_decision(client, name, decision)
         client.set_registered_model_alias(name, alias, version)
@@ -471,16 +473,7 @@ def demote(
         previous = _alias_version(client, mlflow, name, alias)
     if previous is None:
         raise ValueError(f"No version of {name} holds {alias!r}; nothing to demote.")
-    decision = {
-        "action": "demote",
-        "alias": alias,
-        "reviewer": user,
-        "note": str(note).strip()[:MAX_TAG],
-        "timestamp": now(),
-        "previous_version": previous,
-        "version": "",
-        "forced": "false",
-    }
+    decision = _decision("demote", alias, user, note, previous, version="", forced="false")
     with server_errors(store, "change", name):
         entry = append_decision(client, name, decision)
         client.delete_registered_model_alias(name, alias)

@@ -138,7 +138,7 @@ def list_versions(
     ValueError
         If neither ``NAME`` nor ``NAME-candidates`` is registered.
     """
-    from ._decisions import approved_versions, copied_from, read_decisions
+    from ._decisions import approval, copied_from
     from ._identity import candidates_name, production_name, server_errors
 
     mlflow = import_mlflow()
@@ -155,12 +155,7 @@ def list_versions(
             f"{cand!r}; neither was found. Register a candidate with `send-early train ... "
             "--register NAME`."
         )
-    prod_aliases = {a: str(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
-    done = (
-        approved_versions(read_decisions(client, name, registered), prod_aliases)
-        if registered
-        else set()
-    )
+    done = approval(client, name, registered)[1] if registered else set()
     prod = _search(client, name) if registered is not None else []
     became = {}
     for mv in prod:
@@ -228,7 +223,7 @@ def list_decisions(name: str, tracking_uri: str | os.PathLike | None = None) -> 
         One row per decision, oldest first, columns :data:`DECISION_COLUMNS`; empty if
         ``NAME`` is not registered yet.
     """
-    from ._decisions import approved_versions, read_decisions
+    from ._decisions import approved_versions, model_aliases, read_decisions
     from ._identity import production_name, server_errors
 
     mlflow = import_mlflow()
@@ -240,8 +235,7 @@ def list_decisions(name: str, tracking_uri: str | os.PathLike | None = None) -> 
         if registered is None:
             return pd.DataFrame(columns=list(DECISION_COLUMNS))
         decisions = read_decisions(client, name, registered)
-    aliases = {a: str(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
-    done = approved_versions(decisions, aliases)
+    done = approved_versions(decisions, model_aliases(registered))
     rows = []
     for d in decisions:
         completed = True
