@@ -7,15 +7,6 @@ import pandas as pd
 
 from ..privacy import count, protect_frame, rate
 
-__all__ = [
-    "explain_context",
-    "explain_global",
-    "explain_local",
-    "format_value",
-    "offers_reason",
-    "pair_rows",
-]
-
 
 def _term_features(model) -> list[tuple[str, ...]]:
     """The features each estimator term is built from (a pair term has two)."""
