@@ -290,6 +290,66 @@ def _backtest(backtest: Mapping | None, t: Mapping) -> dict:
     )
 
 
+#: How to recalibrate, named in the detail of a failed calibration-by-year check.
+RECALIBRATE = (
+    "Recalibrate: refit the calibrator on the latest as-of year whose label window is "
+    "complete (RiskModel.fit(tables, as_of_dates, calibration_as_of=<that date>), or "
+    "send-early train with that date last), then rebuild the card and check again."
+)
+
+
+def _cal_by_year(backtest: Mapping | None, t: Mapping) -> dict:
+    """Calibration in the large (observed minus predicted) of each backtest test year."""
+    tol = t["calibration_year_gap_max"]
+    name = "calibration_by_year_within_tolerance"
+    rule = f"every test year's observed minus predicted rate at most {tol} in size"
+    years = [
+        (
+            r.get("test_year"),
+            round(g, 4),
+            _num(r.get("calibration_in_the_large_low")),
+            _num(r.get("calibration_in_the_large_high")),
+        )
+        for r in (backtest or {}).get("by_year") or []
+        if (g := _num(r.get("calibration_in_the_large"))) is not None
+    ]
+    if not years:
+        return _check(
+            name,
+            False,
+            None,
+            tol,
+            rule,
+            "No test year shows calibration in the large (no temporal backtest, or one "
+            "from an older release, or every year suppressed); run temporal_backtest.",
+            "n/a",
+        )
+    year, gap, low, high = max(years, key=lambda y: abs(y[1]))
+    text = _text(gap, 4, signed=True)
+    interval = "" if low is None or high is None else f", interval {low:+.4f} to {high:+.4f}"
+    if abs(gap) <= tol:
+        return _check(
+            name,
+            True,
+            gap,
+            tol,
+            rule,
+            f"In all {len(years)} test years the observed rate is within {tol} of the mean "
+            f"predicted risk; the largest gap is {text} ({year}{interval}).",
+            text,
+        )
+    bad = [f"{y} ({_text(g, 4, signed=True)})" for y, g, _, _ in years if abs(g) > tol]
+    way = "under-states" if gap > 0 else "over-states"
+    detail = (
+        f"Observed minus predicted rate exceeds {tol} in size in test year(s) "
+        + ", ".join(bad)
+        + f"; the largest is {text} ({year}{interval}): a model fitted on earlier years "
+        f"{way} risk in later ones (recording practice, services or the population moved). "
+        + RECALIBRATE
+    )
+    return _check(name, False, gap, tol, rule, detail, text)
+
+
 def _protected(features: Mapping) -> dict:
     used = set(features.get("used") or [])
     protected = set(features.get("protected") or [])
@@ -331,5 +391,6 @@ def run_checks(card: Mapping, thresholds: Mapping | None = None) -> list[dict]:
         _ratio_check("flag_rate", card.get("fairness"), t),
         _cal_by_group(card.get("fairness"), t),
         _backtest(card.get("backtest"), t),
+        _cal_by_year(card.get("backtest"), t),
         _protected(card.get("features") or {}),
     ]

@@ -40,6 +40,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "ratio_min_expected": MIN_EXPECTED,
     "family_error": FAMILY_ERROR,
     "calibration_gap_max": 0.02,
+    "calibration_year_gap_max": 0.02,
     "backtest_auc_range_max": 0.05,
 }
 

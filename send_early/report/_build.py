@@ -400,6 +400,9 @@ def backtest_section(bt: Mapping | None) -> Backtest | None:
     if bt is None:
         return None
     by_year = protect_cohort(bt.get("by_year") or [])
+    councils = bt.get("by_council")
+    if councils is not None:  # each year's councils partition its children
+        councils = protect_cohort(councils, by=["test_year"])
     spread = []
     for m in _BT_METRICS:
         vals = np.array(
@@ -421,4 +424,4 @@ def backtest_section(bt: Mapping | None) -> Backtest | None:
                     "n_years": len(vals),
                 }
             )
-    return Backtest(by_year=by_year, spread=spread)
+    return Backtest(by_year=by_year, spread=spread, by_council=councils)

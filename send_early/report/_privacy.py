@@ -59,6 +59,10 @@ COHORT = {
     "lift": rate("tp", _FLG, _POS, _ALL),
     "n_tied_at_cutoff": count("tied"),
     "n_test": count(*_ALL),
+    # calibration in the large: observed rate (reveals it) minus mean risk (a statistic)
+    "calibration_in_the_large": rate(_POS, _ALL),
+    "calibration_in_the_large_low": rate(_POS, _ALL),
+    "calibration_in_the_large_high": rate(_POS, _ALL),
     "n_train": count("train"),
     "own_flagged": count("own_tp", "own_fp"),
     "own_precision": rate("own_tp", ["own_tp", "own_fp"]),
@@ -98,14 +102,17 @@ def _cohort_cells(r: Mapping, n: float, pos: float) -> dict:
 
 
 def protect_cohort(
-    rows: list[Mapping], *, n=None, n_positive=None, cumulative: bool = False
+    rows: list[Mapping], *, n=None, n_positive=None, cumulative: bool = False, by=None
 ) -> list[dict]:
     """Headline, capacity, capacity-curve, baseline and backtest rows: each a cut of one
-    cohort of ``n`` children (``n_positive`` later identified) unless the row says."""
+    cohort of ``n`` children (``n_positive`` later identified) unless the row says. With
+    ``by``, each block's rows partition a published total (a backtest year's councils)."""
     recs = [dict(r) | _cohort_cells(r, as_number(n), as_number(n_positive)) for r in rows]
     cells = ["tp", "fp", "fn", "tn", "tied", "train", "own_tp", "own_fp", "own_fn"]
     figures = {k: f for k, f in COHORT.items() if any(k in r for r in rows)}
-    return protect(recs, cells=cells, figures=figures, cumulative=cumulative)
+    return protect(
+        recs, cells=cells, figures=figures, cumulative=cumulative, by=by, totals=by is not None
+    )
 
 
 # --------------------------------------------------------------------- partitions of children

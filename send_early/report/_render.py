@@ -134,6 +134,25 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ("ece", "ECE", "num"),
         ("recall_at_k", "recall at k", "pct"),
     ),
+    "calibration_by_year": _cols(
+        ("test_year", "test year", "text"),
+        ("n_test", "children", "int"),
+        ("prevalence", "observed", "pct"),
+        ("mean_risk", "mean predicted", "pct"),
+        ("calibration_in_the_large", "observed minus predicted", "signed"),
+        ("calibration_in_the_large_low", "95% low", "signed"),
+        ("calibration_in_the_large_high", "95% high", "signed"),
+    ),
+    "calibration_by_council": _cols(
+        ("test_year", "test year", "text"),
+        ("council_id", "council", "text"),
+        ("n_test", "children", "int"),
+        ("prevalence", "observed", "pct"),
+        ("mean_risk", "mean predicted", "pct"),
+        ("calibration_in_the_large", "observed minus predicted", "signed"),
+        ("calibration_in_the_large_low", "95% low", "signed"),
+        ("calibration_in_the_large_high", "95% high", "signed"),
+    ),
     "spread": _cols(
         ("metric", "metric", "text"),
         ("mean", "mean", "num"),
@@ -284,6 +303,10 @@ def _views(card: ModelCard) -> dict:
         rows = list(card.backtest.by_year)
         v["backtest_png"] = backtest_png(rows)
         v["backtest_cols"] = [c for c in COLUMNS["backtest"] if any(c.key in r for r in rows)]
+        # backtests from before calibration by year have no such column: no empty table
+        v["calibration_years"] = [r for r in rows if "calibration_in_the_large" in r]
+        t = {**DEFAULT_THRESHOLDS, **card.thresholds}
+        v["year_tolerance"] = t["calibration_year_gap_max"]
     return v
 
 

@@ -322,7 +322,11 @@ class Fairness(Section):
 
 @dataclass(frozen=True)
 class Backtest(Section):
-    """Temporal backtest by test year and the spread of each metric across years."""
+    """Temporal backtest by test year (with calibration in the large) and the spread of
+    each metric across years; ``by_council`` (calibration per test year and council) only
+    when the data name councils, and left out of the JSON otherwise."""
 
     by_year: tuple[Row, ...]
     spread: tuple[Row, ...]
+    by_council: tuple[Row, ...] | None = None
+    _omit_none: ClassVar[tuple[str, ...]] = ("by_council",)

@@ -251,8 +251,9 @@ def fake_audit(small_fnr=DISTINCT, ratio=1.1, gate=1.05):
     }
 
 
-def fake_backtest(aucs=(0.76, 0.78, 0.77)):
-    return {
+def fake_backtest(aucs=(0.76, 0.78, 0.77), gaps=None, councils=None):
+    gaps = gaps or [0.005 * (i % 2) for i in range(len(aucs))]
+    out = {
         "by_year": [
             {
                 "test_year": 2020 + i,
@@ -264,10 +265,30 @@ def fake_backtest(aucs=(0.76, 0.78, 0.77)):
                 "average_precision": 0.4,
                 "brier": 0.11,
                 "ece": 0.015,
+                "mean_risk": 0.15 - g,
+                "calibration_in_the_large": g,
+                "calibration_in_the_large_low": g - 0.035,
+                "calibration_in_the_large_high": g + 0.035,
             }
-            for i, a in enumerate(aucs)
+            for i, (a, g) in enumerate(zip(aucs, gaps, strict=True))
         ]
     }
+    if councils:  # (council, children, identified) per test year: they partition the year
+        out["by_council"] = [
+            {
+                "test_year": 2020 + i,
+                "council_id": c,
+                "n_test": n,
+                "prevalence": pos / n,
+                "mean_risk": 0.15,
+                "calibration_in_the_large": pos / n - 0.15,
+                "calibration_in_the_large_low": pos / n - 0.2,
+                "calibration_in_the_large_high": pos / n - 0.1,
+            }
+            for i in range(len(aucs))
+            for c, n, pos in councils
+        ]
+    return out
 
 
 def fake_explanation():
@@ -346,6 +367,7 @@ def test_all_checks_pass_on_good_inputs(good_card):
         "flag_rate_ratio_within_band",
         "calibration_in_the_large_by_group",
         "backtest_spread_small",
+        "calibration_by_year_within_tolerance",
         "protected_not_features",
     }
 
@@ -361,6 +383,11 @@ def test_all_checks_pass_on_good_inputs(good_card):
         ({"backtest": fake_backtest((0.70, 0.79))}, "backtest_spread_small"),
         ({"backtest": fake_backtest((0.77,))}, "backtest_spread_small"),
         ({"backtest": None}, "backtest_spread_small"),
+        (
+            {"backtest": fake_backtest(gaps=[0.0, 0.01, 0.04])},
+            "calibration_by_year_within_tolerance",
+        ),
+        ({"backtest": None}, "calibration_by_year_within_tolerance"),
         ({"model": fake_model(features=("age_months", "sex"))}, "protected_not_features"),
         ({"model": fake_model(use_protected=True)}, "protected_not_features"),
     ],
@@ -385,6 +412,30 @@ def test_calibration_by_group_check_uses_interval(tmp_path):
     card = build(tmp_path, audit=audit)
     check = next(c for c in card.checks if c["name"] == "calibration_in_the_large_by_group")
     assert check["passed"]
+
+
+def test_card_shows_calibration_by_year_and_council_with_small_councils_hidden(tmp_path):
+    # council C has 35 children of whom 6 identified: its observed rate reveals the 6
+    councils = [("A", 200, 30), ("B", 165, 24), ("C", 35, 6)]
+    card = build(tmp_path, backtest=fake_backtest(councils=councils))
+    html, text = _texts(card)
+    assert "Calibration by test year" in html and "Calibration by test year and council" in html
+    data = json.loads(text)["backtest"]
+    assert data["by_year"][1]["calibration_in_the_large"] == 0.005
+    rows = {(r["test_year"], r["council_id"]): r for r in data["by_council"]}
+    assert rows[(2020, "A")]["calibration_in_the_large"] == pytest.approx(0.0)
+    c = rows[(2020, "C")]
+    assert c["calibration_in_the_large"] is None and c["prevalence"] is None
+    # complementary suppression: another council of the year hides its rate too
+    assert sum(r["prevalence"] is None for (y, _), r in rows.items() if y == 2020) >= 2
+    assert f"{6 / 35 - 0.15:+.3f}" not in html
+    assert ModelCard.from_dict(card.to_dict()).backtest.by_council == card.backtest.by_council
+    # without councils the key is left out: the JSON keeps the layout of schema_version 1
+    assert "by_council" not in build(tmp_path).to_dict()["backtest"]
+    from send_early.report._render import COLUMNS
+
+    for r in data["by_council"]:
+        assert {c.key for c in COLUMNS["calibration_by_council"]} <= set(r)
 
 
 def test_thresholds_can_be_overridden_and_are_recorded(tmp_path):

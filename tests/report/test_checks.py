@@ -290,3 +290,45 @@ def test_example_card_shows_the_recall_difference_its_check_compares(tmp_path):
     check = next(c for c in card.checks if c["name"] == "beats_best_simple_rule")
     assert base["beats_best_rule"] and base["recall_difference"] is not None
     assert check["passed"] and check["value"] == round(base["recall_difference"], 6)
+
+
+def _years(*gaps):
+    return {
+        "by_year": [
+            {
+                "test_year": 2020 + i,
+                "roc_auc": 0.75,
+                "calibration_in_the_large": g,
+                "calibration_in_the_large_low": g - 0.004,
+                "calibration_in_the_large_high": g + 0.004,
+            }
+            for i, g in enumerate(gaps)
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    "gaps, passed, value",
+    [
+        ((0.004, -0.011, 0.019), True, 0.019),
+        ((0.004, 0.012, 0.0312), False, 0.0312),  # identification grew: under-stated
+        ((-0.0251, 0.0), False, -0.0251),
+        ((0.02, 0.01), True, 0.02),  # at most the tolerance
+    ],
+)
+def test_calibration_by_year_fails_when_a_year_drifts_beyond_tolerance(gaps, passed, value):
+    card = _card() | {"backtest": _years(*gaps)}
+    c = _by_name(card)["calibration_by_year_within_tolerance"]
+    assert c["passed"] is passed and c["value"] == value and c["threshold"] == 0.02
+    assert c["value_text"] in c["detail"]
+    if not passed:
+        assert "Recalibrate: refit the calibrator on the latest as-of year" in c["detail"]
+        assert ("under-states" if value > 0 else "over-states") in c["detail"]
+    looser = {c["name"]: c for c in run_checks(card, {"calibration_year_gap_max": 0.05})}
+    assert looser["calibration_by_year_within_tolerance"]["passed"]
+
+
+def test_calibration_by_year_fails_closed_without_per_year_calibration():
+    for backtest in (None, {"by_year": [{"test_year": 2020, "roc_auc": 0.7}]}):
+        c = _by_name(_card() | {"backtest": backtest})["calibration_by_year_within_tolerance"]
+        assert not c["passed"] and c["value"] is None and "run temporal_backtest" in c["detail"]
