@@ -192,6 +192,8 @@ def test_monitor_writes_the_report(tmp_path, capsys):
     page = (tmp_path / "mon" / "monitor.html").read_text()
     assert "What followed flags" in page and "Precision so far" in page
     assert "c001" not in page
+    assert main([*argv, "--known-shift", "imd_decile"]) == 0
+    assert "0 drift alert(s)." in capsys.readouterr().out
 
 
 def test_monitor_usage_errors(tmp_path):

@@ -107,6 +107,14 @@ def add_outcome_commands(sub) -> None:
         default=24,
         help="the model's label window in months (default 24)",
     )
+    s.add_argument(
+        "--known-shift",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="a feature whose shift a person has looked into and recorded as understood: "
+        "shown, not alerted (repeatable)",
+    )
     _log_option(s)
     _store_option(s)
     s.set_defaults(func=cmd_monitor)
@@ -169,6 +177,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         tables=args.tables,
         outcomes=outcomes,
         horizon_months=args.horizon_months,
+        known=args.known_shift,
     )
     paths = report.write(args.out)
     _say(f"Monitoring report over {len(report.runs)} runs of {report.name}:")

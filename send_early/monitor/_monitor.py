@@ -317,7 +317,7 @@ def _age_linked(pipeline) -> set[str]:
     return names | {f"{n}_missing" for n in names}
 
 
-def _drift_rows(runs, expected: set[str]) -> list[dict]:
+def _drift_rows(runs, expected: set[str], known: set[str] = frozenset()) -> list[dict]:
     from ..batch import PSI_ALERT
 
     rows = []
@@ -333,6 +333,8 @@ def _drift_rows(runs, expected: set[str]) -> list[dict]:
                 verdict = "expected: the age mix moves with the scoring date"
             elif age_moved and (name in expected or name == "(score)"):
                 verdict = "expected: follows the age mix"
+            elif name in known:
+                verdict = "known: a shift a person has recorded as understood"
             else:
                 verdict = "alert"
             rows.append({"run": _run_label(run), "name": name, "psi": psi, "verdict": verdict})
@@ -349,6 +351,7 @@ def monitor_report(
     pipeline="default",
     expected=None,
     forecast: bool = True,
+    known=(),
 ) -> MonitorReport:
     """The monitoring report over the scoring runs on record.
 
@@ -373,6 +376,9 @@ def monitor_report(
     expected : collection of str, optional
         Features whose shift is expected when the age mix moves (default: from
         ``pipeline``).
+    known : collection of str, optional
+        Features whose material shift a person has looked into and recorded as understood
+        (a change in how a record is kept, a reform): shown as "known", not alerted.
     forecast : bool, default True
         With ``tables``, add next year's forecast from the latest run
         (:func:`send_early.monitor.forecast`).
@@ -415,7 +421,7 @@ def monitor_report(
         stability=_stability(runs),
         labels=labels,
         calibration=calibration,
-        drift=_drift_rows(runs, expected),
+        drift=_drift_rows(runs, expected, set(known)),
         outcomes=summary,
         notes=notes,
         forecast=predicted,

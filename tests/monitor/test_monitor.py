@@ -167,6 +167,14 @@ def test_drift_alerts_only_material_and_unexpected():
     assert len(rep.alerts) == 2
 
 
+def test_known_shifts_are_shown_not_alerted():
+    a = run("2024-01-15", IDS, IDS[:40], drift=[("eyfsp_gld", 0.5), ("imd_decile", 0.3)])
+    rep = monitor_report([a], expected=set(), known={"eyfsp_gld"})
+    verdict = {r["name"]: r["verdict"] for r in rep.drift}
+    assert verdict["eyfsp_gld"].startswith("known")
+    assert [r["name"] for r in rep.alerts] == ["imd_decile"]
+
+
 def test_age_linked_features_from_the_pipeline():
     rep = monitor_report(
         [
