@@ -470,13 +470,14 @@ def read_outcomes(*, store=None, log=None) -> pd.DataFrame:
     --------
     >>> import tempfile, pandas as pd
     >>> from send_early.outcomes import record_outcomes, read_outcomes
-    >>> log = tempfile.mkdtemp() + "/outcomes.sqlite"
     >>> rows = pd.DataFrame({"child_id": ["c1"], "model_name": ["risk"],
     ...     "model_version": ["3"], "as_of": ["2025-01-15"], "outcome": ["reviewed"],
     ...     "outcome_date": ["2025-02-03"]})
-    >>> record_outcomes(rows, log=log).recorded
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     log = folder + "/outcomes.sqlite"
+    ...     print(record_outcomes(rows, log=log).recorded)
+    ...     print(read_outcomes(log=log)["outcome"].tolist())
     1
-    >>> read_outcomes(log=log)["outcome"].tolist()
     ['reviewed']
     """
     path = outcome_log_path(store, log=log)
