@@ -332,3 +332,18 @@ def test_calibration_by_year_fails_closed_without_per_year_calibration():
     for backtest in (None, {"by_year": [{"test_year": 2020, "roc_auc": 0.7}]}):
         c = _by_name(_card() | {"backtest": backtest})["calibration_by_year_within_tolerance"]
         assert not c["passed"] and c["value"] is None and "run temporal_backtest" in c["detail"]
+
+
+def test_the_policy_has_one_owner_and_the_old_names_still_work():
+    import send_early.fairness as fairness
+    import send_early.governance as gov
+    import send_early.report as report
+
+    assert report.run_checks is gov.run_checks
+    assert report.DEFAULT_THRESHOLDS is gov.DEFAULT_THRESHOLDS
+    assert report.MANUAL_CHECKLIST is gov.MANUAL_CHECKLIST
+    assert fairness.BAND is gov.BAND and fairness.GATING is gov.GATING
+    t = gov.DEFAULT_THRESHOLDS
+    assert (t["ratio_band_low"], t["ratio_band_high"]) == gov.BAND
+    assert (t["fnr_ratio_low"], t["fnr_ratio_high"]) == gov.BAND
+    assert t["ratio_min_expected"] == gov.MIN_EXPECTED
