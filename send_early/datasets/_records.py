@@ -240,8 +240,11 @@ def _school_records(
         + 0.08 * (a_term == 2)
     )
     rate = np.minimum(np.exp(log_rate), 0.95)
-    absent = rng.binomial(poss, rate)
-    unauth = rng.binomial(absent, _sigmoid(-1.1 + 0.5 * dep[a_ch] + 0.4 * abs_z[a_ch]))
+    # a stream of its own: binomial draws use a varying amount of randomness, and the rate
+    # depends on identification, so later tables keep the same draws whatever is identified
+    arng = np.random.default_rng(rng.integers(0, 2**63))
+    absent = arng.binomial(poss, rate)
+    unauth = arng.binomial(absent, _sigmoid(-1.1 + 0.5 * dep[a_ch] + 0.4 * abs_z[a_ch]))
     attendance = {
         "child": a_ch,
         "term_start": tstart,
