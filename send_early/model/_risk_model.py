@@ -433,6 +433,34 @@ class RiskModel:
             parse_capacity(capacity)  # refuse a bad capacity before building features
         return self.score_features(self.build_features(tables, as_of), capacity=capacity)
 
+    def to_sql(
+        self, dialect: str = "duckdb", *, features_table: str = "features", capacity=None
+    ) -> str:
+        """One SQL query scoring a feature table: what :meth:`score` returns, in the database.
+
+        Parameters
+        ----------
+        dialect : {"duckdb", "postgres", "mssql", "pyspark"}
+            ``"tsql"`` and ``"spark"`` are read as ``"mssql"`` and ``"pyspark"``.
+        features_table : str
+            The table (or ``schema.table``) of features, one row per child: ``child_id``,
+            ``age_months`` and the model's features as :func:`send_early.features.build_features`
+            names them, missing values as NULL. Children outside the model's age range are
+            left out, as :meth:`score` leaves them out.
+        capacity : int, float or str, optional
+            Overrides the spec's capacity, as in :meth:`score_features`.
+
+        Returns
+        -------
+        str
+            A query giving child_id, risk, rank, flagged and reason_1..reason_k, ordered by
+            rank; the same values as :meth:`score` (to the last bit in the tests). docs/engines.md.
+        """
+        from ._sql import model_sql
+
+        self._check()
+        return model_sql(self, dialect, features_table=features_table, capacity=capacity)
+
     def feature_schema(self) -> pd.DataFrame:
         """A zero-row frame with the input feature columns and dtypes (for signatures)."""
         self._check()
