@@ -50,6 +50,12 @@ def _ibis():
     return ibis
 
 
+def _as_number(cond, to: str = "float64"):
+    """A boolean as 1 or 0 (NULL stays NULL), through int32: PostgreSQL casts a boolean to
+    an integer but to no other number type."""
+    return cond.cast("int32").cast(to)
+
+
 def check_compiled(spec: PipelineSpec) -> None:
     """Refuse a spec with an aggregation the DuckDB engine does not compile (never differ)."""
     bad = [f"{f.name} ({f.aggregation})" for f in spec.features if f.aggregation not in COMPILED]
@@ -198,7 +204,7 @@ def _population(tables: dict, as_of: pd.Timestamp, spec: PipelineSpec, day: int)
     age = (
         (as_of.year - b.year()) * 12
         + (as_of.month - b.month())
-        - (as_of.day < b.day()).cast("int64")
+        - _as_number(as_of.day < b.day(), "int64")
     )
     ident = []
     if "sen_events" in tables:
@@ -240,9 +246,13 @@ def _num(t, table: str, col: str):
     c = TABLES[table].column(col)
     x = t[col]
     if c.kind == "code":
-        return ibis.cases(*((x == code, float(i)) for i, code in enumerate(c.codes)), else_=None)
+        # integer codes, then cast: PostgreSQL reads float literals as numeric
+        codes = ibis.cases(*((x == code, i) for i, code in enumerate(c.codes)), else_=None)
+        return codes.cast("float64")
     if c.kind == "date":
         return x.delta(ibis.date(1970, 1, 1), unit="day").cast("float64")
+    if c.kind == "bool":
+        return _as_number(x)
     return x.cast("float64")
 
 
@@ -299,7 +309,7 @@ def _metrics(t, f: FeatureSpec, i: int, day: int, where=None) -> dict:
             pref = ibis.literal(True)
             for col, vals in f.prefer.items():
                 pref = pref & t[col].isin(list(vals)).fill_null(False)
-            key = key + pref.cast("int64") * 2**58
+            key = key + _as_number(pref, "int64") * 2**58
         has = x.notnull() if where is None else where & x.notnull()
         v = x.argmax(key, where=has)
     elif agg == "trend":
@@ -311,10 +321,10 @@ def _metrics(t, f: FeatureSpec, i: int, day: int, where=None) -> dict:
         v = ibis.ifelse(c >= 2, last - (sm - last) / (c - 1).cast("float64"), None)
     elif agg in ("any", "open_at"):
         if f.column:
-            hit = (_num(t, f.table, f.column[0]) == 1).cast("int64").sum(where=where).fill_null(0)
-            v = (hit > 0).cast("float64")
+            hit = _as_number(_num(t, f.table, f.column[0]) == 1, "int64")
+            v = _as_number(hit.sum(where=where).fill_null(0) > 0)
         else:
-            v = ibis.literal(1.0)
+            v = _as_number(ibis.literal(True))  # typed: PostgreSQL reads 1.0 as numeric
     elif agg == "days_since":
         v = (day - t[_DAY].max(where=where)).cast("float64")
     elif agg == "distinct":
@@ -345,15 +355,15 @@ def _children_value(t, f: FeatureSpec, as_of: pd.Timestamp):
         return {
             "age_months": t._age.cast("float64"),
             "month_in_school_year": misy,
-            "summer_born": (misy >= 8).cast("float64"),
+            "summer_born": _as_number(misy >= 8),
         }[f.transform]
     v = _num(t, "children", f.column[0])
     if f.aggregation in ("latest", "min", "max", "mean", "sum"):
         return v
     if f.aggregation == "count":
-        return ibis.literal(1.0)
+        return _as_number(ibis.literal(True))
     if f.aggregation == "any":
-        return (v == 1).fill_null(False).cast("float64")
+        return _as_number((v == 1).fill_null(False))
     raise NotImplementedError(  # pragma: no cover - the memory engine refuses it too
         f"aggregation {f.aggregation!r} is not supported on the children table"
     )
@@ -368,14 +378,14 @@ def _compare(v, op: str, cut: float):
         "==": v == cut,
         "!=": v != cut,
     }[op]
-    return r.cast("float64")
+    return _as_number(r)
 
 
 def _status(t, v, f: FeatureSpec, as_of: pd.Timestamp):
     """Assessment status code: 0 assessed, 1 not yet due, 2 missing (as the memory engine)."""
     ibis = _ibis()
     b = t.birth_date
-    due_year = b.year() - (b.month() < 9).cast("int64") + 6 + f.due_year_group
+    due_year = b.year() - _as_number(b.month() < 9, "int64") + 6 + f.due_year_group
     before_aug = as_of < pd.Timestamp(as_of.year, 8, 1)
     not_due = (due_year > as_of.year) | ((due_year == as_of.year) & before_aug)
     return ibis.cases((v.notnull(), 0), (not_due, 1), else_=2)
@@ -420,7 +430,7 @@ def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: i
         elif f.aggregation == "any_of":
             srcs = [vals[s] for s in f.sources]
             hit = ibis.greatest(*[s.fill_null(0.0) for s in srcs]) > 0
-            known = ibis.greatest(*[s.notnull().cast("int8") for s in srcs]) > 0
+            known = ibis.greatest(*[_as_number(s.notnull(), "int8") for s in srcs]) > 0
             v = ibis.cases((hit, 1.0), (known, 0.0), else_=ibis.null().cast("float64"))
         elif f.aggregation in SPECIAL and (f.table is None or f.table in tables):
             v = t[f"_s{i}"]
@@ -430,7 +440,7 @@ def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: i
         elif f.table == "children":
             v = _children_value(t, f, as_of)
         elif f.aggregation == "absent":
-            v = ibis.ifelse(t[f"_n{i}"].fill_null(0) == 0, 1.0, 0.0)
+            v = _as_number(t[f"_n{i}"].fill_null(0) == 0)
         else:
             got = t[f"_n{i}"].fill_null(0) > 0
             value = t[f"_n{i}"] if f.aggregation == "count" else t[f"_a{i}"]
@@ -440,7 +450,7 @@ def _features(tables: dict, pop, spec: PipelineSpec, as_of: pd.Timestamp, day: i
         vals[f.name] = v = v.cast("float64")
         out[f.name] = v
         if f.indicator:
-            out[f"{f.name}_missing"] = v.isnull().cast("float64")
+            out[f"{f.name}_missing"] = _as_number(v.isnull())
         if f.missing == "not_assessed":
             out[f"{f.name}_status"] = _status(t, v, f, as_of)
     return t.select("child_id", _ROW, **out).order_by(_ROW)

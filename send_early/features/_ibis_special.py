@@ -14,7 +14,7 @@ __all__ = ["SPECIAL"]
 
 
 def _school_year(d):
-    return d.year() - (d.month() < 9).cast("int64")
+    return d.year() - (d.month() < 9).cast("int32").cast("int64")  # PostgreSQL: via int32
 
 
 def _rows(tables: dict, f: FeatureSpec, as_of: pd.Timestamp, day: int):
@@ -38,7 +38,7 @@ def below_cutoff(tables: dict, f: FeatureSpec, as_of: pd.Timestamp, day: int):
         pref = ibis.literal(True)
         for col, vals in f.prefer.items():
             pref = pref & t[col].isin(list(vals)).fill_null(False)
-        key = key + pref.cast("int64") * 2**58
+        key = key + pref.cast("int32").cast("int64") * 2**58
     iv = t[f.interval_column]
     table = CUTOFF_TABLES[f.cutoff_table]
     cut = ibis.cases(
@@ -83,7 +83,7 @@ def moves(tables: dict, f: FeatureSpec, as_of: pd.Timestamp, day: int):
     t = t.mutate(_pv=t._v.lag().over(w), _pyg=t._yg.lag().over(w))
     changed = t._pv.notnull() & (t._v != t._pv)
     normal = t._yg.isin(list(f.normal_year_groups)) & (t._pyg == t._yg - 1)
-    hit = (changed & ~normal.fill_null(False)).cast("int64")
+    hit = (changed & ~normal.fill_null(False)).cast("int32").cast("int64")
     return t.group_by(_sk=t.child_id).aggregate(_sv=hit.sum().cast("float64"))
 
 
@@ -104,7 +104,7 @@ def months_known(tables: dict, f: FeatureSpec, as_of: pd.Timestamp, day: int):
     m = (
         (as_of.year - b.year()) * 12
         + (as_of.month - b.month())
-        - (as_of.day < b.day()).cast("int64")
+        - (as_of.day < b.day()).cast("int32").cast("int64")
     )
     return first.select("_sk", _sv=m.cast("float64"))
 
