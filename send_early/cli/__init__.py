@@ -51,6 +51,7 @@ from ._common import (
     _share_arg,
     _store_option,
 )
+from ._engines import add_engine_commands
 from ._outcomes import add_outcome_commands
 
 logger = logging.getLogger("send_early.cli")
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_option(s)
     s.set_defaults(func=cmd_demo)
     add_outcome_commands(sub)  # record-outcomes, transparency, monitor
+    add_engine_commands(sub)  # features
     return p
 
 
