@@ -110,6 +110,20 @@ def main() -> None:
             f"recall {r['recall']:.1%}."
         )
     lines.append(f"- Drift rows: {len(d['drift'])}; alerts: {len(d['alerts'])}.")
+    for r in report.runs:
+        alerts = sorted(a["name"] for a in d["alerts"] if a["run"] == r["run"])
+        lines.append(f"  - alerts in {r['run']}: {', '.join(alerts) or 'none'}.")
+    fc = pd.DataFrame(d["forecast"])
+    fc = fc[fc["by"] == "term"]
+    for (measure, phase), part in fc.groupby(["measure", "phase"], sort=False):
+        if part["expected"].isna().any():
+            lines.append(f"- Next year, {measure}, {phase}: hidden (fewer than 10 children).")
+            continue
+        terms = ", ".join(
+            f"{g} {e:.0f} ({lo:.0f} to {hi:.0f})"
+            for g, e, lo, hi in part[["group", "expected", "low", "high"]].itertuples(index=False)
+        )
+        lines.append(f"- Next year, {measure}, {phase}: {part['expected'].sum():.0f} ({terms}).")
     page = DOCS / "monitoring.md"
     page.write_text(fill(page.read_text(), "figures", "\n".join(lines)))
 
