@@ -247,6 +247,9 @@ def evaluate_model(
         )
         frame = frame[model._in_age_range(frame)]
         data = frame[[*model.feature_names_, "label"]].reset_index()
+        kids = tables["children"]
+        if "council_id" in kids.columns:  # calibration per council; never a feature
+            data["council_id"] = data["child_id"].map(kids.set_index("child_id")["council_id"])
         data = data.drop(columns=["child_id"])
 
         def fit_predict(X_train, y_train, X_test):
