@@ -146,7 +146,8 @@ def _from_connection(con) -> dict:
 
 
 def _connect(source, as_of, check: bool):
-    """(connection, raw tables by name, as-of Timestamp) for a folder, mapping or connection."""
+    """(connection, raw tables by name, as-of Timestamp, extract date) for a folder, mapping
+    or connection (whose extract date is unknown: ``Timestamp.max``)."""
     ibis = _ibis()
     if isinstance(source, str | os.PathLike):
         folder = Path(source)
@@ -174,7 +175,7 @@ def _connect(source, as_of, check: bool):
         )
     tables = {n: _typed_table(t, n) for n, t in raw.items()}
     first = tables["children"].birth_date.min().to_pyarrow().as_py()
-    return con, tables, _as_of(as_of, _Bounds(extract, first))
+    return con, tables, _as_of(as_of, _Bounds(extract, first)), pd.Timestamp(extract)
 
 
 def _typed_table(t, name: str):
@@ -491,7 +492,7 @@ def build_features_duckdb(source, as_of, spec: PipelineSpec, *, check: bool = Tr
 
 
 def _build(source, as_of, spec: PipelineSpec, check: bool) -> pd.DataFrame:
-    con, tables, as_of = _connect(source, as_of, check)
+    con, tables, as_of, _ = _connect(source, as_of, check)
     day = (as_of.date() - dt.date(1970, 1, 1)).days
     everyone = _population(tables, as_of, spec, day)
     counts = everyone.group_by("_status").aggregate(n=everyone.count()).to_pyarrow().to_pydict()

@@ -153,6 +153,11 @@ def outcome_definition(name: str) -> Outcome:
     return _DEFINITIONS[name]
 
 
+def _check_engine(engine: str) -> None:
+    if engine != "duckdb":
+        raise ValueError(f"engine must be 'memory' or 'duckdb'; found {engine!r}.")
+
+
 def _check_args(horizon_months, outcome) -> Outcome:
     if (
         isinstance(horizon_months, bool)
@@ -241,6 +246,7 @@ def build_labels(
     pipeline="default",
     *,
     check: bool = True,
+    engine: str = "memory",
 ) -> pd.DataFrame:
     """Outcome labels for the population at ``as_of``.
 
@@ -301,6 +307,11 @@ def build_labels(
     """
     definition = _check_args(horizon_months, outcome)
     spec = load_pipeline(pipeline)
+    if engine != "memory":  # engine="duckdb": the same labels through Ibis (docs/engines.md)
+        from ._ibis_labels import build_labels_duckdb
+
+        _check_engine(engine)
+        return build_labels_duckdb(tables, as_of, horizon_months, definition, spec, check=check)
     tables = _typed(tables, check)
     as_of = _as_of(as_of, tables)
     store = _Store(tables)
@@ -318,6 +329,7 @@ def make_training_frame(
     outcome: str = "any_support",
     *,
     check: bool = True,
+    engine: str = "memory",
 ) -> pd.DataFrame:
     """Stacked feature snapshots with labels, one row per child per as-of date.
 
@@ -360,6 +372,13 @@ def make_training_frame(
     """
     definition = _check_args(horizon_months, outcome)
     spec = load_pipeline(pipeline)
+    if engine != "memory":
+        from ._ibis_labels import make_training_frame_duckdb
+
+        _check_engine(engine)
+        return make_training_frame_duckdb(
+            tables, as_of_dates, horizon_months, definition, spec, check=check
+        )
     tables = _typed(tables, check)
     dates = _check_dates(as_of_dates, tables)
     store = _Store(tables)
