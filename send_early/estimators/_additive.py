@@ -12,29 +12,15 @@ engine, the only code on scikit-learn internals), ``_pair_screen`` (which pairs)
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._bagging import engine_params, fit_bags
+from ._bagging import engine_params, fit_bags, size_settings
+from ._base import BinnedClassifier, rows_doc
 from ._binning import Binner, numeric_thresholds
-from ._data import (
-    CheckedParamsMixin,
-    LogOddsClassifierMixin,
-    StateReader,
-    check_X,
-    encode,
-    encoder_state,
-    params_state,
-    prepare_fit,
-    read_params,
-    read_terms,
-    set_encoder_state,
-)
-from ._engine import Number, StrOptions, engine_order, fit_context
+from ._data import StateReader, encode, read_terms
+from ._engine import Number, StrOptions, engine_order
 from ._pair_screen import Levels, given_pairs, screen_pairs
 from ._smoothing import smoothed_tables
 from ._tables import (
@@ -48,14 +34,10 @@ from ._tables import (
 
 __all__ = ["AdditiveRiskClassifier"]
 
-logger = logging.getLogger(__name__)
-
 _LEVEL = [Number(float, 0, 1, closed="right")]
 
 
-class AdditiveRiskClassifier(
-    CheckedParamsMixin, LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
-):
+class AdditiveRiskClassifier(BinnedClassifier):
     """Additive risk model with exact per-feature shape tables.
 
     A generalized additive model (GAM) for a binary outcome, learned by gradient
@@ -74,11 +56,13 @@ class AdditiveRiskClassifier(
 
     Parameters
     ----------
-    n_bags : int, default=5
+    n_bags : int or "auto", default="auto"
         Number of boosted models averaged. Each uses a different random validation
         split for early stopping (and a different row subsample if ``subsample < 1``).
-    n_interactions : int, default=3
-        Maximum number of pairwise terms, chosen by a screen: every pair of features is
+        ``"auto"``: 5 below 10,000 training rows, 4 below 50,000, then 2 (see Notes).
+    n_interactions : int or "auto", default="auto"
+        Maximum number of pairwise terms (``"auto"``: 3 below 10,000 training rows,
+        then 20), chosen by a screen: every pair of features is
         tested for interaction on the held-out residuals of a quick main-effects model
         (a likelihood-ratio test on two-way tables of coarse groups, at
         ``screen_alpha`` with a Bonferroni correction), and the significant pairs are
@@ -110,8 +94,8 @@ class AdditiveRiskClassifier(
         fails, its strongest half is checked, then a quarter, down to one pair, each
         at ``check_alpha`` divided by the number of these tries. ``1`` turns the
         check off.
-    learning_rate : float, default=0.05
-        Shrinkage of each tree.
+    learning_rate : float or "auto", default="auto"
+        Shrinkage of each tree. ``"auto"``: 0.05 below 10,000 training rows, then 0.2.
     max_iter : int, default=2000
         Maximum number of boosting iterations (one tree each) per bag.
     max_leaf_nodes : int, default=6
@@ -195,6 +179,8 @@ class AdditiveRiskClassifier(
         The resolved monotonic constraints.
     interactions_ : list of tuple of int
         The selected feature pairs, strongest first.
+    n_bags_, learning_rate_, n_interactions_ : int, float, int
+        The bags, learning rate and pair budget used (``"auto"`` resolved).
     n_iter_ : ndarray of int
         Boosting iterations used by each bag.
     smoothing_widths_ : ndarray of float
@@ -211,10 +197,12 @@ class AdditiveRiskClassifier(
 
     Notes
     -----
-    The defaults (5 bags at learning rate 0.05, at most 3 pairs) suit small data. On
-    large data, 2 bags at learning rate 0.2 with at most 20 pairs (the default model
-    spec, ``models/default.toml``) give the same ranking in a fraction of the time
-    (``docs/benchmarks.md``).
+    The ``"auto"`` settings follow the number of training rows: small data gain most
+    from averaging bags at a low learning rate; with more rows, fewer bags at a higher
+    learning rate rank as well in a fraction of the time, and the pair budget grows.
+    From 50,000 rows they are the default model spec's settings
+    (``models/default.toml``). ``docs/models.md`` and ``docs/benchmarks.md`` give the
+    measurements against EBM.
 
     Examples
     --------
@@ -232,13 +220,13 @@ class AdditiveRiskClassifier(
     """
 
     _parameter_constraints: dict = {
-        "n_bags": [Number(int, 1, None, closed="left")],
-        "n_interactions": [Number(int, 0, None, closed="left")],
+        "n_bags": [StrOptions({"auto"}), Number(int, 1, None, closed="left")],
+        "n_interactions": [StrOptions({"auto"}), Number(int, 0, None, closed="left")],
         "interactions": ["array-like", None],
         "screen_alpha": _LEVEL,
         "global_alpha": _LEVEL,
         "check_alpha": _LEVEL,
-        "learning_rate": [Number(float, 0, 1, closed="right")],
+        "learning_rate": [StrOptions({"auto"}), Number(float, 0, 1, closed="right")],
         "max_iter": [Number(int, 1, None, closed="left")],
         "max_leaf_nodes": [Number(int, 2, None, closed="left")],
         "min_samples_leaf": [Number(int, 1, None, closed="left")],
@@ -258,13 +246,13 @@ class AdditiveRiskClassifier(
     def __init__(
         self,
         *,
-        n_bags: int = 5,
-        n_interactions: int = 3,
+        n_bags="auto",
+        n_interactions="auto",
         interactions=None,
         screen_alpha: float = 0.01,
         global_alpha: float = 0.01,
         check_alpha: float = 0.01,
-        learning_rate: float = 0.05,
+        learning_rate="auto",
         max_iter: int = 2000,
         max_leaf_nodes: int = 6,
         min_samples_leaf: int = 20,
@@ -303,25 +291,8 @@ class AdditiveRiskClassifier(
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the bagged additive model and build its shape tables.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features; NaN (or pandas NA) marks a missing value.
-        y : array-like of shape (n_samples,)
-            Binary outcome; the larger label (``classes_[1]``) is the event.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
-
-        Returns
-        -------
-        self : AdditiveRiskClassifier
-            The fitted model.
-        """
-        X, y01, sw, rng, names = prepare_fit(self, X, y, sample_weight)
+    def _fit(self, X, y01, sw, rng):
+        """Bin, screen pairs, boost the bags and build the shape tables (``fit``)."""
         n, p = X.shape
         too_many = [
             j
@@ -334,6 +305,7 @@ class AdditiveRiskClassifier(
                 f"features {[self._feature_name(j) for j in too_many]} have more. Group rare "
                 "categories first."
             )
+        self._set_sizes(n)
         Xe = encode(X, self.is_categorical_, self.categories_).X
         self.bin_thresholds_ = [
             None if self.is_categorical_[j] else numeric_thresholds(Xe[:, j], self.max_bins, rng)
@@ -352,7 +324,7 @@ class AdditiveRiskClassifier(
             # the screen draws from its own stream, so the bags do not depend on it:
             # when it keeps no pair the model equals the n_interactions=0 one
             levels = Levels(
-                self.n_interactions, self.screen_alpha, self.global_alpha, self.check_alpha
+                self.n_interactions_, self.screen_alpha, self.global_alpha, self.check_alpha
             )
             data = (Xb, idx, y01, sw, params, np.random.RandomState(screen_seed), levels)
             kw = dict(max_iter=self.max_iter, n_bins=n_bins, order=order)
@@ -363,7 +335,11 @@ class AdditiveRiskClassifier(
         engines, val_rows = self._fit_bags(Xb, y01, sw, params, order, early, rng)
         self.n_iter_ = np.array([e.n_iter for e in engines])
         self._build_tables(engines, val_rows, idx, y01, sw, order)
-        return self
+
+    def _set_sizes(self, n_samples: int) -> None:
+        """Resolve ``"auto"`` bags, learning rate and pair budget for ``n_samples`` rows."""
+        sizes = size_settings(self.n_bags, self.learning_rate, self.n_interactions, n_samples)
+        self.n_bags_, self.learning_rate_, self.n_interactions_ = sizes
 
     def _fit_bags(self, Xb, y01, sw, params, order, early, rng):
         """Boost every bag; returns the engines and each bag's validation rows (or None)."""
@@ -371,7 +347,7 @@ class AdditiveRiskClassifier(
         groups = [[int(inv[j])] for j in range(Xb.shape[1])] + [
             [int(inv[i]), int(inv[j])] for i, j in self.interactions_
         ]
-        kw = dict(n_bags=self.n_bags, subsample=self.subsample, early=early, rng=rng)
+        kw = dict(n_bags=self.n_bags_, subsample=self.subsample, early=early, rng=rng)
         return fit_bags(Xb, y01, sw, params, groups, **kw)
 
     def _build_tables(self, engines, val_rows, idx, y01, sw, order):
@@ -409,20 +385,10 @@ class AdditiveRiskClassifier(
         self.term_names_ = [" x ".join(self._feature_name(j) for j in t) for t in terms]
         self.tables_ = tables
 
-    # ------------------------------------------------------------ helpers
-    def _feature_name(self, j: int) -> str:
-        names = getattr(self, "feature_names_in_", None)
-        return str(names[j]) if names is not None else f"x{j}"
-
     # ------------------------------------------------------------ saved state
-    # What prediction, contributions, bin labels and the shape tables read, as JSON
-    # fields and arrays (RiskModel.save; no pickle).
-    def _to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """The fitted model as JSON fields and NumPy arrays (see :meth:`_from_state`)."""
-        check_is_fitted(self)
-        fields, arrays = encoder_state(self)
+    # The tables and what shape_tables reads besides them (BinnedClassifier._to_state).
+    def _write_state(self, fields: dict, arrays: dict) -> None:
         fields.update(
-            params=params_state(self),
             intercept=float(self.intercept_),
             term_features=[[int(j) for j in t] for t in self.term_features_],
             n_iter=[int(n) for n in self.n_iter_],
@@ -432,18 +398,8 @@ class AdditiveRiskClassifier(
             arrays[f"tables.{k}"] = tab
             arrays[f"cell_counts.{k}"] = self.cell_counts_[k]
             arrays[f"cell_events.{k}"] = self.cell_events_[k]
-        return fields, arrays
 
-    @classmethod
-    def _from_state(cls, fields: dict, arrays, **names) -> AdditiveRiskClassifier:
-        """Rebuild a fitted model from :meth:`_to_state` output, checking every field.
-
-        ``names`` (``fields_name``, ``arrays_name``, ``array_prefix``) say where the
-        state came from in error messages. Raises ``ValueError`` naming the field that breaks a rule.
-        """
-        r = StateReader(fields, arrays, **names)
-        self = read_params(cls, r)
-        set_encoder_state(self, r)
+    def _read_state(self, r: StateReader) -> None:
         p = self.n_features_in_
         n_bins = self.binner_.n_value_bins
         self.term_features_ = read_terms(r, p)
@@ -465,29 +421,18 @@ class AdditiveRiskClassifier(
             self.tables_.append(r.array(f"tables.{k}", "f", shape))
             self.cell_counts_.append(r.array(f"cell_counts.{k}", "iu", shape, low=0))
             self.cell_events_.append(r.array(f"cell_events.{k}", "f", shape, low=0))
-        r.finish()
-        return self
+        # the resolved sizes follow from the parameters and the training rows (counted
+        # in every feature's bins), so they are recomputed, not stored
+        self._set_sizes(int(self.cell_counts_[0].sum()))
+        if self.n_bags_ != self.n_iter_.size:
+            raise r.fail("n_iter", f"must hold one count per bag ({self.n_bags_}).")
 
     # ------------------------------------------------------------ predict
-    def _encode(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X, _ = check_X(self, X, reset=False)
-        enc = encode(X, self.is_categorical_, self.categories_)
-        if enc.n_unknown.any():
-            logger.info(
-                "unknown categories in %d value(s) of features %s scored in the missing bin",
-                int(enc.n_unknown.sum()),
-                [self._feature_name(j) for j in np.flatnonzero(enc.n_unknown)],
-            )
-        return self.binner_.transform(enc.X)
-
+    @rows_doc
     def bin_indices(self, X) -> np.ndarray:
         """Table index of every value of ``X``.
 
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
+        {X}
 
         Returns
         -------
@@ -496,13 +441,11 @@ class AdditiveRiskClassifier(
         """
         return self._encode(X)
 
+    @rows_doc
     def bin_labels(self, X) -> pd.DataFrame:
         """Label of the bin each value of ``X`` falls in (same labels as shape_tables).
 
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
+        {X}
 
         Returns
         -------
@@ -517,40 +460,12 @@ class AdditiveRiskClassifier(
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(cols, index=index)
 
-    def _contributions_from_idx(self, idx: np.ndarray) -> np.ndarray:
+    def _contributions(self, idx: np.ndarray) -> np.ndarray:
         return term_lookups(self.term_features_, self.tables_, idx)
 
-    def contributions(self, X) -> np.ndarray:
-        """Contribution of every term to each row's log-odds.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_terms)
-            Columns follow ``term_names_``; each row sums with ``intercept_`` to the
-            decision function.
-        """
-        return self._contributions_from_idx(self._encode(X))
-
-    def decision_function(self, X) -> np.ndarray:
-        """Log-odds of the event: ``intercept_ + contributions(X).sum(axis=1)``.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Log-odds of ``classes_[1]``.
-        """
-        contrib = self.contributions(X)
-        return self.intercept_ + contrib.sum(axis=1)
+    def _log_odds(self, idx: np.ndarray) -> np.ndarray:
+        # intercept_ + contributions(X).sum(axis=1): the decision function is the tables
+        return self.intercept_ + self._contributions(idx).sum(axis=1)
 
     # ------------------------------------------------------------ tables
     def shape_tables(self) -> pd.DataFrame:

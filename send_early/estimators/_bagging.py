@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._engine import Engine, engine_weights, validation_split
 
-__all__ = ["engine_params", "fit_bags"]
+__all__ = ["SizeSettings", "engine_params", "fit_bags", "size_settings"]
+
+# Training rows from which "auto" switches to the settings for mid-size and large data
+# (docs/models.md, "Defaults for every size"; measurements in docs/benchmarks.md).
+MID_ROWS = 10_000
+LARGE_ROWS = 50_000
+
+
+class SizeSettings(NamedTuple):
+    """Bags, learning rate and pair budget of one fit."""
+
+    n_bags: int
+    learning_rate: float
+    n_interactions: int
+
+
+def size_settings(n_bags, learning_rate, n_interactions, n_samples: int) -> SizeSettings:
+    """The settings for ``n_samples`` training rows; ``"auto"`` entries follow the size.
+
+    Small data gain most from averaging bags at a low learning rate and have the rows
+    for few pairs; with more rows each bag is less noisy, so fewer bags at a higher
+    learning rate rank as well in a fraction of the time, and a larger pair budget
+    lets the screen keep every pair it finds significant.
+    """
+    if n_samples < MID_ROWS:
+        auto = SizeSettings(5, 0.05, 3)
+    elif n_samples < LARGE_ROWS:
+        auto = SizeSettings(4, 0.2, 20)
+    else:
+        auto = SizeSettings(2, 0.2, 20)
+    given = (n_bags, learning_rate, n_interactions)
+    return SizeSettings(*(a if isinstance(g, str) else g for g, a in zip(given, auto, strict=True)))
 
 
 def engine_params(est, early: bool, order: np.ndarray) -> dict:
@@ -14,7 +47,7 @@ def engine_params(est, early: bool, order: np.ndarray) -> dict:
     engine_cst = est.monotonic_method == "engine" and est.monotonic_cst_.any()
     cst = est.monotonic_cst_.tolist() if engine_cst else None
     return dict(
-        learning_rate=est.learning_rate,
+        learning_rate=est.learning_rate_,
         max_iter=est.max_iter,
         max_leaf_nodes=est.max_leaf_nodes,
         min_samples_leaf=est.min_samples_leaf,

@@ -3,9 +3,9 @@
 Both estimators take numpy arrays or pandas DataFrames with NaN (or pandas NA)
 for missing values. This module turns either into a float matrix in which every
 categorical column holds category codes ``0 .. k-1`` (NaN for missing or unknown
-categories); ``_binning`` bins that matrix. It also holds what both estimators share
-around it: the fit prologue, parameter checks, probabilities from log-odds and the
-checked reader of a saved state.
+categories); ``_binning`` bins that matrix. It also holds the fit prologue both
+estimators share and the checked reader and writer of their saved state (``_base`` uses
+them).
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._binning import Binner
-from ._engine import check_sample_weight, validate_every_param
+from ._engine import check_sample_weight
 
 __all__: list[str] = []
 
@@ -38,12 +37,7 @@ def resolve_categorical(spec, X, n_features: int, feature_names) -> np.ndarray:
     """Boolean mask of categorical features from an HGB-style specification."""
     if spec is None:
         return np.zeros(n_features, dtype=bool)
-    if isinstance(spec, str):
-        if spec != "from_dtype":
-            raise ValueError(
-                "categorical_features must be None, 'from_dtype', indices, a boolean "
-                f"mask or feature names; found the string {spec!r}."
-            )
+    if isinstance(spec, str):  # "from_dtype", the one string _parameter_constraints allow
         if isinstance(X, pd.DataFrame):
             return np.array([_is_categorical_dtype(d) for d in X.dtypes], dtype=bool)
         return np.zeros(n_features, dtype=bool)
@@ -234,60 +228,6 @@ def encode(X, is_cat: np.ndarray, categories: list) -> Encoded:
             else:
                 out[:, j] = X[:, j]
     return Encoded(out, n_unknown)
-
-
-class LogOddsClassifierMixin:
-    """``predict_proba``, ``predict`` and tags for a binary classifier defined by its log-odds.
-
-    The class supplies ``decision_function`` (log-odds of ``classes_[1]``); this
-    mixin turns it into probabilities and labels, so both estimators share one
-    implementation. Place it left of ``ClassifierMixin, BaseEstimator``.
-    """
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Probability of each class (the sigmoid of the decision function).
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-            Columns follow ``classes_``.
-        """
-        p = expit(self.decision_function(X))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        """Class with the larger probability (log-odds above 0).
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        check_is_fitted(self)
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        return tags
-
-
-class CheckedParamsMixin:
-    """Parameter checks for ``_fit_context``: every bad parameter reported at once."""
-
-    def _validate_params(self):
-        validate_every_param(self)
 
 
 def prepare_fit(est, X, y, sample_weight):

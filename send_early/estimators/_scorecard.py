@@ -8,36 +8,23 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.isotonic import isotonic_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import l1_min_c
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import BinnedClassifier, rows_doc
 from ._binning import PSEUDO_COUNT, Binner, supervised_thresholds
-from ._data import (
-    CheckedParamsMixin,
-    LogOddsClassifierMixin,
-    StateReader,
-    check_X,
-    encode,
-    encoder_state,
-    params_state,
-    prepare_fit,
-    read_params,
-    set_encoder_state,
-)
-from ._engine import Number, StrOptions, fit_context
+from ._data import StateReader, encode
+from ._engine import Number, StrOptions
 
 __all__ = ["ScorecardClassifier"]
 
 logger = logging.getLogger(__name__)
 
 
-class ScorecardClassifier(
-    CheckedParamsMixin, LogOddsClassifierMixin, ClassifierMixin, BaseEstimator
-):
+class ScorecardClassifier(BinnedClassifier):
     """Integer points scorecard a person can add up by hand.
 
     Each feature is cut into a few bins (missing values get their own bin, each
@@ -180,25 +167,8 @@ class ScorecardClassifier(
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Bin the features, fit the logistic regression and round it to points.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features; NaN (or pandas NA) marks a missing value.
-        y : array-like of shape (n_samples,)
-            Binary outcome; ``classes_[1]`` is the event.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
-
-        Returns
-        -------
-        self : ScorecardClassifier
-            The fitted scorecard.
-        """
-        X, y01, sw, rng, names = prepare_fit(self, X, y, sample_weight)
+    def _fit(self, X, y01, sw, rng):
+        """Bin the features, fit the logistic regression and round it to points (``fit``)."""
         n, p = X.shape
         Xe = encode(X, self.is_categorical_, self.categories_).X
         self.bin_thresholds_ = [
@@ -281,7 +251,6 @@ class ScorecardClassifier(
         ]
         self.intercept_ = (self.base_points_ + sum(self.mean_points_)) / s
         self.points_table_ = self._make_points_table()
-        return self
 
     def _logistic(self, C, penalty, rng):
         if penalty == "l1":
@@ -333,10 +302,6 @@ class ScorecardClassifier(
         return best
 
     # ------------------------------------------------------------ helpers
-    def _feature_name(self, j: int) -> str:
-        names = getattr(self, "feature_names_in_", None)
-        return str(names[j]) if names is not None else f"x{j}"
-
     def _make_points_table(self) -> pd.DataFrame:
         parts = []
         for (f,), pts in zip(self.term_features_, self.bin_points_, strict=True):
@@ -365,15 +330,11 @@ class ScorecardClassifier(
         return out
 
     # ------------------------------------------------------------ saved state
-    # What the points, the points table and prediction read, as JSON fields and arrays
-    # (RiskModel.save; no pickle). Derived values (points_per_logit_, intercept_,
-    # term_names_, points_table_) are recomputed the way fit computes them.
-    def _to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """The fitted scorecard as JSON fields and NumPy arrays (see :meth:`_from_state`)."""
-        check_is_fitted(self)
-        fields, arrays = encoder_state(self)
+    # What the points, the points table and prediction read (BinnedClassifier._to_state).
+    # Derived values (points_per_logit_, intercept_, term_names_, points_table_) are
+    # recomputed the way fit computes them.
+    def _write_state(self, fields: dict, arrays: dict) -> None:
         fields.update(
-            params=params_state(self),
             base_points=int(self.base_points_),
             selected=[int(f) for (f,) in self.term_features_],
         )
@@ -384,18 +345,8 @@ class ScorecardClassifier(
             arrays[f"weight.{j}"], arrays[f"woe.{j}"] = self.bin_weights_[j], self.woe_[j]
         for k, pts in enumerate(self.bin_points_):
             arrays[f"points.{k}"] = pts
-        return fields, arrays
 
-    @classmethod
-    def _from_state(cls, fields: dict, arrays, **names) -> ScorecardClassifier:
-        """Rebuild a fitted scorecard from :meth:`_to_state` output, checking every field.
-
-        ``names`` (``fields_name``, ``arrays_name``, ``array_prefix``) say where the
-        state came from in error messages. Raises ``ValueError`` naming the field that breaks a rule.
-        """
-        r = StateReader(fields, arrays, **names)
-        self = read_params(cls, r)
-        set_encoder_state(self, r)
+    def _read_state(self, r: StateReader) -> None:
         p = self.n_features_in_
         size = self.binner_.n_value_bins + 1
         self.bin_counts_ = [r.array(f"count.{j}", "iu", (size[j],), low=0) for j in range(p)]
@@ -417,18 +368,6 @@ class ScorecardClassifier(
         self.points_per_logit_ = float(s)
         self.intercept_ = (self.base_points_ + sum(self.mean_points_)) / s
         self.points_table_ = self._make_points_table()
-        r.finish()
-        return self
-
-    def _encode(self, X):
-        check_is_fitted(self)
-        X, _ = check_X(self, X, reset=False)
-        enc = encode(X, self.is_categorical_, self.categories_)
-        if enc.n_unknown.any():
-            logger.info(
-                "unknown categories in %d value(s) scored as missing", int(enc.n_unknown.sum())
-            )
-        return self.binner_.transform(enc.X)
 
     # ------------------------------------------------------------ predict
     def _row_points(self, idx) -> np.ndarray:
@@ -437,13 +376,11 @@ class ScorecardClassifier(
             out[:, k] = pts[idx[:, f]]
         return out
 
+    @rows_doc
     def points(self, X) -> pd.DataFrame:
         """Points of every kept feature for each row (the row's line on the card).
 
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
+        {X}
 
         Returns
         -------
@@ -455,13 +392,11 @@ class ScorecardClassifier(
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(self._row_points(idx), columns=self.term_names_, index=index)
 
+    @rows_doc
     def score_points(self, X) -> np.ndarray:
         """Total points of each row: ``base_points_`` plus its bins' points.
 
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
+        {X}
 
         Returns
         -------
@@ -487,36 +422,11 @@ class ScorecardClassifier(
         logit = pts / self.points_per_logit_
         return pd.DataFrame({"points": pts, "log_odds": logit, "probability": expit(logit)})
 
-    def contributions(self, X) -> np.ndarray:
-        """Per-feature contributions in log-odds, centred on the training mean.
-
-        ``(points - mean training points of the feature) / points_per_logit_``; each
-        row sums with ``intercept_`` to the decision function.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_terms)
-            Columns follow ``term_names_``.
-        """
-        pts = self._row_points(self._encode(X))
+    def _contributions(self, idx: np.ndarray) -> np.ndarray:
+        # (points - mean training points of the feature) / points_per_logit_
+        pts = self._row_points(idx)
         return (pts - np.asarray(self.mean_points_)[None, :]) / self.points_per_logit_
 
-    def decision_function(self, X) -> np.ndarray:
-        """Log-odds from the integer points: ``score_points(X) / points_per_logit_``.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Features.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Log-odds of ``classes_[1]``.
-        """
-        return self.score_points(X) / self.points_per_logit_
+    def _log_odds(self, idx: np.ndarray) -> np.ndarray:
+        # the total points over points_per_logit_: adding the points by hand gives them
+        return (self.base_points_ + self._row_points(idx).sum(axis=1)) / self.points_per_logit_

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from send_early.estimators import AdditiveRiskClassifier, ScorecardClassifier
+from send_early.estimators._bagging import size_settings
 from send_early.estimators._engine import Engine, engine_order
 from send_early.estimators._pair_screen import paired_gain
 from send_early.estimators._smoothing import local_linear, smooth_table
@@ -460,10 +463,12 @@ def test_every_parameter_is_declared_and_every_bad_one_reported(data, cls):
     # scikit-learn's _fit_context; every bad one is named in one message
     X, y = data
     assert set(cls._parameter_constraints) == set(cls().get_params())
+    # a string other than "from_dtype" for categorical_features stops here, before fit
     if cls is AdditiveRiskClassifier:
         bad = dict(n_bags=0, learning_rate=2.0, monotonic_method="x", max_bins=True)
     else:
         bad = dict(binning="x", C=-1.0, max_features=0, max_bins=True)
+    bad["categorical_features"] = "dtype"
     with pytest.raises(ValueError) as err:
         cls(**bad).fit(X, y)
     for name, value in bad.items():
@@ -581,7 +586,7 @@ def _log_odds_along(model, X, f, n_rows=200):
     k = model.tables_[f].shape[0] - 1
     sweep = np.repeat(idx, k, axis=0)
     sweep[:, f] = np.tile(np.arange(k), len(idx))
-    d = model.intercept_ + model._contributions_from_idx(sweep).sum(axis=1)
+    d = model.intercept_ + model._contributions(sweep).sum(axis=1)
     return d.reshape(len(idx), k)
 
 
@@ -750,3 +755,51 @@ def test_held_out_gain_is_a_one_sided_test_over_rows():
     )
     assert paired_gain(without, without, w).logp == 0.0
     assert paired_gain(without, without + 0.01, w).logp > np.log(0.5)
+
+
+@given(st.integers(1, 10**7), st.integers(1, 10**7))
+def test_auto_settings_follow_the_training_rows(n_small, n_large):
+    # more rows: never more bags, never a lower learning rate, never a smaller pair budget;
+    # an explicit value always wins over "auto"
+    small, large = sorted((n_small, n_large))
+    a = size_settings("auto", "auto", "auto", small)
+    b = size_settings("auto", "auto", "auto", large)
+    assert b.n_bags <= a.n_bags
+    assert b.learning_rate >= a.learning_rate
+    assert b.n_interactions >= a.n_interactions
+    assert size_settings(7, "auto", 0, small)[::2] == (7, 0)
+    assert size_settings("auto", 0.3, "auto", small).learning_rate == 0.3
+
+
+def test_auto_settings_by_size_and_the_default_spec():
+    # the documented steps; from 50,000 rows "auto" is the default model spec's settings
+    assert size_settings("auto", "auto", "auto", 9_999) == (5, 0.05, 3)
+    assert size_settings("auto", "auto", "auto", 10_000) == (4, 0.2, 20)
+    assert size_settings("auto", "auto", "auto", 49_999) == (4, 0.2, 20)
+    spec = tomllib.loads((Path(__file__).parents[2] / "models" / "default.toml").read_text())[
+        "estimator"
+    ]["params"]
+    big = size_settings("auto", "auto", "auto", 50_000)
+    assert big == (spec["n_bags"], spec["learning_rate"], spec["n_interactions"])
+
+
+def test_fit_resolves_auto_into_fitted_attributes_and_saves_them(data):
+    X, y = data
+    model = AdditiveRiskClassifier(max_iter=30, n_bags=2, random_state=0).fit(X, y)
+    assert model.get_params()["learning_rate"] == "auto"  # parameters are left as given
+    assert (model.n_bags_, model.learning_rate_, model.n_interactions_) == (2, 0.05, 3)
+    assert model.n_iter_.size == 2
+    fields, arrays = model._to_state()
+    back = AdditiveRiskClassifier._from_state(fields, arrays)
+    assert (back.n_bags_, back.learning_rate_, back.n_interactions_) == (2, 0.05, 3)
+    np.testing.assert_array_equal(back.decision_function(X), model.decision_function(X))
+    with pytest.raises(ValueError, match="'n_iter' must hold one count per bag"):
+        AdditiveRiskClassifier._from_state(dict(fields, n_iter=[5], smoothing_widths=[0]), arrays)
+
+
+def test_mid_size_data_get_fewer_bags_at_a_higher_learning_rate():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10_000, 2))
+    y = (X[:, 0] + rng.normal(size=10_000) > 0).astype(int)
+    model = AdditiveRiskClassifier(max_iter=5, n_interactions=0, random_state=0).fit(X, y)
+    assert (model.n_bags_, model.learning_rate_, model.n_iter_.size) == (4, 0.2, 4)
