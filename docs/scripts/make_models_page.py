@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pandas as pd
+from outcome_backtests import outcomes_section  # docs/scripts, on the path when run as a script
 
 from send_early import RiskModel
 from send_early.datasets import make_cohort
@@ -108,6 +109,8 @@ zero). Grey cells are suppressed: their figures would reveal 1 to 9 children."""
             additive.intercept_ + c.to_numpy().sum(axis=1) - additive.decision_function(feats)
         ).max()
     )
+
+    outcomes = outcomes_section()  # trains the escalation and need-area specs on their cohort
 
     page = f"""# Risk models
 
@@ -234,6 +237,63 @@ model.save("model_v1"); RiskModel.load("model_v1")
 - **Monotone constraints** (`[estimator.monotone]`): for example more unauthorised absence never
   lowers risk, and reaching the expected level in an EYFSP area never raises it. They keep the
   shapes and the reasons plausible.
+
+## Outcomes
+
+A model spec's `[model] outcome` names one of `send_early.features.OUTCOMES`;
+`outcome_definition(name)` says which `sen_events` count, which primary needs count and whose
+population the question is asked of. `RiskModel` builds features for that population when it
+trains, evaluates and scores, so the three always see the same children.
+
+| outcome | label 1 when, within the horizon | asked of, at the as-of date |
+|---|---|---|
+| `any_support` | a `sen_support`, `ehc_request` or `ehcp` event | children not yet identified |
+| `ehc_request` | an `ehc_request` or `ehcp` event | children not yet identified |
+| `escalation` | an `ehc_request` or `ehcp` event | children on SEN support with no EHC request yet |
+| `need_communication_interaction` | any of the three with primary need SLCN or ASD | children not yet identified |
+| `need_cognition_learning` | any of the three with primary need SPLD, MLD, SLD or PMLD | children not yet identified |
+| `need_semh` | any of the three with primary need SEMH | children not yet identified |
+| `need_sensory_physical` | any of the three with primary need VI, HI, MSI or PD | children not yet identified |
+
+- **`ehcp` is deprecated.** It always counted EHC needs assessment requests as well as plans, so
+  it is now called `ehc_request`. A model spec or a call that says `ehcp` still works: it warns
+  with a `FutureWarning` (Python shows it once per place that reads it) and is read as
+  `ehc_request` (the saved model and its card say `ehc_request`). It will be removed in a later
+  release.
+- **Requests, refused or not.** The data contract records that a request was made, not what the
+  council decided, so every request counts; an `ehcp` event with no request on record counts as
+  one.
+- **Escalation** (`models/escalation.toml`): on SEN support at the as-of date means the latest
+  record on or before it that says anything is a `sen_support` event or a census `K` (a later
+  census `N` ends support); no request yet means no `ehc_request` or `ehcp` event and no census
+  `E` on or before it. `population()` gives the other children the statuses
+  `not_on_sen_support` and `ehc_requested`. Nothing dated after the as-of date decides who is in
+  the population or reaches a feature (a hypothesis test in
+  `tests/features/test_labels_outcomes.py`). Process features are left out as in the default
+  model; here that matters twice, as an educational psychologist's advice is statutory evidence
+  in an EHC needs assessment. The DuckDB engine builds only the default population and refuses
+  this one.
+- **Areas of need** (`models/need_communication.toml` for one of them): four named outcomes, not
+  a parameter such as `need_area:<area>`, so a spec states a plain name that is checked like any
+  other. `NEED_AREAS` maps each broad area of the SEND Code of Practice (6.28 to 6.35) to its
+  `primary_need` codes; `OTH`, `NSA` and `DS` fall in none. A child counts when a `sen_support`,
+  `ehc_request` or `ehcp` event in the window records a primary need in the area (the first such
+  event gives `event_date`), so a child can count in two areas. A child identified in the window
+  with no primary need on any record counts 0 and is counted in
+  `.attrs["summary"]["n_need_unrecorded"]`: where a council records need type poorly, the
+  area models learn less. The contract's census has no primary need column; only
+  `sen_events.primary_need` is read.
+- **Results by phase.** Every model card shows, under the headline metrics, the evaluation by
+  phase (`send_early.evaluation.PhaseEvaluation`): under 5 (under 60 months at the as-of date),
+  primary (60 to 131 months) and secondary (132 and over): children, share later identified,
+  ROC AUC, average precision, share flagged and the recall and precision of the cohort's list at
+  capacity, with every figure that would reveal 1 to 9 children hidden (and its complement, as
+  the phases add up to the cohort).
+
+Train either with the ordinary workflow: `send-early train DIR --model-spec escalation` (or
+`send_early.workflow.train_model(tables, "escalation")`).
+
+{outcomes}
 
 ## What the additive model learned
 
