@@ -352,6 +352,13 @@ def model_sql(
 ) -> str:
     """One query scoring ``features_table`` with a fitted ``model`` (see ``RiskModel.to_sql``)."""
     try:
+        # Ibis registers its own sqlglot dialects under sqlglot's names; if sqlglot looked
+        # "postgres" up first, Ibis's PostgreSQL backend would later compile with sqlglot's
+        # class and emit functions PostgreSQL lacks (DATE_FROM_PARTS)
+        import ibis.backends.sql.dialects  # noqa: F401
+    except ImportError:  # pragma: no cover - Ibis comes with the duckdb extra
+        pass
+    try:
         import sqlglot
     except ImportError:  # pragma: no cover - installed with the duckdb extra
         raise ImportError(
