@@ -65,7 +65,9 @@ def _planted_checks(spec, seed, plant):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 3])
+# seeds where the unplanted comparison is shown (in the issue-18 world of make_cohort, seed 3
+# flags fewer than ten Mixed children without the plant, so its gate fails closed)
+@pytest.mark.parametrize("seed", [1, 2])
 def test_planted_under_identification_fails_the_gate(spec_seeing_ethnicity, seed):
     plain, need0 = _planted_checks(spec_seeing_ethnicity, seed, None)
     assert all(c["passed"] for c in plain.values()), [c["detail"] for c in plain.values()]
