@@ -55,7 +55,7 @@ def run_demo(
     cohort_dir = out / "cohort"
 
     def step(i: int, text: str) -> None:
-        say(f"[{i}/8] {text}  ({time.perf_counter() - t0:.0f} s)")
+        say(f"[{i}/9] {text}  ({time.perf_counter() - t0:.0f} s)")
 
     step(
         1,
@@ -145,12 +145,27 @@ def run_demo(
         f"      {len(lists.children):,} flagged children on the lists of "
         f"{int((lists.settings['flagged'] > 0).sum())} settings"
     )
+    step(9, "Monitoring across two terms: the term before, scored too, and the report")
+    from .monitor import monitor_report
+
+    before = score(
+        f"models:/{logged.name}@champion",
+        tables,
+        as_of - pd.DateOffset(months=4),
+        tracking_uri=tracking_uri,
+    )
+    before_path = write_run(before, out / "scores_term_before.csv", out / "rejects_term_before.csv")
+    report = monitor_report([before_path, run_path], name=logged.name, tables=tables)
+    monitor_dir = out / "monitor"
+    report.write(monitor_dir)
+    say(f"      {len(report.alerts)} drift alert(s); next year's forecast in the report")
     say("")
     say(f"Model card:  {run.card.html_path}")
     say(f"Scores:      {scores_path}")
     say(f"Rejects:     {rejects_path}")
     say(f"Run record:  {run_path}")
     say(f"Work lists:  {lists_dir / 'index.html'}")
+    say(f"Monitoring:  {monitor_dir / 'monitor.html'}")
     say(
         f"MLflow UI:   MLFLOW_DISABLE_TELEMETRY=true mlflow ui --backend-store-uri {res.logged.tracking_uri}"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from send_early.batch import read_run
@@ -24,3 +26,5 @@ def test_demo_publishes_its_scores_as_one_run(tmp_path, capsys):
     flagged = scores.loc[scores["flagged"].astype(bool), "child_id"].astype(str)
     assert sorted(listed["child_id"]) == sorted(flagged)
     assert (out / "lists" / "index.html").is_file()
+    monitor = json.loads((out / "monitor" / "monitor.json").read_text())
+    assert len(monitor["runs"]) == 2 and monitor["stability"] and monitor["forecast"]
