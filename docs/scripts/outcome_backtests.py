@@ -71,6 +71,10 @@ def outcomes_section(children: int = CHILDREN, seed: int = SEED, specs=SPECS) ->
             "children, not how they would do on a council's records.",
             "",
             *phases,
+            "",
+            "Recall by phase is hidden where it would let a reader work out a group of 1 to 9 "
+            "children (few children under 5 are both flagged and later identified), and then in "
+            "the other phase too, as the phases add up to the cohort; the card hides the same.",
         ]
     )
 
