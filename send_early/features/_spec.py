@@ -235,14 +235,14 @@ class PipelineSpec:
         """Features flagged ``protected = true`` (kept for audits)."""
         return [f.name for f in self.features if f.protected]
 
-    def labels(self) -> dict[str, str]:
-        """Column name -> plain-English label (used in reasons)."""
-        out = {}
-        for f in self.features:
     def roles(self) -> dict[str, str]:
         """Feature name -> role (``need``, ``context`` or ``process``; see ``ROLES``)."""
         return {f.name: f.role for f in self.features}
 
+    def labels(self) -> dict[str, str]:
+        """Column name -> plain-English label (used in reasons)."""
+        out = {}
+        for f in self.features:
             out[f.name] = f.label
             if f.indicator:
                 out[f"{f.name}_missing"] = f"No record for: {f.label[0].lower()}{f.label[1:]}"
@@ -385,10 +385,6 @@ def _parse_feature(f, where, line, bad, seen, feats) -> FeatureSpec | None:
         bad(where, line, f"aggregation must be one of {', '.join(AGGREGATIONS)}; found {agg!r}")
         return None
     kw: dict = {"name": name, "label": label, "aggregation": agg, "line": line}
-    table = f.get("table")
-    tdef = None
-    if agg in _NEEDS_TABLE:
-        if table not in TABLES:
     role = f.get("role")
     if role not in ROLES:
         bad(
@@ -398,6 +394,10 @@ def _parse_feature(f, where, line, bad, seen, feats) -> FeatureSpec | None:
             f"docs/features.md); found {role!r}",
         )
     kw["role"] = role
+    table = f.get("table")
+    tdef = None
+    if agg in _NEEDS_TABLE:
+        if table not in TABLES:
             bad(where, line, f"table must be one of {', '.join(TABLES)}; found {table!r}")
             return None
         tdef = TABLES[table]
@@ -510,12 +510,12 @@ def _parse_feature(f, where, line, bad, seen, feats) -> FeatureSpec | None:
             kw.update(cutoff=value, cutoff_text=cut)
         else:
             kw.update(cutoff=float(cut), cutoff_text=f"{cut:g}")
+    if agg in ("below_cutoff", "standing", "moves"):
+        _parse_new(f, agg, kw, where, line, bad, check_col)
     if agg == "any_of":
         srcs = f.get("sources")
         if not isinstance(srcs, list) or not srcs or any(s not in seen for s in srcs):
             bad(where, line, f"sources must list features defined above it; found {srcs!r}")
-    if agg in ("below_cutoff", "standing", "moves"):
-        _parse_new(f, agg, kw, where, line, bad, check_col)
         kw["sources"] = tuple(srcs or ())
     missing = f.get("missing", "missing")
     if missing not in _MISSING:
