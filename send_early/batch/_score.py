@@ -433,11 +433,20 @@ def score(
     feats_parts, risk_parts, reason_parts, age_rejects = [], [], [], []
     if progress is not None:
         progress(0, n_chunks)  # the contract checks are done; the chunks start
+    # a standing among children born in the same month is measured against every child's
+    # records in the extract (as in training), never against one chunk's children: such a
+    # pipeline's features are built once, on the whole extract, and scored in chunks
+    whole = None
+    if any(f.aggregation == "standing" for f in model.pipeline.features):
+        whole = build_features(typed, as_of, pipeline=model.pipeline, check=False)
     for i in range(n_chunks):
-        sub = {name: df[chunk_of_row[name] == i] for name, df in typed.items()}
-        f = build_features(
-            Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline, check=False
-        )
+        if whole is not None:
+            f = whole[whole.index.isin(in_ids[i * chunk_size : (i + 1) * chunk_size])]
+        else:
+            sub = {name: df[chunk_of_row[name] == i] for name, df in typed.items()}
+            f = build_features(
+                Tables(sub, typed.extract_date), as_of, pipeline=model.pipeline, check=False
+            )
         in_age = model._in_age_range(f)
         if (~in_age).any():
             age_rejects.append(f.index[~in_age].astype(str))

@@ -52,7 +52,8 @@ class WorkLists:
         memory; the cover shows them under the disclosure rule).
     children : DataFrame
         One row per flagged child: key, priority (1 = highest risk in the setting),
-        council_rank, child_id, reason_k, reason_k_date, prompt.
+        council_rank, child_id, reason_k, reason_k_date, prompt, context (the first context line
+        the audience may read, shown apart: context is never a reason; empty without the model).
     """
 
     audience: str

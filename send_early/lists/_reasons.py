@@ -36,6 +36,8 @@ _CHILD_COLUMNS = {
     "sex": "protected",  # never a reason (explain_local blocks them); never shown here either
     "ethnicity": "protected",
 }
+#: Features over every table's records (no one source): their domain.
+_HISTORY = {"months_known": "development"}
 _PROMPTS = {
     "assessments": "learning and progress (EYFSP and phonics results)",
     "attendance": "attendance and what lies behind the absences",
@@ -62,6 +64,8 @@ def _origin(spec, name: str, seen=()) -> list[tuple[str, str, dict]]:
     if f.table:
         return [(DOMAINS.get(f.table, "unknown"), f.table, dict(f.filter or {}))]
     parents = [f.source] if f.source else list(f.sources)
+    if not parents and f.aggregation in _HISTORY:  # how long the council has known the child
+        return [(_HISTORY[f.aggregation], "", {})]
     if not parents:
         return [("unknown", "", {})]
     return [o for p in parents for o in _origin(spec, p, (*seen, name))]
@@ -184,6 +188,7 @@ def reasons_for(
     joined = words.dropna().groupby(level=0).agg(lambda w: ", ".join(dict.fromkeys(w)))
     whole = "the child's learning and development as a whole"
     out["prompt"] = "Assess: look again at " + joined.reindex(out.index).fillna(whole) + "."
+    out["context"] = flagged["context"].astype("str") if "context" in flagged.columns else ""
     return out
 
 
@@ -196,7 +201,7 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     again at ``as_of`` and every reason the model offers is ranked (``explain_local``); the
     first ones the audience may read are kept, as many as the scores hold.
     """
-    from ..explain import explain_local
+    from ..explain import explain_context, explain_local
     from ..features import build_features
     from ..schema import Tables
 
@@ -204,11 +209,10 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     ids = flagged["child_id"].astype(str)
     t = Tables.coerce(tables)
     keep = set(ids)
-    sub = {
-        n: df[df["child_id"].astype(str).isin(keep)] if "child_id" in df.columns else df
-        for n, df in t.items()
-    }
-    feats = build_features(t.replace(**sub), as_of, pipeline=model.pipeline, check=False)
+    # every child's features, as scored: a standing among children born in the same month
+    # depends on the whole cohort, so building them for the flagged children alone would
+    # give other values (and other reasons) than the scores'
+    feats = build_features(t, as_of, pipeline=model.pipeline, check=False)
     feats = feats[feats.index.astype(str).isin(keep)]
     contrib = model.contributions(feats)
     most = int((contrib.to_numpy(dtype=float) >= model.spec.min_contribution).sum(axis=1).max())
@@ -223,4 +227,14 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     for k, c in enumerate(cols, start=1):
         at = long[long["order"] == k].set_index(long["child_id"].astype(str)[long["order"] == k])
         out[c] = ids.map(at["reason"]).fillna("").astype("str").to_numpy()
+    # context (deprivation, social care, attendance, relative age) is never a reason; the
+    # first context line the audience may read is shown apart
+    ctx = explain_context(model, feats, top=max(most, 1), contributions=contrib)
+    ctx["reason"] = ctx["reason"].astype(str)
+    parsed = _parse(pd.unique(ctx["reason"]), model.pipeline).set_index("reason")
+    shown = parsed.index[parsed["domains"].map(lambda d: d <= allowed).astype(bool)]
+    ctx = ctx[ctx["reason"].isin(shown)].sort_values(["child_id", "position"], kind="stable")
+    first = ctx.drop_duplicates("child_id")
+    first.index = first["child_id"].astype(str)
+    out["context"] = ids.map(first["reason"]).fillna("").astype("str").to_numpy()
     return out

@@ -48,6 +48,7 @@ def render_list(lists, key: str) -> str:
                 if r[f"reason_{j}"]
             ],
             "prompt": r["prompt"],
+            "context": r.get("context", ""),
         }
         for r in frame.to_dict(orient="records")
     ]

@@ -299,16 +299,18 @@ def test_every_bad_path_is_named_at_once_and_a_read_only_folder_is_refused(
 def test_an_empty_population_writes_empty_scores_all_rejects_and_exits_1(
     fitted_model, small_cohort, results, tmp_path, capsys
 ):
-    # every child of the cohort is born 2010 or later: at 2011-06-01 nobody is 24 months old
+    # a year after the cohort's first birth nobody is 24 months old
+    first = small_cohort["children"]["birth_date"].min()
+    as_of = (first + pd.DateOffset(months=12)).date().isoformat()
     write_tables(small_cohort, tmp_path / "extract")
     model = fitted_model.save(tmp_path / "model")
     out = tmp_path / "scores.csv"
     argv = ["score", str(tmp_path / "extract"), "--model", str(model), "--out", str(out)]
-    assert main([*argv, "--as-of", "2011-06-01"]) == 1
+    assert main([*argv, "--as-of", as_of]) == 1
     err = capsys.readouterr().err
     n = len(small_cohort["children"])
     assert (
-        f"No child is in the model's population at 2011-06-01 (ages 24-120 months): {n:,} "
+        f"No child is in the model's population at {as_of} (ages 24-120 months): {n:,} "
         "children read, all rejected ("
     ) in err
     assert "; nothing to score." in err
