@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1] / "send_early"
 
 #: Layers, lowest first; a package may import packages of its own layer or below.
 LAYERS = [
-    {"exceptions", "_json", "_resources", "_validation", "privacy", "estimators"},
+    {"exceptions", "_json", "_resources", "_templates", "_validation", "privacy", "estimators"},
     {"schema", "explain", "evaluation", "governance"},
     {"features", "datasets", "fairness"},
     {"model", "report"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+from .._templates import render as _render
 
 __all__ = ["render_cover", "render_list"]
 
@@ -10,20 +10,6 @@ _AUDIENCE_TEXT = {
     "school": "for the school: reasons from education and development records only",
     "send_team": "for the council's SEND team: every reason",
 }
-
-
-@functools.cache
-def _environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    return Environment(
-        loader=PackageLoader("send_early.lists", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def _common(lists) -> dict:
@@ -52,10 +38,12 @@ def render_list(lists, key: str) -> str:
         }
         for r in frame.to_dict(orient="records")
     ]
-    return (
-        _environment()
-        .get_template("list.html.j2")
-        .render(setting=row.iloc[0].to_dict(), children=children, **_common(lists))
+    return _render(
+        "send_early.lists",
+        "list.html.j2",
+        setting=row.iloc[0].to_dict(),
+        children=children,
+        **_common(lists),
     )
 
 
@@ -63,8 +51,4 @@ def render_cover(lists) -> str:
     """The cover page for the council's SEND team: flagged children per setting."""
     rows = lists.cover_rows()
     total = int(lists.settings["flagged"].sum())
-    return (
-        _environment()
-        .get_template("cover.html.j2")
-        .render(rows=rows, total=total, **_common(lists))
-    )
+    return _render("send_early.lists", "cover.html.j2", rows=rows, total=total, **_common(lists))

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import functools
 import math
+
+from .._templates import render as _render
 
 __all__ = ["render_monitor"]
 
@@ -110,23 +111,9 @@ def _table(kind: str, rows: list[dict]) -> dict:
     }
 
 
-@functools.cache
-def _environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    return Environment(
-        loader=PackageLoader("send_early.monitor", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def render_monitor(report) -> str:
     d = report.to_dict()
     tables = {k: _table(k, d[k]) for k in _COLUMNS if k != "forecast"}
     for by in ("term", "need"):
         tables[f"forecast_{by}"] = _table("forecast", [r for r in d["forecast"] if r["by"] == by])
-    return _environment().get_template("monitor.html.j2").render(r=report, d=d, tables=tables)
+    return _render("send_early.monitor", "monitor.html.j2", r=report, d=d, tables=tables)
