@@ -8,8 +8,6 @@ import pandas as pd
 from ..model import reference_cells
 from ..privacy import protect, statistic
 
-__all__ = ["psi", "drift_report", "PSI_WARN", "PSI_ALERT", "TOO_FEW"]
-
 #: PSI above this is worth a look (the conventional 0.1).
 PSI_WARN = 0.1
 #: PSI above this means the population has shifted materially (the conventional 0.25).

@@ -30,8 +30,6 @@ from ..exceptions import IntegrityError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RUN_FORMAT", "check_outputs", "read_run", "write_run"]
-
 RUN_FORMAT = "send_early.run/1"
 _TMP = ".send-early.tmp"  # every temporary name this module makes ends with it
 _SUFFIXES = (".csv", ".parquet")

@@ -16,8 +16,6 @@ from ..schema import Tables, check_tables, parse_iso_date, row_problems
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ScoringResult", "score", "load_any_model", "REJECT_COLUMNS"]
-
 REJECT_COLUMNS = ["child_id", "table", "column", "rule", "reason"]
 
 _RULE_TEXT = {

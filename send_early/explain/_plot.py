@@ -6,8 +6,6 @@ import textwrap
 
 import numpy as np
 
-__all__ = ["plot_shape", "plot_points"]
-
 
 def _plt():
     try:

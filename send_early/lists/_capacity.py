@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CAPACITY_POLICIES", "capacity_by_setting", "compare_capacity_policies"]
-
 #: council: the top k council-wide; proportional: quotas proportional to each setting's
 #: children scored (largest remainders, so they add up to k); minimum: up to ``minimum``
 #: per setting first, the rest of k council-wide.

@@ -13,8 +13,6 @@ from ._reasons import AUDIENCES, reasons_for, reasons_from_model
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WorkLists", "build_lists", "write_lists"]
-
 _SETTING_TEXT = {"school": "School", "early_years": "Early-years setting", "not_on_roll": ""}
 _NOT_ON_ROLL = "Not on a school roll (health visiting team and the SEND team)"
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")

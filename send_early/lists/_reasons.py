@@ -11,8 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["AUDIENCES", "DOMAINS", "feature_domains"]
-
 #: Who reads a list, and the reason domains each may see.
 AUDIENCES = {
     "school": ("education", "development"),

@@ -16,8 +16,6 @@ import pandas as pd
 from ..evaluation import PHASES, phase_of
 from ..privacy import count, protect, statistic
 
-__all__ = ["TERMS", "forecast", "term_of"]
-
 #: School terms by calendar month: September to December, January to March, April to August.
 TERMS = ("autumn", "spring", "summer")
 _TERM_OF_MONTH = np.array([1, 1, 1, 2, 2, 2, 2, 2, 0, 0, 0, 0])  # Jan..Dec -> term index

@@ -18,8 +18,6 @@ from ..privacy import count, protect, rate, show_count, statistic
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AGE_LINKED_TABLES", "MonitorReport", "monitor_report"]
-
 #: Tables whose records a child only has from some age (reviews at 2, school from 4 or 5):
 #: their features shift when the age mix of the children scored shifts.
 AGE_LINKED_TABLES = frozenset(

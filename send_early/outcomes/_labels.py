@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["AFTER_FLAG", "mark_identified_after_flag"]
-
 #: Column :func:`mark_identified_after_flag` adds.
 AFTER_FLAG = "identified_after_flag"
 

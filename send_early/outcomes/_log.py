@@ -26,17 +26,6 @@ from ..schema import atomic_write, parse_iso_dates
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "LOG_NAME",
-    "OUTCOME_CODES",
-    "OUTCOME_COLUMNS",
-    "RecordResult",
-    "check_outcomes",
-    "outcome_log_path",
-    "read_outcomes",
-    "record_outcomes",
-]
-
 #: What can follow a flag, in the order a case usually moves.
 OUTCOME_CODES = (
     "reviewed",

@@ -8,8 +8,6 @@ import pandas as pd
 from ..privacy import count, protect, show_count, statistic
 from ._log import OUTCOME_CODES
 
-__all__ = ["OUTCOME_TEXT", "latest_outcomes", "outcome_summary", "outcome_section"]
-
 #: How each outcome reads in a report.
 OUTCOME_TEXT = {
     "reviewed": "reviewed by a person",

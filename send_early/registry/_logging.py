@@ -49,8 +49,6 @@ from ._versions import check_alias
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LoggedModel", "log_drift", "log_model"]
-
 _MODEL_ARTIFACT = "model"  # name of the logged pyfunc model
 
 

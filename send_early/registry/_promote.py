@@ -35,8 +35,6 @@ from ._versions import _model_or_none, check_alias
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Promotion", "demote", "promote", "rollback"]
-
 
 @dataclass(frozen=True)
 class Promotion:

@@ -12,8 +12,6 @@ from ._loading import _model_version
 from ._store import import_mlflow, open_store
 from ._tags import STATUS_TAG, TAG
 
-__all__ = ["REVIEW_CHECKLIST", "ReviewSummary", "review_summary"]
-
 #: What a reviewer confirms before promoting a version (shown by :func:`review_summary`):
 #: the items of the model card's checklist, :data:`send_early.governance.MANUAL_CHECKLIST`.
 REVIEW_CHECKLIST: tuple[str, ...] = tuple(item for _, item in MANUAL_CHECKLIST)

@@ -28,8 +28,6 @@ from ._store import import_mlflow
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["make_app", "serve"]
-
 #: Parameters a request may carry.
 PARAMS = ("capacity",)
 

@@ -9,16 +9,6 @@ import pandas as pd
 from ._card import STATUS_TAG, approvals, checks_from_tags
 from ._store import import_mlflow, open_store
 
-__all__ = [
-    "ALIASES_ENV",
-    "DECISION_COLUMNS",
-    "DEFAULT_ALIASES",
-    "VERSION_COLUMNS",
-    "allowed_aliases",
-    "list_decisions",
-    "list_versions",
-]
-
 #: Environment variable with the comma-separated aliases promote may set.
 ALIASES_ENV = "SEND_EARLY_ALIASES"
 #: Aliases allowed when ``$SEND_EARLY_ALIASES`` is not set.

@@ -17,8 +17,6 @@ from pathlib import Path
 
 from ..privacy import show_count
 
-__all__ = ["ATRS_VERSION", "Field", "TransparencyRecord", "transparency_record"]
-
 #: The ATRS version whose sections and field names the record follows.
 ATRS_VERSION = "3.0"
 
