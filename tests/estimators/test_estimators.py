@@ -440,7 +440,8 @@ def test_errors_say_what_must_hold(data):
     with pytest.raises(ValueError, match="categorical_features names must be columns"):
         AdditiveRiskClassifier(categorical_features=["nope"]).fit(X, y)
     with pytest.raises(
-        ValueError, match=r"'n_bags' parameter .* must be an int in the range \[1, inf\)"
+        ValueError,
+        match=r"'n_bags' parameter .* must be a str among \{'auto'\} or an int in the range \[1, inf\)",
     ):
         AdditiveRiskClassifier(n_bags=0).fit(X, y)
     for name in ("screen_alpha", "global_alpha", "check_alpha"):
