@@ -395,27 +395,25 @@ def _check_consistency(typed: dict[str, pd.DataFrame], col: _Collector) -> None:
         return np.where(cen_code >= 0, f, never)
 
     dates = census["census_date"].to_numpy(dtype="datetime64[s]")
-    sen = (census["sen_provision"] != "N").to_numpy(bool)
-    f = first_date(ev["event_date"].notna().to_numpy())
-    m = sen & (pd.isna(f) | (f > dates))
-    col.add(
-        "warning",
-        "census",
-        "sen_provision",
-        "consistency",
-        census,
-        m,
-        "census.sen_provision K or E should follow a sen_events record on or before census_date; found none",
-    )
-    e = (census["sen_provision"] == "E").to_numpy(bool)
-    f = first_date((ev["event"] == "ehcp").to_numpy(bool) & ev["event_date"].notna().to_numpy())
-    m = e & (pd.isna(f) | (f > dates))
-    col.add(
-        "warning",
-        "census",
-        "sen_provision",
-        "consistency",
-        census,
-        m,
-        "census.sen_provision E should follow an ehcp event on or before census_date; found none",
-    )
+    dated = ev["event_date"].notna().to_numpy()
+    provision = census["sen_provision"]
+    # each provision must follow a qualifying sen_events record dated on or before the census
+    for held, events, text in (
+        (provision != "N", dated, "K or E should follow a sen_events record"),
+        (
+            provision == "E",
+            (ev["event"] == "ehcp").to_numpy(bool) & dated,
+            "E should follow an ehcp event",
+        ),
+    ):
+        f = first_date(events)
+        m = held.to_numpy(bool) & (pd.isna(f) | (f > dates))
+        col.add(
+            "warning",
+            "census",
+            "sen_provision",
+            "consistency",
+            census,
+            m,
+            f"census.sen_provision {text} on or before census_date; found none",
+        )

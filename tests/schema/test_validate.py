@@ -272,3 +272,26 @@ def test_duplicates_counted_exactly(n, dup):
     n_dup = int(pd.Series(ids).duplicated(keep=False).sum())
     got = report.problems.query("rule == 'unique'")
     assert (got.n_rows.sum() if len(got) else 0) == n_dup
+
+
+def test_provision_without_an_earlier_record_is_a_warning(tiny_tables):
+    census = tiny_tables["census"].assign(sen_provision=["N", "E", "K", "N"])
+    report = validate(_replace(tiny_tables, "census", census))
+    assert report.ok
+    got = _only(report, "consistency")
+    assert list(zip(got.severity, got.column, got.example_ids, got.message, strict=True)) == [
+        (
+            "warning",
+            "sen_provision",
+            "c2",
+            "census.sen_provision K or E should follow a sen_events record on or before "
+            "census_date; found none in 1 row (child_id c2).",
+        ),
+        (
+            "warning",
+            "sen_provision",
+            "c1",
+            "census.sen_provision E should follow an ehcp event on or before census_date; "
+            "found none in 1 row (child_id c1).",
+        ),
+    ]
