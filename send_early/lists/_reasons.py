@@ -190,6 +190,12 @@ def reasons_for(
     return out
 
 
+def _texts(ids: pd.Series, by_child: pd.Series) -> np.ndarray:
+    """Each id's text in ``by_child`` ("" where it has none; also when no child has one)."""
+    got = ids.map(by_child.astype("object")).astype("object")
+    return got.where(got.notna(), "").astype("str").to_numpy()
+
+
 def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: str) -> pd.DataFrame:
     """The flagged children's top reasons among those ``audience`` may read, from the model.
 
@@ -224,7 +230,7 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     out = flagged.copy()
     for k, c in enumerate(cols, start=1):
         at = long[long["order"] == k].set_index(long["child_id"].astype(str)[long["order"] == k])
-        out[c] = ids.map(at["reason"]).fillna("").astype("str").to_numpy()
+        out[c] = _texts(ids, at["reason"])
     # context (deprivation, social care, attendance, relative age) is never a reason; the
     # first context line the audience may read is shown apart
     ctx = explain_context(model, feats, top=max(most, 1), contributions=contrib)
@@ -234,5 +240,5 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     ctx = ctx[ctx["reason"].isin(shown)].sort_values(["child_id", "position"], kind="stable")
     first = ctx.drop_duplicates("child_id")
     first.index = first["child_id"].astype(str)
-    out["context"] = ids.map(first["reason"]).fillna("").astype("str").to_numpy()
+    out["context"] = _texts(ids, first["reason"])
     return out

@@ -221,3 +221,13 @@ def test_every_default_feature_has_one_known_domain():
         "health",
         "education",
     ]
+
+
+def test_no_child_with_a_reason_at_a_position_gives_empty_texts_without_a_warning():
+    from send_early.lists._reasons import _texts
+
+    ids = pd.Series(["a", "b"], dtype="str")
+    empty = pd.Series([], dtype="float64")  # no child has a reason here
+    assert _texts(ids, empty).tolist() == ["", ""]
+    some = pd.Series(["Reason"], index=["b"])
+    assert _texts(ids, some).tolist() == ["", "Reason"]
