@@ -204,3 +204,23 @@ def test_monitor_usage_errors(tmp_path):
         main(["monitor", "risk", "--runs", str(run), "--horizon-months", "0", *out])
     assert info.value.code == 2
     assert main(["monitor", "other", "--runs", str(run), *out]) == 1  # no run of that model
+
+
+def test_out_must_be_a_folder_and_the_horizon_a_count(tmp_path, capsys):
+    run = _published(tmp_path, "2024-01-15", ["c001"])
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("not a folder")
+    assert main(["monitor", "risk", "--runs", str(run), "--out", str(a_file)]) == 2
+    assert f"--out must be a folder; {a_file} is a file." in capsys.readouterr().err
+    argv = ["lists", str(tmp_path), "--model", "m", "--as-of", "2024-01-15"]
+    assert main([*argv, "--out", str(a_file)]) == 2
+    assert f"--out must be a folder for the lists; {a_file} is a file." in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(
+            ["monitor", "risk", "--runs", str(run), "--out", str(tmp_path / "m")]
+            + ["--horizon-months", "two"]
+        )
+    assert info.value.code == 2
+    assert "the horizon must be a whole number of months, 1 or more; found 'two'." in (
+        capsys.readouterr().err
+    )

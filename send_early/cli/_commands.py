@@ -16,6 +16,7 @@ from ._common import (
     EXIT_USAGE,
     UsageError,
     _check_not_after,
+    _check_out_folder,
     _err,
     _extract_date,
     _Progress,
@@ -349,8 +350,7 @@ def cmd_lists(args: argparse.Namespace) -> int:
     from ..batch import load_any_model, score
     from ..lists import write_lists
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out must be a folder for the lists; found the file {args.out}.")
+    _check_out_folder(args.out, " for the lists")
     extract = _extract_date(args)
     _check_not_after("--as-of", [args.as_of], extract)
     model = load_any_model(args.model, tracking_uri=args.tracking_uri)

@@ -40,6 +40,12 @@ def _extract_date(args: argparse.Namespace):
     return read_manifest(args.dir)["extract_date"]
 
 
+def _check_out_folder(out: Path, what: str = "") -> None:
+    """``--out`` names a folder (made when missing), never an existing file."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out must be a folder{what}; {out} is a file.")
+
+
 def _check_not_after(flag: str, dates, extract) -> None:
     """Refuse as-of dates after the extract date: nothing after it is known."""
     late = [d for d in dates if d is not None and d > extract]
@@ -149,6 +155,12 @@ def _share_arg(text: str) -> float:
 
 def _count_arg(text: str) -> int:
     return _number_arg(text, int, lambda v: v >= 1, "number must be a whole number of 1 or more")
+
+
+def _months_arg(text: str) -> int:
+    return _number_arg(
+        text, int, lambda v: v >= 1, "horizon must be a whole number of months, 1 or more"
+    )
 
 
 def _extract_date_option(s: argparse.ArgumentParser) -> None:

@@ -6,21 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import EXIT_OK, UsageError, _say, _store_option
+from ._common import EXIT_OK, UsageError, _check_out_folder, _months_arg, _say, _store_option
 
 __all__ = ["add_outcome_commands"]
-
-
-def _months_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"--horizon-months must be a whole number of months, 1 or more; found {text!r}."
-        )
-    return value
 
 
 def _log_option(s: argparse.ArgumentParser) -> None:
@@ -135,8 +123,7 @@ def cmd_record_outcomes(args: argparse.Namespace) -> int:
 def cmd_transparency(args: argparse.Namespace) -> int:
     from ..transparency import transparency_record
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out must be a folder; {args.out} is a file.")
+    _check_out_folder(args.out)
     if args.card is not None and not args.card.is_file():
         raise UsageError(f"--card must be the model card's JSON file; {args.card} is not a file.")
     record = transparency_record(
@@ -159,8 +146,7 @@ def cmd_transparency(args: argparse.Namespace) -> int:
 def cmd_monitor(args: argparse.Namespace) -> int:
     from ..monitor import monitor_report
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out must be a folder; {args.out} is a file.")
+    _check_out_folder(args.out)
     missing = [str(p) for p in args.runs if not p.exists()]
     if missing:
         raise UsageError(f"--runs must name published runs; not found: {', '.join(missing)}.")
