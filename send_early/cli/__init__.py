@@ -40,7 +40,6 @@ from ._common import (
     EXIT_USAGE,
     UsageError,
     _allow_missing_option,
-    _capacity_arg,
     _count_arg,
     _date_arg,
     _dates_arg,
@@ -48,6 +47,8 @@ from ._common import (
     _extract_date_option,
     _out_arg,
     _reviewer_option,
+    _scoring_inputs,
+    _scoring_options,
     _share_arg,
     _store_option,
 )
@@ -213,15 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_registry)
 
     s = sub.add_parser("score", help="score the population at an as-of date (batch job)")
-    s.add_argument("dir", help="folder of contract tables")
-    s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
-    s.add_argument(
-        "--as-of",
-        required=True,
-        type=_date_arg,
-        metavar="YYYY-MM-DD",
-        help="as-of date, on or before the extract date",
-    )
+    _scoring_inputs(s)
     s.add_argument(
         "--out",
         required=True,
@@ -235,32 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="rejects file, .csv or .parquet (default: <out>_rejects.csv)",
     )
     s.add_argument(
-        "--capacity",
-        default=None,
-        type=_capacity_arg,
-        help="children to flag: a count (200) or a share (0.05 or 5%%), rounded down "
-        "(default: the capacity the model card evaluated)",
-    )
-    s.add_argument(
         "--max-reject-share",
         type=_share_arg,
         default=0.05,
         help="exit 1 when more than this share of children break the contract (default 0.05)",
     )
-    _store_option(s)
-    _extract_date_option(s)
-    _allow_missing_option(s)
+    _scoring_options(s)
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser(
         "lists",
         help="score, then write one work list per setting (HTML and CSV) and a cover page",
     )
-    s.add_argument("dir", help="folder of contract tables")
-    s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
-    s.add_argument(
-        "--as-of", required=True, type=_date_arg, metavar="YYYY-MM-DD", help="as-of date"
-    )
+    _scoring_inputs(s)
     s.add_argument("--out", required=True, type=Path, help="folder for the lists")
     s.add_argument(
         "--audience",
@@ -268,15 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="school",
         help="school: education and development reasons only (default); send_team: all",
     )
-    s.add_argument(
-        "--capacity",
-        default=None,
-        type=_capacity_arg,
-        help="children to flag, as for score (default: the capacity the model card evaluated)",
-    )
-    _store_option(s)
-    _extract_date_option(s)
-    _allow_missing_option(s)
+    _scoring_options(s)
     s.set_defaults(func=cmd_lists)
 
     s = sub.add_parser(

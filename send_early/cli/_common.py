@@ -199,6 +199,34 @@ def _allow_missing_option(s: argparse.ArgumentParser) -> None:
     )
 
 
+def _scoring_inputs(s: argparse.ArgumentParser) -> None:
+    """DIR, --model and --as-of: what score and lists (which scores first) read."""
+    s.add_argument("dir", help="folder of contract tables")
+    s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
+    s.add_argument(
+        "--as-of",
+        required=True,
+        type=_date_arg,
+        metavar="YYYY-MM-DD",
+        help="as-of date, on or before the extract date",
+    )
+
+
+def _scoring_options(s: argparse.ArgumentParser) -> None:
+    """--capacity, the store, the extract date and the tables allowed missing: the options
+    score and lists share."""
+    s.add_argument(
+        "--capacity",
+        default=None,
+        type=_capacity_arg,
+        help="children to flag: a count (200) or a share (0.05 or 5%%), rounded down "
+        "(default: the capacity the model card evaluated)",
+    )
+    _store_option(s)
+    _extract_date_option(s)
+    _allow_missing_option(s)
+
+
 def _store_option(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--store",
