@@ -49,8 +49,6 @@ from ._sections import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CARD_SCHEMA", "SCHEMA_VERSION", "ModelCard", "build_model_card", "card_summary"]
-
 CARD_SCHEMA = "send_early.model_card/1"
 #: Version of the card JSON's layout; readers refuse a card of any other version.
 SCHEMA_VERSION = 1

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
+from .._templates import environment
 from ..governance import BAND, DEFAULT_THRESHOLDS, GATING, gap_gate, ratio_gate
 from ._privacy import SMALL
 
@@ -330,16 +331,7 @@ def _gates(card: ModelCard) -> list[dict]:
 
 @functools.cache
 def _environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    env = Environment(
-        loader=PackageLoader("send_early.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = environment("send_early.report")
     env.filters["fmt"] = fmt
     env.globals.update(COLUMNS=COLUMNS, SECTIONS=SECTIONS, SMALL=SMALL, WIDE_COLUMNS=_WIDE_COLUMNS)
     return env

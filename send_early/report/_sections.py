@@ -15,24 +15,6 @@ from typing import Any, ClassVar
 
 from .._json import jsonable
 
-__all__ = [
-    "Backtest",
-    "Baselines",
-    "Calibration",
-    "Capacity",
-    "Check",
-    "DataSummary",
-    "Explanation",
-    "Fairness",
-    "Features",
-    "IntendedUse",
-    "LeadTime",
-    "ManualItem",
-    "Metrics",
-    "ModelInfo",
-    "Outcome",
-]
-
 Row = dict[str, Any]
 
 
