@@ -257,15 +257,19 @@ class ModelCard:
     def read_json(cls, path: str | os.PathLike) -> ModelCard:
         """Read a card JSON file (see :meth:`from_dict`); ``json_path`` is set to it."""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"A model card JSON file must exist; {path} was not found."
-            ) from None
-        card = cls.from_dict(data)
+        card = cls.from_dict(_load_json(path))
         card.json_path = path
         return card
+
+
+def _load_json(path: Path) -> dict:
+    """A card JSON file's contents; a missing file is named in the error."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"A model card JSON file must exist; {path} was not found."
+        ) from None
 
 
 def _read_sections(data: Mapping) -> tuple[dict, list[str]]:
@@ -469,12 +473,7 @@ def card_summary(card) -> str:
         refuse_unknown_version(data)
     else:
         path = Path(card)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"A model card JSON file must exist; {path} was not found."
-            ) from None
+        data = _load_json(path)
         refuse_unknown_version(data, f"model card JSON {path.name}")
     lines = [str(data.get("title") or "Model card")]
     if data.get("synthetic"):
