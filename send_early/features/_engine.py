@@ -31,7 +31,7 @@ from ._population import (
     _typed,
     population,
 )
-from ._spec import FeatureSpec, PipelineSpec, load_pipeline
+from ._spec import _OPS, FeatureSpec, PipelineSpec, load_pipeline
 from ._special import below_cutoff, months_known, moves, standing
 
 logger = logging.getLogger(__name__)
@@ -228,14 +228,7 @@ def _children_feature(store: _Store, f: FeatureSpec, as_of: pd.Timestamp, age: n
 
 def _compare(v: np.ndarray, op: str, cut: float) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        r = {
-            "<": v < cut,
-            "<=": v <= cut,
-            ">": v > cut,
-            ">=": v >= cut,
-            "==": v == cut,
-            "!=": v != cut,
-        }[op]
+        r = _OPS[op](v, cut)
     return np.where(np.isnan(v), np.nan, r.astype(np.float64))
 
 

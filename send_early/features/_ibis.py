@@ -23,7 +23,7 @@ import pandas as pd
 from ..schema import TABLES, Tables, read_manifest
 from ._columnar import _as_of
 from ._population import _IDENTIFYING, _STATUS_DTYPE, STATUSES, _typed
-from ._spec import FeatureSpec, PipelineSpec
+from ._spec import _OPS, FeatureSpec, PipelineSpec
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,18 @@ def _as_number(cond, to: str = "float64"):
     """A boolean as 1 or 0 (NULL stays NULL), through int32: PostgreSQL casts a boolean to
     an integer but to no other number type."""
     return cond.cast("int32").cast(to)
+
+
+def _preferred_key(t, f: FeatureSpec):
+    """The row order for ``latest``: rows matching every ``prefer`` value come after the
+    rest (a bit above any row number), so arg_max picks the last preferred row."""
+    key = t[_KEY]
+    if f.prefer:
+        pref = _ibis().literal(True)
+        for col, vals in f.prefer.items():
+            pref = pref & t[col].isin(list(vals)).fill_null(False)
+        key = key + _as_number(pref, "int64") * 2**58
+    return key
 
 
 def check_compiled(spec: PipelineSpec) -> None:
@@ -305,12 +317,7 @@ def _metrics(t, f: FeatureSpec, i: int, day: int, where=None) -> dict:
         return out
     if agg == "latest":
         x = _num(t, f.table, f.column[0])
-        key = t[_KEY]
-        if f.prefer:
-            pref = ibis.literal(True)
-            for col, vals in f.prefer.items():
-                pref = pref & t[col].isin(list(vals)).fill_null(False)
-            key = key + _as_number(pref, "int64") * 2**58
+        key = _preferred_key(t, f)
         has = x.notnull() if where is None else where & x.notnull()
         v = x.argmax(key, where=has)
     elif agg == "trend":
@@ -371,15 +378,7 @@ def _children_value(t, f: FeatureSpec, as_of: pd.Timestamp):
 
 
 def _compare(v, op: str, cut: float):
-    r = {
-        "<": v < cut,
-        "<=": v <= cut,
-        ">": v > cut,
-        ">=": v >= cut,
-        "==": v == cut,
-        "!=": v != cut,
-    }[op]
-    return _as_number(r)
+    return _as_number(_OPS[op](v, cut))
 
 
 def _status(t, v, f: FeatureSpec, as_of: pd.Timestamp):

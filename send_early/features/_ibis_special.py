@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..schema import TABLES
 from ._cutoffs import CUTOFF_TABLES
-from ._ibis import _DAY, _KEY, _cond, _ibis, _num
+from ._ibis import _DAY, _KEY, _cond, _ibis, _num, _preferred_key
 from ._spec import FeatureSpec
 
 __all__ = ["SPECIAL"]
@@ -33,12 +33,7 @@ def below_cutoff(tables: dict, f: FeatureSpec, as_of: pd.Timestamp, day: int):
     ibis = _ibis()
     t = _rows(tables, f, as_of, day)
     x = _num(t, f.table, f.column[0])
-    key = t[_KEY]
-    if f.prefer:
-        pref = ibis.literal(True)
-        for col, vals in f.prefer.items():
-            pref = pref & t[col].isin(list(vals)).fill_null(False)
-        key = key + pref.cast("int32").cast("int64") * 2**58
+    key = _preferred_key(t, f)
     iv = t[f.interval_column]
     table = CUTOFF_TABLES[f.cutoff_table]
     cut = ibis.cases(

@@ -7,6 +7,7 @@ another backend (SQL, Spark) could execute the same file.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import tomllib
@@ -82,7 +83,15 @@ CONSTANTS: Mapping[str, object] = {
     "PHONICS_THRESHOLD": PHONICS_THRESHOLD,
 }
 
-_OPS = ("<", "<=", ">", ">=", "==", "!=")
+# comparison ops a feature may use, and what each does (numpy arrays and Ibis columns alike)
+_OPS = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 _MISSING = ("zero", "missing", "not_assessed")
 _DTYPES = ("float", "flag", "category")
 _NEEDS_COLUMN = {
