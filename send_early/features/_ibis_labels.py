@@ -5,18 +5,14 @@ labels, censoring and summary as the memory engine (``._labels``)."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import warnings
 
 import numpy as np
 import pandas as pd
 
 from ._ibis import _ROW, _connect, _ibis, _population, build_features_duckdb, check_compiled
+from ._labels import _label_frame
 from ._spec import PipelineSpec
-
-logger = logging.getLogger(__name__)
-
-_DAYS_PER_MONTH = 365.25 / 12  # as ._labels
 
 
 def _day(ts: pd.Timestamp) -> int:
@@ -64,46 +60,22 @@ def _labels(tables, as_of, horizon_months: int, outcome, spec, extract: pd.Times
     big = np.iinfo(np.int64).max
     first = col("_first", big)
     has = first != big
-    past_extract = end_ts > extract
     moved_out = (col("_moved", big) < end) & ~has
-    cens_extract = np.full(len(first), past_extract)
-    if past_extract:
-        moved_out = np.zeros(len(first), bool)
-    keep = ~(moved_out | cens_extract)
-    ev_date = np.where(has, first, 0).astype("datetime64[D]").astype("datetime64[s]")
-    ev_date = np.where(has, ev_date, np.datetime64("NaT", "s"))
     ids = pd.Index(r.column("child_id").to_numpy(zero_copy_only=False), dtype="str")
-    out = pd.DataFrame(
-        {
-            "label": pd.array(has.astype(np.int8), dtype="Int8"),
-            "event_date": ev_date,
-            "months_to_event": np.where(has, (first - day) / _DAYS_PER_MONTH, np.nan),
-        },
-        index=ids.rename("child_id"),
-    )[keep]
-    summary = {
-        "as_of": as_of.date().isoformat(),
-        "horizon_months": int(horizon_months),
-        "window_end": end_ts.date().isoformat(),
-        "outcome": outcome.name,
-        "population_kind": outcome.population,
-        "n_population": int(len(first)),
-        "n_labelled": int(keep.sum()),
-        "n_positive": int(has[keep].sum()),
-        "n_censored_moved_out": int(moved_out.sum()),
-        "n_censored_extract": int(cens_extract.sum()),
-    }
-    if outcome.needs:
-        unrecorded = (col("_rec", -1) == 0) & ~has  # identified in the window, no need recorded
-        summary["n_need_unrecorded"] = int((unrecorded & keep).sum())
-    if past_extract:
-        logger.warning(
-            "label window %s to %s runs past the extract date %s: every child is censored",
-            as_of.date(),
-            end_ts.date(),
-            extract.date(),
-        )
-    return out, summary
+    unrecorded = (col("_rec", -1) == 0) if outcome.needs else None
+    return _label_frame(
+        ids.rename("child_id"),
+        has,
+        first,
+        day,
+        moved_out,
+        unrecorded,
+        as_of=as_of,
+        end_ts=end_ts,
+        horizon_months=horizon_months,
+        outcome=outcome,
+        extract=extract,
+    )
 
 
 def build_labels_duckdb(source, as_of, horizon_months: int, outcome, spec, *, check=True):

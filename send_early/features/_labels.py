@@ -196,13 +196,33 @@ def _labels(
     np.minimum.at(first, pos[hit], days[hit])
     first = first[pop]
     has = first != np.iinfo(np.int64).max
-    past_extract = end_ts > store.tables.extract_date
     moved = (store.moved_out[pop] < end) & ~has
-    if past_extract:
-        cens_extract = np.ones(len(pop), bool)
-        moved = np.zeros(len(pop), bool)
-    else:
-        cens_extract = np.zeros(len(pop), bool)
+    ids = pd.Index(store.ids[pop], name="child_id")
+    return _label_frame(
+        ids,
+        has,
+        first,
+        day,
+        moved,
+        unrecorded[pop] if outcome.needs else None,
+        as_of=as_of,
+        end_ts=end_ts,
+        horizon_months=horizon_months,
+        outcome=outcome,
+        extract=store.tables.extract_date,
+    )
+
+
+def _label_frame(
+    ids, has, first, day, moved, unrecorded, *, as_of, end_ts, horizon_months, outcome, extract
+):
+    """(labels frame, summary) for the population, either engine: ``has`` an event in the
+    window, ``first`` its day, ``moved`` moved out before the window ends, ``unrecorded``
+    identified in the window with no need recorded (``None`` unless the outcome has needs)."""
+    past_extract = end_ts > extract
+    if past_extract:  # every child censored
+        moved = np.zeros(len(has), bool)
+    cens_extract = np.full(len(has), past_extract)
     keep = ~(moved | cens_extract)
     ev_date = np.where(has, first, 0).astype("datetime64[D]").astype("datetime64[s]")
     ev_date = np.where(has, ev_date, np.datetime64("NaT", "s"))
@@ -212,7 +232,7 @@ def _labels(
             "event_date": ev_date,
             "months_to_event": np.where(has, (first - day) / _DAYS_PER_MONTH, np.nan),
         },
-        index=pd.Index(store.ids[pop], name="child_id"),
+        index=ids,
     )[keep]
     summary = {
         "as_of": as_of.date().isoformat(),
@@ -220,20 +240,20 @@ def _labels(
         "window_end": end_ts.date().isoformat(),
         "outcome": outcome.name,
         "population_kind": outcome.population,
-        "n_population": int(len(pop)),
+        "n_population": int(len(has)),
         "n_labelled": int(keep.sum()),
         "n_positive": int(has[keep].sum()),
         "n_censored_moved_out": int(moved.sum()),
         "n_censored_extract": int(cens_extract.sum()),
     }
     if outcome.needs:
-        summary["n_need_unrecorded"] = int((unrecorded[pop] & ~has & keep).sum())
+        summary["n_need_unrecorded"] = int((unrecorded & ~has & keep).sum())
     if past_extract:
         logger.warning(
             "label window %s to %s runs past the extract date %s: every child is censored",
             as_of.date(),
             end_ts.date(),
-            store.tables.extract_date.date(),
+            extract.date(),
         )
     return out, summary
 
