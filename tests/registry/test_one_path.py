@@ -202,7 +202,7 @@ def test_four_paths_give_the_same_risk_rank_flag_and_reasons(cohort, pyfunc, ser
     assert status == 200, body[:500]
     via_records = _scored(pd.DataFrame(json.loads(body)["predictions"]))
 
-    assert len(via_api) == result.counts["scored"] > 1000  # every child the CLI scores
+    assert len(via_api) == result.counts["scored"] > 500  # every child the CLI scores
     for what, frame in [
         ("pyfunc", via_pyfunc),
         ("send-early score", via_cli),
