@@ -52,6 +52,16 @@ def _cols(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
     return tuple(Column(*s) for s in specs)
 
 
+# calibration in the large of a backtest year, or of one council in it
+_CALIBRATION_IN_THE_LARGE = (
+    ("n_test", "children", "int"),
+    ("prevalence", "observed", "pct"),
+    ("mean_risk", "mean predicted", "pct"),
+    ("calibration_in_the_large", "observed minus predicted", "signed"),
+    ("calibration_in_the_large_low", "95% low", "signed"),
+    ("calibration_in_the_large_high", "95% high", "signed"),
+)
+
 #: The columns of every table in the card, by table.
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "tables": _cols(
@@ -135,24 +145,11 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ("ece", "ECE", "num"),
         ("recall_at_k", "recall at k", "pct"),
     ),
-    "calibration_by_year": _cols(
-        ("test_year", "test year", "text"),
-        ("n_test", "children", "int"),
-        ("prevalence", "observed", "pct"),
-        ("mean_risk", "mean predicted", "pct"),
-        ("calibration_in_the_large", "observed minus predicted", "signed"),
-        ("calibration_in_the_large_low", "95% low", "signed"),
-        ("calibration_in_the_large_high", "95% high", "signed"),
-    ),
+    "calibration_by_year": _cols(("test_year", "test year", "text"), *_CALIBRATION_IN_THE_LARGE),
     "calibration_by_council": _cols(
         ("test_year", "test year", "text"),
         ("council_id", "council", "text"),
-        ("n_test", "children", "int"),
-        ("prevalence", "observed", "pct"),
-        ("mean_risk", "mean predicted", "pct"),
-        ("calibration_in_the_large", "observed minus predicted", "signed"),
-        ("calibration_in_the_large_low", "95% low", "signed"),
-        ("calibration_in_the_large_high", "95% high", "signed"),
+        *_CALIBRATION_IN_THE_LARGE,
     ),
     "spread": _cols(
         ("metric", "metric", "text"),
