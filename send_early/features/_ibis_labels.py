@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._ibis import _ROW, _connect, _ibis, _population, build_features_duckdb, check_compiled
-from ._labels import _label_frame
+from ._labels import _label_frame, _stack
 from ._spec import PipelineSpec
 
 
@@ -97,26 +97,11 @@ def make_training_frame_duckdb(source, as_of_dates, horizon_months, outcome, spe
     dates = sorted({pd.Timestamp(d) for d in as_of_dates})
     if not dates:
         raise ValueError("as_of_dates must hold at least one date; found none.")
-    parts, snaps = [], []
-    for k, d in enumerate(dates):  # one snapshot per as-of date (a handful), never per child
+
+    def snapshot(k, d):
         first = check and k == 0  # validate the tables once
         X = build_features_duckdb(source, d, spec, check=first)
         y = build_labels_duckdb(source, d, horizon_months, outcome, spec, check=False)
-        part = X.loc[y.index].join(y)
-        stamp = np.datetime64(pd.Timestamp(X.attrs["as_of"]).date(), "s")
-        part.index = pd.MultiIndex.from_arrays(
-            [np.full(len(part), stamp), part.index], names=["as_of", "child_id"]
-        )
-        parts.append(part)
-        snaps.append({"population": X.attrs["population"], **y.attrs["summary"]})
-    frame = pd.concat(parts)
-    frame.attrs = {
-        "pipeline": spec.name,
-        "pipeline_version": spec.version,
-        "horizon_months": int(horizon_months),
-        "outcome": outcome.name,
-        "population_kind": outcome.population,
-        "protected": spec.protected,
-        "snapshots": snaps,
-    }
-    return frame
+        return pd.Timestamp(X.attrs["as_of"]), X, y, y.attrs["summary"]
+
+    return _stack((snapshot(k, d) for k, d in enumerate(dates)), spec, horizon_months, outcome)

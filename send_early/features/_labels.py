@@ -402,14 +402,24 @@ def make_training_frame(
     tables = _typed(tables, check)
     dates = _check_dates(as_of_dates, tables)
     store = _Store(tables)
-    parts, snaps = [], []
-    for d in dates:  # one snapshot per as-of date (a handful), never per child
+
+    def snapshot(d):
         status, age = _status(store, d, spec, definition.population)
         X = _build(store, d, spec, (status, age))
         y, summary = _labels(store, d, horizon_months, definition, status)
+        return d, X, y, summary
+
+    return _stack(map(snapshot, dates), spec, horizon_months, definition)
+
+
+def _stack(snapshots, spec, horizon_months: int, outcome: Outcome) -> pd.DataFrame:
+    """The training frame, either engine: each ``(as_of, X, y, summary)`` snapshot's features
+    joined to its labels, stacked on an ``(as_of, child_id)`` index, with the attrs."""
+    parts, snaps = [], []
+    for as_of, X, y, summary in snapshots:  # one per as-of date (a handful), never per child
         part = X.loc[y.index].join(y)
         part.index = pd.MultiIndex.from_arrays(
-            [np.full(len(part), np.datetime64(d.date(), "s")), part.index],
+            [np.full(len(part), np.datetime64(as_of.date(), "s")), part.index],
             names=["as_of", "child_id"],
         )
         parts.append(part)
@@ -419,8 +429,8 @@ def make_training_frame(
         "pipeline": spec.name,
         "pipeline_version": spec.version,
         "horizon_months": int(horizon_months),
-        "outcome": definition.name,
-        "population_kind": definition.population,
+        "outcome": outcome.name,
+        "population_kind": outcome.population,
         "protected": spec.protected,
         "snapshots": snaps,
     }
