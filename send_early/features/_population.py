@@ -32,6 +32,14 @@ _REQUESTED = ("ehc_request", "ehcp")
 _STATUS_DTYPE = pd.CategoricalDtype(["assessed", "not_yet_due", "missing"])
 
 
+def _coded_rows(store: _Store, table: str, column: str, day: int):
+    """A dated table's rows in date order: (child position, day, code of ``column``, the
+    column's code list, rows of a known child on or before ``day``)."""
+    _, pos, days = store.sorted(table)
+    codes = TABLES[table].column(column).codes
+    return pos, days, store.column(table, column), codes, (days <= day) & (pos >= 0)
+
+
 def _on_sen_support(store: _Store, day: int) -> tuple[np.ndarray, np.ndarray]:
     """(on SEN support at ``day``, EHC request or plan on or before ``day``) for every child.
 
@@ -43,18 +51,12 @@ def _on_sen_support(store: _Store, day: int) -> tuple[np.ndarray, np.ndarray]:
     support, no_sen = np.full(store.n, never), np.full(store.n, never)
     requested = np.zeros(store.n, bool)
     if store.has("sen_events"):
-        _, pos, days = store.sorted("sen_events")
-        ev = store.column("sen_events", "event")
-        codes = TABLES["sen_events"].column("event").codes
-        ok = (days <= day) & (pos >= 0)
+        pos, days, ev, codes, ok = _coded_rows(store, "sen_events", "event", day)
         m = ok & (ev == codes.index("sen_support"))
         np.maximum.at(support, pos[m], days[m])
         requested[pos[ok & np.isin(ev, [codes.index(c) for c in _REQUESTED])]] = True
     if store.has("census"):
-        _, pos, days = store.sorted("census")
-        prov = store.column("census", "sen_provision")
-        codes = TABLES["census"].column("sen_provision").codes
-        ok = (days <= day) & (pos >= 0)
+        pos, days, prov, codes, ok = _coded_rows(store, "census", "sen_provision", day)
         m = ok & (prov == codes.index("K"))
         np.maximum.at(support, pos[m], days[m])
         m = ok & (prov == codes.index("N"))
