@@ -20,6 +20,7 @@ from ._columnar import _as_of, _day, _Store
 from ._engine import _build, _check_dates
 from ._population import _status, _typed
 from ._spec import load_pipeline
+from ._split import _whole_months
 
 logger = logging.getLogger(__name__)
 
@@ -159,11 +160,7 @@ def _check_engine(engine: str) -> None:
 
 
 def _check_args(horizon_months, outcome) -> Outcome:
-    if (
-        isinstance(horizon_months, bool)
-        or not isinstance(horizon_months, int | np.integer)
-        or horizon_months <= 0
-    ):
+    if not _whole_months(horizon_months):
         raise ValueError(
             f"horizon_months must be a positive whole number of months; found {horizon_months!r}."
         )

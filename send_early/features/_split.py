@@ -10,6 +10,11 @@ from ..exceptions import LeakageError
 __all__ = ["temporal_split"]
 
 
+def _whole_months(value) -> bool:
+    """Whether ``value`` is a label horizon: a whole number of months, 1 or more (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer) and value > 0
+
+
 def _as_of_values(frame: pd.DataFrame) -> pd.DatetimeIndex:
     if isinstance(frame.index, pd.MultiIndex) and "as_of" in frame.index.names:
         return pd.DatetimeIndex(frame.index.get_level_values("as_of"))
@@ -61,11 +66,7 @@ def temporal_split(frame: pd.DataFrame, *, test_as_of=None, horizon_months: int 
     """
     if horizon_months is None:
         horizon_months = frame.attrs.get("horizon_months")
-    if (
-        isinstance(horizon_months, bool)
-        or not isinstance(horizon_months, int | np.integer)
-        or horizon_months <= 0
-    ):
+    if not _whole_months(horizon_months):
         raise ValueError(
             f"horizon_months must be a positive whole number of months (or in frame.attrs); found {horizon_months!r}."
         )
