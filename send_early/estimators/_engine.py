@@ -143,6 +143,12 @@ class Engine:
     def fit(self, X, y, sample_weight=None, **validation) -> Engine:
         """Boost on ``X``, stopping early on ``X_val``/``y_val`` when given."""
         _require_internals()
+        empty = np.isnan(X).all(axis=0)
+        if empty.any():
+            # scikit-learn 1.9's binner fails on a column with no value ("window shape cannot
+            # be larger than input array shape"); a constant cannot be split on either, so
+            # the fitted trees are the same
+            X = np.where(empty, 0.0, X)
         self._model.fit(X, y, sample_weight=sample_weight, **validation)
         _require_internals(self._model)
         return self
