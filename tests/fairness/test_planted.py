@@ -65,16 +65,22 @@ def _planted_checks(spec, seed, plant):
 
 
 @pytest.mark.slow
-# seeds where the unplanted comparison is shown (in the issue-18 world of make_cohort, seed 3
-# flags fewer than ten Mixed children without the plant, so its gate fails closed)
+# seeds 1 and 2; on seed 3 (30,000 children, issue-18 world) the Mixed comparison is too
+# small for the Holm-corrected gate to reach (docs/fairness.md: the power the correction costs)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_planted_under_identification_fails_the_gate(spec_seeing_ethnicity, seed):
     plain, need0 = _planted_checks(spec_seeing_ethnicity, seed, None)
-    assert all(c["passed"] for c in plain.values()), [c["detail"] for c in plain.values()]
+    # without the plant no gate fails on a shown comparison (a gate whose comparison the
+    # disclosure rule hides fails closed, value None: fewer than ten children to compare)
+    assert any(c["value"] is not None for c in plain.values())
+    assert all(c["passed"] or c["value"] is None for c in plain.values()), [
+        c["detail"] for c in plain.values()
+    ]
     planted, need1 = _planted_checks(spec_seeing_ethnicity, seed, {"ethnicity": {PLANTED: 0.5}})
     # a gate fails on the planted group (the other may fail closed: recall hidden)
     assert any(
-        not c["passed"] and f"ethnicity={PLANTED}" in c["detail"] for c in planted.values()
+        not c["passed"] and c["value"] is not None and f"ethnicity={PLANTED}" in c["detail"]
+        for c in planted.values()
     ), [c["detail"] for c in planted.values()]
     # the plant is what the synthetic truth says: equal need, far less identified
     ident0 = need0.loc[PLANTED, "identified_among_need"]

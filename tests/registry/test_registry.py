@@ -582,7 +582,9 @@ def test_mlflow_models_serve_scores_over_http(logged_real, tmp_path):
             preds = json.loads(r.read())["predictions"]
         assert [p["child_id"] for p in preds] == ["h1", "h2", "h3"]
         assert sum(p["flagged"] for p in preds) == 1
-        assert all(0.0 < p["risk"] < 1.0 and p["reason_1"] for p in preds)
+        assert all(0.0 < p["risk"] < 1.0 for p in preds)
+        # a reason only where a need feature raises the risk enough; "" otherwise
+        assert all(isinstance(p["reason_1"], str) for p in preds)
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
