@@ -73,7 +73,7 @@ def test_card_lists_the_features_left_out_with_why(tmp_path):
     assert data["features"]["left_out"] == spec.left_out
     html = card.to_html()
     block = html[html.index("<h3>Features left out</h3>") :]
-    assert "<td>referrals_ep_365d</td>" in block
+    assert ">referrals_ep_365d</td>" in block
     assert "a record of the identification process itself" in block
     # a spec without reasons writes no key (old cards read back unchanged)
     del model.spec.left_out
