@@ -16,17 +16,10 @@ from ._labels import (
     make_training_frame,
     outcome_definition,
 )
+from ._pipeline import AGGREGATIONS, ROLES, TRANSFORMS, FeatureSpec, PipelineSpec, parse_window
 from ._population import POPULATIONS
-from ._spec import (
-    AGGREGATIONS,
-    ROLES,
-    TRANSFORMS,
-    FeatureSpec,
-    PipelineSpec,
-    feature_roles,
-    load_pipeline,
-    parse_window,
-)
+from ._records import feature_records
+from ._spec import feature_roles, load_pipeline
 from ._split import temporal_split
 
 __all__ = [
@@ -45,6 +38,7 @@ __all__ = [
     "build_features",
     "build_labels",
     "feature_roles",
+    "feature_records",
     "features_markdown",
     "load_pipeline",
     "make_training_frame",
