@@ -7,7 +7,6 @@ import dataclasses
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from send_early.features import (
     NEED_AREAS,
@@ -21,7 +20,7 @@ from send_early.features import (
 )
 from send_early.schema import PRIMARY_NEEDS, Tables
 
-from .test_leakage import EXTRACT, SPEC, as_contract, change_after, random_tables
+from .test_leakage import AFTER_AS_OF, EXTRACT, SPEC, changed_after
 
 AS_OF = "2021-09-01"
 SEN_SUPPORT = dataclasses.replace(SPEC, population="sen_support")
@@ -173,17 +172,9 @@ def test_duckdb_engine_refuses_the_sen_support_population(escalation_tables):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(3, 25),
-    frac=st.floats(0.0, 1.0),
-    how=st.sampled_from(["add", "remove", "change"]),
-)
+@given(**AFTER_AS_OF)
 def test_records_after_as_of_do_not_reach_the_escalation_population(seed, n, frac, how):
-    tables = as_contract(random_tables(seed, n))
-    lo = pd.to_datetime(tables["children"]["birth_date"]).min()
-    as_of = (lo + (EXTRACT - lo) * frac).normalize()
-    changed = change_after(tables, as_of, seed, how)
+    tables, as_of, changed = changed_after(seed, n, frac, how)
     before = build_features(tables, as_of, pipeline=SEN_SUPPORT, check=False)
     after = build_features(changed, as_of, pipeline=SEN_SUPPORT, check=False)
     pd.testing.assert_frame_equal(before, after)

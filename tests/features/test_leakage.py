@@ -299,18 +299,33 @@ def change_after(tables: Tables, as_of: pd.Timestamp, seed: int, how: str) -> Ta
     return Tables(out, tables.extract_date)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(3, 25),
-    frac=st.floats(0.0, 1.0),
-    how=st.sampled_from(["add", "remove", "change"]),
-)
-def test_records_after_as_of_do_not_change_features(seed, n, frac, how):
-    tables = as_contract(random_tables(seed, n))
+def as_of_within(tables: Tables, frac: float) -> pd.Timestamp:
+    """The day ``frac`` of the way from the first birth to the extract date."""
     lo = pd.to_datetime(tables["children"]["birth_date"]).min()
-    as_of = (lo + (EXTRACT - lo) * frac).normalize()
-    changed = change_after(tables, as_of, seed, how)
+    return (lo + (EXTRACT - lo) * frac).normalize()
+
+
+#: What the tests of records dated after the as-of date draw (see :func:`changed_after`).
+AFTER_AS_OF = {
+    "seed": st.integers(0, 2**32 - 1),
+    "n": st.integers(3, 25),
+    "frac": st.floats(0.0, 1.0),
+    "how": st.sampled_from(["add", "remove", "change"]),
+}
+
+
+def changed_after(seed: int, n: int, frac: float, how: str):
+    """Seeded tables of ``n`` children, an as-of date within them (:func:`as_of_within`), and
+    the same tables with the records dated after it added, removed or changed (``how``)."""
+    tables = as_contract(random_tables(seed, n))
+    as_of = as_of_within(tables, frac)
+    return tables, as_of, change_after(tables, as_of, seed, how)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**AFTER_AS_OF)
+def test_records_after_as_of_do_not_change_features(seed, n, frac, how):
+    tables, as_of, changed = changed_after(seed, n, frac, how)
     before = build_features(tables, as_of, pipeline=SPEC, check=False)
     after = build_features(changed, as_of, pipeline=SPEC, check=False)
     pd.testing.assert_frame_equal(before, after)
@@ -326,8 +341,7 @@ def test_records_after_as_of_do_not_change_features(seed, n, frac, how):
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30), frac=st.floats(0.0, 1.0))
 def test_counts_are_conserved(seed, n, frac):
     tables = as_contract(random_tables(seed, n))
-    lo = pd.to_datetime(tables["children"]["birth_date"]).min()
-    as_of = (lo + (EXTRACT - lo) * frac).normalize()
+    as_of = as_of_within(tables, frac)
     pop = population(tables, as_of, pipeline=SPEC, check=False)
     counts = pop.attrs["counts"]
     assert sum(counts.values()) == n == len(pop)
