@@ -101,6 +101,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     except OSError as exc:
         _err(f"could not write the outputs: {exc}")
         return EXIT_BAD_INPUT
+    _record_for_monitoring(run_path, args.tracking_uri)
     c = res.counts
     _say(
         f"Scored {c['scored']:,} of {c['input_children']:,} children at {args.as_of.date()} "
@@ -132,6 +133,18 @@ def cmd_score(args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_INPUT
     return EXIT_OK
+
+
+def _record_for_monitoring(run_path: Path, tracking_uri) -> None:
+    """Put a published run on record in the store, for `send-early monitor NAME`."""
+    from ..monitor import record_run
+
+    try:
+        record_run(run_path, store=tracking_uri)
+    except FileNotFoundError:  # no store: the run stands, monitoring names it with --runs
+        return
+    except (OSError, ValueError) as exc:
+        _err(f"note: the run is published but not on record for monitoring: {exc}")
 
 
 def _stages():

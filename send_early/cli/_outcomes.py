@@ -74,12 +74,13 @@ def add_outcome_commands(sub) -> None:
     s.add_argument("name", help="the model (registered name or model name) whose runs to read")
     s.add_argument(
         "--runs",
-        required=True,
+        default=None,
         nargs="+",
         type=Path,
         metavar="RUN",
         help="published runs: <out>_run.json manifests or the scores files (runs of other "
-        "models are skipped)",
+        "models are skipped); default: the runs of NAME on record in the store, which "
+        "`send-early score` records",
     )
     s.add_argument("--out", required=True, type=Path, help="folder for monitor.html and .json")
     s.add_argument(
@@ -147,18 +148,20 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     from ..monitor import monitor_report
 
     _check_out_folder(args.out)
-    missing = [str(p) for p in args.runs if not p.exists()]
-    if missing:
-        raise UsageError(f"--runs must name published runs; not found: {', '.join(missing)}.")
     if args.tables is not None and not args.tables.is_dir():
         raise UsageError(f"--tables must be a folder of contract tables; {args.tables} is not.")
+    runs = args.runs if args.runs is not None else _runs_on_record(args)
+    missing = [str(p) for p in runs if not p.exists()]
+    if missing:
+        raise UsageError(f"--runs must name published runs; not found: {', '.join(missing)}.")
     outcomes = None
-    if args.log is not None or args.tracking_uri is not None:
-        from ..outcomes import read_outcomes
+    if args.log is not None or args.tracking_uri is not None or args.runs is None:
+        from ..outcomes import outcome_log_path, read_outcomes
 
-        outcomes = read_outcomes(store=args.tracking_uri, log=args.log)
+        if args.runs is not None or outcome_log_path(args.tracking_uri, log=args.log).exists():
+            outcomes = read_outcomes(store=args.tracking_uri, log=args.log)
     report = monitor_report(
-        args.runs,
+        runs,
         name=args.name,
         tables=args.tables,
         outcomes=outcomes,
@@ -178,3 +181,18 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         )
     )
     return EXIT_OK
+
+
+def _runs_on_record(args: argparse.Namespace) -> list[Path]:
+    """The published runs of NAME on record in the store (``--runs`` not given)."""
+    from ..monitor import runs_on_record
+
+    runs = runs_on_record(args.name, store=args.tracking_uri)
+    if not runs:
+        raise ValueError(
+            f"monitoring needs the published scoring runs of {args.name!r}; none is on record "
+            "in the store. Score with `send-early score` against this store (each published "
+            "run is recorded), or name the runs with --runs."
+        )
+    _say(f"Reading {len(runs)} published run(s) of {args.name} on record in the store.")
+    return runs
