@@ -322,13 +322,19 @@ def changed_after(seed: int, n: int, frac: float, how: str):
     return tables, as_of, change_after(tables, as_of, seed, how)
 
 
+def features_unchanged(tables: Tables, changed: Tables, as_of, pipeline):
+    """Assert the features of ``tables`` and ``changed`` are equal; return both frames."""
+    before = build_features(tables, as_of, pipeline=pipeline, check=False)
+    after = build_features(changed, as_of, pipeline=pipeline, check=False)
+    pd.testing.assert_frame_equal(before, after)
+    return before, after
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(**AFTER_AS_OF)
 def test_records_after_as_of_do_not_change_features(seed, n, frac, how):
     tables, as_of, changed = changed_after(seed, n, frac, how)
-    before = build_features(tables, as_of, pipeline=SPEC, check=False)
-    after = build_features(changed, as_of, pipeline=SPEC, check=False)
-    pd.testing.assert_frame_equal(before, after)
+    before, after = features_unchanged(tables, changed, as_of, SPEC)
     y0 = build_labels(tables, as_of, horizon_months=12, pipeline=SPEC, check=False)
     # labels may look past as_of, but never change the population they are built for
     assert set(
