@@ -5,7 +5,7 @@ Every function takes ``y_true`` (0/1 identified need), ``risk`` (probabilities)
 and, where it matters, a tie-break key; none depends on a model class.
 """
 
-from ._backtest import BacktestResult, calibration_in_the_large, temporal_backtest
+from ._backtest import BACKTEST_METRICS, BacktestResult, calibration_in_the_large, temporal_backtest
 from ._baselines import (
     DEFAULT_RULES,
     BaselineComparison,
@@ -36,6 +36,7 @@ from ._metrics import (
 from ._phase import PHASES, PhaseEvaluation, phase_of
 
 __all__ = [
+    "BACKTEST_METRICS",
     "DAYS_PER_MONTH",
     "DEFAULT_RULES",
     "PHASES",

@@ -15,10 +15,10 @@ from ._metrics import average_precision, brier_score, expected_calibration_error
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["temporal_backtest", "BacktestResult", "calibration_in_the_large"]
+__all__ = ["BACKTEST_METRICS", "temporal_backtest", "BacktestResult", "calibration_in_the_large"]
 
-_METRICS = [
-    "prevalence",
+#: The metrics whose spread across test years a backtest reports (and the card shows), in order.
+BACKTEST_METRICS = (
     "roc_auc",
     "average_precision",
     "brier",
@@ -26,7 +26,8 @@ _METRICS = [
     "precision_at_k",
     "recall_at_k",
     "lift_at_k",
-]
+    "prevalence",
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -297,7 +298,7 @@ def temporal_backtest(
             f"with gap_years={gap_years}; years found: {years}."
         )
     by_year = pd.DataFrame(rows)
-    metrics = [m for m in _METRICS if m in by_year.columns]
+    metrics = [m for m in BACKTEST_METRICS if m in by_year.columns]
     values = by_year[metrics].astype(np.float64)
     spread = pd.DataFrame(
         {

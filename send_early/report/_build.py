@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._json import jsonable
+from ..evaluation import BACKTEST_METRICS
 from ..features import OUTCOMES, outcome_definition
 from ..governance import BAND
 from ..privacy import is_safe
@@ -383,18 +384,6 @@ def fairness_section(audit: Mapping | None) -> Fairness | None:
     )
 
 
-_BT_METRICS = (
-    "roc_auc",
-    "average_precision",
-    "brier",
-    "ece",
-    "precision_at_k",
-    "recall_at_k",
-    "lift_at_k",
-    "prevalence",
-)
-
-
 def backtest_section(bt: Mapping | None) -> Backtest | None:
     """The backtest by year and the spread of each metric across test years."""
     if bt is None:
@@ -404,7 +393,7 @@ def backtest_section(bt: Mapping | None) -> Backtest | None:
     if councils is not None:  # each year's councils partition its children
         councils = protect_cohort(councils, by=["test_year"])
     spread = []
-    for m in _BT_METRICS:
+    for m in BACKTEST_METRICS:
         vals = np.array(
             [
                 r[m]
