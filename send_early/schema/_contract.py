@@ -122,10 +122,13 @@ class Table:
         return {c.name: c.dtype for c in self.columns}
 
 
+def _col(name: str, kind: str, description: str, **rules) -> Column:
+    """One row of the contract below: name, kind and meaning first, then its rules."""
+    return Column(name, kind, description=description, **rules)
+
+
 def _id() -> Column:
-    return Column(
-        "child_id", "id", description="Pseudonymous child identifier, shared across tables."
-    )
+    return _col("child_id", "id", "Pseudonymous child identifier, shared across tables.")
 
 
 SEX = ("F", "M")
@@ -180,57 +183,55 @@ TABLES: Mapping[str, Table] = {
             "children",
             (
                 _id(),
-                Column("birth_date", "date", description="Date of birth."),
-                Column(
-                    "sex", "code", codes=SEX, description="Sex as recorded in the school census."
-                ),
-                Column(
+                _col("birth_date", "date", "Date of birth."),
+                _col("sex", "code", "Sex as recorded in the school census.", codes=SEX),
+                _col(
                     "ethnicity",
                     "code",
+                    "Major ethnic group; empty means Unclassified.",
                     nullable=True,
                     codes=ETHNICITY,
                     null_means="Unclassified",
-                    description="Major ethnic group; empty means Unclassified.",
                 ),
-                Column(
+                _col(
                     "imd_decile",
                     "int",
+                    "Index of Multiple Deprivation decile of home area (1 = most deprived).",
                     nullable=True,
                     min=1,
                     max=10,
-                    description="Index of Multiple Deprivation decile of home area (1 = most deprived).",
                 ),
-                Column(
+                _col(
                     "gestation_weeks",
                     "int",
+                    "Completed weeks of gestation at birth.",
                     nullable=True,
                     min=22,
                     max=44,
-                    description="Completed weeks of gestation at birth.",
                 ),
-                Column(
+                _col(
                     "birth_weight_g",
                     "int",
+                    "Birth weight in grams.",
                     nullable=True,
                     min=300,
                     max=6000,
-                    description="Birth weight in grams.",
                 ),
-                Column(
+                _col(
                     "moved_out_date",
                     "date",
+                    "Date the child left the council area; empty if still resident.",
                     nullable=True,
-                    description="Date the child left the council area; empty if still resident.",
                 ),
-                Column(
+                _col(
                     "council_id",
                     "str",
+                    "Pseudonymous council (local authority) of the child; lets a "
+                    "model be trained on some councils and tested on another. Added in contract "
+                    "v2, optional.",
                     nullable=True,
                     optional=True,
                     if_absent="results cannot be split by council (one area is assumed).",
-                    description="Pseudonymous council (local authority) of the child; lets a "
-                    "model be trained on some councils and tested on another. Added in contract "
-                    "v2, optional.",
                 ),
             ),
             date_column="birth_date",
@@ -241,37 +242,37 @@ TABLES: Mapping[str, Table] = {
             "health_reviews",
             (
                 _id(),
-                Column("review_date", "date", description="Date of the health visitor review."),
-                Column(
+                _col("review_date", "date", "Date of the health visitor review."),
+                _col(
                     "review_type",
                     "code",
+                    "1-year or 2-year (2-2.5 year) review.",
                     codes=REVIEW_TYPES,
-                    description="1-year or 2-year (2-2.5 year) review.",
                 ),
                 *(
-                    Column(
+                    _col(
                         d,
                         "int",
+                        f"ASQ-3 {d[4:].replace('_', ' ')} score (0-60 in steps of 5).",
                         nullable=True,
                         min=0,
                         max=60,
                         step=5,
-                        description=f"ASQ-3 {d[4:].replace('_', ' ')} score (0-60 in steps of 5).",
                     )
                     for d in ASQ_DOMAINS
                 ),
-                Column(
+                _col(
                     "asq_interval_months",
                     "int",
+                    "ASQ-3 questionnaire interval used, in months (one of "
+                    + ", ".join(map(str, ASQ_INTERVALS))
+                    + "); added in contract v2, optional.",
                     nullable=True,
                     min=2,
                     max=60,
                     optional=True,
                     if_absent="ASQ-3 below-cut-off features will be missing (the cut-offs differ "
                     "by questionnaire interval).",
-                    description="ASQ-3 questionnaire interval used, in months (one of "
-                    + ", ".join(map(str, ASQ_INTERVALS))
-                    + "); added in contract v2, optional.",
                 ),
             ),
             date_column="review_date",
@@ -281,23 +282,15 @@ TABLES: Mapping[str, Table] = {
             "census",
             (
                 _id(),
-                Column(
-                    "census_date",
-                    "date",
-                    description="School census day (autumn, spring or summer).",
-                ),
-                Column("school_id", "str", description="Pseudonymous school identifier."),
-                Column(
-                    "fsm_eligible",
-                    "bool",
-                    description="Eligible for free school meals on census day.",
-                ),
-                Column("eal", "bool", description="First language other than English."),
-                Column(
+                _col("census_date", "date", "School census day (autumn, spring or summer)."),
+                _col("school_id", "str", "Pseudonymous school identifier."),
+                _col("fsm_eligible", "bool", "Eligible for free school meals on census day."),
+                _col("eal", "bool", "First language other than English."),
+                _col(
                     "sen_provision",
                     "code",
+                    "N no SEN, K SEN support, E EHC plan.",
                     codes=SEN_PROVISION,
-                    description="N no SEN, K SEN support, E EHC plan.",
                 ),
             ),
             date_column="census_date",
@@ -307,30 +300,18 @@ TABLES: Mapping[str, Table] = {
             "attendance",
             (
                 _id(),
-                Column("term_start", "date", description="First day of the term."),
-                Column(
-                    "term_end", "date", description="Last day of the term (on or after term_start)."
-                ),
-                Column(
-                    "possible_sessions",
-                    "int",
-                    min=0,
-                    max=MAX_TERM_SESSIONS,
-                    description="Possible half-day sessions (a long term has about 160).",
-                ),
-                Column(
-                    "authorised_absence",
-                    "int",
-                    min=0,
-                    max=MAX_TERM_SESSIONS,
-                    description="Sessions of authorised absence.",
-                ),
-                Column(
-                    "unauthorised_absence",
-                    "int",
-                    min=0,
-                    max=MAX_TERM_SESSIONS,
-                    description="Sessions of unauthorised absence.",
+                _col("term_start", "date", "First day of the term."),
+                _col("term_end", "date", "Last day of the term (on or after term_start)."),
+                *(  # half-day sessions in the term
+                    _col(name, "int", text, min=0, max=MAX_TERM_SESSIONS)
+                    for name, text in (
+                        (
+                            "possible_sessions",
+                            "Possible half-day sessions (a long term has about 160).",
+                        ),
+                        ("authorised_absence", "Sessions of authorised absence."),
+                        ("unauthorised_absence", "Sessions of unauthorised absence."),
+                    )
                 ),
             ),
             date_column="term_end",
@@ -341,22 +322,20 @@ TABLES: Mapping[str, Table] = {
             "exclusions",
             (
                 _id(),
-                Column(
-                    "start_date", "date", description="First day of the suspension or exclusion."
-                ),
-                Column(
+                _col("start_date", "date", "First day of the suspension or exclusion."),
+                _col(
                     "category",
                     "code",
+                    "Suspension or permanent exclusion.",
                     codes=EXCLUSION_CATEGORIES,
-                    description="Suspension or permanent exclusion.",
                 ),
-                Column(
+                _col(
                     "days",
                     "float",
+                    "Length in school days (> 0; at most a school year of 190 days).",
                     nullable=True,
                     min=0,
                     max=SCHOOL_YEAR_DAYS,
-                    description="Length in school days (> 0; at most a school year of 190 days).",
                 ),
             ),
             date_column="start_date",
@@ -367,19 +346,19 @@ TABLES: Mapping[str, Table] = {
             "assessments",
             (
                 _id(),
-                Column("assessment_date", "date", description="Date of the assessment."),
-                Column(
+                _col("assessment_date", "date", "Date of the assessment."),
+                _col(
                     "measure",
                     "code",
+                    "EYFSP good level of development or area (0/1), or Year 1 phonics mark (0-40).",
                     codes=MEASURES,
-                    description="EYFSP good level of development or area (0/1), or Year 1 phonics mark (0-40).",
                 ),
-                Column(
+                _col(
                     "value",
                     "float",
+                    "0 or 1 for EYFSP measures; 0-40 for phonics_mark.",
                     min=0,
                     max=40,
-                    description="0 or 1 for EYFSP measures; 0-40 for phonics_mark.",
                 ),
             ),
             date_column="assessment_date",
@@ -390,18 +369,13 @@ TABLES: Mapping[str, Table] = {
             "social_care",
             (
                 _id(),
-                Column("start_date", "date", description="Start of the episode."),
-                Column(
-                    "end_date",
-                    "date",
-                    nullable=True,
-                    description="End of the episode; empty if open.",
-                ),
-                Column(
+                _col("start_date", "date", "Start of the episode."),
+                _col("end_date", "date", "End of the episode; empty if open.", nullable=True),
+                _col(
                     "episode",
                     "code",
+                    "Child in need, child protection plan, or looked after.",
                     codes=EPISODES,
-                    description="Child in need, child protection plan, or looked after.",
                 ),
             ),
             date_column="start_date",
@@ -412,8 +386,8 @@ TABLES: Mapping[str, Table] = {
             "referrals",
             (
                 _id(),
-                Column("referral_date", "date", description="Date of referral."),
-                Column("service", "code", codes=SERVICES, description="Service referred to."),
+                _col("referral_date", "date", "Date of referral."),
+                _col("service", "code", "Service referred to.", codes=SERVICES),
             ),
             date_column="referral_date",
             description="One row per referral to a health, therapy or early-help service.",
@@ -422,19 +396,19 @@ TABLES: Mapping[str, Table] = {
             "sen_events",
             (
                 _id(),
-                Column("event_date", "date", description="Date of the event."),
-                Column(
+                _col("event_date", "date", "Date of the event."),
+                _col(
                     "event",
                     "code",
+                    "Start of SEN support, request for EHC needs assessment, or EHC plan issued.",
                     codes=SEN_EVENTS,
-                    description="Start of SEN support, request for EHC needs assessment, or EHC plan issued.",
                 ),
-                Column(
+                _col(
                     "primary_need",
                     "code",
+                    "Primary type of need, where recorded.",
                     nullable=True,
                     codes=PRIMARY_NEEDS,
-                    description="Primary type of need, where recorded.",
                 ),
             ),
             date_column="event_date",
