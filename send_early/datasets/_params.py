@@ -107,8 +107,9 @@ class _P:
     req_absence: float = -0.45
     issue_a0: float = 0.4
     req_hazard: float = 0.6  # requests a year at the latest year's rate
-    # ASQ-3 means at 2 years (scores 0-60)
-    asq_mu: tuple[float, ...] = (41.0, 51.0, 49.0, 43.0, 46.0)
+    # ASQ-3: mean score above the cut-off's step boundary, by domain, and the spread, both at
+    # 24 months (scaled to each interval's room above its cut-off)
+    asq_gap: tuple[float, ...] = (9.7, 11.6, 12.0, 12.5, 11.7)
     asq_sd: float = 9.0
     # free school meals threshold on the family deprivation scale (~25% eligible)
     fsm_threshold: float = 0.8
@@ -194,6 +195,17 @@ _GLD = {
 }
 #: Summers with no EYFSP and no June phonics check (pandemic).
 _NO_ASSESSMENT_YEARS = (2020, 2021)
+
+#: ASQ-3 questionnaire a health visitor picks by the child's age at the review (send_facts 3.9;
+#: the publisher's age windows): (months, days) of age from which each interval is used. A
+#: review before 23 months is the 1-year review and gets the 12-month questionnaire.
+_ASQ_FROM_AGE = ((0, 0, 12), (23, 0, 24), (25, 16, 27), (28, 16, 30), (31, 16, 33), (34, 16, 36))
+#: Cut-offs (mean - 2 SD) of the intervals the shipped table (features/asq_cutoffs.toml) does
+#: not hold, used only to place the simulated scores: 12 months as cited from the ASQ-3 User's
+#: Guide by a secondary source [U]; 33 months midway between the 30- and 36-month rows.
+_ASQ_EXTRA_CUTOFFS = {12: (15.64, 21.49, 34.50, 27.32, 21.73)}
+#: Share of 2-year reviews done late, after 30 months (up to 36) [assumption].
+_ASQ_LATE_REVIEW = 0.10
 
 
 def _by_year(table: dict[int, float], years: np.ndarray) -> np.ndarray:

@@ -18,9 +18,22 @@ from ..schema import (
     SERVICES,
     TABLES,
 )
-from ._params import _ABSENCE, _FSM, _GLD, _NAT, _NEVER, _NO_ASSESSMENT_YEARS, _by_year
+from ._params import (
+    _ABSENCE,
+    _ASQ_EXTRA_CUTOFFS,
+    _ASQ_FROM_AGE,
+    _ASQ_LATE_REVIEW,
+    _EPOCH,
+    _FSM,
+    _GLD,
+    _NAT,
+    _NEVER,
+    _NO_ASSESSMENT_YEARS,
+    _by_year,
+)
 from ._util import (
     _busday,
+    _d,
     _dates,
     _expand,
     _float,
@@ -283,6 +296,36 @@ def _exclusions(info, chan, male, dep, cutoff, cal, rng) -> dict:
     }
 
 
+def _add_months(day: np.ndarray, months: int) -> np.ndarray:
+    """``day`` plus whole calendar months (the last day of a shorter month where needed)."""
+    d = _d(day)
+    month = d.astype("datetime64[M]")
+    offset = (d - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + months
+    last = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    out = target.astype("datetime64[D]") + np.minimum(offset, last - 1)
+    return (out - _EPOCH).astype(np.int64)
+
+
+def _asq_interval(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The ASQ-3 questionnaire interval (months) for a review on ``day`` (by age at the review)."""
+    out = np.full(len(day), _ASQ_FROM_AGE[0][2], dtype=np.int64)
+    for months, days, interval in _ASQ_FROM_AGE[1:]:
+        out = np.where(day >= _add_months(birth, months) + days, interval, out)
+    return out
+
+
+def _asq_anchor_cutoffs() -> dict[int, np.ndarray]:
+    """Cut-offs by interval that place the simulated scores (shipped ones first)."""
+    from ..features import CUTOFF_TABLES
+
+    table = CUTOFF_TABLES["asq3"]
+    cut = {m: np.array([c[d] for d in ASQ_DOMAINS]) for m, c in table.cutoffs.items()}
+    cut |= {m: np.array(v) for m, v in _ASQ_EXTRA_CUTOFFS.items()}
+    cut.setdefault(33, (cut[30] + cut[36]) / 2)
+    return cut
+
+
 def _health_reviews(n, birth, cutoff, chan, dep, eal, gest, rng, P) -> dict:
     # domain -> channel (communication, gross motor, fine motor, problem solving, personal-social)
     dom_chan = np.array([0, 3, 3, 1, 2])
@@ -290,10 +333,26 @@ def _health_reviews(n, birth, cutoff, chan, dep, eal, gest, rng, P) -> dict:
     dom_ch = dom_ch.copy()
     dom_ch[:, 2] = 0.6 * chan[:, 3] + 0.4 * chan[:, 1]
     immature = np.clip(37 - gest, 0, 15) / 6.0
+    # scores sit as far above each interval's cut-off, in that interval's spread, as they sit
+    # above the 24-month cut-off at 24 months, so the share below a cut-off is the same whichever
+    # questionnaire the age at the review calls for. Scores step by 5: a score is under a cut-off
+    # when it is under the step boundary below it (25.17 -> a score of 25 or less)
+    anchor = _asq_anchor_cutoffs()
+    months = np.array(sorted(anchor))
+    edge = 5 * np.ceil(np.stack([anchor[m] for m in months]) / 5) - 2.5
+    spread = (60 - edge) / (60 - edge[months == 24])
+    mus = edge + np.array(P.asq_gap) * spread
     rows = []
     covid = (_ymd(2020, 4, 1), _ymd(2021, 3, 31))  # fewer reviews, many remote, in 2020/21
     for rtype, p_do, lo, hi, noise in (("1y", 1.5, 300, 470, 1.0), ("2y", 1.35, 730, 913, 0.8)):
-        day = birth + _uniform_days(rng, np.full(n, lo), np.full(n, hi))
+        u = rng.random(n)
+        if rtype == "2y":  # most by 30 months, some later (to 36 months)
+            late = u >= 1 - _ASQ_LATE_REVIEW
+            u = np.where(
+                late, (u - 1 + _ASQ_LATE_REVIEW) / _ASQ_LATE_REVIEW, u / (1 - _ASQ_LATE_REVIEW)
+            )
+            lo, hi = np.where(late, hi + 1, lo), np.where(late, 1095, hi)
+        day = birth + lo + np.floor(u * (np.maximum(hi - lo, 0) + 1)).astype(np.int64)
         drop = P.review_covid_drop * ((day >= covid[0]) & (day <= covid[1]))
         done = rng.random(n) < _sigmoid(p_do - 0.25 * dep - 0.3 * eal - drop)
         m = done & (day <= cutoff)
@@ -302,22 +361,22 @@ def _health_reviews(n, birth, cutoff, chan, dep, eal, gest, rng, P) -> dict:
             -0.55 * dom_ch[idx]
             - 0.15 * dep[idx, None]
             - 0.35 * immature[idx, None]
-            + rng.normal(0, noise * 0.8, size=(len(idx), 5))
-            + rng.normal(0, 0.35, size=(len(idx), 1))
+            + rng.normal(0, noise * 0.6, size=(len(idx), 5))
+            + rng.normal(0, 0.5, size=(len(idx), 1))
         )
-        mu = np.array(P.asq_mu) + (0 if rtype == "2y" else 2.0)
-        score = np.clip(5 * np.round((mu + P.asq_sd * z) / 5), 0, 60)
+        interval = _asq_interval(birth[idx], day[idx])
+        k = np.searchsorted(months, interval)
+        score = np.clip(5 * np.round((mus[k] + P.asq_sd * spread[k] * z) / 5), 0, 60)
         no_asq = rng.random(len(idx)) < 0.07
         dom_missing = rng.random((len(idx), 5)) < 0.02
         score = np.where(no_asq[:, None] | dom_missing, np.nan, score)
-        rows.append((idx, day[idx], np.full(len(idx), REVIEW_TYPES.index(rtype)), score))
-    rtypes = np.concatenate([r[2] for r in rows])
+        rows.append((idx, day[idx], np.full(len(idx), REVIEW_TYPES.index(rtype)), score, interval))
     out = {
         "child": np.concatenate([r[0] for r in rows]),
         "review_date": np.concatenate([r[1] for r in rows]),
-        "review_type": rtypes,
-        # the questionnaire whose cut-offs the scores are simulated against
-        "asq_interval_months": np.where(rtypes == REVIEW_TYPES.index("1y"), 12.0, 24.0),
+        "review_type": np.concatenate([r[2] for r in rows]),
+        # the questionnaire a health visitor picks by the child's age at the review
+        "asq_interval_months": np.concatenate([r[4] for r in rows]).astype(float),
     }
     scores = np.concatenate([r[3] for r in rows])
     for j, d in enumerate(ASQ_DOMAINS):

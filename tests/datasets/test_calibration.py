@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_early.schema import ASQ_CUTOFFS, PHONICS_THRESHOLD
+from send_early.features import CUTOFF_TABLES
+from send_early.schema import PHONICS_THRESHOLD
 
 from .conftest import first_event, january_primary, school_year_start
 
@@ -117,10 +118,14 @@ def test_eyfsp_gld_and_later_identification(large):
 def test_asq_all_five_and_phonics(large):
     tables, _ = large
     h = tables["health_reviews"]
+    # the 2-2.5 year review, each against its own questionnaire's cut-offs
     h = h[h["review_type"] == "2y"]
+    h = h[h["asq_interval_months"].isin([24, 27, 30])]
     ok = np.ones(len(h), bool)
-    for col, cut in ASQ_CUTOFFS.items():
-        ok &= ~(h[col].astype("Float64") < cut).fillna(False).to_numpy(bool)
+    for months in (24, 27, 30):
+        at = (h["asq_interval_months"] == months).to_numpy()
+        for col, cut in CUTOFF_TABLES["asq3"].cutoffs[months].items():
+            ok &= ~(at & (h[col].astype("Float64") < cut).fillna(False).to_numpy(bool))
     _between(ok.mean(), 0.78, 0.85, "ASQ all five at or above cut-off")
     a = tables["assessments"]
     ph = a.loc[a["measure"] == "phonics_mark", "value"].astype(float)

@@ -175,7 +175,8 @@ def test_health_reviews_at_the_right_ages(large):
     h = tables["health_reviews"]
     age = (h["review_date"] - pd.Series(_birth(tables, h), index=h.index)).dt.days / 30.44
     one = (h["review_type"] == "1y").to_numpy()
-    assert age[one].between(9, 16).all() and age[~one].between(23.9, 30.1).all()
+    # 2-year reviews: most by 30 months, some late (to 36 months)
+    assert age[one].between(9, 16).all() and age[~one].between(23.9, 36.1).all()
     assert h.groupby(["child_id", "review_type"], observed=True).size().max() == 1
     # not every child has every review, and some reviews lack ASQ scores
     n = len(tables["children"])
