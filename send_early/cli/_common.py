@@ -163,13 +163,18 @@ def _months_arg(text: str) -> int:
     )
 
 
-def _extract_date_option(s: argparse.ArgumentParser) -> None:
+def _date_option(s: argparse.ArgumentParser, flag: str, help: str, required=False) -> None:
+    """A YYYY-MM-DD date option (None when an optional one is not given)."""
     s.add_argument(
+        flag, type=_date_arg, default=None, required=required, metavar="YYYY-MM-DD", help=help
+    )
+
+
+def _extract_date_option(s: argparse.ArgumentParser) -> None:
+    _date_option(
+        s,
         "--extract-date",
-        type=_date_arg,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="the date the extract was taken; needed when DIR has no manifest.json, "
+        "the date the extract was taken; needed when DIR has no manifest.json, "
         "and overrides the manifest's",
     )
 
@@ -203,13 +208,7 @@ def _scoring_inputs(s: argparse.ArgumentParser) -> None:
     """DIR, --model and --as-of: what score and lists (which scores first) read."""
     s.add_argument("dir", help="folder of contract tables")
     s.add_argument("--model", required=True, help="models:/NAME@ALIAS URI or a saved model folder")
-    s.add_argument(
-        "--as-of",
-        required=True,
-        type=_date_arg,
-        metavar="YYYY-MM-DD",
-        help="as-of date, on or before the extract date",
-    )
+    _date_option(s, "--as-of", "as-of date, on or before the extract date", required=True)
 
 
 def _scoring_options(s: argparse.ArgumentParser) -> None:
