@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..governance import DEFAULT_THRESHOLDS, MANUAL_CHECKLIST, run_checks
 from ..schema import atomic_write
+from . import _sections as sec
 from ._build import (
     INTENDED_USE,
     LIMITATIONS,
@@ -28,24 +29,6 @@ from ._build import (
 from ._data import data_summary_section
 from ._phase import phase_rows
 from ._privacy import MIN_CELL
-from ._sections import (
-    Backtest,
-    Baselines,
-    Calibration,
-    Capacity,
-    Check,
-    DataSummary,
-    Explanation,
-    Fairness,
-    Features,
-    IntendedUse,
-    LeadTime,
-    ManualItem,
-    Metrics,
-    ModelInfo,
-    Outcome,
-    plain,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -61,23 +44,23 @@ _SECTIONS: dict[str, type | None] = {
     "generated": None,
     "synthetic": None,
     "passed": None,
-    "checks": Check,
+    "checks": sec.Check,
     "thresholds": None,
     "min_cell": None,
-    "manual_checklist": ManualItem,
-    "model": ModelInfo,
-    "intended_use": IntendedUse,
-    "data_summary": DataSummary,
-    "outcome": Outcome,
-    "features": Features,
-    "explanation": Explanation,
-    "metrics": Metrics,
-    "calibration": Calibration,
-    "capacity": Capacity,
-    "lead_time": LeadTime,
-    "baselines": Baselines,
-    "fairness": Fairness,
-    "backtest": Backtest,
+    "manual_checklist": sec.ManualItem,
+    "model": sec.ModelInfo,
+    "intended_use": sec.IntendedUse,
+    "data_summary": sec.DataSummary,
+    "outcome": sec.Outcome,
+    "features": sec.Features,
+    "explanation": sec.Explanation,
+    "metrics": sec.Metrics,
+    "calibration": sec.Calibration,
+    "capacity": sec.Capacity,
+    "lead_time": sec.LeadTime,
+    "baselines": sec.Baselines,
+    "fairness": sec.Fairness,
+    "backtest": sec.Backtest,
     "limitations": None,
 }
 _OPTIONAL = ("explanation", "lead_time", "baselines", "fairness", "backtest")  # may be null
@@ -135,23 +118,23 @@ class ModelCard:
     title: str
     generated: str
     synthetic: bool
-    checks: tuple[Check, ...]
+    checks: tuple[sec.Check, ...]
     thresholds: dict[str, float]
     min_cell: int
-    manual_checklist: tuple[ManualItem, ...]
-    model: ModelInfo
-    intended_use: IntendedUse
-    data_summary: DataSummary
-    outcome: Outcome
-    features: Features
-    explanation: Explanation | None
-    metrics: Metrics
-    calibration: Calibration
-    capacity: Capacity
-    lead_time: LeadTime | None
-    baselines: Baselines | None
-    fairness: Fairness | None
-    backtest: Backtest | None
+    manual_checklist: tuple[sec.ManualItem, ...]
+    model: sec.ModelInfo
+    intended_use: sec.IntendedUse
+    data_summary: sec.DataSummary
+    outcome: sec.Outcome
+    features: sec.Features
+    explanation: sec.Explanation | None
+    metrics: sec.Metrics
+    calibration: sec.Calibration
+    capacity: sec.Capacity
+    lead_time: sec.LeadTime | None
+    baselines: sec.Baselines | None
+    fairness: sec.Fairness | None
+    backtest: sec.Backtest | None
     limitations: tuple[str, ...]
     schema: str = CARD_SCHEMA
     schema_version: int = SCHEMA_VERSION
@@ -174,7 +157,7 @@ class ModelCard:
         out = {}
         for key in _SECTIONS:
             value = self.passed if key == "passed" else getattr(self, key)
-            out[key] = value.bins_list() if isinstance(value, Calibration) else plain(value)
+            out[key] = value.bins_list() if isinstance(value, sec.Calibration) else sec.plain(value)
         return out
 
     def to_json(self) -> str:
@@ -287,11 +270,13 @@ def _read_sections(data: Mapping) -> tuple[dict, list[str]]:
         value = data[key]
         if section is None or (value is None and key in _OPTIONAL):
             kw[key] = value
-        elif section in (Check, ManualItem, Calibration) and not isinstance(value, list):
+        elif section in (sec.Check, sec.ManualItem, sec.Calibration) and not isinstance(
+            value, list
+        ):
             problems.append(f"{key} must be a list; found {type(value).__name__}")
-        elif section is Calibration:
-            kw[key] = Calibration(bins=value)
-        elif section in (Check, ManualItem):
+        elif section is sec.Calibration:
+            kw[key] = sec.Calibration(bins=value)
+        elif section in (sec.Check, sec.ManualItem):
             found = [section.problem(v, f"{key}[{i}]") for i, v in enumerate(value)]
             problems += [p for p in found if p]
             kw[key] = [section(**v) for v in value] if not any(found) else []
@@ -401,9 +386,9 @@ def build_model_card(
         checks=(),
         thresholds={**DEFAULT_THRESHOLDS, **(thresholds or {})},
         min_cell=MIN_CELL,
-        manual_checklist=[ManualItem(id=i, item=text) for i, text in MANUAL_CHECKLIST],
+        manual_checklist=[sec.ManualItem(id=i, item=text) for i, text in MANUAL_CHECKLIST],
         model=info,
-        intended_use=IntendedUse(intended=INTENDED_USE, out_of_scope=OUT_OF_SCOPE),
+        intended_use=sec.IntendedUse(intended=INTENDED_USE, out_of_scope=OUT_OF_SCOPE),
         data_summary=data_summary_section(data_summary, model, ev),
         outcome=outcome,
         features=features,
@@ -415,7 +400,7 @@ def build_model_card(
     )
     # the checks read the card as JSON: what they judge is what a reviewer reads
     checks = run_checks(card.to_dict(), thresholds)
-    card = replace(card, checks=tuple(Check(**c) for c in checks))
+    card = replace(card, checks=tuple(sec.Check(**c) for c in checks))
     if out_dir is not None:
         card.save(out_dir)
     return card

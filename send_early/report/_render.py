@@ -1,9 +1,9 @@
 """HTML rendering of a :class:`ModelCard` with Jinja2 templates (autoescaped).
 
 One self-contained page: inline CSS, base64 PNG plots, no scripts, fonts or links to
-fetch, readable on a phone. The templates live in ``templates/`` (package data); this
-module draws the plots and declares each table's columns, so every key a table reads is
-named once, here.
+fetch, readable on a phone. The templates live in ``templates/`` and each table's columns
+in ``columns.toml`` (package data), so every key a table reads is named once; this module
+draws the plots and picks the rows.
 """
 
 from __future__ import annotations
@@ -48,135 +48,26 @@ class Column(NamedTuple):
     kind: str
 
 
-def _cols(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
-    return tuple(Column(*s) for s in specs)
+def _load_columns() -> tuple[dict[str, tuple[Column, ...]], tuple[tuple[str, str, str], ...]]:
+    """The card's table columns and headline figures, from ``columns.toml`` (package data)."""
+    import tomllib
+    from importlib.resources import files
+
+    data = tomllib.loads(files(__package__).joinpath("columns.toml").read_text(encoding="utf-8"))
+
+    def cols(specs) -> tuple[Column, ...]:
+        out = []
+        for s in specs:
+            out += data["shared"][s[1:]] if isinstance(s, str) else [s]
+        return tuple(Column(*c) for c in out)
+
+    return {k: cols(v) for k, v in data["columns"].items()}, tuple(map(tuple, data["headline"]))
 
 
-# calibration in the large of a backtest year, or of one council in it
-_CALIBRATION_IN_THE_LARGE = (
-    ("n_test", "children", "int"),
-    ("prevalence", "observed", "pct"),
-    ("mean_risk", "mean predicted", "pct"),
-    ("calibration_in_the_large", "observed minus predicted", "signed"),
-    ("calibration_in_the_large_low", "95% low", "signed"),
-    ("calibration_in_the_large_high", "95% high", "signed"),
-)
+#: The columns of every table in the card, by table (declared in ``columns.toml``).
+COLUMNS: dict[str, tuple[Column, ...]]
+COLUMNS, _HEADLINE = _load_columns()  # headline: label, headline key, kind
 
-#: The columns of every table in the card, by table.
-COLUMNS: dict[str, tuple[Column, ...]] = {
-    "tables": _cols(
-        ("table", "table", "text"),
-        ("rows", "rows", "int"),
-        ("children", "children", "int"),
-        ("from", "from", "text"),
-        ("to", "to", "text"),
-    ),
-    "missingness": _cols(("feature", "feature", "text"), ("missing", "missing", "pct")),
-    "features": _cols(("feature", "feature", "text"), ("label", "plain-English label", "wrap")),
-    "terms": _cols(
-        ("label", "feature", "wrap"),
-        ("importance", "importance", "num"),
-        ("protected", "protected", "num"),
-    ),
-    "baselines": _cols(
-        ("baseline", "baseline", "text"),
-        ("k", "k", "int"),
-        ("true_positives", "found", "int"),
-        ("precision", "precision", "pct"),
-        ("recall", "recall", "pct"),
-        ("lift", "lift", "num"),
-        ("description", "description", "wrap"),
-    ),
-    "calibration": _cols(
-        ("bin", "bin", "int"),
-        ("n", "children", "int"),
-        ("n_events", "identified", "int"),
-        ("mean_predicted", "mean predicted", "pct"),
-        ("observed_rate", "observed", "pct"),
-        ("ci_low", "95% low", "pct"),
-        ("ci_high", "95% high", "pct"),
-    ),
-    "capacity": _cols(
-        ("share", "flagged share", "pct"),
-        ("k", "children flagged", "int"),
-        ("true_positives", "found", "int"),
-        ("precision", "precision", "pct"),
-        ("recall", "recall", "pct"),
-        ("lift", "lift", "num"),
-    ),
-    "lead_time": _cols(
-        ("interval", "months after as-of date", "text"),
-        ("n", "children", "int"),
-        ("share", "share", "pct"),
-    ),
-    "disparity": _cols(
-        ("feature", "feature", "text"),
-        ("group", "group", "text"),
-        ("reference", "reference", "text"),
-        ("value", "FNR", "pct"),
-        ("reference_value", "reference FNR", "pct"),
-        ("ratio", "ratio", "num"),
-        ("ratio_low", "95% low", "num"),
-        ("ratio_high", "95% high", "num"),
-        ("within_band", "within band", "num"),
-    ),
-    "by_group": _cols(
-        ("feature", "feature", "text"),
-        ("group", "group", "text"),
-        ("n", "children", "int"),
-        ("prevalence", "identified", "pct"),
-        ("flag_rate", "flagged", "pct"),
-        ("fnr", "missed (FNR)", "pct"),
-        ("recall", "recall", "pct"),
-        ("precision", "precision", "pct"),
-        ("fpr", "FPR", "pct"),
-        ("mean_risk", "mean risk", "pct"),
-        ("observed_rate", "observed", "pct"),
-        ("calibration_gap", "risk minus observed", "signed"),
-    ),
-    # backtest columns are shown when some year has the figure
-    "backtest": _cols(
-        ("test_year", "test year", "text"),
-        ("train_years", "trained on", "text"),
-        ("n_test", "children", "int"),
-        ("prevalence", "base rate", "pct"),
-        ("roc_auc", "ROC AUC", "num"),
-        ("average_precision", "AP", "num"),
-        ("ece", "ECE", "num"),
-        ("recall_at_k", "recall at k", "pct"),
-    ),
-    "calibration_by_year": _cols(("test_year", "test year", "text"), *_CALIBRATION_IN_THE_LARGE),
-    "calibration_by_council": _cols(
-        ("test_year", "test year", "text"),
-        ("council_id", "council", "text"),
-        *_CALIBRATION_IN_THE_LARGE,
-    ),
-    "spread": _cols(
-        ("metric", "metric", "text"),
-        ("mean", "mean", "num"),
-        ("sd", "sd", "num"),
-        ("min", "min", "num"),
-        ("max", "max", "num"),
-        ("n_years", "years", "int"),
-    ),
-}
-
-# label, headline key, kind; a missing or hidden figure is left out (ROC AUC always shown)
-_HEADLINE = (
-    ("children evaluated", "n", "int"),
-    ("later identified", "n_positive", "int"),
-    ("base rate", "prevalence", "pct"),
-    ("mean predicted risk", "mean_risk", "pct"),
-    ("ROC AUC", "roc_auc", "num"),
-    ("average precision", "average_precision", "num"),
-    ("Brier score", "brier", "num"),
-    ("expected calibration error", "ece", "num"),
-    ("capacity k (children flagged)", "k", "int"),
-    ("later identified among flagged", "true_positives", "int"),
-    ("precision at k", "precision_at_k", "pct"),
-    ("recall at k", "recall_at_k", "pct"),
-    ("lift at k", "lift_at_k", "num"),
-)
 _GIVEN = (
     "source",
     "extract_date",
