@@ -1,5 +1,5 @@
-"""HTML for the monitoring report: tables formatted here, laid out by a Jinja2 template
-(autoescaped) in ``templates/``. On a phone each table row becomes a small card."""
+"""HTML for the monitoring report: tables formatted here (their columns declared in
+``columns.toml``), laid out by a Jinja2 template (autoescaped) in ``templates/``. On a phone each table row becomes a small card."""
 
 from __future__ import annotations
 
@@ -38,63 +38,31 @@ def _text(v) -> str:
     return "" if v is None else str(v)
 
 
-# (label, key, formatter, numeric) per column of each table
-_COLUMNS = {
-    "runs": [
-        ("Run (as of, version)", "run", _text, False),
-        ("Scored", "scored", cnt, True),
-        ("Flagged", "flagged", cnt, True),
-        ("Rejected", "rejected", cnt, True),
-        ("Warnings", "warnings", _text, True),
-    ],
-    "stability": [
-        ("From", "from", _text, False),
-        ("To", "to", _text, False),
-        ("Flagged again", "kept_share", pct, True),
-        ("Kept", "kept", cnt, True),
-        ("Dropped", "dropped", cnt, True),
-        ("Gone", "gone", cnt, True),
-        ("New", "new", cnt, True),
-    ],
-    "labels": [
-        ("Run", "run", _text, False),
-        ("Labels until", "labels_until", _text, False),
-        ("Months", "months_elapsed", lambda v: num(v, 1), True),
-        ("Complete", "complete", _yes, False),
-        ("Flagged and identified", "flagged_identified", cnt, True),
-        ("Precision so far", "precision", pct, True),
-        ("Identified", "identified", cnt, True),
-        ("Recall so far", "recall", pct, True),
-    ],
-    "calibration": [
-        ("Run", "run", _text, False),
-        ("Fifth of scores", "band", _text, False),
-        ("Children", "children", cnt, True),
-        ("Predicted", "mean_risk", pct, True),
-        ("Observed so far", "observed_so_far", pct, True),
-        ("Complete", "complete", _yes, False),
-    ],
-    "drift": [
-        ("Run", "run", _text, False),
-        ("Feature", "name", _text, False),
-        ("PSI", "psi", num, True),
-        ("Verdict", "verdict", _text, False),
-    ],
-    "forecast": [
-        ("Measure", "measure", _text, False),
-        ("Phase", "phase", _text, False),
-        ("Term or need", "group", _text, False),
-        ("Expected", "expected", lambda v: num(v, 0), True),
-        ("95% interval", "interval", lambda v: "–" if v is None else v, True),
-    ],
-    "outcomes": [
-        ("Version", "model_version", _text, False),
-        ("Outcome", "text", _text, False),
-        ("Flags", "flags", cnt, True),
-        ("Share", "share", pct, True),
-        ("Median days", "median_days", lambda v: num(v, 0), True),
-    ],
+_FORMATS = {
+    "text": _text,
+    "range": lambda v: "–" if v is None else str(v),
+    "yes": _yes,
+    "count": cnt,
+    "pct": pct,
+    "num": num,
+    "num0": lambda v: num(v, 0),
+    "num1": lambda v: num(v, 1),
 }
+
+
+def _load_columns() -> dict[str, list[tuple]]:
+    """(label, key, formatter, numeric) per column of each table, from ``columns.toml``."""
+    import tomllib
+    from importlib.resources import files
+
+    text = files(__package__).joinpath("columns.toml").read_text(encoding="utf-8")
+    return {
+        kind: [(label, key, _FORMATS[fmt], numeric) for label, key, fmt, numeric in cols]
+        for kind, cols in tomllib.loads(text).items()
+    }
+
+
+_COLUMNS = _load_columns()
 
 
 def _table(kind: str, rows: list[dict]) -> dict:
