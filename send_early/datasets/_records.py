@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
@@ -143,31 +144,47 @@ def _sen_events(
     }
 
 
-def _school_records(
-    n,
-    birth,
-    reception,
-    cutoff,
-    no_school,
-    prim,
-    sec,
-    n_prim,
-    n_sec,
-    dep,
-    eal,
-    abs_z,
-    id_day,
-    identified,
-    ehcp_day,
-    exit_day,
-    cal,
-    rng,
-    P,
-):
+@dataclass(frozen=True)
+class _Schooling:
+    """What each child's school records are simulated from: one value per child (arrays).
+
+    ``cutoff`` is the last day a record may carry; ``identified``, ``id_day``, ``ehcp_day``
+    and ``exit_day`` describe SEN support and plans as the census records them.
+    """
+
+    birth: np.ndarray
+    reception: np.ndarray
+    cutoff: np.ndarray
+    no_school: np.ndarray
+    prim: np.ndarray
+    sec: np.ndarray
+    dep: np.ndarray
+    eal: np.ndarray
+    abs_z: np.ndarray
+    id_day: np.ndarray
+    identified: np.ndarray
+    ehcp_day: np.ndarray
+    exit_day: np.ndarray
+    n_prim: int
+    n_sec: int
+
+
+def _school_records(s: _Schooling, cal, rng, P):
+    """Census (three a school year), attendance (complete terms) and the school-year rows."""
+    n, reception, cutoff, dep, eal, abs_z = (
+        len(s.birth),
+        s.reception,
+        s.cutoff,
+        s.dep,
+        s.eal,
+        s.abs_z,
+    )
+    prim, sec, n_prim, n_sec = s.prim, s.sec, s.n_prim, s.n_sec
+    id_day, identified, ehcp_day, exit_day = s.id_day, s.identified, s.ehcp_day, s.exit_day
     y_first = int(cal["year"][0])
     cut_month = _month_of(cutoff)
     cut_ay = _year_of(cutoff) - (cut_month < 9)
-    n_years = np.where(no_school, 0, np.clip(cut_ay - reception + 1, 0, 12))
+    n_years = np.where(s.no_school, 0, np.clip(cut_ay - reception + 1, 0, 12))
     owner, k = _expand(n_years)
     ayear = reception[owner] + k
     yi = ayear - y_first
@@ -185,7 +202,7 @@ def _school_records(
     pex_day = np.where(
         pex, _busday(_uniform_days(rng, sec_start + 20, sec_start + int(4.8 * 365))), _NEVER
     )
-    pex = pex & (pex_day <= cutoff) & ~no_school
+    pex = pex & (pex_day <= cutoff) & ~s.no_school
     pex_day = np.where(pex, pex_day, _NEVER)
     smove = np.where(
         rng.random(n) < 0.07, _uniform_days(rng, sec_start + 60, sec_start + 5 * 365 - 60), _NEVER
@@ -296,22 +313,24 @@ def _exclusions(info, chan, male, dep, cutoff, cal, rng) -> dict:
     }
 
 
-def _add_months(day: np.ndarray, months: int) -> np.ndarray:
-    """``day`` plus whole calendar months (the last day of a shorter month where needed)."""
-    d = _d(day)
-    month = d.astype("datetime64[M]")
-    offset = (d - month.astype("datetime64[D]")).astype(np.int64)
-    target = month + months
-    last = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-    out = target.astype("datetime64[D]") + np.minimum(offset, last - 1)
-    return (out - _EPOCH).astype(np.int64)
-
-
 def _asq_interval(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """The ASQ-3 questionnaire interval (months) for a review on ``day`` (by age at the review)."""
+    """The ASQ-3 questionnaire interval (months) for a review on ``day``, by age at the review.
+
+    An age of m months and d days is reached on the day-of-month of birth m calendar months
+    on (the month's last day if it is shorter), plus d days.
+    """
     out = np.full(len(day), _ASQ_FROM_AGE[0][2], dtype=np.int64)
+    if not len(day):
+        return out
+    birth_month = _d(birth).astype("datetime64[M]").astype(np.int64)
+    first = int(birth_month.min())
+    span = np.arange(first, int(birth_month.max()) + _ASQ_FROM_AGE[-1][0] + 2)
+    month_start = (span.astype("datetime64[M]").astype("datetime64[D]") - _EPOCH).astype(np.int64)
+    offset = birth - month_start[birth_month - first]  # day of the month of birth, from 0
     for months, days, interval in _ASQ_FROM_AGE[1:]:
-        out = np.where(day >= _add_months(birth, months) + days, interval, out)
+        t = birth_month - first + months
+        reached = month_start[t] + np.minimum(offset, month_start[t + 1] - month_start[t] - 1)
+        out = np.where(day >= reached + days, interval, out)
     return out
 
 
@@ -480,11 +499,31 @@ def _referrals(n, birth, cutoff, chan, need, dep, sc_z, gest, request, req_day, 
     }
 
 
+def _child_date_order(child: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The rows in (child, date) order, ties kept in place (``np.lexsort((day, child))``).
+
+    Census and attendance rows are built in that order already: checked in one pass. Other
+    tables sort on one int64 key (a stable sort on one key is several times faster than
+    ``lexsort`` on two), unless the dates span too much for the key.
+    """
+    child = np.asarray(child, dtype=np.int64)
+    day = np.asarray(day, dtype=np.int64)
+    if len(child) < 2:
+        return np.arange(len(child))
+    same = child[1:] == child[:-1]
+    if np.all((child[1:] > child[:-1]) | (same & (day[1:] >= day[:-1]))):
+        return np.arange(len(child))
+    lo, width = int(day.min()), int(day.max()) - int(day.min()) + 1
+    if width * (int(child.max()) + 1) >= 2**62:  # pragma: no cover - empty dates in the key
+        return np.lexsort((day, child))
+    return np.argsort(child * width + (day - lo), kind="stable")
+
+
 def _to_frame(name: str, raw: dict, child_ids: pa.Array, school_ids: pa.Array) -> pd.DataFrame:
     """Sort a raw table by child and date and convert every column to its contract dtype."""
     table = TABLES[name]
     child = raw["child"]
-    order = np.lexsort((raw[table.date_column], child))
+    order = _child_date_order(child, raw[table.date_column])
     cols = {}
     for c in table.columns:
         if c.name == "child_id":

@@ -99,11 +99,6 @@ def _frame(name: str, cols: dict) -> pd.DataFrame:
     return df
 
 
-# --------------------------------------------------------------------------------------
-# argument checks
-# --------------------------------------------------------------------------------------
-
-
 def _calendar(first_year: int, last_year: int) -> dict[str, np.ndarray]:
     """Term and census dates for academic years starting September ``first_year..last_year``.
 
@@ -148,8 +143,3 @@ def _calendar(first_year: int, last_year: int) -> dict[str, np.ndarray]:
         "sessions": sessions,
         "census": census,
     }
-
-
-# --------------------------------------------------------------------------------------
-# the simulation
-# --------------------------------------------------------------------------------------
