@@ -315,7 +315,30 @@ def _age_linked(pipeline) -> set[str]:
     return names | {f"{n}_missing" for n in names}
 
 
-def _drift_rows(runs, expected: set[str], known: set[str] = frozenset()) -> list[dict]:
+def _pass_fail_standings(pipeline) -> set[str]:
+    """Standings (z-scores within school year and birth month) of a pass/fail result.
+
+    Such a standing takes two values in each group, set by that group's pass rate, so the
+    reference's decile cells split values that belong to particular years: scored on other
+    years (a later cohort, or after the EYFSP reform of September 2021 moved the rates) its
+    children fall into other cells with no change in standing. Whether the results are
+    recorded at all is the status feature's drift (``eyfsp_gld_status``), alerted as usual.
+    """
+    from ..features import load_pipeline
+
+    spec = load_pipeline(pipeline)
+
+    def source(f):
+        return f.table, f.column, tuple(sorted(f.filter.items()))
+
+    # a result is pass/fail where the pipeline reads the same records as a flag (dtype "flag")
+    flags = {source(f) for f in spec.features if f.dtype == "flag"}
+    return {f.name for f in spec.features if f.aggregation == "standing" and source(f) in flags}
+
+
+def _drift_rows(
+    runs, expected: set[str], known: set[str] = frozenset(), standings: set[str] = frozenset()
+) -> list[dict]:
     from ..batch import PSI_ALERT
 
     rows = []
@@ -331,6 +354,11 @@ def _drift_rows(runs, expected: set[str], known: set[str] = frozenset()) -> list
                 verdict = "expected: the age mix moves with the scoring date"
             elif age_moved and (name in expected or name == "(score)"):
                 verdict = "expected: follows the age mix"
+            elif name in standings:
+                verdict = (
+                    "expected: a pass/fail result's standing takes new values in each year "
+                    "scored; whether results are recorded is checked on its status"
+                )
             elif name in known:
                 verdict = "known: a shift a person has recorded as understood"
             else:
@@ -403,7 +431,8 @@ def monitor_report(
         f"Labels arrive late: a run's precision and recall are final only when "
         f"{horizon_months} months of records after it are in (complete = yes).",
         "Drift: PSI above 0.25 is material. A material shift of age, or of a feature from an "
-        "age-linked table in a run where age moved, is expected and not an alert.",
+        "age-linked table in a run where age moved, is expected and not an alert; so is the "
+        "shift of a pass/fail result's standing (it takes new values in each year scored).",
     ]
     predicted = []
     if tables is not None and forecast:
@@ -419,7 +448,7 @@ def monitor_report(
         stability=_stability(runs),
         labels=labels,
         calibration=calibration,
-        drift=_drift_rows(runs, expected, set(known)),
+        drift=_drift_rows(runs, expected, set(known), _pass_fail_standings(pipeline)),
         outcomes=summary,
         notes=notes,
         forecast=predicted,

@@ -175,6 +175,21 @@ def test_known_shifts_are_shown_not_alerted():
     assert [r["name"] for r in rep.alerts] == ["imd_decile"]
 
 
+def test_a_pass_fail_results_standing_is_expected_to_move_not_its_status():
+    # age did not move: only the standing's own rule can make its shift expected
+    drift = [
+        ("eyfsp_gld_standing", 0.7),
+        ("eyfsp_maths_standing", 0.5),
+        ("phonics_mark_standing", 0.4),  # a mark (0-40), not a pass/fail result
+        ("eyfsp_gld_status", 0.4),  # whether results are recorded at all
+    ]
+    rep = monitor_report([run("2025-08-31", IDS, IDS[:40], drift=drift)])
+    verdict = {r["name"]: r["verdict"] for r in rep.drift}
+    assert verdict["eyfsp_gld_standing"].startswith("expected")
+    assert verdict["eyfsp_maths_standing"].startswith("expected")
+    assert sorted(r["name"] for r in rep.alerts) == ["eyfsp_gld_status", "phonics_mark_standing"]
+
+
 def test_age_linked_features_from_the_pipeline():
     rep = monitor_report(
         [
