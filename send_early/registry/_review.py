@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from ..governance import MANUAL_CHECKLIST
-from ._card import checks_from_tags
+from ._card import approvals, checks_from_tags
 from ._identity import candidates_name, production_name, server_errors
 from ._loading import _model_version
 from ._store import import_mlflow, open_store
@@ -45,6 +45,12 @@ class ReviewSummary:
     def force_reason(self, alias: str = "champion") -> str | None:
         """The reason recorded when this version was promoted to ``alias`` with ``force``."""
         return self.tags.get(f"{TAG}review.{alias}.force_reason") or None
+
+    @property
+    def approvals(self) -> list[dict]:
+        """The approval decisions recorded on this version (alias, reviewer, timestamp, note,
+        forced, ...), newest first; empty when it was never approved."""
+        return approvals(self.tags)
 
     @property
     def checks_failed(self) -> list[str]:

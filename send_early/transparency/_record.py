@@ -227,7 +227,8 @@ def transparency_record(
             f"(SHA-256 {registered[:16]}...); the file given has {sha[:16]}.... Pass the "
             "card written when this version was trained."
         )
-    from ._sections import dpia_sections, record_sections
+    from ._dpia import dpia_sections
+    from ._sections import record_sections
 
     generated = (
         dt.date.today() if today is None else dt.date.fromisoformat(str(today))

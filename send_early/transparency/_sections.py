@@ -6,27 +6,13 @@ from types import SimpleNamespace
 
 from ._record import DATA_CATEGORIES, Field, _n, _pct, _person
 
-__all__ = ["dpia_sections", "record_sections"]
+__all__ = ["record_sections"]
 
-_TAG = "send_early."
 _TOOL = (
     "send_early: an open-source Python library run by the council on its own systems. It "
     "joins the council's records as they stood on a date, scores each child's chance of "
     "needing SEN support, and gives caseworkers a short list with the reasons for each child."
 )
-
-
-def _approval(summary) -> dict:
-    """The latest approval recorded on the version's tags (reviewer, time, note, forced)."""
-    found = {}
-    for key, value in summary.tags.items():
-        if key.startswith(_TAG + "review.") and key.count(".") >= 3:
-            alias, what = key[len(_TAG + "review.") :].rsplit(".", 1)
-            found.setdefault(alias, {})[what] = value
-    if not found:
-        return {}
-    alias = max(found, key=lambda a: found[a].get("timestamp", ""))
-    return {"alias": alias, **found[alias]}
 
 
 def _card_list(card: dict, *keys) -> list:
@@ -73,9 +59,9 @@ def _checks(summary) -> str | None:
 
 
 def _approval_text(summary) -> str | None:
-    a = _approval(summary)
-    if not a:
+    if not summary.approvals:
         return None
+    a = summary.approvals[0]
     text = (
         f"Approved as {a['alias']} on {a.get('timestamp', '?')[:10]} by a reviewer other than "
         "the person who registered it (who approved, and their note, are in the registry's "
@@ -283,12 +269,56 @@ def _section_decision_making_process(summary, card: dict, c) -> tuple:
     )
 
 
+def _model_input(features: dict) -> str | None:
+    used = features.get("used") or []
+    if not features:
+        return None
+    return f"{len(used)} features as of the scoring date ({', '.join(used[:8])}, ...)."
+
+
+def _datasets(p: dict) -> str | None:
+    if "n_train" not in p:
+        return None
+    return (
+        f"Trained on as-of dates {p.get('train_as_of_dates')} ({_n(p.get('n_train'))} child "
+        f"snapshots), calibrated at {p.get('calibration_as_of')} "
+        f"({_n(p.get('n_calibration'))}); extract of {p.get('extract_date')}."
+    )
+
+
+def _data_quantities(p: dict, m: dict) -> str | None:
+    if "n_train" not in p:
+        return None
+    return (
+        f"{_n(p.get('n_train'))} training snapshots, {_n(p.get('n_calibration'))} calibration, "
+        f"{_n(m.get('headline.n'))} evaluation."
+    )
+
+
+def _sensitive(features: dict) -> str | None:
+    if not features:
+        return None
+    audited = features.get("not_used") or features.get("protected") or []
+    return (
+        f"Protected characteristics audited but not used as features: {', '.join(audited)}. "
+        "Special category data among the inputs: see the DPIA sheet."
+    )
+
+
 def _section_tool_specification(summary, card: dict, c) -> tuple:
-    p = c.p
-    model = c.model
-    features = c.features
-    phase = c.phase
-    horizon = c.horizon
+    p, model, horizon = c.p, c.model, c.horizon
+    estimator = model.get("estimator") or p.get("estimator") or ""
+    task = f"Binary classification: outcome {p.get('outcome')} within {horizon} months."
+    # the ATRS's performance field also carries the card's checks and fairness caveat
+    performance = [
+        x
+        for x in (
+            _performance(summary, card),
+            _checks(summary),
+            (card.get("fairness") or {}).get("caveat"),
+        )
+        if x
+    ]
     return (
         "Tier 2: tool specification",
         [
@@ -296,63 +326,41 @@ def _section_tool_specification(summary, card: dict, c) -> tuple:
                 "system_architecture",
                 "System architecture",
                 "As-of features from the council's records (nothing dated after the "
-                f"as-of date), a glass-box {model.get('estimator') or p.get('estimator') or ''} "
-                "classifier with exact per-child reasons, calibrated; versions kept in an "
-                "MLflow registry with four-eyes promotion; outcomes after flags kept in a "
-                "log beside the registry.",
+                f"as-of date), a glass-box {estimator} classifier with exact per-child reasons, "
+                "calibrated; versions kept in an MLflow registry with four-eyes promotion; "
+                "outcomes after flags kept in a log beside the registry.",
                 "send_early",
             ),
-            Field("phase", "Phase", phase, "registry aliases"),
+            Field("phase", "Phase", c.phase, "registry aliases"),
             _person(
                 "maintenance",
                 "Maintenance",
                 "Who reviews the monitoring report each term (send-early monitor) and "
                 "when the model is retrained.",
             ),
-            Field("model_type", "Model type", p.get("estimator"), "registry"),
+            Field("model_name", "Model name", summary.name, "registry"),
+            Field("model_version", "Model version", str(summary.version), "registry"),
+            Field("model_task", "Model task", task if horizon else None, "registry"),
+            Field("model_input", "Model input", _model_input(c.features), "model card (features)"),
             Field(
-                "model_task",
-                "Model task",
-                f"Binary classification: outcome {p.get('outcome')} within {horizon} months."
-                if horizon
-                else None,
-                "registry",
+                "model_output",
+                "Model output",
+                "A calibrated probability, a rank, a flag within capacity and up to three reasons.",
+                "send_early",
             ),
-            Field(
-                "model_input_and_output",
-                "Model input and output",
-                (
-                    f"Input: {len(features.get('used') or [])} features "
-                    f"({', '.join((features.get('used') or [])[:8])}, ...). Output: a "
-                    "calibrated probability, a rank, a flag within capacity and up to three "
-                    "reasons."
-                )
-                if features
-                else None,
-                "model card (features)",
-            ),
+            Field("model_architecture", "Model architecture", p.get("estimator"), "registry"),
             Field(
                 "model_performance",
                 "Model performance",
-                _performance(summary, card),
+                performance or None,
                 "registry metrics, model card",
             ),
-            Field("model_checks", "Model checks", _checks(summary), "registry"),
+            Field("datasets", "Datasets", _datasets(p), "registry"),
             Field(
-                "model_fairness",
-                "Fairness assessment",
-                (card.get("fairness") or {}).get("caveat"),
-                "model card (fairness)",
-            ),
-            Field(
-                "model_datasets",
-                "Datasets",
-                (
-                    f"Trained on as-of dates {p.get('train_as_of_dates')} "
-                    f"({_n(p.get('n_train'))} child snapshots), calibrated at "
-                    f"{p.get('calibration_as_of')} ({_n(p.get('n_calibration'))}); extract "
-                    f"of {p.get('extract_date')}."
-                )
+                "dataset_purposes",
+                "Dataset purposes",
+                "Training snapshots fit the model, the calibration snapshot calibrates its "
+                "risk, and a later cohort evaluates it (card: metrics, fairness, backtest)."
                 if "n_train" in p
                 else None,
                 "registry",
@@ -362,56 +370,43 @@ def _section_tool_specification(summary, card: dict, c) -> tuple:
 
 
 def _section_data_specification(summary, card: dict, c) -> tuple:
-    p = c.p
-    m = c.m
-    limitations = c.limitations
-    features = c.features
+    tables = _tables(card)
     return (
         "Tier 2: data specification",
         [
-            Field(
-                "source_data_name",
-                "Source data",
-                _tables(card) or None,
-                "model card (data used)",
-            ),
+            Field("source_data_name", "Source data name", tables or None, "model card (data used)"),
             Field("data_modality", "Data modality", "Tabular", "send_early"),
             Field(
                 "data_description",
                 "Data description",
-                [f"{t}: {DATA_CATEGORIES[t][0]}" for t in _tables(card) if t in DATA_CATEGORIES]
-                or None,
+                [f"{t}: {DATA_CATEGORIES[t][0]}" for t in tables if t in DATA_CATEGORIES] or None,
                 "data contract",
             ),
-            Field(
-                "data_quantities",
-                "Data quantities",
-                (
-                    f"{_n(p.get('n_train'))} training snapshots, "
-                    f"{_n(p.get('n_calibration'))} calibration, "
-                    f"{_n(m.get('headline.n'))} evaluation."
-                )
-                if "n_train" in p
-                else None,
-                "registry",
-            ),
+            Field("data_quantities", "Data quantities", _data_quantities(c.p, c.m), "registry"),
             Field(
                 "sensitive_attributes",
                 "Sensitive attributes",
-                (
-                    f"Protected characteristics audited but not used as features: "
-                    f"{', '.join(features.get('not_used') or features.get('protected') or [])}"
-                    ". Special category data among the inputs: see the DPIA sheet."
-                )
-                if features
-                else None,
+                _sensitive(c.features),
                 "model card (features)",
             ),
             Field(
                 "data_completeness_and_representativeness",
                 "Data completeness and representativeness",
-                limitations or None,
+                c.limitations or None,
                 "model card (limitations)",
+            ),
+            _person(
+                "source_data_url",
+                "Source data URL",
+                "A public page describing the source data, if any (the records are not open).",
+            ),
+            Field(
+                "data_collection",
+                "Data collection",
+                "Records the council already keeps for its statutory duties (school census, "
+                "health visiting, social care, SEN), extracted as contract tables; nothing is "
+                "collected for the tool.",
+                "data contract",
             ),
             Field(
                 "data_cleaning",
@@ -480,152 +475,5 @@ def record_sections(summary, card: dict) -> dict:
         "data_specification": _section_data_specification(summary, card, c),
         "risks_mitigations_and_impact_assessments": _section_risks_mitigations_and_impact_assessments(
             summary, card, c
-        ),
-    }
-
-
-def _ages(card: dict) -> str:
-    ages = (card.get("outcome") or {}).get("population_age_months") or []
-    if len(ages) != 2:
-        return ""
-    return f" aged {ages[0]} to {ages[1]} months"
-
-
-def dpia_sections(summary, card: dict) -> dict:
-    tables = _tables(card) or list(DATA_CATEGORIES)
-    categories = [
-        {
-            "table": t,
-            "category": DATA_CATEGORIES[t][0],
-            "special_category": DATA_CATEGORIES[t][1] or "no",
-        }
-        for t in tables
-        if t in DATA_CATEGORIES
-    ]
-    horizon = summary.params.get("horizon_months")
-    return {
-        "data_flows": (
-            "Data flows",
-            [
-                Field(
-                    "sources",
-                    "Sources",
-                    "Extracts from the council's education, early-years, health visiting, "
-                    "social care and SEN systems, as contract tables (one folder, an extract "
-                    "date in manifest.json).",
-                    "data contract",
-                ),
-                Field(
-                    "processing",
-                    "Processing",
-                    "On the council's own machine: validation, as-of features, scores, lists "
-                    "per setting. Scores and lists are files the council controls.",
-                    "send_early",
-                ),
-                Field(
-                    "recipients",
-                    "Recipients",
-                    "Each school or setting receives only its own flagged children, with "
-                    "education and development reasons only; the council's SEND team "
-                    "receives all lists and a cover page of counts.",
-                    "send_early (lists)",
-                ),
-                Field(
-                    "model_store",
-                    "Model store",
-                    "Registered versions, their cards and aggregate figures (no child-level "
-                    "rows) in the MLflow store.",
-                    "send_early",
-                ),
-                Field(
-                    "outcome_log",
-                    "Outcome log",
-                    "What followed each flag (child id, model version, dates, outcome) in "
-                    "outcomes.sqlite beside the store, never in MLflow.",
-                    "send_early",
-                ),
-                _person(
-                    "transfers",
-                    "Transfers outside the council",
-                    "Any processor or transfer; none is needed by the software.",
-                ),
-            ],
-        ),
-        "categories_of_data": (
-            "Categories of data",
-            [
-                Field("categories", "Categories (by table)", categories, "data contract"),
-                Field(
-                    "children",
-                    "Data subjects",
-                    f"Children{_ages(card)} known to the council and not yet identified "
-                    "with SEN; their parents are not data subjects of the model.",
-                    "pipeline spec",
-                ),
-                _person(
-                    "lawful_basis",
-                    "Lawful basis and Article 9 condition",
-                    "Public task (Article 6(1)(e)) and the Article 9 condition with its "
-                    "Schedule 1 paragraph, as the council's DPO advises.",
-                ),
-            ],
-        ),
-        "retention": (
-            "Retention",
-            [
-                Field(
-                    "label_window",
-                    "How long outcomes matter",
-                    f"Labels look {horizon} months ahead; outcomes are needed at least that "
-                    "long after each flag to evaluate it."
-                    if horizon
-                    else None,
-                    "registry",
-                ),
-                _person(
-                    "extracts",
-                    "Extracts and scores",
-                    "How long extract folders, score files and lists are kept.",
-                ),
-                _person("outcome_log", "Outcome log", "How long outcome rows are kept."),
-            ],
-        ),
-        "human_review": (
-            "Human review",
-            [
-                Field(
-                    "review",
-                    "Human review",
-                    "A practitioner reviews every flag before anything happens; the tool "
-                    "decides nothing. Each model version is approved by a second person. "
-                    + (_approval_text(summary) or ""),
-                    "send_early, registry approval",
-                ),
-                Field(
-                    "automated_decision",
-                    "Solely automated decision (Article 22)",
-                    "No: no decision with legal or similarly significant effect is made "
-                    "without a person.",
-                    "send_early",
-                ),
-            ],
-        ),
-        "right_to_object": (
-            "Right to object",
-            [
-                _person(
-                    "how_to_object",
-                    "How to object",
-                    "How a parent objects (Article 21) and who handles it.",
-                ),
-                Field(
-                    "effect_of_objection",
-                    "Effect of an objection",
-                    "Leave the child's records out of the next extract: the child is then "
-                    "neither scored nor used for training; recorded outcomes can be removed "
-                    "from the outcome log by the data steward.",
-                    "send_early",
-                ),
-            ],
         ),
     }
