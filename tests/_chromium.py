@@ -1,6 +1,7 @@
 """Lay a page out in headless Chromium at a given width and read what a probe script saw.
 
-Shared by the model card's and the work lists' browser tests. Chromium will not make a window
+Shared by the browser tests of the model card, the work lists, the monitoring report and the
+transparency record. Chromium will not make a window
 narrower than 500 px, so the page is laid out in an iframe of the width under test (a real
 viewport: media queries apply inside it); the probe posts its findings (JSON) to the parent,
 which writes them into ``<pre id="result">``, read back from ``--dump-dom``. With ``CI`` set
@@ -65,3 +66,34 @@ def layout(page: str, probe: str, width: int, tmp_path: Path, *, height: int = 4
     m = re.search(r'<pre id="result">(.*?)</pre>', res.stdout, re.S)
     assert m and m.group(1), "the probe did not report: " + res.stderr[-2000:]
     return json.loads(html_lib.unescape(m.group(1)))
+
+
+# every visible element whose box leaves the viewport or whose content is cut by its own box,
+# the page's width, and how many elements match a selector
+_FIT_PROBE = r"""<script>
+window.addEventListener("load", () => {
+  const vw = document.documentElement.clientWidth;
+  const wide = [], clipped = [];
+  const name = (el) => el.tagName.toLowerCase() + " '" + (el.textContent || "").trim().slice(0, 40) + "'";
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > vw + 1 || r.left < -1) wide.push(name(el) + " " + Math.round(r.left) + ".." + Math.round(r.right));
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible") clipped.push(name(el));
+  }
+  parent.postMessage(JSON.stringify({vw: vw, page_width: document.documentElement.scrollWidth,
+    wide: wide, clipped: clipped, count: document.querySelectorAll(SELECTOR).length}), "*");
+});
+</script>"""
+
+
+def fits(page: str, width: int, tmp_path: Path, *, count: str = "table") -> dict:
+    """Lay ``page`` out at ``width`` and assert that nothing leaves the viewport or is cut;
+    return what the probe saw (``count``: how many elements match the selector ``count``)."""
+    seen = layout(page, _FIT_PROBE.replace("SELECTOR", json.dumps(count)), width, tmp_path,
+                  height=3000)  # fmt: skip
+    assert seen["vw"] == width
+    assert seen["page_width"] <= width, seen["wide"][:5]
+    assert not seen["wide"], seen["wide"][:5]
+    assert not seen["clipped"], seen["clipped"][:5]
+    return seen

@@ -11,17 +11,14 @@ Run from the repository root: ``python docs/scripts/make_lists_page.py``.
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _pages import DOCS, demo_model, fill, screenshot
 
-from send_early import RiskModel, score
-from send_early.datasets import make_cohort
+from send_early import score
 from send_early.features import build_labels
 from send_early.lists import (
     build_lists,
@@ -31,7 +28,6 @@ from send_early.lists import (
 )
 from send_early.privacy import show_count
 
-DOCS = Path(__file__).resolve().parents[1]
 AS_OF = "2023-08-31"
 
 
@@ -45,30 +41,8 @@ def pct(v) -> str:
     return "suppressed" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1%}"
 
 
-def screenshot(page: Path, png: Path, width: int = 390, height: int = 1100) -> None:
-    chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))))
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                f"--user-data-dir={tmp}",
-                f"--window-size={width},{height}",
-                f"--screenshot={png}",
-                page.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
-
-
 def main() -> None:
-    tables = make_cohort(20_000, random_state=0)
-    model = RiskModel.from_spec("default").fit(tables)
+    tables, model = demo_model()
     res = score(model, tables, AS_OF)
     s = res.scores
     labels = build_labels(tables, AS_OF, model.spec.horizon_months, model.spec.outcome)
@@ -90,7 +64,6 @@ def main() -> None:
     flagged = res.scores.loc[res.scores["flagged"], "setting_type"].value_counts()
     n_schools = s.loc[s["setting_type"] == "school", "setting_id"].nunique()
     lines = [
-        "<!-- figures:start -->",
         f"Children scored at {AS_OF} with a label (24-month window ends by the extract): "
         f"{len(s):,}; {int(y.sum()):,} later identified. Capacity k = {k:,} (what the card's "
         "top 5% of all children scored flags at this date; every policy flags as many). On a "
@@ -116,12 +89,11 @@ def main() -> None:
                 }
             )
         ),
-        "<!-- figures:end -->",
     ]
     schools = build_lists(res, tables=tables, model=model).children
     own = schools[schools["key"] != "not_on_roll"]
     nor = schools[schools["key"] == "not_on_roll"]
-    lines[-1:-1] = [
+    lines += [
         "",
         f"On the school lists, {(own['reason_1'] != '').mean():.0%} of the children on a school "
         "roll have at least one reason a school may read (their own top ones, with the model); "
@@ -129,14 +101,7 @@ def main() -> None:
         "list shows them all).",
     ]
     page = DOCS / "lists.md"
-    text = page.read_text()
-    text = re.sub(
-        r"<!-- figures:start -->.*<!-- figures:end -->",
-        lambda _: "\n".join(lines),
-        text,
-        flags=re.S,
-    )
-    page.write_text(text)
+    page.write_text(fill(page.read_text(), "figures", "\n".join(lines)))
     with tempfile.TemporaryDirectory() as tmp:
         lists = write_lists(res, tmp, audience="school", tables=tables, model=model)
         st = lists.settings[lists.settings["setting_type"] == "school"]

@@ -12,44 +12,19 @@ Run from the repository root: ``python docs/scripts/make_monitoring_page.py``.
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _pages import DOCS, demo_model, fill, screenshot
 
-from send_early import RiskModel, score
+from send_early import score
 from send_early.batch import write_run
-from send_early.datasets import make_cohort
 from send_early.monitor import monitor_report
 from send_early.outcomes import read_outcomes, record_outcomes
 
-DOCS = Path(__file__).resolve().parents[1]
 AS_OF = ("2023-01-15", "2023-09-01")
-
-
-def screenshot(page: Path, png: Path, width: int = 390, height: int = 1500) -> None:
-    chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))))
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                f"--user-data-dir={tmp}",
-                f"--window-size={width},{height}",
-                f"--screenshot={png}",
-                page.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
 
 
 def simulated_outcomes(run, tables) -> pd.DataFrame:
@@ -76,14 +51,8 @@ def simulated_outcomes(run, tables) -> pd.DataFrame:
     )
 
 
-def fill(text: str, name: str, body: str) -> str:
-    pat = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
-    return pat.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
-
-
 def main() -> None:
-    tables = make_cohort(20_000, random_state=0)
-    model = RiskModel.from_spec("default").fit(tables)
+    tables, model = demo_model()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         runs = []
@@ -95,7 +64,9 @@ def main() -> None:
         record_outcomes(simulated_outcomes(first, tables), log=log)
         report = monitor_report(runs, tables=tables, outcomes=read_outcomes(log=log))
         report.write(tmp / "monitor")
-        screenshot(tmp / "monitor" / "monitor.html", DOCS / "img" / "monitor_phone.png")
+        screenshot(
+            tmp / "monitor" / "monitor.html", DOCS / "img" / "monitor_phone.png", height=1500
+        )
     d = report.to_dict()
     s = d["stability"][0]
     lines = [
