@@ -17,6 +17,8 @@ from ..schema import Tables, check_tables, parse_iso_date, row_problems
 logger = logging.getLogger(__name__)
 
 REJECT_COLUMNS = ["child_id", "table", "column", "rule", "reason"]
+#: Where :func:`score` builds the features (see ``docs/scoring.md``, "Engines").
+ENGINES = ("memory", "duckdb", "spark")
 
 _RULE_TEXT = {
     "code": "a value outside the allowed codes",
@@ -360,6 +362,7 @@ def score(
     chunk_size: int = 250_000,
     progress: Callable[[int, int], None] | None = None,
     model_version: str | None = None,
+    engine: str = "memory",
 ) -> ScoringResult:
     """Score the population at ``as_of``; every input child is scored or rejected with a reason.
 
@@ -389,6 +392,12 @@ def score(
     progress : callable(done, total), optional
         Called with ``(0, total)`` when the chunks start and after each chunk
         (the CLI draws a progress bar with it).
+    engine : {"memory", "duckdb", "spark"}, default "memory"
+        Where the features are built (see
+        :func:`send_early.features.build_features`). The contract checks and the
+        population run in memory first on every engine, so the rejects are the
+        same; the engine then builds the features of the checked tables, once
+        for the whole extract, and the scores equal ``engine="memory"``'s.
 
     Returns
     -------
@@ -400,6 +409,8 @@ def score(
 
     if capacity is not None:
         parse_capacity(capacity)  # refuse a bad capacity before loading or reading anything
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; found {engine!r}.")
     as_of = parse_iso_date(as_of, what="as_of")
     tables = Tables.coerce(tables)
     if as_of > tables.extract_date:
@@ -433,10 +444,11 @@ def score(
         progress(0, n_chunks)  # the contract checks are done; the chunks start
     # a standing among children born in the same month is measured against every child's
     # records in the extract (as in training), never against one chunk's children: such a
-    # pipeline's features are built once, on the whole extract, and scored in chunks
+    # pipeline's features are built once, on the whole extract, and scored in chunks. Another
+    # engine builds them once too, from the checked tables (what the contract set aside stays out)
     whole = None
-    if any(f.aggregation == "standing" for f in model.pipeline.features):
-        whole = build_features(typed, as_of, pipeline=model.pipeline, check=False)
+    if engine != "memory" or any(f.aggregation == "standing" for f in model.pipeline.features):
+        whole = build_features(typed, as_of, pipeline=model.pipeline, check=False, engine=engine)
     for i in range(n_chunks):
         if whole is not None:
             f = whole[whole.index.isin(in_ids[i * chunk_size : (i + 1) * chunk_size])]
@@ -573,6 +585,7 @@ def score(
             **model_info,
         },
         "capacity": cap_info,
+        "engine": engine,
         "counts": counts,
         "drift": []
         if drift is None

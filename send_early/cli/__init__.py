@@ -233,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.05,
         help="exit 1 when more than this share of children break the contract (default 0.05)",
     )
+    s.add_argument(
+        "--engine",
+        choices=("memory", "duckdb", "spark"),  # the engines send_early.batch.score accepts
+        default="memory",
+        help="where the features are built: memory (default), duckdb or spark; the tables are "
+        "read and checked against the contract in memory first on every engine, and the scores "
+        "and rejects are the same (docs/scoring.md)",
+    )
     _scoring_options(s)
     s.set_defaults(func=cmd_score)
 

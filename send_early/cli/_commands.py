@@ -92,6 +92,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                 capacity=args.capacity,
                 tracking_uri=args.tracking_uri,
                 progress=bar,
+                engine=args.engine,
             )
     finally:
         bar.close()
