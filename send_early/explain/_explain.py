@@ -151,6 +151,7 @@ def explain_local(
     wide: bool = False,
     contributions: pd.DataFrame | None = None,
     lowers: bool = False,
+    records: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The features that raise each child's risk most, with plain-English sentences.
 
@@ -184,13 +185,20 @@ def explain_local(
         Give instead the need features that lower each child's risk most (contribution at
         most ``-min_contribution``; wide columns ``lowers_k``): a practitioner sees what
         stands in the child's favour, not only what counts against.
+    records : DataFrame, optional
+        :func:`send_early.features.feature_records` at the same as-of date: each reason then
+        names the record behind its value, so a practitioner can check it, e.g. "...: 10
+        (27-month review on 2024-03-02; cut-off 24.02, not yet confirmed)" or "...: no
+        (recorded on 2023-07-01)".
     """
     if min_contribution is None:
         min_contribution = model.spec.min_contribution
     contrib = model.contributions(features) if contributions is None else contributions
     allowed = ~_blocked_terms(model)
     sign, name = (-1, "lowers") if lowers else (1, "reason")
-    return _ranked(model, features, contrib, allowed, sign, top, wide, name, min_contribution)
+    return _ranked(
+        model, features, contrib, allowed, sign, top, wide, name, min_contribution, records
+    )
 
 
 def explain_context(
@@ -200,6 +208,7 @@ def explain_context(
     *,
     wide: bool = False,
     contributions: pd.DataFrame | None = None,
+    records: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Context lines: the context features (deprivation, social care, attendance, relative
     age: ``role = "context"``) that raise each child's risk most.
@@ -208,15 +217,17 @@ def explain_context(
     (:func:`explain_local`); a list may show it apart, as context. The same rules as for
     reasons apply otherwise (at least the model spec's ``min_contribution``, only recorded
     values, never a protected characteristic). Returns the same layout as
-    :func:`explain_local`, with ``context_k`` columns when ``wide``.
+    :func:`explain_local`, with ``context_k`` columns when ``wide``; ``records`` as there.
     """
     contrib = model.contributions(features) if contributions is None else contributions
     shown = np.array([_context_term(model.pipeline, fs) for fs in _term_features(model)])
     floor = model.spec.min_contribution
-    return _ranked(model, features, contrib, shown, 1, top, wide, "context", floor)
+    return _ranked(model, features, contrib, shown, 1, top, wide, "context", floor, records)
 
 
-def _ranked(model, features, contrib, allowed, sign, top, wide, name, floor) -> pd.DataFrame:
+def _ranked(
+    model, features, contrib, allowed, sign, top, wide, name, floor, records=None
+) -> pd.DataFrame:
     """The ``top`` allowed terms per child by ``sign * contribution``, at least ``floor``, as
     sentences; ``name`` names the wide columns (``name_1`` ...). The long table keeps the
     signed contribution and calls the sentence ``reason`` for every kind (one layout)."""
@@ -237,8 +248,9 @@ def _ranked(model, features, contrib, allowed, sign, top, wide, name, floor) -> 
     labels = model.pipeline.labels()
     flags = {f.name for f in model.pipeline.features if f.dtype == "flag"}
     units = {f.name: f.unit for f in model.pipeline.features}
+    details = _record_details(records, features.index) if records is not None else {}
     reasons = [
-        _sentences(features, idx[:, j], ok[:, j], term_feats, labels, flags, units)
+        _sentences(features, idx[:, j], ok[:, j], term_feats, labels, flags, units, details)
         for j in range(k)
     ]
     if wide:
@@ -311,12 +323,15 @@ def _sentences(
     labels,
     flags: set[str],
     units: dict[str, str] | None = None,
+    details: dict[str, np.ndarray] | None = None,
 ) -> pd.Categorical:
     """One reason sentence per row, for the term chosen at one position ("" where none).
 
     Each term's values are factorized first, so only the distinct values are
     formatted; the result is a categorical (few distinct sentences, many rows).
+    ``details`` (from :func:`_record_details`) adds each row's record to its feature's text.
     """
+    details = details or {}
     n = len(term_idx)
     codes = np.full(n, -1, dtype=np.int64)
     texts: list[np.ndarray] = []
@@ -342,6 +357,9 @@ def _sentences(
                     pd.Series(uniq), flag=f in flags, unit=(units or {}).get(f, "")
                 ).to_numpy(dtype=object)
             )
+            if f in details:  # the record behind each row's value: one text per row
+                c, txt = pd.factorize(txt[c] + details[f][rows])
+                uniq = txt
             combined = combined * len(uniq) + c
             parts.append((txt, len(uniq)))
         c, uniq_combined = pd.factorize(combined)
@@ -358,6 +376,54 @@ def _sentences(
     inv, cats = pd.factorize(np.concatenate(texts))
     final = np.where(codes >= 0, inv[np.maximum(codes, 0)] + 1, 0)
     return pd.Categorical.from_codes(final, categories=["", *cats])
+
+
+def _record_details(records: pd.DataFrame, index: pd.Index) -> dict[str, np.ndarray]:
+    """Per feature of ``records`` (:func:`send_early.features.feature_records`), the text
+    naming each child's record (aligned with ``index``; "" where there is none)."""
+    rec = records.reindex(pd.Index(index).astype(str))
+    out = {}
+    for f in rec.columns.get_level_values(0).unique():  # loop over features, never children
+        r = rec[f]
+        date = r["date"].to_numpy(dtype="datetime64[ns]")
+        has = ~np.isnat(date)
+        iso = np.datetime_as_string(date, unit="D").astype(object)
+        text = np.where(has, " (recorded on " + iso + ")", "").astype(object)
+        if "at_birth" in r.columns:
+            text = np.where(has, " (at birth, " + iso + ")", "").astype(object)
+        if "n_records" in r.columns:  # a count or rate: how many records, the latest
+            k = r["n_records"].to_numpy(dtype=float)
+            many = np.char.mod("%d", np.nan_to_num(k).astype(np.int64)).astype(object)
+            text = np.where(
+                has,
+                np.where(k == 1, " (1 record, on ", " (" + many + " records, the latest on ")
+                + iso
+                + ")",
+                "",
+            ).astype(object)
+        if "interval_months" in r.columns:
+            months = r["interval_months"].to_numpy(dtype=float)
+            cut = r["cutoff"].to_numpy(dtype=float)
+            confirmed = r["cutoff_confirmed"].to_numpy(dtype=float) == 1
+            m = np.char.mod("%d", np.nan_to_num(months).astype(np.int64)).astype(object)
+            c = np.char.mod("%g", np.nan_to_num(cut)).astype(object)
+            review = np.where(
+                np.isnan(months),
+                " (review on " + iso + "; questionnaire interval not recorded, so no cut-off",
+                " (" + m + "-month review on " + iso,
+            )
+            cutoff = np.where(
+                np.isnan(months),
+                "",
+                np.where(
+                    np.isnan(cut),
+                    "; no cut-off shipped for this interval",
+                    "; cut-off " + c + np.where(confirmed, "", ", not yet confirmed"),
+                ),
+            )
+            text = np.where(has, review + cutoff + ")", "").astype(object)
+        out[f] = text
+    return out
 
 
 def _protect_bins(tab: pd.DataFrame) -> pd.DataFrame:

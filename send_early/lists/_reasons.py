@@ -49,6 +49,8 @@ _PROMPTS = {
     "home_area": "the family's circumstances",
 }
 _JOIN = "; together with "
+#: A record's date as a reason sentence names it ("... on 2024-03-02").
+_ISO = r"(?:on|at birth,) (\d{4}-\d{2}-\d{2})"
 
 
 def _origin(spec, name: str, seen=()) -> list[tuple[str, str, dict]]:
@@ -160,7 +162,9 @@ def reasons_for(
     shown = parsed.index[parsed["domains"].map(lambda d: d <= allowed).astype(bool)]
     long = long[long["reason"].isin(shown)].sort_values(["row", "position"], kind="stable")
     long = long.reset_index(drop=True)
-    long["date"] = ""
+    # a sentence naming its records (explain_local with records) gives the latest of their dates
+    named = parsed.index.to_series().str.findall(_ISO).map(lambda d: max(d) if d else "")
+    long["date"] = long["reason"].map(named).fillna("").astype(object)
     if tables is not None and as_of is not None and len(long):
         child = flagged["child_id"].astype(str)
         latest = _latest_dates(
@@ -174,7 +178,9 @@ def reasons_for(
             got = pd.Series(ids[sel]).map(dates)
             iso = got.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
             cur = long["date"].to_numpy(dtype=object)[sel]
-            long.loc[sel, "date"] = np.where(iso > cur, iso, cur)  # the latest source
+            keep = long["reason"].map(named).fillna("").to_numpy(dtype=object)[sel] != ""
+            # the latest source, unless the sentence names its own record
+            long.loc[sel, "date"] = np.where(keep | (cur > iso), cur, iso)
     long["order"] = long.groupby("row").cumcount() + 1
     out = pd.DataFrame(index=flagged.index)
     for k in range(1, len(cols) + 1):
@@ -206,7 +212,7 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     first ones the audience may read are kept, as many as the scores hold.
     """
     from ..explain import explain_context, explain_local
-    from ..features import build_features
+    from ..features import build_features, feature_records
     from ..schema import Tables
 
     cols = [c for c in flagged.columns if c.startswith("reason_") and c[7:].isdigit()]
@@ -219,8 +225,10 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
     feats = build_features(t, as_of, pipeline=model.pipeline, check=False)
     feats = feats[feats.index.astype(str).isin(keep)]
     contrib = model.contributions(feats)
+    # each reason names the record behind it (its date; an ASQ-3 review's interval, cut-off)
+    records = feature_records(t, as_of, model.pipeline, check=False)
     most = int((contrib.to_numpy(dtype=float) >= model.spec.min_contribution).sum(axis=1).max())
-    long = explain_local(model, feats, top=max(most, 1), contributions=contrib)
+    long = explain_local(model, feats, top=max(most, 1), contributions=contrib, records=records)
     long["reason"] = long["reason"].astype(str)
     allowed = set(AUDIENCES[audience])
     parsed = _parse(pd.unique(long["reason"]), model.pipeline).set_index("reason")
@@ -233,7 +241,7 @@ def reasons_from_model(model, tables, as_of, flagged: pd.DataFrame, audience: st
         out[c] = _texts(ids, at["reason"])
     # context (deprivation, social care, attendance, relative age) is never a reason; the
     # first context line the audience may read is shown apart
-    ctx = explain_context(model, feats, top=max(most, 1), contributions=contrib)
+    ctx = explain_context(model, feats, top=max(most, 1), contributions=contrib, records=records)
     ctx["reason"] = ctx["reason"].astype(str)
     parsed = _parse(pd.unique(ctx["reason"]), model.pipeline).set_index("reason")
     shown = parsed.index[parsed["domains"].map(lambda d: d <= allowed).astype(bool)]

@@ -212,3 +212,26 @@ def test_lowering_factors_are_need_terms_that_lower_risk(fitted_model, feats):
     assert all(any(roles[f] == "need" for f in t.split(" x ")) for t in low["term"].unique())
     wide = explain_local(fitted_model, feats, top=1, lowers=True, wide=True)
     assert list(wide.columns) == ["lowers_1"]
+
+
+def test_reasons_name_the_record_its_date_and_the_cut_off(fitted_model, feats, small_cohort):
+    from send_early.features import feature_records
+
+    records = feature_records(small_cohort, AS_OF, fitted_model.pipeline)
+    plain = explain_local(fitted_model, feats, top=3)
+    named = explain_local(fitted_model, feats, top=3, records=records)
+    # the same reasons in the same order, each now naming its record
+    assert named[["child_id", "term"]].equals(plain[["child_id", "term"]])
+    text = named["reason"].astype(str)
+    assert (text.str.len() > plain["reason"].astype(str).str.len()).all()
+    dates = pd.to_datetime(text.str.findall(r"(?:on|at birth,) (\d{4}-\d{2}-\d{2})").map(max))
+    assert (dates <= pd.Timestamp(AS_OF)).all()
+    # an ASQ-3 score names its review's interval and the cut-off for that interval
+    asq = named[named["term"] == "asq_communication"]
+    assert len(asq), "the fixture model gives ASQ-3 communication reasons"
+    rec = records["asq_communication"].reindex(asq["child_id"].astype(str))
+    m = asq["reason"].astype(str).str.extract(r"\((\d+)-month review on [\d-]+; cut-off ([\d.]+)")
+    has = rec["cutoff"].notna().to_numpy()
+    assert has.any()
+    assert (m[0].to_numpy()[has].astype(float) == rec["interval_months"].to_numpy()[has]).all()
+    assert np.allclose(m[1].to_numpy()[has].astype(float), rec["cutoff"].to_numpy()[has])

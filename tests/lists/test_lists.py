@@ -17,6 +17,8 @@ from .conftest import AS_OF
 
 PIPE = load_pipeline("default")
 LABELS = feature_domains(PIPE)
+#: The record a reason names: "(recorded on DATE)" or "(27-month review on DATE; cut-off ...)".
+_RECORD = r" \((?:recorded on|\d+-month review on|review on|1 record, on|\d+ records, the latest on|at birth,) [^)]*\)"
 
 
 def _domains_of(reason: str) -> set[str]:
@@ -188,8 +190,19 @@ def test_with_the_model_each_audience_gets_its_own_top_reasons(fitted_model, sco
     flagged = scored.scores[scored.scores["flagged"]].set_index("child_id")
     team = build_lists(scored, audience="send_team", tables=small_cohort, model=fitted_model)
     got = team.children.set_index("child_id")
-    for k in (1, 2, 3):  # every reason allowed: the scores' own top reasons, in order
-        assert (got[f"reason_{k}"] == flagged.loc[got.index, f"reason_{k}"]).all()
+    for k in (1, 2, 3):  # every reason allowed: the scores' own top reasons, in order,
+        # each now naming the record behind it
+        named = got[f"reason_{k}"].str.replace(_RECORD, "", regex=True)
+        assert (named == flagged.loc[got.index, f"reason_{k}"]).all()
+        has = got[f"reason_{k}"] != ""
+        assert got.loc[has, f"reason_{k}"].str.contains(_RECORD).all()
+        dated = (
+            got.loc[has, f"reason_{k}"]
+            .str.findall(r"(?:on|at birth,) (\d{4}-\d{2}-\d{2})")
+            .map(max)
+        )
+        assert (pd.to_datetime(dated) <= pd.Timestamp(AS_OF)).all()
+        assert (dated == got.loc[has, f"reason_{k}_date"]).all()  # the list's date column
     plain = build_lists(scored, audience="school", tables=small_cohort)
     ranked = build_lists(scored, audience="school", tables=small_cohort, model=fitted_model)
     on_roll = ranked.children["key"] != "not_on_roll"
