@@ -192,7 +192,12 @@ def reasons_for(
     joined = words.dropna().groupby(level=0).agg(lambda w: ", ".join(dict.fromkeys(w)))
     whole = "the child's learning and development as a whole"
     out["prompt"] = "Assess: look again at " + joined.reindex(out.index).fillna(whole) + "."
-    out["context"] = flagged["context"].astype("str") if "context" in flagged.columns else ""
+    out["context"] = ""
+    if "context" in flagged.columns:  # the audience rule holds for context lines too
+        ctx = flagged["context"].astype("str")
+        seen = _parse(pd.unique(ctx[ctx != ""]), pipeline).set_index("reason")["domains"]
+        ok = ctx.map(seen.map(lambda d: d <= allowed)).fillna(False).astype(bool)
+        out["context"] = ctx.where(ok, "")
     return out
 
 

@@ -244,3 +244,20 @@ def test_no_child_with_a_reason_at_a_position_gives_empty_texts_without_a_warnin
     assert _texts(ids, empty).tolist() == ["", ""]
     some = pd.Series(["Reason"], index=["b"])
     assert _texts(ids, some).tolist() == ["", "Reason"]
+
+
+def test_the_audience_rule_holds_for_reasons_and_context_lines():
+    run = _toy({"s1": 12})
+    run.scores["context"] = "Deprivation decile of home area (1 = most deprived): 2"
+    school = build_lists(run, audience="school").children
+    team = build_lists(run, audience="send_team").children
+    # social care and home-area records never reach a school, as a reason or as context
+    assert (school["context"] == "").all()
+    assert (
+        not school[["reason_1", "reason_2", "reason_3"]]
+        .isin(["Ever a child in need: yes"])
+        .any(axis=None)
+    )
+    assert (school["reason_1"] == "Year 1 phonics screening check mark: 20").all()
+    assert (team["context"] == run.scores["context"].iloc[0]).all()
+    assert (team["reason_2"] == "Ever a child in need: yes").all()
