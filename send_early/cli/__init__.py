@@ -41,12 +41,12 @@ from ._common import (
     UsageError,
     _allow_missing_option,
     _count_arg,
-    _date_arg,
+    _date_option,
     _dates_arg,
+    _decision_options,
     _err,
     _extract_date_option,
     _out_arg,
-    _reviewer_option,
     _scoring_inputs,
     _scoring_options,
     _share_arg,
@@ -85,13 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    s.add_argument(
-        "--extract-date",
-        type=_date_arg,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="extract date (default 2025-08-31)",
-    )
+    _date_option(s, "--extract-date", "extract date (default 2025-08-31)")
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser(
@@ -130,13 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("dir", help="folder of contract tables (with sen_events)")
     s.add_argument("--model", required=True, help="saved model folder or models:/NAME@ALIAS")
-    s.add_argument(
-        "--as-of",
-        type=_date_arg,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="as-of date (default: extract date minus the horizon)",
-    )
+    _date_option(s, "--as-of", "as-of date (default: extract date minus the horizon)")
     s.add_argument("--out", default="send_early_card", help="folder for the card (HTML and JSON)")
     s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
     _store_option(s)
@@ -166,9 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("name")
     s.add_argument("version")
-    s.add_argument("--alias", default="champion")
-    _reviewer_option(s)
-    s.add_argument("--note", required=True, help="the decision, in words")
+    _decision_options(s, note="the decision, in words")
     s.add_argument(
         "--force", action="store_true", help="promote although card checks failed (needs --reason)"
     )
@@ -181,17 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("name")
     s.add_argument("version", help="a production version of NAME (see send-early versions)")
-    s.add_argument("--alias", default="champion")
-    _reviewer_option(s)
-    s.add_argument("--note", required=True, help="why, in words")
+    _decision_options(s, note="why, in words")
     _store_option(s)
     s.set_defaults(func=cmd_rollback)
 
     s = sub.add_parser("demote", help="remove an alias: nothing scores under it (logged)")
     s.add_argument("name")
-    s.add_argument("--alias", default="champion")
-    _reviewer_option(s)
-    s.add_argument("--note", required=True, help="why, in words")
+    _decision_options(s, note="why, in words")
     _store_option(s)
     s.set_defaults(func=cmd_demote)
 

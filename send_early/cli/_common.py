@@ -238,10 +238,13 @@ def _store_option(s: argparse.ArgumentParser) -> None:
     )
 
 
-def _reviewer_option(s: argparse.ArgumentParser) -> None:
+def _decision_options(s: argparse.ArgumentParser, note: str) -> None:
+    """--alias, --reviewer and --note: what promote, rollback and demote log with a decision."""
+    s.add_argument("--alias", default="champion")
     s.add_argument(
         "--reviewer",
         default=None,
         help="the reviewer's id, on the embedded store only (default: the OS user); on a "
         "registry server the reviewer is the user it authenticates, and this is refused",
     )
+    s.add_argument("--note", required=True, help=note)
