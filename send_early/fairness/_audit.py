@@ -12,7 +12,7 @@ from .._json import jsonable
 from .._validation import check_binary, check_same_length, check_scores
 from ..governance import BAND, GATING
 from ._cells import _hidden, _metrics, _quantiles, _wide
-from ._groups import _MISSING, _group_labels
+from ._groups import _group_labels, _unrecorded
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ class GroupAudit:
                 out[col] = str(given[col])
                 continue
             counts = groups[col].value_counts(sort=False).sort_index()
-            non_missing = counts.drop(_MISSING, errors="ignore")
+            non_missing = counts[~_unrecorded(counts.index)]
             pick = non_missing if len(non_missing) else counts
             out[col] = str(pick.idxmax())
         return out
@@ -268,7 +268,8 @@ class GroupAudit:
         t = t[(t["feature"] == feat) & t["metric"].isin(GATING)]
         hidden = t.groupby("group", sort=False)["suppressed"].any()
         sizes = t.groupby("group", sort=False)["group_n"].first()
-        ok = sizes[~hidden.reindex(sizes.index).to_numpy()].drop(_MISSING, errors="ignore")
+        ok = sizes[~hidden.reindex(sizes.index).to_numpy()]
+        ok = ok[~_unrecorded(ok.index)]
         if not hidden.get(largest, False) or ok.empty:
             return largest
         return str(ok.idxmax())

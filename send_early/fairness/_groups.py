@@ -10,6 +10,18 @@ import pandas as pd
 __all__ = ["NEW_ARRIVAL_MONTHS", "months_known", "standard_groups"]
 
 _MISSING = "(missing)"
+#: What a group of children whose value is not recorded is called, per audit column (named
+#: honestly: "FSM not recorded" is not "not FSM"); other columns use :data:`NOT_RECORDED`.
+_UNRECORDED = {
+    "sex": "sex not recorded",
+    "fsm": "FSM not recorded",
+    "eal": "EAL not recorded",
+    "imd_quintile": "home area deprivation not recorded",
+    "summer_born": "birth date not recorded",
+    "social_care": "social care not recorded",
+    "health_review": "health reviews not recorded",
+}
+NOT_RECORDED = "not recorded"
 #: The new-arrival group of children with no dated record in any table up to the as-of date
 #: (nothing is known about them yet, so every feature is missing and they are rarely flagged).
 NO_RECORDS = "no records before the as-of date"
@@ -47,7 +59,10 @@ def standard_groups(
                             ``ethnicity``       small cells are suppressed like any)
     ======================  ==================  =======================================
 
-    Any other missing value becomes the group ``"(missing)"``, so no child drops out.
+    A missing value is named for what it is, so no child drops out and none is counted as
+    "not FSM" for want of a record: "FSM not recorded", "EAL not recorded", "home area
+    deprivation not recorded", "sex not recorded" and so on; ``extra`` columns say
+    "not recorded". Such a group is never the audit's reference group.
     ``months_known`` is not a model feature of the default pipeline: pass ``tables``
     and ``as_of`` and it is worked out from the tables (:func:`months_known`).
 
@@ -78,10 +93,10 @@ def standard_groups(
     >>> from send_early.fairness import standard_groups
     >>> f = pd.DataFrame({"fsm_current": [True, False, None], "imd_decile": [1, 6, 10]})
     >>> standard_groups(f)
-             fsm        imd_quintile
-    0        FSM  Q1 (most deprived)
-    1    not FSM                  Q3
-    2  (missing)  Q5 (least deprived)
+                    fsm        imd_quintile
+    0               FSM  Q1 (most deprived)
+    1           not FSM                  Q3
+    2  FSM not recorded  Q5 (least deprived)
     """
     if not isinstance(features, pd.DataFrame):
         raise TypeError(f"features must be a DataFrame; found {type(features).__name__}.")
@@ -129,9 +144,9 @@ def standard_groups(
     out = {}
     for name in wanted:
         src, build = builders[name]
-        out[name] = build(features[src]).fillna(_MISSING).astype(str)
+        out[name] = build(features[src]).fillna(_UNRECORDED.get(name, NOT_RECORDED)).astype(str)
     for name in extra:
-        out[name] = features[name].astype("string").fillna(_MISSING).astype(str)
+        out[name] = features[name].astype("string").fillna(NOT_RECORDED).astype(str)
     if not out:
         raise ValueError(
             "No audit group could be built: features has none of "
@@ -190,7 +205,7 @@ def _new_arrival(f: pd.DataFrame) -> pd.Series:
 
 
 def _intersection(f: pd.DataFrame) -> pd.Series:
-    sex = f["sex"].astype("string").fillna(_MISSING)
+    sex = f["sex"].astype("string").fillna(_UNRECORDED["sex"])
     eth = f["ethnicity"].astype("string").fillna("Unclassified")
     return (sex + " / " + eth).astype("string")
 
@@ -205,6 +220,12 @@ def _care(f: pd.DataFrame) -> pd.Series:
     )
     known = cla.notna() | cin.notna()
     return pd.Series(out, index=f.index, dtype="string").where(known.to_numpy())
+
+
+def _unrecorded(groups) -> np.ndarray:
+    """Which of ``groups`` hold children whose value is not recorded (never a reference)."""
+    g = pd.Index(groups).astype(str)
+    return np.asarray((g == _MISSING) | g.str.contains(NOT_RECORDED) | (g == NO_RECORDS))
 
 
 def _yes_no(s: pd.Series, yes: str, no: str) -> pd.Series:

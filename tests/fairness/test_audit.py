@@ -255,10 +255,15 @@ def test_standard_groups():
     ]
     assert out["sex_ethnicity"].tolist() == ["F / White", "M / Unclassified", "F / Asian"]
     assert out.loc["c2", "ethnicity"] == "Unclassified"
-    assert out["fsm"].tolist() == ["FSM", "not FSM", "(missing)"]
-    assert out["imd_quintile"].tolist() == ["Q1 (most deprived)", "Q2", "(missing)"]
+    # a missing value is named for what it is: no record, never "not FSM"
+    assert out["fsm"].tolist() == ["FSM", "not FSM", "FSM not recorded"]
+    assert out["imd_quintile"].tolist() == [
+        "Q1 (most deprived)",
+        "Q2",
+        "home area deprivation not recorded",
+    ]
     assert out["summer_born"].tolist() == ["summer-born", "not summer-born", "summer-born"]
-    assert out.loc["c3", "school"] == "(missing)"
+    assert out.loc["c3", "school"] == "not recorded"
     assert list(standard_groups(X, columns=["eal"]).columns) == ["eal"]
     with pytest.raises(ValueError, match="source missing"):
         standard_groups(X[["sex"]], columns=["fsm"])
@@ -289,7 +294,7 @@ def test_standard_groups_care_health_review_and_new_arrivals():
         "health review",
         "no health review",
         "health review",
-        "(missing)",
+        "health reviews not recorded",
     ]
     # c2 is 30 months old: a first record 11 months ago is the 2-year review, not arrival
     assert out["new_arrival"].tolist() == [
@@ -386,3 +391,23 @@ def test_text_says_how_many_groups_each_gate_tested_and_the_correction():
     assert "flag_rate ratio: Holm-Bonferroni over the 3 comparison(s) tested" in text
     assert "calibration gap: Holm-Bonferroni over the 4 comparison(s) tested" in text
     assert "(family-wise error 5%)" in text
+
+
+def test_a_not_recorded_group_is_never_the_reference():
+    from send_early.fairness import standard_groups
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    fsm = np.where(rng.random(n) < 0.6, np.nan, (rng.random(n) < 0.3).astype(float))
+    groups = standard_groups(pd.DataFrame({"fsm_current": fsm, "eal": np.full(n, np.nan)}))
+    assert (groups["fsm"] == "FSM not recorded").mean() > 0.5  # the largest group
+    risk = rng.random(n)
+    a = GroupAudit(
+        y_true=(rng.random(n) < risk).astype(int),
+        risk=risk,
+        flagged=risk > 0.8,
+        sensitive_features=groups,
+        n_bootstrap=0,
+    )
+    assert a.reference["fsm"] == "not FSM"
+    assert (a.by_group["group"] != "(missing)").all()
