@@ -5,7 +5,7 @@ model inputs; the audit describes differences, it does not remove them."""
 from ..governance import BAND, GATING
 from ._audit import CAVEAT, METRICS, GroupAudit
 from ._groups import NEW_ARRIVAL_MONTHS, NO_RECORDS, months_known, standard_groups
-from ._schools import school_at, school_spread
+from ._schools import school_at, school_comparison, school_spread
 
 __all__ = [
     "BAND",
@@ -17,6 +17,7 @@ __all__ = [
     "GroupAudit",
     "months_known",
     "school_at",
+    "school_comparison",
     "school_spread",
     "standard_groups",
 ]

@@ -411,3 +411,40 @@ def test_a_not_recorded_group_is_never_the_reference():
     )
     assert a.reference["fsm"] == "not FSM"
     assert (a.by_group["group"] != "(missing)").all()
+
+
+def test_school_comparison_finds_a_planted_school_and_hides_small_ones():
+    from send_early.fairness import school_comparison
+
+    found = 0
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        school = np.repeat([f"s{i:02d}" for i in range(30)], 60)
+        school = np.r_[school, ["tiny"] * 8]  # fewer than 10 children: never shown
+        rate_ = np.where(school == "s07", 0.45, 0.15)
+        flagged = rng.random(len(school)) < rate_
+        y = rng.random(len(school)) < 0.2
+        out = school_comparison(school, y, flagged)
+        assert "tiny" not in set(out["school_id"])
+        assert out.attrs["tested"]["flag_rate"] == 30
+        hit = out[out["differs"].fillna(False) & (out["metric"] == "flag_rate")]
+        found += hit["school_id"].tolist() == ["s07"]
+        # a shown rate never rests on 1 to 9 children
+        shown = out[~out["suppressed"]]
+        k = np.round(shown["value"] * shown["n"]).to_numpy()
+        assert ((k == 0) | (k >= 10)).all() and (
+            (shown["n"] - k == 0) | (shown["n"] - k >= 10)
+        ).all()
+    assert found >= 4  # the planted school is found in at least 4 of 5 seeds
+
+
+def test_school_comparison_without_a_plant_rarely_fails():
+    from send_early.fairness import school_comparison
+
+    failed = 0
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        school = np.repeat([f"s{i:02d}" for i in range(30)], 60)
+        out = school_comparison(school, rng.random(1800) < 0.2, rng.random(1800) < 0.15)
+        failed += bool(out["differs"].fillna(False).any())
+    assert failed <= 3  # family-wise error 5% per measure: at most 3 of 20 seeds
