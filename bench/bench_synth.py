@@ -47,10 +47,13 @@ print(json.dumps({"n": n, "seconds": t_gen, "baseline_seconds": t_base, "peak_rs
 
 
 def run(n: int) -> dict:
+    load0 = os.getloadavg()[0]
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(n)], check=True, capture_output=True, text=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    # the machine may be shared: the 1-minute load average before and after each size
+    return result | {"load": (load0, os.getloadavg()[0])}
 
 
 def main() -> None:
@@ -72,16 +75,16 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
         "One subprocess per size; `make_cohort(n, random_state=0)` with default arguments "
         "(births every day from 2004-09-01 to the extract date 2025-08-31, one council). "
-        "The machine was shared with other jobs during the run (8 sessions on 2 cores), so times "
-        "are upper bounds.",
+        f"Load average: the 1-minute value before and after each size, on {os.cpu_count()} cores; "
+        "above the core count the machine was shared and the times are upper bounds.",
         "",
         "Baseline (same subprocess, same run): drawing as many uniform random numbers "
         "(`rng.random`) as the generated tables have cells. Peak RSS is the subprocess maximum "
         "(`resource.getrusage`), including the interpreter with numpy/pandas imported "
         "(shown as 'after import').",
         "",
-        "| children | rows (all tables) | time (s) | baseline (s) | time / baseline | peak RSS (MB) | after import (MB) | target |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| children | rows (all tables) | time (s) | baseline (s) | time / baseline | peak RSS (MB) | after import (MB) | load average | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     targets = {100_000: "< 30 s", 1_000_000: "< 300 s, < 8 GB"}
     for r in results:
@@ -89,7 +92,7 @@ def main() -> None:
         lines.append(
             f"| {r['n']:,} | {rows:,} | {r['seconds']:.1f} | {r['baseline_seconds']:.2f} | "
             f"{r['seconds'] / r['baseline_seconds']:.0f}x | {r['peak_rss_mb']:.0f} | {r['rss_after_import_mb']:.0f} | "
-            f"{targets.get(r['n'], '')} |"
+            f"{r['load'][0]:.1f} -> {r['load'][1]:.1f} | {targets.get(r['n'], '')} |"
         )
     big = results[-1]
     lines += ["", f"Rows per table at {big['n']:,} children:", ""]
