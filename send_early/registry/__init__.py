@@ -15,6 +15,7 @@ from ._loading import load_model
 from ._logging import LoggedModel, log_drift, log_model
 from ._promote import Promotion, demote, promote, rollback
 from ._pyfunc import OUTPUT_COLUMNS, directory_sha256, pyfunc_input
+from ._registered_card import registered_card
 from ._review import REVIEW_CHECKLIST, ReviewSummary, review_summary
 from ._serve import make_app, serve
 from ._store import STORE_ENV, Store, default_store_path, open_store
@@ -55,6 +56,7 @@ __all__ = [
     "open_store",
     "promote",
     "pyfunc_input",
+    "registered_card",
     "review_summary",
     "revoke_user",
     "rollback",

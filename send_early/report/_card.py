@@ -27,14 +27,19 @@ from ._build import (
     model_sections,
 )
 from ._data import data_summary_section
+from ._later import outcomes_section, policies_part, registry_section
 from ._phase import phase_rows
 from ._privacy import MIN_CELL
 
 logger = logging.getLogger(__name__)
 
-CARD_SCHEMA = "send_early.model_card/1"
-#: Version of the card JSON's layout; readers refuse a card of any other version.
-SCHEMA_VERSION = 1
+CARD_SCHEMA = "send_early.model_card/2"
+#: Version of the card JSON's layout. Version 2 added ``registry``, ``outcomes_after_flags``
+#: and the capacity section's ``policies``; a version 1 card is read as version 2 without
+#: them, and a card of any other version is refused.
+SCHEMA_VERSION = 2
+_READABLE = {1: "send_early.model_card/1", 2: CARD_SCHEMA}
+_ADDED_IN_2 = ("registry", "outcomes_after_flags")
 
 # top-level JSON key -> section class (None: a plain value)
 _SECTIONS: dict[str, type | None] = {
@@ -49,6 +54,7 @@ _SECTIONS: dict[str, type | None] = {
     "min_cell": None,
     "manual_checklist": sec.ManualItem,
     "model": sec.ModelInfo,
+    "registry": sec.Registry,
     "intended_use": sec.IntendedUse,
     "data_summary": sec.DataSummary,
     "outcome": sec.Outcome,
@@ -61,21 +67,25 @@ _SECTIONS: dict[str, type | None] = {
     "baselines": sec.Baselines,
     "fairness": sec.Fairness,
     "backtest": sec.Backtest,
+    "outcomes_after_flags": sec.OutcomesAfterFlags,
     "limitations": None,
 }
-_OPTIONAL = ("explanation", "lead_time", "baselines", "fairness", "backtest")  # may be null
+_OPTIONAL = ("explanation", "lead_time", "baselines", "fairness", "backtest", *_ADDED_IN_2)
 
 
 def refuse_unknown_version(data: Mapping, where: str = "model card JSON") -> None:
     """Raise ValueError when ``data`` says it follows another card schema than this
-    release writes. A card written before ``schema_version`` existed carries only
-    ``"schema": "send_early.model_card/1"`` and reads as version 1."""
+    release reads (version 2, or version 1, read as 2). A card written before
+    ``schema_version`` existed carries only ``"schema": "send_early.model_card/1"`` and
+    reads as version 1."""
     version, schema = data.get("schema_version"), data.get("schema")
-    known_version = version is None or (type(version) is int and version == SCHEMA_VERSION)
-    if known_version and schema in (None, CARD_SCHEMA):
+    if version is None and schema in _READABLE.values():
+        return
+    if type(version) is int and version in _READABLE and schema in (None, _READABLE[version]):
         return
     raise ValueError(
-        f"{where} must have schema_version {SCHEMA_VERSION} (schema {CARD_SCHEMA!r}); found "
+        f"{where} must have schema_version {SCHEMA_VERSION} (schema {CARD_SCHEMA!r}), or 1; "
+        "found "
         f"schema_version {version!r}, schema {schema!r}. It was written by another release of "
         "send_early: read it with that release, or rebuild the card with this one."
     )
@@ -109,6 +119,11 @@ class ModelCard:
         The sections every card has.
     explanation, lead_time, baselines, fairness, backtest
         The optional sections (``None`` when their input was not given).
+    registry : Registry or None
+        The registered name, version, run and approvals; ``None`` in a card written before
+        the version was registered (see :meth:`with_registry`).
+    outcomes_after_flags : OutcomesAfterFlags or None
+        What followed the model's flags, from the outcome log, when one was given.
     limitations : tuple of str
         The limitations a reviewer reads.
     html_path, json_path : Path or None
@@ -136,6 +151,8 @@ class ModelCard:
     fairness: sec.Fairness | None
     backtest: sec.Backtest | None
     limitations: tuple[str, ...]
+    registry: sec.Registry | None = None
+    outcomes_after_flags: sec.OutcomesAfterFlags | None = None
     schema: str = CARD_SCHEMA
     schema_version: int = SCHEMA_VERSION
     html_path: Path | None = field(default=None, compare=False)
@@ -194,6 +211,12 @@ class ModelCard:
         )
         return self
 
+    def with_registry(self, registry: Mapping) -> ModelCard:
+        """This card with its registry section filled: ``name``, ``version``, ``run_id`` and
+        ``approvals`` (as :attr:`send_early.registry.ReviewSummary.approvals` gives them;
+        empty reads "not yet approved"). The checks are unchanged."""
+        return replace(self, registry=registry_section(registry), html_path=None, json_path=None)
+
     def summary(self) -> str:
         """Plain-text summary (see :func:`card_summary`)."""
         return card_summary(self)
@@ -223,6 +246,7 @@ class ModelCard:
                 "schema_version nor schema."
             )
         kw, problems = _read_sections(data)
+        kw.update(schema=CARD_SCHEMA, schema_version=SCHEMA_VERSION)  # a version 1 card reads as 2
         if problems:
             raise ValueError(
                 "The model card JSON does not match schema_version "
@@ -258,7 +282,10 @@ def _load_json(path: Path) -> dict:
 def _read_sections(data: Mapping) -> tuple[dict, list[str]]:
     """The ModelCard keyword arguments read from card JSON, and every problem found."""
     problems, kw = [], {}
-    missing = [k for k in _SECTIONS if k not in data and k not in ("schema_version", "passed")]
+    absent_ok = ("schema_version", "passed")
+    if data.get("schema_version", 1) == 1:  # a version 1 card has none of version 2's keys
+        absent_ok += _ADDED_IN_2
+    missing = [k for k in _SECTIONS if k not in data and k not in absent_ok]
     unknown = [str(k) for k in data if k not in _SECTIONS]
     if missing or unknown:
         found = ["missing " + ", ".join(missing)] if missing else []
@@ -305,6 +332,9 @@ def build_model_card(
     synthetic: bool | None = None,
     thresholds: Mapping[str, float] | None = None,
     by_phase=None,
+    registry: Mapping | None = None,
+    outcomes_after_flags=None,
+    capacity_policies: Mapping | None = None,
 ) -> ModelCard:
     """Build a model card for registry reviewers, in memory; write it when ``out_dir`` is given.
 
@@ -342,6 +372,15 @@ def build_model_card(
         Overrides of :data:`DEFAULT_THRESHOLDS` (recorded in the card).
     by_phase : PhaseEvaluation or dict, optional
         From :class:`send_early.evaluation.PhaseEvaluation`: shown under the metrics.
+    registry : dict, optional
+        ``name``, ``version``, ``run_id`` and ``approvals`` of the registered version; a card
+        built before registration leaves it empty (:meth:`ModelCard.with_registry`).
+    outcomes_after_flags : DataFrame, optional
+        From :func:`send_early.outcomes.outcome_summary` for this model: what followed its
+        flags (rows already under the disclosure rule).
+    capacity_policies : dict, optional
+        ``k``, ``summary`` and ``by_setting``: the tables of
+        :func:`send_early.lists.compare_capacity_policies` on the evaluation cohort.
 
     Returns
     -------
@@ -375,6 +414,9 @@ def build_model_card(
     sections = evaluation_sections(ev)
     if by_phase is not None:
         sections["metrics"] = replace(sections["metrics"], by_phase=phase_rows(by_phase))
+    if capacity_policies is not None:
+        policies = policies_part(capacity_policies)
+        sections["capacity"] = replace(sections["capacity"], policies=policies)
     meta = dict(getattr(model, "metadata_", None) or {})
     if synthetic is None:
         synthetic = bool((data_summary or {}).get("synthetic") or meta.get("synthetic"))
@@ -397,6 +439,8 @@ def build_model_card(
         fairness=fairness_section(aud),
         backtest=backtest_section(bt),
         limitations=LIMITATIONS + ((SYNTHETIC_CAVEAT,) if synthetic else ()),
+        registry=registry_section(registry),
+        outcomes_after_flags=outcomes_section(outcomes_after_flags),
     )
     # the checks read the card as JSON: what they judge is what a reviewer reads
     checks = run_checks(card.to_dict(), thresholds)

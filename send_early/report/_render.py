@@ -34,8 +34,10 @@ SECTIONS = (
     ("lead-time", "Lead time"),
     ("fairness", "Fairness audit"),
     ("backtest", "Backtest stability"),
+    ("outcomes", "Outcomes after flags"),
     ("limitations", "Limitations"),
     ("checklist", "Reviewer checklist"),
+    ("registry", "Registry and approval"),
 )
 
 
@@ -123,6 +125,8 @@ def _header_meta(card: ModelCard) -> str:
         if getattr(m, key):
             val = str(getattr(m, key))
             meta.append(f"{label} {val[:12] if 'sha' in key else val}")
+    r = card.registry
+    meta.append(f"registry {r.name} version {r.version}" if r else "not yet registered")
     meta.append(f"generated {card.generated}")
     return " | ".join(meta)
 

@@ -261,10 +261,15 @@ class Calibration(Section):
 
 @dataclass(frozen=True)
 class Capacity(Section):
-    """Figures at the model's capacity ``k`` and the capacity curve."""
+    """Figures at the model's capacity ``k``, the capacity curve, and, when given, what each
+    capacity policy by setting gives at that ``k`` (``policies``: ``k``, ``summary`` rows per
+    policy and ``by_setting`` rows per policy and setting, from
+    :func:`send_early.lists.compare_capacity_policies`; left out of the JSON otherwise)."""
 
     at_k: Row | None
     curve: tuple[Row, ...]
+    policies: Row | None = None
+    _omit_none: ClassVar[tuple[str, ...]] = ("policies",)
 
 
 @dataclass(frozen=True)
@@ -312,3 +317,26 @@ class Backtest(Section):
     spread: tuple[Row, ...]
     by_council: tuple[Row, ...] | None = None
     _omit_none: ClassVar[tuple[str, ...]] = ("by_council",)
+
+
+@dataclass(frozen=True)
+class Registry(Section):
+    """Where the version stands in the registry: the registered model's name, the version,
+    the run that logged it, and its approvals (``alias``, ``reviewer``, ``timestamp``,
+    ``forced``; newest first, empty when not yet approved). A card written before the
+    version was registered has none; :meth:`ModelCard.with_registry` fills it."""
+
+    name: str
+    version: str
+    run_id: str | None
+    approvals: tuple[Row, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutcomesAfterFlags(Section):
+    """What followed the model's flags, from the outcome log: one row per model version and
+    outcome (``model_version``, ``outcome``, ``text``, ``flags``, ``share``,
+    ``median_days``), counts under the disclosure rule, and the log's date range."""
+
+    rows: tuple[Row, ...]
+    note: str

@@ -701,7 +701,7 @@ def test_a_card_of_another_schema_version_is_refused_before_logging(
 
     html, js = write_card(tmp_path / "card", [{"name": "calibration", "passed": True}])
     js.write_text(json.dumps({"schema_version": 99, "checks": []}))
-    with pytest.raises(ValueError, match="must have schema_version 1"):
+    with pytest.raises(ValueError, match="must have schema_version 2"):
         log_model(
             fitted_fake, card_paths=[html, js], registered_name="risk_v99", tracking_uri=store_dir
         )

@@ -15,6 +15,7 @@ from send_early.report._example import example_inputs
 from send_early.workflow import train_model
 
 from .._chromium import layout
+from .test_card_object import later_inputs
 
 SECTIONS = [
     "Intended use",
@@ -28,8 +29,10 @@ SECTIONS = [
     "Lead time",
     "Fairness audit",
     "Backtest stability",
+    "Outcomes after flags",
     "Limitations",
     "Reviewer checklist",
+    "Registry and approval",
 ]
 
 # Runs inside the card once laid out: every visible element whose box leaves the viewport or
@@ -70,7 +73,8 @@ def _layout(html_path, width: int, tmp_path) -> dict:
 def example_card(tmp_path_factory):
     kw = example_inputs(n=4000, seed=0)
     kw.pop("ids")
-    return build_model_card(out_dir=tmp_path_factory.mktemp("example"), **kw)
+    # with the registry entry, the outcome log and the capacity policies by setting
+    return build_model_card(out_dir=tmp_path_factory.mktemp("example"), **kw, **later_inputs())
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +85,7 @@ def fitted_card(small_cohort, fast_spec_path, tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("which", ["example_card", "fitted_card"])
-@pytest.mark.parametrize("width", [390, 1024, 1440])
+@pytest.mark.parametrize("width", [390, 1024, 1280, 1440])
 def test_card_fits_the_screen_and_shows_every_section(which, width, request, tmp_path):
     card = request.getfixturevalue(which)
     seen = _layout(card.html_path, width, tmp_path)
@@ -92,6 +96,18 @@ def test_card_fits_the_screen_and_shows_every_section(which, width, request, tmp
     headings = [re.sub(r"^\d+\.\s*", "", h["text"]) for h in seen["h2"]]
     assert headings == SECTIONS
     assert all(h["visible"] for h in seen["h2"])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_opened_details_fit_the_screen(example_card, width, tmp_path):
+    # the capacity policies by setting sit in a closed <details>: opened, they fit too
+    page = tmp_path / "open.html"
+    html = example_card.html_path.read_text(encoding="utf-8")
+    assert "<details>" in html
+    page.write_text(html.replace("<details>", "<details open>"), encoding="utf-8")
+    seen = _layout(page, width, tmp_path)
+    assert seen["page_width"] <= width and not seen["wide"], seen["wide"][:10]
+    assert not seen["clipped"], seen["clipped"][:10]
 
 
 def test_probe_sees_an_element_wider_than_the_screen(tmp_path):

@@ -32,11 +32,59 @@ from send_early.report._render import COLUMNS, SECTIONS
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def later_inputs() -> dict:
+    """The card's inputs from after the evaluation: registry entry, outcome log summary and
+    the capacity policies by setting (small made-up tables of the right shape)."""
+    import numpy as np
+    import pandas as pd
+
+    from send_early.lists import compare_capacity_policies
+
+    rng = np.random.default_rng(0)
+    risk = rng.random(2000)
+    y = rng.random(2000) < risk / 3
+    where = rng.choice([f"school_{i:02d}" for i in range(8)] + ["not on roll"], 2000)
+    outcomes = pd.DataFrame(
+        {
+            "model_name": "m",
+            "model_version": "1",
+            "outcome": ["reviewed", "sen_support_started", "all"],
+            "text": ["Reviewed", "SEN support started", "All flags"],
+            "flags": [40, "<10", 52],
+            "share": [0.77, None, 1.0],
+            "median_days": [30.0, np.nan, 28.0],
+            "suppressed": [False, True, False],
+        }
+    )
+    return {
+        "registry": {
+            "name": "risk",
+            "version": "3",
+            "run_id": "0123456789abcdef0123456789abcdef",
+            "approvals": [
+                {
+                    "alias": "champion",
+                    "reviewer": "jsmith",
+                    "timestamp": "2026-01-10T10:00:00",
+                    "forced": "false",
+                    "note": "agreed at panel",
+                },
+            ],
+        },  # fmt: skip
+        "outcomes_after_flags": outcomes,
+        "capacity_policies": {
+            "k": 100,
+            "summary": compare_capacity_policies(risk, y, where, k=100),
+            "by_setting": compare_capacity_policies(risk, y, where, k=100, by_setting=True),
+        },
+    }
+
+
 @pytest.fixture(scope="module")
 def example():
     kw = example_inputs(n=1500, seed=5)
     kw.pop("ids")
-    return kw
+    return kw | later_inputs()
 
 
 @pytest.fixture(scope="module")
@@ -95,27 +143,35 @@ def test_card_without_optional_sections_round_trips():
     data = card.to_dict()
     assert data["metrics"] == {} and data["calibration"] == []
     assert data["fairness"] is None and data["backtest"] is None and data["explanation"] is None
+    assert data["registry"] is None and data["outcomes_after_flags"] is None
+    assert "policies" not in data["capacity"]
     assert "given" not in data["data_summary"] and "evaluation" not in data["data_summary"]
     assert ModelCard.from_dict(data) == card
-    for text in ("No evaluation was given.", "No group audit was given.", "No temporal backtest"):
+    for text in (
+        "No evaluation was given.",
+        "No group audit was given.",
+        "No temporal backtest",
+        "Not yet registered",
+        "No outcome log was given",
+    ):
         assert text in card.to_html()
 
 
 # --------------------------------------------------------------------------- reading back
-@pytest.mark.parametrize("version", [2, 0, "1", True, 1.5, None])
+@pytest.mark.parametrize("version", [3, 0, "2", True, 1.5, None])
 def test_unknown_schema_version_is_refused(card, tmp_path, version):
     data = card.to_dict() | {"schema_version": version}
     if version is None:
-        data |= {"schema": "send_early.model_card/2"}
+        data |= {"schema": "send_early.model_card/3"}
     path = tmp_path / "card.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ValueError, match="must have schema_version 1"):
+    with pytest.raises(ValueError, match="must have schema_version 2"):
         ModelCard.from_dict(data)
-    with pytest.raises(ValueError, match="must have schema_version 1"):
+    with pytest.raises(ValueError, match="must have schema_version 2"):
         ModelCard.read_json(path)
-    with pytest.raises(ValueError, match="must have schema_version 1"):
+    with pytest.raises(ValueError, match="must have schema_version 2"):
         card_summary(path)
-    with pytest.raises(ValueError, match="must have schema_version 1"):
+    with pytest.raises(ValueError, match="must have schema_version 2"):
         card_summary(data)
 
 
@@ -291,6 +347,10 @@ def test_every_table_column_reads_a_key_its_rows_have(card):
         "backtest": d["backtest"]["by_year"],
         "spread": d["backtest"]["spread"],
         "calibration_by_year": d["backtest"]["by_year"],
+        "approvals": d["registry"]["approvals"],
+        "outcomes_after_flags": d["outcomes_after_flags"]["rows"],
+        "capacity_policies": d["capacity"]["policies"]["summary"],
+        "capacity_by_setting": d["capacity"]["policies"]["by_setting"],
     }
     built = {"missingness": ("feature", "missing"), "features": ("feature", "label")}
     # the example names no council; tests/report/test_card.py checks that table's keys
@@ -327,7 +387,7 @@ def test_templates_are_package_data_and_render_from_the_installed_package(tmp_pa
         "import send_early.report as r\n"
         "m = SimpleNamespace(feature_names_=['a'], metadata_={})\n"
         "html = r.build_model_card(m, {}, None).to_html()\n"
-        "assert '12. Limitations' in html and r.card_json_schema()['$id']\n"
+        "assert '13. Limitations' in html and r.card_json_schema()['$id']\n"
         "print(r.__file__)"
     )
     res = subprocess.run(
