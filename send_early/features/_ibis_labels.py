@@ -10,8 +10,17 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._ibis import _ROW, _connect, _ibis, _population, build_features_duckdb, check_compiled
+from ._ibis import (
+    _DAY,
+    _ROW,
+    _connect,
+    _ibis,
+    _population,
+    build_features_duckdb,
+    check_compiled,
+)
 from ._labels import _label_frame, _stack
+from ._population import _REQUESTED, STATUSES
 from ._spec import PipelineSpec
 
 
@@ -19,11 +28,56 @@ def _day(ts: pd.Timestamp) -> int:
     return (ts.date() - dt.date(1970, 1, 1)).days
 
 
+def population_of(tables: dict, as_of: pd.Timestamp, spec, day: int, population: str):
+    """Every child with its status (index into STATUSES) and age in ``population``, as the
+    memory engine's ``._population._status``: ``not_identified`` is ``._ibis._population``;
+    ``sen_support`` keeps its births, moves and ages and asks, of the others, whether the latest
+    record on or before ``day`` that says anything is a ``sen_support`` event or a census ``K``
+    (a later census ``N`` ends it), and whether a request or plan (an ``ehc_request`` or
+    ``ehcp`` event, a census ``E``) is on record by then."""
+    ibis = _ibis()
+    base = _population(tables, as_of, spec, day)
+    if population == "not_identified":
+        return base
+    kinds = []  # (child, day, 1 support / 2 no SEN / 3 request or plan)
+    if "sen_events" in tables:
+        ev = tables["sen_events"]
+        kind = ibis.cases((ev.event == "sen_support", 1), (ev.event.isin(_REQUESTED), 3), else_=0)
+        kinds.append(ev.filter(ev[_DAY] <= day).select(_k=ev.child_id, _d=ev[_DAY], _w=kind))
+    if "census" in tables:
+        ce = tables["census"]
+        p = ce.sen_provision
+        kind = ibis.cases((p == "K", 1), (p == "N", 2), (p == "E", 3), else_=0)
+        kinds.append(ce.filter(ce[_DAY] <= day).select(_k=ce.child_id, _d=ce[_DAY], _w=kind))
+    common = base._status.isin([STATUSES.index(s) for s in STATUSES[2:6]])
+    if not kinds:  # nobody is on SEN support
+        return base.mutate(
+            _status=ibis.ifelse(common, base._status, STATUSES.index("not_on_sen_support"))
+        )
+    u = kinds[0] if len(kinds) == 1 else ibis.union(*kinds, distinct=False)
+    g = u.group_by("_k").aggregate(
+        _sup=u._d.max(where=u._w == 1),
+        _no=u._d.max(where=u._w == 2),
+        _req=u._w.max(where=u._w == 3),
+    )
+    t = base.left_join(g, base.child_id == g._k).drop("_k")
+    on_support = t._sup.notnull() & (t._no.isnull() | (t._sup >= t._no)).fill_null(False)
+    status = ibis.cases(
+        (common, t._status),
+        (t._req.notnull(), STATUSES.index("ehc_requested")),
+        (~on_support, STATUSES.index("not_on_sen_support")),
+        else_=0,
+    )
+    return t.mutate(_status=status).drop("_sup", "_no", "_req")
+
+
 def _check_population(spec: PipelineSpec, outcome) -> None:
+    """The features of the Ibis engines are of the not-identified population only (so far)."""
     if outcome.population != "not_identified":
         raise ValueError(
-            f"engine='duckdb' labels the not-identified population only; found population "
-            f"{outcome.population!r} (outcome {outcome.name!r}). Use engine='memory'."
+            f"engine='duckdb' builds training frames of the not-identified population only; "
+            f"found population {outcome.population!r} (outcome {outcome.name!r}). Its labels "
+            "alone are built with build_labels(..., engine=...); use engine='memory' here."
         )
 
 
@@ -37,7 +91,7 @@ def _labels(tables, as_of, horizon_months: int, outcome, spec, extract: pd.Times
     day = _day(as_of)
     end_ts = as_of + pd.DateOffset(months=horizon_months)
     end = _day(end_ts)
-    everyone = _population(tables, as_of, spec, day)
+    everyone = population_of(tables, as_of, spec, day, outcome.population)
     pop = everyone.filter(everyone._status == 0)
     moved = pop.moved_out_date.delta(ibis.date(1970, 1, 1), unit="day")
     t = pop.select("child_id", _ROW, _moved=moved)
@@ -80,7 +134,6 @@ def _labels(tables, as_of, horizon_months: int, outcome, spec, extract: pd.Times
 
 def build_labels_duckdb(source, as_of, horizon_months: int, outcome, spec, *, check=True):
     """``build_labels(..., engine="duckdb")`` (see :func:`send_early.features.build_labels`)."""
-    _check_population(spec, outcome)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
         _, tables, as_of, extract = _connect(source, as_of, check)
