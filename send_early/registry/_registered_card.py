@@ -14,7 +14,13 @@ from ._store import import_mlflow, open_store
 from ._tags import CARD_SHA_TAG
 
 
-def registered_card(name: str, version: str | int, *, tracking_uri: str | os.PathLike | None = None):
+def registered_card(
+    name: str,
+    version: str | int,
+    *,
+    tracking_uri: str | os.PathLike | None = None,
+    outcomes_after_flags=None,
+):
     """The version's model card as the registry holds it, with the registered name, version,
     run and approvals filled in (:meth:`send_early.report.ModelCard.with_registry`).
 
@@ -23,6 +29,10 @@ def registered_card(name: str, version: str | int, *, tracking_uri: str | os.Pat
     checks it against the SHA-256 registered with the version, and fills the registry
     section from the registry as it stands now (approvals included). Write it with
     ``.save(folder)``; the registered file itself is never changed.
+
+    ``outcomes_after_flags``: the model's rows of
+    :func:`send_early.outcomes.outcome_summary` (the outcome log), shown in the card's
+    "Outcomes after flags" section.
 
     Raises
     ------
@@ -55,6 +65,8 @@ def registered_card(name: str, version: str | int, *, tracking_uri: str | os.Pat
             f"({expected[:16]}...); the stored file differs."
         )
     card = ModelCard.from_dict(json.loads(data))
+    if outcomes_after_flags is not None:
+        card = card.with_outcomes(outcomes_after_flags)
     return card.with_registry(
         {
             "name": summary.name,

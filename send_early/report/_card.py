@@ -217,6 +217,14 @@ class ModelCard:
         empty reads "not yet approved"). The checks are unchanged."""
         return replace(self, registry=registry_section(registry), html_path=None, json_path=None)
 
+    def with_outcomes(self, summary) -> ModelCard:
+        """This card with its "outcomes after flags" section from
+        :func:`send_early.outcomes.outcome_summary` (None or no rows: the section says no
+        outcome log was given)."""
+        return replace(
+            self, outcomes_after_flags=outcomes_section(summary), html_path=None, json_path=None
+        )
+
     def summary(self) -> str:
         """Plain-text summary (see :func:`card_summary`)."""
         return card_summary(self)

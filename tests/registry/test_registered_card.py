@@ -38,7 +38,14 @@ def test_registered_card_shows_version_run_and_approval(store_dir, fitted_fake, 
         force_reason="example card without an evaluation",
         tracking_uri=store_dir,
     )
-    after = registered_card("risk", p.version, tracking_uri=store_dir)
+    import pandas as pd
+
+    log = pd.DataFrame(
+        {"model_version": ["1"], "outcome": ["all"], "text": ["All flags"], "flags": [12],
+         "share": [1.0], "median_days": [30.0]}
+    )  # fmt: skip
+    after = registered_card("risk", p.version, tracking_uri=store_dir, outcomes_after_flags=log)
+    assert after.outcomes_after_flags.rows[0]["flags"] == 12
     (a,) = after.registry.approvals
     assert (a["alias"], a["reviewer"], a["forced"]) == ("champion", "rev-1", True)
     html = after.to_html()

@@ -68,6 +68,9 @@ def test_outcomes_after_flags_are_shown_with_small_counts_hidden(later):
     assert "SEN support started <10 suppressed suppressed" in text
     rows = card.to_dict()["outcomes_after_flags"]["rows"]
     assert rows[1]["median_days"] is None and "suppressed" not in rows[1]
+    later_card = build_model_card(MODEL, EV, None).with_outcomes(later["outcomes_after_flags"])
+    assert later_card.outcomes_after_flags == card.outcomes_after_flags
+    assert card.with_outcomes(None).outcomes_after_flags is None
     empty = later["outcomes_after_flags"].iloc[0:0]
     assert (
         build_model_card(MODEL, EV, None, outcomes_after_flags=empty).outcomes_after_flags is None
