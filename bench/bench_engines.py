@@ -10,6 +10,7 @@ parent then checks the three feature frames are equal (values to 1e-9, NaN where
 Figures go to bench/results_engines.md.
 
 Usage: python bench/bench_engines.py [--n 200000] [--repeat 2]
+       python bench/bench_engines.py --n 1000000 --scale 10   (10M children, Parquet in chunks)
 """
 
 from __future__ import annotations
@@ -102,7 +103,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--one", choices=RUNS, help=argparse.SUPPRESS)
+    ap.add_argument("--scale", type=int, help="K copies of the N-child cohort (10M: --scale 10)")
+    ap.add_argument("--limit-gb", type=float, default=16.0, help="kill a run past this RSS")
+    ap.add_argument("--one-scale", choices=SCALE_RUNS, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one_scale:
+        print(json.dumps(scale_one(args.one_scale, _scale_folder(args.n, args.scale))))
+        return
+    if args.scale:
+        scale(args.n, args.scale, args.limit_gb)
+        return
     if args.one:
         print(json.dumps(one(args.one, args.n, args.repeat)))
         return
@@ -168,6 +178,222 @@ def write(results: list[dict], rows: int, diff: float, repeat: int) -> None:
         "",
     ]
     OUT.write_text("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- 10M scale run
+SCALE_OUT = ROOT / "bench" / "results_engines_10m.md"
+SCALE_RUNS = ("duckdb-parquet", "memory")
+DUCKDB_MEMORY_LIMIT = "12GB"
+
+
+def _scale_folder(n: int, k: int) -> Path:
+    """``k`` copies of the ``n``-child cohort as one Parquet folder, written a chunk at a time.
+
+    Each copy's child ids carry a prefix (``c3_``), so the children are distinct; their records
+    are the same. Every table file is one Parquet file with a row group (or more) per chunk.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = CACHE / f"cohort_{n}x{k}_parquet"
+    if (folder / "manifest.json").exists():
+        return folder
+    tables, _ = _cohort(n)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        writer = None
+        try:
+            for i in range(k):
+                part = df.assign(child_id=f"c{i}_" + df["child_id"].astype("str"))
+                t = pa.Table.from_pandas(part, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(folder / f"{name}.parquet", t.schema)
+                writer.write_table(t.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+    meta = {"extract_date": tables.extract_date.date().isoformat()}
+    (folder / "manifest.json").write_text(json.dumps(meta) + "\n")
+    return folder
+
+
+def _limit_duckdb_memory() -> None:
+    """Every DuckDB connection Ibis opens in this process gets ``memory_limit`` (it spills past
+    it); DuckDB's own default is 80% of the machine's memory, which is shared here."""
+    from ibis.backends.duckdb import Backend
+
+    connect = Backend.do_connect
+
+    def do_connect(self, database=":memory:", read_only=False, extensions=None, **config):
+        config.setdefault("memory_limit", DUCKDB_MEMORY_LIMIT)
+        return connect(self, database, read_only, extensions, **config)
+
+    Backend.do_connect = do_connect
+
+
+def scale_one(run: str, folder: Path) -> dict:
+    from send_early.features import build_features
+    from send_early.schema import read_tables
+
+    t0 = time.perf_counter()
+    if run == "duckdb-parquet":
+        _limit_duckdb_memory()
+        X = build_features(folder, AS_OF, engine="duckdb")
+        t_read = 0.0
+    else:
+        tables = read_tables(folder)
+        t_read = time.perf_counter() - t0
+        X = build_features(tables, AS_OF, check=False)
+    seconds = time.perf_counter() - t0
+    X[X.index.str.startswith("c0_")].to_parquet(CACHE / f"scale_{run}.parquet")  # copy 0
+    return {
+        "run": run, "population": len(X), "columns": X.shape[1], "seconds": seconds,
+        "read_seconds": t_read, "rss_peak_gb": _rss_gb(),
+    }  # fmt: skip
+
+
+def _cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # children waited for
+    return r.ru_utime + r.ru_stime
+
+
+def _run_watched(cmd: list[str], limit_gb: float) -> tuple[dict | None, float, float, float]:
+    """Run ``cmd``; kill it (its own id only) if its resident memory passes ``limit_gb``.
+
+    Returns (its JSON result or None if killed or failed, seconds, highest RSS seen in GB,
+    its CPU seconds, user and system: what a busy machine does not inflate).
+    """
+    t0, cpu0 = time.perf_counter(), _cpu_children()
+    out_path, err_path = CACHE / "scale_run.out", CACHE / "scale_run.err"
+    with out_path.open("w") as out, err_path.open("w") as err:  # files: a pipe could fill up
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=ROOT)
+    status, seen = Path(f"/proc/{proc.pid}/status"), 0.0
+    while proc.poll() is None:
+        try:
+            rss = next(
+                int(line.split()[1]) / 1e6
+                for line in status.read_text().splitlines()
+                if line.startswith("VmRSS:")
+            )
+        except (OSError, StopIteration):
+            rss = 0.0
+        seen = max(seen, rss)
+        if rss > limit_gb:
+            proc.kill()
+            proc.wait()
+            return None, time.perf_counter() - t0, seen, _cpu_children() - cpu0
+        time.sleep(0.5)
+    seconds, cpu = time.perf_counter() - t0, _cpu_children() - cpu0
+    if proc.returncode != 0:
+        print(err_path.read_text()[-2000:], file=sys.stderr, flush=True)
+        return None, seconds, seen, cpu
+    return json.loads(out_path.read_text().strip().splitlines()[-1]), seconds, seen, cpu
+
+
+def _mem_available_gb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1e6
+    return 0.0  # pragma: no cover
+
+
+def _scale_check(n: int) -> float:
+    """Copy 0 of the 10M DuckDB frame against the memory engine on the ``n``-child cohort."""
+    import numpy as np
+    import pandas as pd
+
+    from send_early.features import build_features
+
+    tables, _ = _cohort(n)
+    ref = build_features(tables, AS_OF, check=False)
+    got = pd.read_parquet(CACHE / "scale_duckdb-parquet.parquet")
+    got.index = got.index.str.removeprefix("c0_")
+    assert got.index.equals(ref.index) and list(got.columns) == list(ref.columns)
+    worst = 0.0
+    for c in ref:
+        a, b = ref[c], got[c]
+        if isinstance(a.dtype, pd.CategoricalDtype):
+            assert a.astype(object).equals(b.astype(object)), c
+            continue
+        a, b = a.to_numpy(np.float64), b.to_numpy(np.float64)
+        if c.endswith("_standing"):  # a group under min_group at n children may reach it at k*n
+            a = np.where(np.isnan(a), b, a)
+        assert np.array_equal(np.isnan(a), np.isnan(b)), c
+        ok = ~np.isnan(a)
+        worst = max(worst, float(np.abs(a[ok] - b[ok]).max(initial=0.0)))
+    return worst
+
+
+def scale(n: int, k: int, limit_gb: float) -> None:
+    t0 = time.perf_counter()
+    folder = _scale_folder(n, k)
+    size = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 1e9
+    print(f"{n * k:,} children as Parquet ({size:.1f} GB) in {time.perf_counter() - t0:.0f} s")
+    results = []
+    for run in SCALE_RUNS:
+        limit = min(limit_gb, _mem_available_gb() - 3.0)
+        load_before = os.getloadavg()
+        cmd = [sys.executable, __file__, "--one-scale", run, "--n", str(n), "--scale", str(k)]
+        r, seconds, seen, cpu = _run_watched(cmd, limit)
+        load_after = os.getloadavg()
+        results.append(
+            {"run": run, "result": r, "seconds": seconds, "rss_seen_gb": seen, "limit_gb": limit,
+             "cpu_s": cpu, "load": (load_before[0], load_after[0], load_after[2])}
+        )  # fmt: skip
+        print(run, json.dumps(results[-1]), flush=True)
+    diff = _scale_check(n) if results[0]["result"] else None
+    write_scale(n, k, size, results, diff)
+
+
+def write_scale(n: int, k: int, size: float, results: list[dict], diff: float | None) -> None:
+    lines = [
+        f"# Feature engines at {n * k / 1e6:g}M children: memory against DuckDB",
+        "",
+        f"Generated by `python bench/bench_engines.py --n {n} --scale {k}`. `make_cohort` holds a",
+        f"whole cohort in memory (4.8 GB at 1M children), so {n * k:,} at once would not fit:",
+        f"the folder holds {k} copies of `make_cohort({n:,}, random_state=0)`, written one copy",
+        "(chunk) at a time, each copy's child ids prefixed (`c0_`, `c1_`, ...):",
+        f"{n * k:,} distinct children, {k} times the same records ({size:.1f} GB of Parquet).",
+        f"As-of {AS_OF}, pipeline `default`. Machine: {os.cpu_count()} cores, "
+        f"{_mem_total_gb():.0f} GB memory, shared with other jobs: each time is an upper bound.",
+        "Each run is its own process; a watchdog kills it when its resident memory passes the",
+        "limit (16 GB, or less when the machine had less free). DuckDB runs with",
+        f"`memory_limit = {DUCKDB_MEMORY_LIMIT}` (it spills to disk past it) and its default",
+        "threads.",
+        "",
+        "| engine, source | in population | seconds | CPU seconds | peak RSS GB | limit GB "
+        "| load average (1 min before, after; 15 min after) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    names = {"memory": "memory, read_tables then DataFrames", "duckdb-parquet": "duckdb, Parquet"}
+    for r in results:
+        got = r["result"]
+        load = "{:.1f}, {:.1f}; {:.1f}".format(*r["load"])
+        cpu = "-" if r.get("cpu_s") is None else f"{r['cpu_s']:.0f}"
+        if got:
+            lines.append(
+                f"| {names[r['run']]} | {got['population']:,} | {got['seconds']:.0f} | "
+                f"{cpu} | {got['rss_peak_gb']:.2f} | {r['limit_gb']:.1f} | {load} |"
+            )
+        else:
+            lines.append(
+                f"| {names[r['run']]} | did not finish | killed after {r['seconds']:.0f} | "
+                f"{cpu} | over {r['rss_seen_gb']:.2f} | {r['limit_gb']:.1f} | {load} |"
+            )
+    if diff is not None:
+        lines += [
+            "",
+            f"Check: the DuckDB features of copy 0 equal the memory engine's on the {n:,}-child",
+            f"cohort (same children, columns, categories; largest absolute difference {diff:.1e}).",
+        ]
+    SCALE_OUT.write_text("\n".join(lines) + "\n")
+
+
+def _mem_total_gb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1e6
+    return 0.0  # pragma: no cover
 
 
 if __name__ == "__main__":
