@@ -19,6 +19,7 @@ from outcome_backtests import outcomes_section  # docs/scripts, on the path when
 from send_early import RiskModel
 from send_early.datasets import make_cohort
 from send_early.explain import explain_global, explain_local, plot_shape
+from send_early.features import feature_records
 
 DOCS = Path(__file__).resolve().parents[1]
 IMG = DOCS / "img"
@@ -86,8 +87,11 @@ zero). Grey cells are suppressed: their figures would reveal 1 to 9 children."""
         p2p.iloc[:, 0].isin(np.unique(np.clip(q, p2p.iloc[:, 0].min(), p2p.iloc[:, 0].max())))
     ]
 
-    long = explain_local(additive, feats, top=3)
+    # each reason names the record behind it (date; an ASQ-3 review's interval and cut-off)
+    records = feature_records(tables, AS_OF, additive.pipeline)
+    long = explain_local(additive, feats, top=3, records=records)
     scores = additive.score_features(feats)
+    n_scored, n_flagged = len(scores), int(scores["flagged"].sum())
     examples = scores.sort_values("rank").iloc[[0, 50, 400]]
     ex_rows = []
     for label, (_, r) in zip("ABC", examples.iterrows(), strict=True):
@@ -161,14 +165,28 @@ never a decision.
   (0.7621 instead of 0.7633); `check_alpha=1` turns it off (`bench/results_tuning.md`).
   A monotone feature may be paired.
   `interactions=[("a", "b"), ...]` sets the pairs by hand instead.
-- **Which settings**: the estimator's defaults (5 bags at learning rate 0.05, at most 3 pairs)
-  suit small data; the default model spec (`models/default.toml`: 2 bags at learning rate 0.2, at
-  most 20 pairs) suits large data. Over six seeds, UCI student performance (487 training rows)
-  scores ROC AUC 0.873 with the defaults and 0.854 with the spec's settings; on OULAD (24,444 rows)
-  the spec's settings scored 0.673 against 0.671 in a quarter of the time while thin pairs passed
-  the held-out check (now both 0.670), and on 200,000 rows x 20 features they fit in 12 s against
-  81 s (`bench/results_tuning.md`, `bench/results_estimators.md`; measured before the shapes were
-  smoothed).
+- **Which settings** (defaults for every size): `n_bags`, `learning_rate` and `n_interactions`
+  default to `"auto"`, resolved in `fit` from the number of training rows into `n_bags_`,
+  `learning_rate_` and `n_interactions_`:
+
+  | training rows | bags | learning rate | at most pairs |
+  |---|---|---|---|
+  | under 10,000 | 5 | 0.05 | 3 |
+  | 10,000 to 49,999 | 4 | 0.2 | 20 |
+  | 50,000 or more | 2 | 0.2 | 20 (the default model spec's settings) |
+
+  Small data gain most from averaging bags at a low learning rate (UCI student performance, 486
+  training rows: ROC AUC 0.863 with 5 bags at 0.05, 0.853 with 2 at 0.2); with more rows each bag
+  is less noisy, so fewer bags at a higher learning rate rank as well in a fraction of the time,
+  and the screen may keep up to 20 pairs. Below 10,000 rows the models are those of the former
+  defaults, bit for bit; from 50,000 rows they are the default spec's (`models/default.toml`,
+  which still sets its own values, so the demo and the cohort benchmarks do not move). Against
+  EBM (`bench/results_estimators.md`, `bench/results_ebm.md`): on UCI dropout, UCI student, the
+  simulated two-pair data and the synthetic cohorts the class defaults reach EBM's ROC AUC
+  (within the 95% paired bootstrap interval) at 15x to 23x less fit time; on OULAD they miss both
+  (-0.0023, interval -0.0036 to -0.0012, at 3x: EBM's edge there is many thin pairs that the
+  held-out check cannot tell from noise, and the pair screen is most of the fit time). Numbers:
+  `docs/benchmarks.md`, section "Estimators benchmark".
 - **How shapes are smoothed** (`smoothing`): after boosting, each bag's tables are smoothed along
   every finely measured numeric feature (32 value bins or more: age in months, days since an
   event, rates) by a local line through the bins within a half-width counted in shares of the
@@ -216,10 +234,12 @@ Both pass scikit-learn's estimator checks (`tests/test_common.py`) and work in `
 
 ```python
 from send_early import RiskModel
-model = RiskModel.from_spec("default")          # models/default.toml
-model.fit(tables)                               # stacked as-of snapshots; latest held out to calibrate
-scores = model.score(tables, "2026-01-15")      # child_id, risk, rank, flagged, reason_1..3
-model.save("model_v1"); RiskModel.load("model_v1")
+
+model = RiskModel.from_spec("default")  # models/default.toml
+model.fit(tables)  # stacked as-of snapshots; latest held out to calibrate
+scores = model.score(tables, "2026-01-15")  # child_id, risk, rank, flagged, reason_1..3
+model.save("model_v1")
+RiskModel.load("model_v1")
 ```
 
 - **Outcome and horizon**: `any_support` (first sen_support, EHC request or EHC plan) within 24
@@ -232,8 +252,10 @@ model.save("model_v1"); RiskModel.load("model_v1")
   the slope and still add up exactly (largest error on this cohort: {exact:.1e}). Isotonic is
   available; the reasons then explain the uncalibrated log-odds.
 - **Capacity**: flag the top `value` children (`policy = "count"`), the top share (`"share"`, the
-  default 5%), or everyone above a probability threshold chosen on the calibration cohort
-  (`"threshold"`). Ties in risk are broken by `child_id` ascending.
+  default 5%, rounded down to whole children: {n_flagged:,} of {n_scored:,}), or everyone above a
+  probability threshold chosen on the calibration cohort (`"threshold"`). Ties in risk are broken
+  by `child_id` ascending. Scoring, the evaluation and the group audit flag the same children
+  ([the capacity rule](evaluation.md#the-capacity-rule)).
 - **Monotone constraints** (`[estimator.monotone]`): for example more unauthorised absence never
   lowers risk, and reaching the expected level in an EYFSP area never raises it. They keep the
   shapes and the reasons plausible.
@@ -327,12 +349,18 @@ percentiles of children's totals):
 
 ## Reasons for one child
 
-`explain_local(model, features, top=3)` gives, per child, the features that raise risk most, with
-the exact contribution and a sentence from the pipeline's labels. A contribution under the spec's
-`min_contribution` (0.05 log-odds) is not offered, so noise is not given as a reason; protected
-characteristics are never reasons; a feature with no record for the child is not a reason
-(missing records that matter have their own indicators, such as "No health visitor review on
-record"). Three synthetic children (ranks 1, 51 and 401):
+`explain_local(model, features, top=3, records=feature_records(tables, as_of))` gives, per
+child, the features that raise risk most, with the exact contribution and a sentence from the
+pipeline's labels that names the record behind the value, so a practitioner can check it: its
+date (the latest record on or before the as-of date, never a later one), for an ASQ-3 score the
+questionnaire interval of that review and the cut-off for it (and whether the cut-off was
+confirmed against the publisher's tables), for a count how many records and the latest one's
+date. Only need features are reasons; context (deprivation, social care, attendance, relative
+age) is shown apart as context lines (`explain_context`), and the work lists show a school
+education and development reasons only. A contribution under the spec's `min_contribution`
+(0.05 log-odds) is not offered, so noise is not given as a reason; protected characteristics are
+never reasons; a feature with no record for the child is not a reason (missing records that
+matter have their own indicators). Three synthetic children (ranks 1, 51 and 401):
 
 {md_table(ex)}
 
