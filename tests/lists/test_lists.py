@@ -203,6 +203,10 @@ def test_with_the_model_each_audience_gets_its_own_top_reasons(fitted_model, sco
         )
         assert (pd.to_datetime(dated) <= pd.Timestamp(AS_OF)).all()
         assert (dated == got.loc[has, f"reason_{k}_date"]).all()  # the list's date column
+    # the HTML names each record once: the sentence holds its date, so no second "record of"
+    key = team.children.loc[team.children["reason_1"] != "", "key"].iloc[0]
+    assert "(record of " not in team.html(key)
+    assert pd.Series([team.html(key)]).str.contains(r"on \d{4}-\d{2}-\d{2}").all()
     plain = build_lists(scored, audience="school", tables=small_cohort)
     ranked = build_lists(scored, audience="school", tables=small_cohort, model=fitted_model)
     on_roll = ranked.children["key"] != "not_on_roll"
