@@ -14,7 +14,8 @@ import pandas as pd
 #: Who reads a list, and the reason domains each may see.
 AUDIENCES = {
     "school": ("education", "development"),
-    "send_team": ("education", "development", "health", "social_care", "home_area"),
+    # a reason whose record source is unknown (a custom pipeline) is the SEND team's only
+    "send_team": ("education", "development", "health", "social_care", "home_area", "unknown"),
 }
 #: The domain of each contract table's records.
 DOMAINS = {

@@ -265,3 +265,7 @@ def test_the_audience_rule_holds_for_reasons_and_context_lines():
     assert (school["reason_1"] == "Year 1 phonics screening check mark: 20").all()
     assert (team["context"] == run.scores["context"].iloc[0]).all()
     assert (team["reason_2"] == "Ever a child in need: yes").all()
+    # a reason whose record source is unknown reaches the SEND team only
+    run.scores["reason_3"] = "A custom pipeline's feature: 3"
+    assert (build_lists(run, audience="school").children["reason_2"] == "").all()
+    assert (build_lists(run, audience="send_team").children["reason_3"] != "").all()
