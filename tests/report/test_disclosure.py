@@ -251,8 +251,12 @@ def test_no_published_figure_recovers_one_to_nine_children(real_card):
     html = real_card.html_path.read_text(encoding="utf-8")
     found = scan_card(data) + scan_html(html)
     assert not found, "\n".join(found[:40])
-    # the card still says something: groups, bins and the capacity are shown
-    assert any(isinstance(r.get("fnr"), float) for r in data["fairness"]["by_group"])
+    # the card still says something: groups, bins and the capacity are shown; a group's miss
+    # rate only where the test cohort has enough later-identified children to show one (the
+    # 1,200-child cohort's test year has about 30, so every group's count flagged is 1 to 9)
+    assert any(isinstance(r.get("n"), int) for r in data["fairness"]["by_group"])
+    if data["metrics"]["headline"]["n_positive"] >= 100:
+        assert any(isinstance(r.get("fnr"), float) for r in data["fairness"]["by_group"])
     assert any(isinstance(r.get("n"), int) for r in data["calibration"])
 
 
