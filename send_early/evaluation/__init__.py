@@ -1,5 +1,6 @@
 """Evaluation of risk scores on plain arrays: discrimination, calibration,
-capacity (top-k), lead time, simple baselines and temporal backtests.
+capacity (top-k, and capacity policies by setting), lead time, simple baselines and
+temporal backtests.
 
 Every function takes ``y_true`` (0/1 identified need), ``risk`` (probabilities)
 and, where it matters, a tie-break key; none depends on a model class.
@@ -23,6 +24,7 @@ from ._capacity import (
     rank_scores,
     resolve_k,
 )
+from ._capacity_policies import CAPACITY_POLICIES, capacity_by_setting, compare_capacity_policies
 from ._evaluation import Evaluation
 from ._lead_time import DAYS_PER_MONTH, lead_time_months, lead_time_summary, lead_time_table
 from ._metrics import (
@@ -37,6 +39,7 @@ from ._phase import PHASES, PhaseEvaluation, phase_of
 
 __all__ = [
     "BACKTEST_METRICS",
+    "CAPACITY_POLICIES",
     "DAYS_PER_MONTH",
     "DEFAULT_RULES",
     "PHASES",
@@ -51,8 +54,10 @@ __all__ = [
     "brier_score",
     "calibration_curve",
     "calibration_in_the_large",
+    "capacity_by_setting",
     "capacity_curve",
     "capacity_metrics",
+    "compare_capacity_policies",
     "compare_to_baselines",
     "expected_calibration_error",
     "flag_capacity",

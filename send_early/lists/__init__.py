@@ -1,6 +1,10 @@
-"""Work lists for the people who act: one list per setting, capacity policies by setting."""
+"""Work lists for the people who act: one list per setting, capacity policies by setting.
 
-from ._capacity import CAPACITY_POLICIES, capacity_by_setting, compare_capacity_policies
+The capacity policies live in :mod:`send_early.evaluation` (the model card shows them too);
+this package re-exports the same objects.
+"""
+
+from ..evaluation import CAPACITY_POLICIES, capacity_by_setting, compare_capacity_policies
 from ._lists import WorkLists, build_lists, write_lists
 from ._reasons import AUDIENCES, DOMAINS, feature_domains
 

@@ -388,7 +388,7 @@ def build_model_card(
         flags (rows already under the disclosure rule).
     capacity_policies : dict, optional
         ``k``, ``summary`` and ``by_setting``: the tables of
-        :func:`send_early.lists.compare_capacity_policies` on the evaluation cohort.
+        :func:`send_early.evaluation.compare_capacity_policies` on the evaluation cohort.
 
     Returns
     -------

@@ -73,13 +73,13 @@ def outcomes_section(summary, note: str = "") -> OutcomesAfterFlags | None:
 def policies_part(policies: Mapping | None) -> dict | None:
     """The capacity section's ``policies``: ``k``, ``summary`` (one row per policy) and
     ``by_setting`` (one row per policy and setting), from
-    :func:`send_early.lists.compare_capacity_policies` with ``by_setting`` False and True."""
+    :func:`send_early.evaluation.compare_capacity_policies` with ``by_setting`` False and True."""
     if policies is None:
         return None
     if not isinstance(policies, Mapping) or "summary" not in policies:
         raise ValueError(
             "capacity_policies must be a mapping with k, summary and by_setting (the tables "
-            "of send_early.lists.compare_capacity_policies); found "
+            "of send_early.evaluation.compare_capacity_policies); found "
             f"{sorted(policies) if isinstance(policies, Mapping) else type(policies).__name__}."
         )
     return {

@@ -1,86 +1,13 @@
-"""Capacity by setting: every policy flags k children, each setting's in the one rule's order."""
+"""The lists package re-exports the capacity policies of the evaluation package."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from send_early.evaluation import flag_capacity
-from send_early.lists import CAPACITY_POLICIES, capacity_by_setting, compare_capacity_policies
+import send_early.evaluation as evaluation
+import send_early.lists as lists
 
 
-@st.composite
-def cohorts(draw):
-    n = draw(st.integers(1, 120))
-    risk = draw(st.lists(st.sampled_from([0.1, 0.2, 0.5, 0.7, 0.9]), min_size=n, max_size=n))
-    where = draw(st.lists(st.sampled_from(list("abcdef")), min_size=n, max_size=n))
-    k = draw(st.integers(0, n))
-    return np.array(risk), np.array(where), k
-
-
-@settings(max_examples=60, deadline=None)
-@given(cohorts(), st.sampled_from(CAPACITY_POLICIES))
-def test_each_policy_flags_k_taking_each_settings_children_in_rank_order(data, policy):
-    risk, where, k = data
-    ids = np.array([f"c{i:03d}" for i in range(len(risk))])
-    n_settings = len(set(where))
-    minimum = 1 if n_settings <= k else 0
-    f = capacity_by_setting(risk, where, k=k, policy=policy, minimum=minimum, tiebreak=ids)
-    assert f.flagged.sum() == f.k == k
-    whole = flag_capacity(risk, k=len(risk), tiebreak=ids)
-    np.testing.assert_array_equal(f.rank, whole.rank)
-    df = pd.DataFrame({"s": where, "rank": f.rank, "flag": f.flagged})
-    for _, g in df.groupby("s"):  # within a setting, flags are a prefix of the rank order
-        g = g.sort_values("rank")
-        assert not (np.diff(g["flag"].astype(int)) > 0).any()
-    if policy == "council":
-        np.testing.assert_array_equal(f.flagged, flag_capacity(risk, k=k, tiebreak=ids).flagged)
-    per = df.groupby("s")["flag"].sum()
-    n = df.groupby("s").size()
-    if policy == "proportional":
-        assert (np.abs(per - k * n / len(risk)) < 1 + 1e-9).all()
-    if policy == "minimum":
-        assert (per >= np.minimum(minimum, n)).all()
-
-
-def test_minimum_over_capacity_is_refused_and_unknown_policy_too():
-    with pytest.raises(ValueError, match="minimum 2 per setting needs 4 flags over 2 settings"):
-        capacity_by_setting([0.5] * 6, list("aaabbb"), k=3, policy="minimum", minimum=2)
-    with pytest.raises(ValueError, match="policy must be one of council, proportional, minimum"):
-        capacity_by_setting([0.5], ["a"], k=1, policy="quota")
-
-
-def test_policies_trade_recall_for_spread():
-    rng = np.random.default_rng(0)
-    n = 3000
-    where = rng.choice([f"s{i}" for i in range(30)], n)
-    school_effect = {f"s{i}": v for i, v in enumerate(rng.normal(0, 1.5, 30))}
-    logit = rng.normal(-2.5, 1, n) + pd.Series(where).map(school_effect).to_numpy()
-    y = rng.random(n) < 1 / (1 + np.exp(-logit))
-    risk = 1 / (1 + np.exp(-(logit + rng.normal(0, 0.5, n))))
-    t = compare_capacity_policies(risk, y, where, k=150).set_index("policy")
-    assert (t["flagged"] == 150).all()
-    # council-wide top k concentrates flags; quotas spread them over more settings
-    assert t.loc["proportional", "settings_flagged"] > t.loc["council", "settings_flagged"]
-    assert t.loc["minimum", "settings_flagged"] == 30
-    assert t.loc["council", "recall"] >= t.loc["proportional", "recall"]
-    assert 0 < t.loc["council", "precision"] <= 1
-
-
-def test_by_setting_rows_follow_the_disclosure_rule():
-    rng = np.random.default_rng(1)
-    n = 2000
-    where = rng.choice([f"s{i}" for i in range(12)], n, p=np.r_[[0.3, 0.2], np.full(10, 0.05)])
-    risk = rng.random(n)
-    y = rng.random(n) < risk / 3
-    t = compare_capacity_policies(risk, y, where, k=100, by_setting=True)
-    assert set(t["policy"]) == set(CAPACITY_POLICIES) and len(t) == 3 * 12
-    shown = t["flagged"].dropna().astype(int)
-    assert not shown.between(1, 9).any()  # no count of 1 to 9 children
-    assert t["suppressed"].any()  # small settings' counts are hidden, and complemented
-    for _, g in t.groupby("policy"):
-        hidden = g["flagged"].isna()
-        assert hidden.sum() != 1  # one hidden count would follow from the total
+def test_lists_reexport_the_same_capacity_policy_objects():
+    assert lists.compare_capacity_policies is evaluation.compare_capacity_policies
+    assert lists.capacity_by_setting is evaluation.capacity_by_setting
+    assert lists.CAPACITY_POLICIES is evaluation.CAPACITY_POLICIES
+    assert {"capacity_by_setting", "compare_capacity_policies"} <= set(lists.__all__)

@@ -38,7 +38,7 @@ def later_inputs() -> dict:
     import numpy as np
     import pandas as pd
 
-    from send_early.lists import compare_capacity_policies
+    from send_early.evaluation import compare_capacity_policies
 
     rng = np.random.default_rng(0)
     risk = rng.random(2000)

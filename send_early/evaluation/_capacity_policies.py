@@ -3,12 +3,16 @@
 Every policy orders children by :func:`send_early.evaluation.flag_capacity` (the one
 capacity rule); a quota policy only changes how many of each setting's children, taken in
 that order, are flagged. Group sizes come from ``groupby``; nothing loops over children.
+The model card (training) and the work lists both call these functions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from ..privacy import count, protect, protect_frame, rate
+from ._capacity import CapacityFlags, flag_capacity
 
 #: council: the top k council-wide; proportional: quotas proportional to each setting's
 #: children scored (largest remainders, so they add up to k); minimum: up to ``minimum``
@@ -53,7 +57,7 @@ def capacity_by_setting(
 
     Examples
     --------
-    >>> from send_early.lists import capacity_by_setting
+    >>> from send_early.evaluation import capacity_by_setting
     >>> risk = [0.9, 0.8, 0.7, 0.2, 0.1]
     >>> where = ["a", "a", "a", "b", "b"]
     >>> capacity_by_setting(risk, where, k=2).flagged.tolist()
@@ -61,8 +65,6 @@ def capacity_by_setting(
     >>> capacity_by_setting(risk, where, k=2, policy="minimum").flagged.tolist()
     [True, False, False, True, False]
     """
-    from ..evaluation import CapacityFlags, flag_capacity
-
     if policy not in CAPACITY_POLICIES:
         raise ValueError(f"policy must be one of {', '.join(CAPACITY_POLICIES)}; found {policy!r}.")
     risk = np.asarray(risk, dtype=float)
@@ -122,7 +124,7 @@ def compare_capacity_policies(
     Examples
     --------
     >>> import numpy as np
-    >>> from send_early.lists import compare_capacity_policies
+    >>> from send_early.evaluation import compare_capacity_policies
     >>> rng = np.random.default_rng(0)
     >>> risk = rng.random(400); y = rng.random(400) < risk / 2
     >>> where = rng.choice(["a", "b", "c", "d"], 400)
@@ -130,8 +132,6 @@ def compare_capacity_policies(
     >>> t["policy"].tolist(), t["flagged"].tolist(), t["settings_flagged"].tolist()
     (['council', 'proportional', 'minimum'], [40, 40, 40], [4, 4, 4])
     """
-    from ..privacy import count, protect, protect_frame, rate
-
     y = np.asarray(y_true, dtype=bool)
     codes, uniq = pd.factorize(pd.Series(np.asarray(setting, dtype=object)).astype(str))
     parts = []
