@@ -153,3 +153,53 @@ def fitted_model(small_cohort, fast_spec_path):
     from send_early import RiskModel
 
     return RiskModel.from_spec(fast_spec_path).fit(small_cohort, TRAIN_DATES)
+
+
+# -- one local Spark session for the whole run (tests/features/test_engines_spark.py) ---------
+
+REQUIRE_SPARK = "SEND_EARLY_REQUIRE_SPARK"
+#: Small-data settings: no whole-stage code generation and the JVM's quick compiler only (a
+#: session mostly compiles plans here), few shuffle partitions, no web UI, no progress bars.
+SPARK_TEST_CONF = {
+    "spark.master": "local[2]",
+    "spark.app.name": "send_early tests",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """A local SparkSession shared by every test that asks for it, or a skip with the reason;
+    with ``$CI`` or ``$SEND_EARLY_REQUIRE_SPARK`` set a missing PySpark or Java fails instead
+    (``.ci/run`` installs a Java runtime)."""
+    import os
+    import shutil
+
+    why = None
+    try:
+        import ibis  # noqa: F401
+        from pyspark.sql import SparkSession
+    except ImportError:
+        why = "PySpark or Ibis is not installed (pip install -e '.[dev]')"
+    else:
+        if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+            why = "no Java runtime (java on the PATH or JAVA_HOME); Spark needs Java 17+"
+    if why:
+        if os.environ.get(REQUIRE_SPARK) or os.environ.get("CI"):
+            pytest.fail(f"{why}: {REQUIRE_SPARK} or CI is set; the Spark tests may not skip")
+        pytest.skip(why)
+    builder = SparkSession.builder.config(
+        "spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse"))
+    )
+    for key, value in SPARK_TEST_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

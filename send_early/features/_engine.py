@@ -41,6 +41,16 @@ __all__ = ["build_features", "population", "STATUSES"]
 
 _SPECIAL = {"below_cutoff": below_cutoff, "standing": standing, "moves": moves}
 
+#: ``engine=`` of build_features, build_labels and make_training_frame (docs/engines.md)
+ENGINES = ("memory", "duckdb", "spark", "ibis")
+
+
+def _check_engine(engine) -> None:
+    if engine not in ENGINES:
+        raise ValueError(
+            f"engine must be one of {', '.join(map(repr, ENGINES))}; found {engine!r}."
+        )
+
 
 def _reduce(fn, p: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, np.nan)
@@ -310,11 +320,14 @@ def build_features(
 
     Parameters
     ----------
-    tables : Tables, mapping of str to DataFrame, folder or Ibis connection
+    tables : Tables, mapping of str to DataFrame, folder, Ibis connection or SparkSession
         Contract tables (validated first with :func:`send_early.schema.check_tables`).
         A table that is absent gives missing values for its features. With
-        ``engine="duckdb"`` also a folder of contract Parquet/CSV files (read in
-        place, not validated) or an Ibis connection holding the contract tables.
+        ``engine="duckdb"`` or ``"spark"`` also a folder of contract Parquet/CSV
+        files (read in place, not validated); with ``engine="ibis"`` an Ibis
+        connection holding the contract tables (PostgreSQL, DuckDB, ...); with
+        ``engine="spark"`` also a SparkSession or an Ibis PySpark connection
+        whose catalog holds them.
     as_of : date-like
         Only records dated on or before this day contribute (each table's
         ``date_column``); a social care episode open on that day counts as open
@@ -322,11 +335,13 @@ def build_features(
         tables' extract date.
     pipeline : str, path-like or PipelineSpec, default "default"
         The feature pipeline spec (see ``docs/features.md``).
-    engine : {"memory", "duckdb"}, default "memory"
-        ``"memory"`` computes in numpy; ``"duckdb"`` compiles the spec to Ibis
-        expressions run on an embedded DuckDB (needs
-        ``pip install "send_early[duckdb]"``), with the same result (see
-        "Engines" in ``docs/features.md``).
+    engine : {"memory", "duckdb", "spark", "ibis"}, default "memory"
+        ``"memory"`` computes in numpy. The others compile the spec to Ibis
+        expressions with the same result (see ``docs/engines.md``): ``"duckdb"``
+        runs them on an embedded DuckDB (``pip install "send_early[duckdb]"``),
+        ``"spark"`` on Spark (``pip install "send_early[spark]"`` and Java 17+;
+        the active session, else a local one), ``"ibis"`` on the backend of the
+        Ibis connection given as ``tables``.
     check : bool, default True
         Validate the tables with :func:`send_early.schema.check_tables` first.
         Validation costs more than the features on large extracts: validate
@@ -375,17 +390,16 @@ def build_features(
     2
     """
     spec = load_pipeline(pipeline)
-    if engine == "duckdb":
+    if engine != "memory":
+        _check_engine(engine)
         if spec.population != "not_identified":
             raise ValueError(
-                f"engine='duckdb' builds the not-identified population only; found population "
+                f"engine={engine!r} builds the not-identified population only; found population "
                 f"{spec.population!r} (the escalation outcome). Use engine='memory'."
             )
-        from ._ibis import build_features_duckdb
+        from ._ibis import build_features_ibis
 
-        return build_features_duckdb(tables, as_of, spec, check=check)
-    if engine != "memory":
-        raise ValueError(f"engine must be 'memory' or 'duckdb'; found {engine!r}.")
+        return build_features_ibis(tables, as_of, spec, engine=engine, check=check)
     tables = _typed(tables, check)
     as_of = _as_of(as_of, tables)
     return _build(_Store(tables), as_of, spec)

@@ -1,4 +1,5 @@
-"""The feature pipeline compiled to Ibis expressions, executed on an embedded DuckDB.
+"""The feature pipeline compiled to Ibis expressions, run on an embedded DuckDB, on Spark
+(:mod:`._spark`) or on the backend of an Ibis connection (PostgreSQL, ...).
 
 The same spec, population rules and output as the memory engine
 (:mod:`._engine`): every aggregation is one grouped query over the rows dated on
@@ -15,6 +16,7 @@ import logging
 import os
 import warnings
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,7 @@ from ._spec import _OPS, FeatureSpec, PipelineSpec
 
 logger = logging.getLogger(__name__)
 
-#: Aggregation kinds the DuckDB engine compiles (every kind of the spec language).
+#: Aggregation kinds the Ibis engines compile (every kind of the spec language).
 COMPILED = frozenset(
     {
         "latest", "count", "sum", "rate", "min", "max", "mean", "any", "absent", "distinct",
@@ -69,11 +71,12 @@ def _preferred_key(t, f: FeatureSpec):
 
 
 def check_compiled(spec: PipelineSpec) -> None:
-    """Refuse a spec with an aggregation the DuckDB engine does not compile (never differ)."""
+    """Refuse a spec with an aggregation the Ibis engines do not compile (never differ)."""
     bad = [f"{f.name} ({f.aggregation})" for f in spec.features if f.aggregation not in COMPILED]
     if bad:
         raise NotImplementedError(
-            f"pipeline {spec.name!r}: the DuckDB engine does not compile aggregation kinds of "
+            f"pipeline {spec.name!r}: the DuckDB, Spark and Ibis engines do not compile "
+            "the aggregation kinds of "
             f"feature(s) {', '.join(bad)}; use engine='memory' for this pipeline."
         )
 
@@ -92,11 +95,10 @@ class _Bounds:
         return {"birth_date": self._births}
 
 
-def _from_frames(con, tables: Tables) -> dict:
-    """Register each typed DataFrame with DuckDB (Arrow, codes as strings, row numbers)."""
+def _arrow_tables(tables: Tables):
+    """(name, Arrow table) for each contract table: codes as strings, plus the row order."""
     import pyarrow as pa
 
-    out = {}
     for name, df in tables.items():
         if name not in TABLES:
             continue
@@ -112,8 +114,15 @@ def _from_frames(con, tables: Tables) -> dict:
             arrays.append(a)
         cols.append(_ROW)
         arrays.append(pa.array(np.arange(len(df), dtype=np.int64)))
+        yield name, pa.Table.from_arrays(arrays, names=cols)
+
+
+def _from_frames(con, tables: Tables) -> dict:
+    """Register each typed DataFrame with DuckDB (Arrow, codes as strings, row numbers)."""
+    out = {}
+    for name, table in _arrow_tables(tables):
         view = f"se_{name}"
-        con.con.register(view, pa.Table.from_arrays(arrays, names=cols))
+        con.con.register(view, table)
         out[name] = con.table(view)
     return out
 
@@ -157,10 +166,32 @@ def _from_connection(con) -> dict:
     return out
 
 
-def _connect(source, as_of, check: bool):
-    """(connection, raw tables by name, as-of Timestamp, extract date) for a folder, mapping
-    or connection (whose extract date is unknown: ``Timestamp.max``)."""
+def _is_spark(source) -> bool:
+    """A SparkSession or an Ibis PySpark connection (without importing PySpark)."""
+    kind = type(source).__module__.split(".")[0]
+    return kind == "pyspark" or getattr(source, "name", None) == "pyspark"
+
+
+def _require(engine: str) -> None:
+    """Import what ``engine`` needs now, so a missing extra names its install command."""
+    if engine == "spark":
+        from ._spark import _pyspark
+
+        _pyspark()
+    _ibis()
+
+
+def _open(source, check: bool, engine: str):
+    """(connection, raw tables by name, extract date) of a folder or mapping read by DuckDB,
+    or of an Ibis connection (whose extract date is unknown: ``Timestamp.max``)."""
     ibis = _ibis()
+    is_connection = hasattr(source, "table") and not isinstance(source, Mapping)
+    if engine == "ibis" and not is_connection:
+        raise TypeError(
+            "engine='ibis' runs on the backend of an Ibis connection holding the contract "
+            f"tables; found {type(source).__name__}. Pass a folder or DataFrames with "
+            "engine='duckdb' or engine='spark'."
+        )
     if isinstance(source, str | os.PathLike):
         folder = Path(source)
         if not folder.is_dir():
@@ -169,25 +200,67 @@ def _connect(source, as_of, check: bool):
         raw = _from_folder(con, folder)
         if "children" not in raw:
             raise FileNotFoundError(f"{folder} has no children.parquet or children.csv.")
-        extract = read_manifest(folder)["extract_date"]
-    elif isinstance(source, Mapping):
+        return con, raw, read_manifest(folder)["extract_date"]
+    if isinstance(source, Mapping):
         tables = _typed(source, check)
         con = ibis.duckdb.connect()
-        raw = _from_frames(con, tables)
-        extract = tables.extract_date
-    elif hasattr(source, "table"):
-        con, raw = source, _from_connection(source)
+        return con, _from_frames(con, tables), tables.extract_date
+    if is_connection:
+        if engine == "duckdb" and getattr(source, "name", "duckdb") != "duckdb":
+            warnings.warn(
+                f"engine='duckdb' was given an Ibis {source.name} connection: the features are "
+                f"computed by {source.name}, not DuckDB. Pass engine='ibis' (the backend of "
+                "the connection); engine='duckdb' will refuse other backends in a future release.",
+                FutureWarning,
+                stacklevel=5,
+            )
+        raw = _from_connection(source)
         if "children" not in raw:
             raise ValueError("the connection must hold a 'children' table of the data contract.")
-        extract = pd.Timestamp.max.normalize()
-    else:
+        return source, raw, pd.Timestamp.max.normalize()
+    raise TypeError(
+        "source must be a folder of contract tables, a mapping of table name to DataFrame "
+        f"or an Ibis connection; found {type(source).__name__}."
+    )
+
+
+@contextmanager
+def _connect(source, as_of, check: bool, engine: str = "duckdb"):
+    """Yield (connection, typed tables by name, as-of Timestamp, extract date) of ``source``
+    on ``engine`` (see :func:`_open` and :func:`._spark.open_spark`); temporary views the
+    engine registered are dropped on exit."""
+    _require(engine)
+    close = None
+    if engine == "spark" or (engine == "ibis" and _is_spark(source)):
+        from ._spark import open_spark
+
+        con, raw, extract, close = open_spark(source, check)
+    elif _is_spark(source):
         raise TypeError(
-            "source must be a folder of contract tables, a mapping of table name to DataFrame "
-            f"or an Ibis connection; found {type(source).__name__}."
+            "a SparkSession or an Ibis PySpark connection is a source for engine='spark'; "
+            f"found engine={engine!r}."
         )
-    tables = {n: _typed_table(t, n) for n, t in raw.items()}
-    first = tables["children"].birth_date.min().to_pyarrow().as_py()
-    return con, tables, _as_of(as_of, _Bounds(extract, first)), pd.Timestamp(extract)
+    else:
+        con, raw, extract = _open(source, check, engine)
+    try:
+        tables = {n: _typed_table(t, n) for n, t in raw.items()}
+        first = _arrow(tables["children"].aggregate(_b=tables["children"].birth_date.min()))
+        first = first.column("_b")[0].as_py()
+        yield con, tables, _as_of(as_of, _Bounds(extract, first)), pd.Timestamp(extract)
+    finally:
+        if close is not None:
+            close()
+
+
+def _arrow(t):
+    """The rows of table expression ``t`` as an Arrow table (on Spark straight from its
+    Arrow batches: Ibis's PySpark backend goes through pandas)."""
+    con = _ibis().get_backend(t)
+    if con.name == "pyspark":
+        from ._spark import collect
+
+        return collect(con._session.sql(con.compile(t)))
+    return t.to_pyarrow()
 
 
 def _typed_table(t, name: str):
@@ -481,23 +554,27 @@ def _to_frame(tbl, spec: PipelineSpec) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.Index(ids, dtype="str", name="child_id"))
 
 
-def build_features_duckdb(source, as_of, spec: PipelineSpec, *, check: bool = True):
-    """``build_features(..., engine="duckdb")``: see :func:`send_early.features.build_features`."""
+def build_features_ibis(
+    source, as_of, spec: PipelineSpec, *, engine: str = "duckdb", check: bool = True
+):
+    """``build_features(..., engine=...)`` for "duckdb", "spark" and "ibis": see
+    :func:`send_early.features.build_features`."""
     check_compiled(spec)
     with warnings.catch_warnings():
         # Ibis 12 calls DuckDB 2's deprecated fetch_arrow_table(): not ours to fix, not the user's
         warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
-        return _build(source, as_of, spec, check)
+        return _build(source, as_of, spec, check, engine)
 
 
-def _build(source, as_of, spec: PipelineSpec, check: bool) -> pd.DataFrame:
-    con, tables, as_of, _ = _connect(source, as_of, check)
-    day = (as_of.date() - dt.date(1970, 1, 1)).days
-    everyone = _population(tables, as_of, spec, day)
-    counts = everyone.group_by("_status").aggregate(n=everyone.count()).to_pyarrow().to_pydict()
-    n_by = dict(zip(counts["_status"], counts["n"], strict=True))
-    pop = everyone.filter(everyone._status == 0)
-    frame = _to_frame(_features(tables, pop, spec, as_of, day).to_pyarrow(), spec)
+def _build(source, as_of, spec: PipelineSpec, check: bool, engine: str) -> pd.DataFrame:
+    with _connect(source, as_of, check, engine) as (con, tables, as_of, _):
+        day = (as_of.date() - dt.date(1970, 1, 1)).days
+        everyone = _population(tables, as_of, spec, day)
+        counts = everyone.group_by("_status").aggregate(n=everyone.count())
+        counts = _arrow(counts).to_pydict()
+        n_by = dict(zip(counts["_status"], counts["n"], strict=True))
+        pop = everyone.filter(everyone._status == 0)
+        frame = _to_frame(_arrow(_features(tables, pop, spec, as_of, day)), spec)
     frame.attrs = {
         "as_of": as_of.date().isoformat(),
         "pipeline": spec.name,
@@ -509,10 +586,11 @@ def _build(source, as_of, spec: PipelineSpec, check: bool) -> pd.DataFrame:
         ),
     }
     logger.info(
-        "built %d features for %d children at %s (pipeline %s, DuckDB)",
+        "built %d features for %d children at %s (pipeline %s, %s)",
         frame.shape[1],
         len(frame),
         as_of.date(),
         spec.name,
+        con.name,
     )
     return frame

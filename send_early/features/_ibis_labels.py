@@ -1,4 +1,5 @@
-"""``build_labels`` and ``make_training_frame`` with ``engine="duckdb"``: the label window
+"""``build_labels`` and ``make_training_frame`` with ``engine="duckdb"``, ``"spark"`` or
+``"ibis"``: the label window
 compiled through Ibis (first qualifying event per child in one grouped query), the same
 labels, censoring and summary as the memory engine (``._labels``)."""
 
@@ -13,15 +14,15 @@ import pandas as pd
 from ._ibis import (
     _DAY,
     _ROW,
+    _arrow,
     _connect,
     _ibis,
     _population,
-    build_features_duckdb,
+    build_features_ibis,
     check_compiled,
 )
 from ._labels import _label_frame, _stack
 from ._population import _REQUESTED, STATUSES
-from ._spec import PipelineSpec
 
 
 def _day(ts: pd.Timestamp) -> int:
@@ -71,11 +72,11 @@ def population_of(tables: dict, as_of: pd.Timestamp, spec, day: int, population:
     return t.mutate(_status=status).drop("_sup", "_no", "_req")
 
 
-def _check_population(spec: PipelineSpec, outcome) -> None:
+def _check_population(outcome, engine: str) -> None:
     """The features of the Ibis engines are of the not-identified population only (so far)."""
     if outcome.population != "not_identified":
         raise ValueError(
-            f"engine='duckdb' builds training frames of the not-identified population only; "
+            f"engine={engine!r} builds training frames of the not-identified population only; "
             f"found population {outcome.population!r} (outcome {outcome.name!r}). Its labels "
             "alone are built with build_labels(..., engine=...); use engine='memory' here."
         )
@@ -104,7 +105,7 @@ def _labels(tables, as_of, horizon_months: int, outcome, spec, extract: pd.Times
         hit = hit.filter(hit.primary_need.isin(list(outcome.needs)))
     first = hit.group_by(_fk=hit.child_id).aggregate(_first=hit._se_day.min())
     t = t.left_join(first, t.child_id == first._fk).drop("_fk").order_by(_ROW)
-    r = t.to_pyarrow()
+    r = _arrow(t)
 
     def col(name, fill):  # an integer column, nulls as ``fill``
         import pyarrow as pa
@@ -132,20 +133,25 @@ def _labels(tables, as_of, horizon_months: int, outcome, spec, extract: pd.Times
     )
 
 
-def build_labels_duckdb(source, as_of, horizon_months: int, outcome, spec, *, check=True):
-    """``build_labels(..., engine="duckdb")`` (see :func:`send_early.features.build_labels`)."""
+def build_labels_ibis(
+    source, as_of, horizon_months: int, outcome, spec, *, engine="duckdb", check=True
+):
+    """``build_labels(..., engine=...)`` for "duckdb", "spark" and "ibis" (see
+    :func:`send_early.features.build_labels`)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
-        _, tables, as_of, extract = _connect(source, as_of, check)
-        out, summary = _labels(tables, as_of, horizon_months, outcome, spec, extract)
+        with _connect(source, as_of, check, engine) as (_, tables, as_of, extract):
+            out, summary = _labels(tables, as_of, horizon_months, outcome, spec, extract)
     out.attrs = {"summary": summary}
     return out
 
 
-def make_training_frame_duckdb(source, as_of_dates, horizon_months, outcome, spec, *, check=True):
-    """``make_training_frame(..., engine="duckdb")`` (see
+def make_training_frame_ibis(
+    source, as_of_dates, horizon_months, outcome, spec, *, engine="duckdb", check=True
+):
+    """``make_training_frame(..., engine=...)`` for "duckdb", "spark" and "ibis" (see
     :func:`send_early.features.make_training_frame`)."""
-    _check_population(spec, outcome)
+    _check_population(outcome, engine)
     check_compiled(spec)
     dates = sorted({pd.Timestamp(d) for d in as_of_dates})
     if not dates:
@@ -153,8 +159,8 @@ def make_training_frame_duckdb(source, as_of_dates, horizon_months, outcome, spe
 
     def snapshot(k, d):
         first = check and k == 0  # validate the tables once
-        X = build_features_duckdb(source, d, spec, check=first)
-        y = build_labels_duckdb(source, d, horizon_months, outcome, spec, check=False)
+        X = build_features_ibis(source, d, spec, engine=engine, check=first)
+        y = build_labels_ibis(source, d, horizon_months, outcome, spec, engine=engine, check=False)
         return pd.Timestamp(X.attrs["as_of"]), X, y, y.attrs["summary"]
 
     return _stack((snapshot(k, d) for k, d in enumerate(dates)), spec, horizon_months, outcome)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..schema import TABLES
 from ._columnar import _as_of, _day, _Store
-from ._engine import _build, _check_dates
+from ._engine import _build, _check_dates, _check_engine
 from ._population import _status, _typed
 from ._spec import load_pipeline
 from ._split import _whole_months
@@ -152,11 +152,6 @@ def outcome_definition(name: str) -> Outcome:
     if not isinstance(name, str) or name not in _DEFINITIONS:
         raise ValueError(f"outcome must be one of {', '.join(_DEFINITIONS)}; found {name!r}.")
     return _DEFINITIONS[name]
-
-
-def _check_engine(engine: str) -> None:
-    if engine != "duckdb":
-        raise ValueError(f"engine must be 'memory' or 'duckdb'; found {engine!r}.")
 
 
 def _check_args(horizon_months, outcome) -> Outcome:
@@ -324,11 +319,13 @@ def build_labels(
     """
     definition = _check_args(horizon_months, outcome)
     spec = load_pipeline(pipeline)
-    if engine != "memory":  # engine="duckdb": the same labels through Ibis (docs/engines.md)
-        from ._ibis_labels import build_labels_duckdb
-
+    if engine != "memory":  # the same labels through Ibis (docs/engines.md)
         _check_engine(engine)
-        return build_labels_duckdb(tables, as_of, horizon_months, definition, spec, check=check)
+        from ._ibis_labels import build_labels_ibis
+
+        return build_labels_ibis(
+            tables, as_of, horizon_months, definition, spec, engine=engine, check=check
+        )
     tables = _typed(tables, check)
     as_of = _as_of(as_of, tables)
     store = _Store(tables)
@@ -390,11 +387,11 @@ def make_training_frame(
     definition = _check_args(horizon_months, outcome)
     spec = load_pipeline(pipeline)
     if engine != "memory":
-        from ._ibis_labels import make_training_frame_duckdb
-
         _check_engine(engine)
-        return make_training_frame_duckdb(
-            tables, as_of_dates, horizon_months, definition, spec, check=check
+        from ._ibis_labels import make_training_frame_ibis
+
+        return make_training_frame_ibis(
+            tables, as_of_dates, horizon_months, definition, spec, engine=engine, check=check
         )
     tables = _typed(tables, check)
     dates = _check_dates(as_of_dates, tables)

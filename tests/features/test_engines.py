@@ -617,8 +617,10 @@ def test_duckdb_refuses_a_kind_it_does_not_compile():
 
 
 def test_unknown_engine_is_refused():
-    with pytest.raises(ValueError, match="engine must be 'memory' or 'duckdb'; found 'spark'"):
-        build_features(make_cohort(20, random_state=0), "2021-09-01", engine="spark")
+    with pytest.raises(
+        ValueError, match="engine must be one of 'memory', 'duckdb', 'spark', 'ibis'"
+    ):
+        build_features(make_cohort(20, random_state=0), "2021-09-01", engine="pandas")
 
 
 def test_missing_extra_names_the_install_command(monkeypatch):

@@ -56,9 +56,16 @@ def test_postgres_equals_memory(warehouse, all_kinds, as_of, pipeline):  # noqa:
     tables, con = warehouse
     spec = all_kinds if pipeline == "all_kinds" else pipeline
     mem = build_features(tables, as_of, spec)
-    got = build_features(con, as_of, spec, engine="duckdb")
+    got = build_features(con, as_of, spec, engine="ibis")
     assert len(mem) > 100
     assert_same(mem, got)
+
+
+def test_a_warehouse_connection_under_the_duckdb_name_still_works_with_a_warning(warehouse):
+    tables, con = warehouse
+    with pytest.warns(FutureWarning, match="computed by postgres, not DuckDB. Pass engine='ibis'"):
+        got = build_features(con, "2022-09-01", engine="duckdb")
+    assert_same(build_features(tables, "2022-09-01"), got)
 
 
 def test_a_model_scores_in_postgres_from_features_built_there(warehouse, tmp_path):
@@ -72,7 +79,7 @@ def test_a_model_scores_in_postgres_from_features_built_there(warehouse, tmp_pat
     spec = tmp_path / "scorecard.toml"
     spec.write_text(spec_text(*VARIANTS["scorecard"]))
     model = RiskModel.from_spec(spec).fit(make_cohort(2000, random_state=8), TRAIN)
-    frame = build_features(con, "2022-09-01", model.pipeline, engine="duckdb").reset_index()
+    frame = build_features(con, "2022-09-01", model.pipeline, engine="ibis").reset_index()
     name = f"features_{secrets.token_hex(3)}"
     con.create_table(name, as_arrow(frame))
     try:
