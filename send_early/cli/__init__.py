@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from ..exceptions import IntegrityError, SchemaError, SpecError
+from ._card import add_card_command
 from ._commands import (
     _server_refusal,
     cmd_demo,
@@ -264,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
     add_outcome_commands(sub)  # record-outcomes, transparency, monitor
     add_engine_commands(sub)  # features
+    add_card_command(sub)  # card NAME VERSION
     return p
 
 

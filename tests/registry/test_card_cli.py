@@ -1,0 +1,68 @@
+"""``send-early card NAME VERSION --out DIR``: the registered card, registry section filled."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from send_early.cli import main
+from send_early.registry import log_model, promote
+from send_early.report import build_model_card
+
+
+def test_card_command_writes_the_registered_card(store_dir, fitted_fake, tmp_path, capsys):
+    model = SimpleNamespace(feature_names_=["age_months"], metadata_={"n_train": 500})
+    card = build_model_card(model, {"headline": {"n": 800, "ece": 0.01}}, None)
+    card.save(tmp_path / "card")
+    info = log_model(
+        fitted_fake,
+        card_paths=[card.json_path, card.html_path],
+        registered_name="risk",
+        tracking_uri=store_dir,
+    )
+    p = promote(
+        "risk",
+        info.version,
+        reviewer="rev-1",
+        note="agreed",
+        force=True,
+        force_reason="example card without an evaluation",
+        tracking_uri=store_dir,
+    )
+    out = tmp_path / "registered"
+    rc = main(["card", "risk", str(p.version), "--out", str(out), "--store", str(store_dir)])
+    said = capsys.readouterr().out
+    assert rc == 0
+    assert f"risk version {p.version}" in said and "approved as champion by rev-1" in said
+    (html,) = out.glob("*.html")
+    (js,) = out.glob("*.json")
+    assert str(html) in said and str(js) in said
+    page = html.read_text(encoding="utf-8")
+    assert f"Registered as <strong>risk</strong> version <strong>{p.version}</strong>" in page
+    assert "Approved as champion by rev-1" in page and "Not yet registered" not in page
+    reg = json.loads(js.read_text(encoding="utf-8"))["registry"]
+    assert (reg["name"], str(reg["version"]), reg["run_id"]) == (
+        "risk",
+        str(p.version),
+        info.run_id,
+    )
+    # the registered file itself is untouched: the card logged with the version
+    assert "Not yet registered" in card.html_path.read_text(encoding="utf-8")
+
+
+def test_card_command_refuses_a_version_without_a_card(store_dir, fitted_fake, tmp_path, capsys):
+    info = log_model(fitted_fake, registered_name="bare", tracking_uri=store_dir)
+    out = tmp_path / "out"
+    rc = main(["card", "bare-candidates", str(info.version), "--out", str(out), "--store",
+               str(store_dir)])  # fmt: skip
+    assert rc == 1
+    assert "has no model_card/*.json" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_card_command_refuses_a_file_as_out(store_dir, tmp_path, capsys):
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    rc = main(["card", "risk", "1", "--out", str(f), "--store", str(store_dir)])
+    assert rc == 2
+    assert "--out must be a folder" in capsys.readouterr().err
