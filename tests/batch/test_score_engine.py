@@ -95,3 +95,11 @@ def test_cli_refuses_an_unknown_engine_before_reading(tmp_path, capsys):
         main([*argv, "--engine", "pandas"])
     assert info.value.code == 2
     assert "--engine: invalid choice: 'pandas'" in capsys.readouterr().err
+
+
+def test_spark_scores_equal_memory(fitted_model, small_cohort, spark):
+    # ``spark``: the shared local session (tests/conftest.py); the engine runs on the active one
+    mem = send_early.score(fitted_model, small_cohort, AS_OF)
+    on_spark = send_early.score(fitted_model, small_cohort, AS_OF, engine="spark")
+    _same_runs(mem, on_spark)
+    assert on_spark.metadata["engine"] == "spark"
