@@ -336,9 +336,13 @@ def train_model(
     tracking_uri: str | None = None,
     truth: pd.DataFrame | None = None,
     backtest: bool = True,
+    backtest_dates=None,
     progress: Callable[[str], None] | None = None,
 ) -> TrainingResult:
     """Fit, calibrate, evaluate, write the card, and (optionally) log and register.
+
+    ``backtest_dates`` are the yearly as-of dates of the temporal backtest (default: the
+    model's training and calibration dates; see :func:`evaluate_model`).
 
     Returns
     -------
@@ -361,7 +365,15 @@ def train_model(
         f"{model.metadata_['n_calibration']:,} children at {model.metadata_['calibration_as_of']}"
     )
     out = Path(out_dir) if out_dir is not None else None
-    run = evaluate_model(model, tables, out_dir=out, truth=truth, backtest=backtest, progress=say)
+    run = evaluate_model(
+        model,
+        tables,
+        out_dir=out,
+        truth=truth,
+        backtest=backtest,
+        backtest_dates=backtest_dates,
+        progress=say,
+    )
     logged = None
     if out is not None:
         say(f"saving the model to {out / 'model'}")
