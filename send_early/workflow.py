@@ -118,6 +118,29 @@ def _backtest_capacity(model) -> dict:
     return {"share": float(spec.capacity_value)}
 
 
+def _capacity_policies(tables, as_of, ids, y, risk, k: int, say) -> dict | None:
+    """What each capacity policy by setting gives on the evaluation cohort at the card's k
+    (children on no school roll form one setting); None without census records, or when
+    one flag per setting would exceed k."""
+    from .batch import current_setting, setting_key
+    from .evaluation import compare_capacity_policies
+
+    if "census" not in tables:
+        return None
+    setting = setting_key(*current_setting(tables, as_of, ids))
+    n_settings = len(np.unique(setting))
+    if n_settings > k:
+        say(f"capacity policies skipped: {n_settings:,} settings, more than the capacity k={k:,}")
+        return None
+    say(f"capacity policies over {n_settings:,} settings")
+    args = {"k": k, "minimum": 1, "tiebreak": ids}
+    return {
+        "k": k,
+        "summary": compare_capacity_policies(risk, y, setting, **args),
+        "by_setting": compare_capacity_policies(risk, y, setting, by_setting=True, **args),
+    }
+
+
 def evaluate_model(
     model,
     tables,
@@ -289,6 +312,7 @@ def evaluate_model(
             backtest=bt,
             global_explanation=explain_global(model, f),
             by_phase=by_phase,
+            capacity_policies=_capacity_policies(tables, as_of, ids, y, risk, k, say),
         )
     counts = {
         "population": int(len(feats)),

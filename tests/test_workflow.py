@@ -42,6 +42,23 @@ def test_train_evaluates_writes_card_and_registers(trained, small_cohort):
     assert {"new_arrival", "social_care", "health_review", "sex_ethnicity"} <= by_group
 
 
+def test_trained_card_shows_the_capacity_policies_by_setting(trained, small_cohort):
+    res, _, _ = trained
+    card = res.run.card.to_dict()
+    pol = card["capacity"]["policies"]
+    k = res.run.evaluation.headline["k"]
+    assert pol["k"] == k
+    assert [r["policy"] for r in pol["summary"]] == ["council", "proportional", "minimum"]
+    shown = [r["flagged"] for r in pol["summary"] if r["flagged"] is not None]
+    assert shown and all(f == k for f in shown)
+    # every school on the roll at the as-of date, plus one setting for children on no roll
+    settings = {r["setting"] for r in pol["by_setting"]}
+    assert "not_on_roll" in settings and len(settings) == pol["summary"][0]["settings"]
+    assert len(pol["by_setting"]) == 3 * len(settings)
+    html = res.run.card.html_path.read_text(encoding="utf-8")
+    assert "Capacity policies by setting" in html
+
+
 def test_cli_review_promote_and_score_by_alias(trained, small_cohort, tmp_path, capsys):
     res, root, store = trained
     assert main(["review", "wf_model", "1", "--tracking-uri", str(store)]) == 0

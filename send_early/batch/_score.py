@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..exceptions import IntegrityError, SchemaError
 from ..schema import Tables, check_tables, parse_iso_date, row_problems
+from ._setting import current_setting
 
 logger = logging.getLogger(__name__)
 
@@ -320,28 +321,6 @@ def _account(children_ids, scores, all_rejects, contract_rejects) -> dict:
     return counts
 
 
-def _current_setting(tables: Tables, as_of, ids: np.ndarray) -> tuple[pd.Series, pd.Series]:
-    """Each child's setting at ``as_of``: type (school, early_years, not_on_roll) and id.
-
-    The school is the one on the child's latest census record dated on or before ``as_of``
-    (never a later record; two records on one day: the greater school_id). The contract v1
-    records no early-years setting and no health visiting team or locality, so a child with
-    no such census record is ``not_on_roll`` with an empty id (docs/lists.md).
-    """
-    kind = np.full(len(ids), "not_on_roll", dtype=object)
-    where = np.full(len(ids), "", dtype=object)
-    census = tables["census"] if "census" in tables else None
-    if census is not None and len(census) and len(ids):
-        c = census.loc[census["census_date"] <= as_of, ["child_id", "census_date", "school_id"]]
-        c = c.sort_values(["census_date", "school_id"], kind="stable")
-        c = c.drop_duplicates("child_id", keep="last")
-        at = pd.Index(c["child_id"].astype(str)).get_indexer(pd.Index(ids))
-        on_roll = at >= 0
-        kind[on_roll] = "school"
-        where[on_roll] = c["school_id"].astype(str).to_numpy(dtype=object)[at[on_roll]]
-    return pd.Series(kind, dtype="str"), pd.Series(where, dtype="str")
-
-
 def _chunk_of_rows(in_ids: pd.Index, tables: Tables, chunk_size: int) -> dict[str, np.ndarray]:
     """Each table's rows numbered by the chunk of their child; -1 for children not scored."""
     names = list(tables)
@@ -494,7 +473,7 @@ def score(
         scores[c] = reasons[c].to_numpy()
     scores["model_name"] = model.name
     scores["model_version"] = "" if version is None else str(version)
-    scores["setting_type"], scores["setting_id"] = _current_setting(typed, as_of, ids)
+    scores["setting_type"], scores["setting_id"] = current_setting(typed, as_of, ids)
     scores = scores.sort_values("rank", kind="stable").reset_index(drop=True)
 
     if age_rejects:
