@@ -30,7 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / "results"
 OUT = ROOT / "bench" / "results_engines.md"
 AS_OF = "2020-09-01"
-RUNS = ("memory", "duckdb-frames", "duckdb-parquet")
+RUNS = ("memory", "duckdb-frames", "duckdb-parquet", "spark-parquet")
+#: The Spark run's local session: two cores, as DuckDB has; the driver holds the data.
+SPARK_CONF = {
+    "spark.master": "local[2]",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.memory": "8g",
+}
 
 
 def _rss_gb() -> float:
@@ -39,6 +46,33 @@ def _rss_gb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1e6  # kB -> GB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # pragma: no cover
+
+
+def _jvm_rss_gb() -> float:
+    """Peak resident memory of the Spark JVM(s) this process started (0 if none)."""
+    me, total = str(os.getpid()), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            status = (stat.parent / "status").read_text()
+        except OSError:
+            continue
+        if fields[1] == me and "java" in (stat.parent / "comm").read_text():
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1e6
+    return total
+
+
+def _spark_session():
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("bench_engines")
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def _cohort(n: int):
@@ -60,8 +94,10 @@ def _cohort(n: int):
 def one(run: str, n: int, repeat: int) -> dict:
     from send_early.features import build_features
 
-    if run == "duckdb-parquet":
-        source, kw = CACHE / f"cohort_{n}_parquet", {"engine": "duckdb"}
+    if run in ("duckdb-parquet", "spark-parquet"):
+        source, kw = CACHE / f"cohort_{n}_parquet", {"engine": run.split("-")[0]}
+        if run == "spark-parquet":
+            _spark_session()  # build_features uses the active session
     else:
         source = pickle.loads((CACHE / f"cohort_{n}.pkl").read_bytes())
         kw = {"engine": "duckdb"} if run == "duckdb-frames" else {}
@@ -74,7 +110,7 @@ def one(run: str, n: int, repeat: int) -> dict:
     X.to_parquet(CACHE / f"engines_{run}_{n}.parquet")
     return {
         "run": run, "n": n, "population": len(X), "columns": X.shape[1], "seconds": min(times),
-        "rss_data_gb": rss_data, "rss_peak_gb": _rss_gb(),
+        "rss_data_gb": rss_data, "rss_peak_gb": _rss_gb() + _jvm_rss_gb(),
     }  # fmt: skip
 
 
@@ -149,6 +185,8 @@ def write(results: list[dict], rows: int, diff: float, repeat: int) -> None:
         '- **duckdb, DataFrames**: `engine="duckdb"` on the same DataFrames (registered as Arrow).',
         '- **duckdb, Parquet**: `engine="duckdb"` on the cohort written as Parquet files, read in',
         "  place: the process never loads the tables into pandas.",
+        '- **spark local, Parquet**: `engine="spark"` on the same files, a local session',
+        "  (`local[2]`, 8 GB driver); its peak RSS adds the JVM's to the Python process's.",
         "- **RSS data**: the process after loading its input (the DataFrames; nothing for Parquet);",
         "  **peak RSS**: the whole process at the end.",
         "",
@@ -159,6 +197,7 @@ def write(results: list[dict], rows: int, diff: float, repeat: int) -> None:
         "memory": "memory, DataFrames",
         "duckdb-frames": "duckdb, DataFrames",
         "duckdb-parquet": "duckdb, Parquet",
+        "spark-parquet": "spark local, Parquet",
     }
     for r in results:
         lines.append(
@@ -167,7 +206,7 @@ def write(results: list[dict], rows: int, diff: float, repeat: int) -> None:
         )
     lines += [
         "",
-        "The three feature frames are equal: same children, columns and categories; the largest",
+        "The feature frames of every run are equal: same children, columns and categories; the largest",
         f"absolute difference of a number is {diff:.1e}.",
         "",
         "DuckDB runs with its default threads (all cores). Its times include starting the",
