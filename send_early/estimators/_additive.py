@@ -59,7 +59,7 @@ class AdditiveRiskClassifier(BinnedClassifier):
     n_bags : int or "auto", default="auto"
         Number of boosted models averaged. Each uses a different random validation
         split for early stopping (and a different row subsample if ``subsample < 1``).
-        ``"auto"``: 5 below 10,000 training rows, 4 below 50,000, then 2 (see Notes).
+        ``"auto"``: 5 below 10,000 training rows, then 2 (see Notes).
     n_interactions : int or "auto", default="auto"
         Maximum number of pairwise terms (``"auto"``: 3 below 10,000 training rows,
         then 20), chosen by a screen: every pair of features is
@@ -68,7 +68,8 @@ class AdditiveRiskClassifier(BinnedClassifier):
         ``screen_alpha`` with a Bonferroni correction), and the significant pairs are
         kept, strongest first, if a quick model with them predicts held-out rows
         significantly better (``check_alpha``); on mid-size data, places left may go to
-        the next pairs by rank (``global_alpha``). Data without interactions get no
+        the next pairs by rank (``global_alpha``) if they lower the held-out log-loss
+        at all. Data without interactions get no
         pairs. A monotone feature may be paired. ``0`` gives a pure additive model.
         ``docs/models.md`` describes the screen.
     interactions : list of pairs or None, default=None
@@ -87,13 +88,14 @@ class AdditiveRiskClassifier(BinnedClassifier):
         together (their statistics on the finest grid summed, against chi-squared with
         the summed degrees of freedom); only on cross-fitted screens with places left.
     check_alpha : float, default=0.01
-        Level of the held-out check of every set of pairs the screen adds: a one-sided
+        Level of the held-out check of every set of significant pairs: a one-sided
         paired test on the rows the quick models were not fitted on, the mean per-row
         log-loss gain of the model with the pairs over the model without them divided
         by its standard error over the rows, against the standard normal. If the set
         fails, its strongest half is checked, then a quarter, down to one pair, each
-        at ``check_alpha`` divided by the number of these tries. ``1`` turns the
-        check off.
+        at ``check_alpha`` divided by the number of these tries. Pairs given places by
+        rank (after the global test) are kept, all or none, when one fold's quick model
+        with them has any held-out gain. ``1`` turns both checks off.
     learning_rate : float or "auto", default="auto"
         Shrinkage of each tree. ``"auto"``: 0.05 below 10,000 training rows, then 0.2.
     max_iter : int, default=2000
@@ -200,7 +202,7 @@ class AdditiveRiskClassifier(BinnedClassifier):
     The ``"auto"`` settings follow the number of training rows: small data gain most
     from averaging bags at a low learning rate; with more rows, fewer bags at a higher
     learning rate rank as well in a fraction of the time, and the pair budget grows.
-    From 50,000 rows they are the default model spec's settings
+    From 10,000 rows they are the default model spec's settings
     (``models/default.toml``). ``docs/models.md`` and ``docs/benchmarks.md`` give the
     measurements against EBM.
 

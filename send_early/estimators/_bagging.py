@@ -10,10 +10,9 @@ from ._engine import Engine, engine_weights, validation_split
 
 __all__ = ["SizeSettings", "engine_params", "fit_bags", "size_settings"]
 
-# Training rows from which "auto" switches to the settings for mid-size and large data
+# Training rows from which "auto" switches to the settings for larger data
 # (docs/models.md, "Defaults for every size"; measurements in docs/benchmarks.md).
 MID_ROWS = 10_000
-LARGE_ROWS = 50_000
 
 
 class SizeSettings(NamedTuple):
@@ -34,8 +33,6 @@ def size_settings(n_bags, learning_rate, n_interactions, n_samples: int) -> Size
     """
     if n_samples < MID_ROWS:
         auto = SizeSettings(5, 0.05, 3)
-    elif n_samples < LARGE_ROWS:
-        auto = SizeSettings(4, 0.2, 20)
     else:
         auto = SizeSettings(2, 0.2, 20)
     given = (n_bags, learning_rate, n_interactions)
