@@ -28,3 +28,9 @@ def test_demo_publishes_its_scores_as_one_run(tmp_path, capsys):
     assert (out / "lists" / "index.html").is_file()
     monitor = json.loads((out / "monitor" / "monitor.json").read_text())
     assert len(monitor["runs"]) == 2 and monitor["stability"] and monitor["forecast"]
+    # the card shows what each capacity policy by setting would give
+    (card,) = (out / "model_card").glob("*_card.json")
+    policies = json.loads(card.read_text())["capacity"]["policies"]
+    assert [r["policy"] for r in policies["summary"]] == ["council", "proportional", "minimum"]
+    (page,) = (out / "model_card").glob("*_card.html")
+    assert "Capacity policies by setting" in page.read_text(encoding="utf-8")
