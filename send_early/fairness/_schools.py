@@ -75,6 +75,19 @@ def _spread(events: np.ndarray, sizes: np.ndarray, min_n: int) -> dict:
     }
 
 
+def _school_inputs(school, y_true, flagged, min_children):
+    """Checked labels and flags, the school ids as strings and which children have one."""
+    check_same_length(school=school, y_true=y_true, flagged=flagged)
+    y = check_binary(y_true, "y_true")
+    f = check_binary(flagged, "flagged")
+    if not isinstance(min_children, int | np.integer) or min_children < MIN_CELL:
+        raise ValueError(
+            f"min_children must be a whole number of at least {MIN_CELL}; found {min_children!r}."
+        )
+    s = pd.Series(np.asarray(school, dtype=object)).astype("string")
+    return y, f, s, s.notna().to_numpy()
+
+
 def school_spread(school, y_true, flagged, *, min_children: int = MIN_CELL) -> dict:
     """How much flag rates and recalls differ between schools, beyond chance.
 
@@ -113,15 +126,7 @@ def school_spread(school, y_true, flagged, *, min_children: int = MIN_CELL) -> d
     >>> out["flag_rate"]["n_schools"], out["flag_rate"]["p_value"] > 0.01
     (20, True)
     """
-    check_same_length(school=school, y_true=y_true, flagged=flagged)
-    y = check_binary(y_true, "y_true")
-    f = check_binary(flagged, "flagged")
-    if not isinstance(min_children, int | np.integer) or min_children < MIN_CELL:
-        raise ValueError(
-            f"min_children must be a whole number of at least {MIN_CELL}; found {min_children!r}."
-        )
-    s = pd.Series(np.asarray(school, dtype=object)).astype("string")
-    known = s.notna().to_numpy()
+    y, f, s, known = _school_inputs(school, y_true, flagged, min_children)
     codes, _ = pd.factorize(s[known])
     n = np.bincount(codes)
     flg = np.bincount(codes, weights=f[known])
@@ -191,15 +196,7 @@ def school_comparison(
     >>> out.loc[out["differs"].fillna(False), ["school_id", "metric"]].values.tolist()
     [['s3', 'flag_rate'], ['s3', 'recall']]
     """
-    check_same_length(school=school, y_true=y_true, flagged=flagged)
-    y = check_binary(y_true, "y_true")
-    f = check_binary(flagged, "flagged")
-    if not isinstance(min_children, int | np.integer) or min_children < MIN_CELL:
-        raise ValueError(
-            f"min_children must be a whole number of at least {MIN_CELL}; found {min_children!r}."
-        )
-    s = pd.Series(np.asarray(school, dtype=object)).astype("string")
-    known = s.notna().to_numpy()
+    y, f, s, known = _school_inputs(school, y_true, flagged, min_children)
     codes, names = pd.factorize(s[known], sort=True)
     yk, fk = y[known].astype(float), f[known].astype(float)
     n = np.bincount(codes, minlength=len(names))
