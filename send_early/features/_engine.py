@@ -392,11 +392,6 @@ def build_features(
     spec = load_pipeline(pipeline)
     if engine != "memory":
         _check_engine(engine)
-        if spec.population != "not_identified":
-            raise ValueError(
-                f"engine={engine!r} builds the not-identified population only; found population "
-                f"{spec.population!r} (the escalation outcome). Use engine='memory'."
-            )
         from ._ibis import build_features_ibis
 
         return build_features_ibis(tables, as_of, spec, engine=engine, check=check)

@@ -569,7 +569,9 @@ def build_features_ibis(
 def _build(source, as_of, spec: PipelineSpec, check: bool, engine: str) -> pd.DataFrame:
     with _connect(source, as_of, check, engine) as (con, tables, as_of, _):
         day = (as_of.date() - dt.date(1970, 1, 1)).days
-        everyone = _population(tables, as_of, spec, day)
+        from ._ibis_labels import population_of  # that module builds on this one
+
+        everyone = population_of(tables, as_of, spec, day, spec.population)
         counts = everyone.group_by("_status").aggregate(n=everyone.count())
         counts = _arrow(counts).to_pydict()
         n_by = dict(zip(counts["_status"], counts["n"], strict=True))

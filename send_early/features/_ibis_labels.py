@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -70,16 +71,6 @@ def population_of(tables: dict, as_of: pd.Timestamp, spec, day: int, population:
         else_=0,
     )
     return t.mutate(_status=status).drop("_sup", "_no", "_req")
-
-
-def _check_population(outcome, engine: str) -> None:
-    """The features of the Ibis engines are of the not-identified population only (so far)."""
-    if outcome.population != "not_identified":
-        raise ValueError(
-            f"engine={engine!r} builds training frames of the not-identified population only; "
-            f"found population {outcome.population!r} (outcome {outcome.name!r}). Its labels "
-            "alone are built with build_labels(..., engine=...); use engine='memory' here."
-        )
 
 
 def _labels(tables, as_of, horizon_months: int, outcome, spec, extract: pd.Timestamp):
@@ -151,8 +142,8 @@ def make_training_frame_ibis(
 ):
     """``make_training_frame(..., engine=...)`` for "duckdb", "spark" and "ibis" (see
     :func:`send_early.features.make_training_frame`)."""
-    _check_population(outcome, engine)
     check_compiled(spec)
+    spec = replace(spec, population=outcome.population)  # the outcome's population
     dates = sorted({pd.Timestamp(d) for d in as_of_dates})
     if not dates:
         raise ValueError("as_of_dates must hold at least one date; found none.")
