@@ -18,7 +18,7 @@ from ._common import (
 
 __all__ = ["add_engine_commands"]
 
-ENGINES = ("memory", "duckdb")
+ENGINES = ("memory", "duckdb", "spark")
 
 
 def add_engine_commands(sub) -> None:
@@ -34,8 +34,9 @@ def add_engine_commands(sub) -> None:
         "--engine",
         choices=ENGINES,
         default="memory",
-        help="memory: numpy on the tables read and validated; duckdb: the pipeline compiled "
-        "through Ibis, the files read in place (not validated: run send-early validate first)",
+        help="memory: numpy on the tables read and validated; duckdb or spark: the pipeline "
+        "compiled through Ibis, the files read in place (not validated: run send-early validate "
+        "first)",
     )
     s.add_argument("--pipeline", default="default", help="pipeline spec name or path")
     s.add_argument(
@@ -51,12 +52,13 @@ def add_engine_commands(sub) -> None:
 
 def cmd_features(args: argparse.Namespace) -> int:
     from ..features import build_features
+    from ..schema import atomic_write
 
     if not args.out.parent.is_dir():
         raise UsageError(f"--out must be in an existing folder; {args.out.parent} is not one.")
     extract = _extract_date(args)
     _check_not_after("--as-of", [args.as_of], extract)
-    if args.engine == "duckdb":
+    if args.engine != "memory":
         source = Path(args.dir)
     else:
         from ..schema import read_tables
@@ -65,9 +67,9 @@ def cmd_features(args: argparse.Namespace) -> int:
     frame = build_features(source, args.as_of, args.pipeline, engine=args.engine)
     table = frame.reset_index()
     if args.out.suffix == ".parquet":
-        table.to_parquet(args.out, index=False)
+        atomic_write(args.out, lambda tmp: table.to_parquet(tmp, index=False))
     else:
-        table.to_csv(args.out, index=False)
+        atomic_write(args.out, lambda tmp: table.to_csv(tmp, index=False))
     pop = frame.attrs.get("population", {})
     _say(
         f"Built {frame.shape[1]} features for {len(frame):,} children at {args.as_of.date()} "

@@ -48,6 +48,6 @@ def test_an_as_of_after_the_extract_is_refused(folder, tmp_path, capsys):
 
 def test_an_unknown_engine_is_a_usage_error(folder, tmp_path):
     with pytest.raises(SystemExit) as exc:
-        main(["features", str(folder), "--as-of", "2022-09-01", "--engine", "spark",
+        main(["features", str(folder), "--as-of", "2022-09-01", "--engine", "pandas",
               "--out", str(tmp_path / "f.csv")])  # fmt: skip
     assert exc.value.code == 2
