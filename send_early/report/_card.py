@@ -77,9 +77,9 @@ def refuse_unknown_version(data: Mapping, where: str = "model card JSON") -> Non
     """Raise ValueError when ``data`` says it follows another card schema than this
     release reads (version 2, or version 1, read as 2). A card written before
     ``schema_version`` existed carries only ``"schema": "send_early.model_card/1"`` and
-    reads as version 1."""
+    reads as version 1, and so does one that names neither."""
     version, schema = data.get("schema_version"), data.get("schema")
-    if version is None and schema in _READABLE.values():
+    if version is None and (schema is None or schema in _READABLE.values()):
         return
     if type(version) is int and version in _READABLE and schema in (None, _READABLE[version]):
         return
