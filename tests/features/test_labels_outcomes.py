@@ -166,9 +166,13 @@ def test_need_areas_are_disjoint_known_codes():
     assert "ehcp" not in OUTCOMES
 
 
-def test_duckdb_engine_refuses_the_sen_support_population(escalation_tables):
-    with pytest.raises(ValueError, match="population 'sen_support'"):
-        build_features(escalation_tables, AS_OF, pipeline=SEN_SUPPORT, engine="duckdb")
+def test_duckdb_engine_builds_the_sen_support_population_as_memory(escalation_tables):
+    from .test_engines import assert_same
+
+    mem = build_features(escalation_tables, AS_OF, pipeline=SEN_SUPPORT)
+    duck = build_features(escalation_tables, AS_OF, pipeline=SEN_SUPPORT, engine="duckdb")
+    assert len(mem) > 0
+    assert_same(mem, duck)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
