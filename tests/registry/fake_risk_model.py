@@ -157,3 +157,38 @@ EVALUATION = {
     "curve": [0.1, 0.2, 0.3],  # lists are not metrics
 }
 AUDIT = {"sex": {"F": {"recall_at_k": 0.31}, "M": {"recall_at_k": 0.29}}, "max_gap": 0.02}
+
+
+def log_with_real_card(fitted, store_dir, folder: Path):
+    """Log ``fitted`` as a candidate of "risk" with a small real model card (in ``folder``);
+    returns (card, info)."""
+    from types import SimpleNamespace
+
+    from send_early.registry import log_model
+    from send_early.report import build_model_card
+
+    model = SimpleNamespace(feature_names_=["age_months"], metadata_={"n_train": 500})
+    card = build_model_card(model, {"headline": {"n": 800, "ece": 0.01}}, None)
+    card.save(folder)
+    info = log_model(
+        fitted,
+        card_paths=[card.json_path, card.html_path],
+        registered_name="risk",
+        tracking_uri=store_dir,
+    )
+    return card, info
+
+
+def force_promote(version, store_dir):
+    """Promote candidate ``version`` of "risk" as reviewer rev-1, forced past its checks."""
+    from send_early.registry import promote
+
+    return promote(
+        "risk",
+        version,
+        reviewer="rev-1",
+        note="agreed",
+        force=True,
+        force_reason="example card without an evaluation",
+        tracking_uri=store_dir,
+    )

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 from send_early.cli import main
-from send_early.registry import log_model, promote
-from send_early.report import build_model_card
+from send_early.registry import log_model
+
+from .fake_risk_model import force_promote, log_with_real_card
 
 
 def test_card_command_writes_the_registered_card(store_dir, fitted_fake, tmp_path, capsys):
-    model = SimpleNamespace(feature_names_=["age_months"], metadata_={"n_train": 500})
-    card = build_model_card(model, {"headline": {"n": 800, "ece": 0.01}}, None)
-    card.save(tmp_path / "card")
-    info = log_model(
-        fitted_fake,
-        card_paths=[card.json_path, card.html_path],
-        registered_name="risk",
-        tracking_uri=store_dir,
-    )
-    p = promote(
-        "risk",
-        info.version,
-        reviewer="rev-1",
-        note="agreed",
-        force=True,
-        force_reason="example card without an evaluation",
-        tracking_uri=store_dir,
-    )
+    card, info = log_with_real_card(fitted_fake, store_dir, tmp_path / "card")
+    p = force_promote(info.version, store_dir)
     out = tmp_path / "registered"
     rc = main(["card", "risk", str(p.version), "--out", str(out), "--store", str(store_dir)])
     said = capsys.readouterr().out

@@ -3,41 +3,24 @@ filled from the registry as it stands (version, run, approval)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from send_early import IntegrityError
-from send_early.registry import log_model, promote, registered_card
-from send_early.report import build_model_card
+from send_early.registry import registered_card
+
+from .fake_risk_model import force_promote, log_with_real_card
 
 
 def test_registered_card_shows_version_run_and_approval(store_dir, fitted_fake, tmp_path):
-    model = SimpleNamespace(feature_names_=["age_months"], metadata_={"n_train": 500})
-    card = build_model_card(model, {"headline": {"n": 800, "ece": 0.01}}, None)
-    card.save(tmp_path / "card")
+    card, info = log_with_real_card(fitted_fake, store_dir, tmp_path / "card")
     assert "Not yet registered" in card.to_html()
-    info = log_model(
-        fitted_fake,
-        card_paths=[card.json_path, card.html_path],
-        registered_name="risk",
-        tracking_uri=store_dir,
-    )
     before = registered_card("risk-candidates", info.version, tracking_uri=store_dir)
     assert before.registry.name == "risk-candidates" and before.registry.run_id == info.run_id
     assert before.registry.approvals == ()
     assert "Not yet approved" in before.to_html()
     assert before.checks == card.checks  # the card's own content is the logged file's
 
-    p = promote(
-        "risk",
-        info.version,
-        reviewer="rev-1",
-        note="agreed",
-        force=True,
-        force_reason="example card without an evaluation",
-        tracking_uri=store_dir,
-    )
+    p = force_promote(info.version, store_dir)
     import pandas as pd
 
     log = pd.DataFrame(
