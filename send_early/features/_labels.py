@@ -273,8 +273,12 @@ def build_labels(
 
     Parameters
     ----------
-    tables : Tables or mapping of str to DataFrame
-        Contract tables including ``sen_events``.
+    tables : Tables, mapping of str to DataFrame, folder, Ibis connection or SparkSession
+        Contract tables including ``sen_events``. With ``engine="duckdb"`` or
+        ``"spark"`` also a folder of contract Parquet/CSV files (read in place, not
+        validated); with ``engine="ibis"`` an Ibis connection holding the contract
+        tables (PostgreSQL, DuckDB, ...); with ``engine="spark"`` also a SparkSession
+        or an Ibis PySpark connection whose catalog holds them.
     as_of : date-like
         The as-of date.
     horizon_months : int, default 24
@@ -290,6 +294,13 @@ def build_labels(
         Gives the population age range.
     check : bool, default True
         Validate the tables first (see :func:`build_features`).
+    engine : {"memory", "duckdb", "spark", "ibis"}, default "memory"
+        ``"memory"`` computes in numpy. The others compile the label window to Ibis
+        expressions with the same result (see ``docs/engines.md``): ``"duckdb"``
+        runs them on an embedded DuckDB (``pip install "send_early[duckdb]"``),
+        ``"spark"`` on Spark (``pip install "send_early[spark]"`` and Java 17+;
+        the active session, else a local one), ``"ibis"`` on the backend of the
+        Ibis connection given as ``tables``.
 
     Returns
     -------
@@ -317,20 +328,41 @@ def build_labels(
     >>> y["label"].tolist(), y.attrs["summary"]["n_censored_moved_out"]
     ([1, 0], 1)
     """
+    return _on_engine(
+        _labels_memory,
+        "build_labels_ibis",
+        tables,
+        as_of,
+        horizon_months,
+        outcome,
+        pipeline,
+        engine=engine,
+        check=check,
+    )
+
+
+def _on_engine(
+    memory, ibis_name, tables, when, horizon_months, outcome, pipeline, *, engine, check
+):
+    """``memory(typed tables, when, horizon_months, outcome, spec)`` on the memory engine, else
+    ``._ibis_labels.<ibis_name>`` with the same arguments on the Ibis engine (docs/engines.md):
+    the dispatch of :func:`build_labels` and :func:`make_training_frame`."""
     definition = _check_args(horizon_months, outcome)
     spec = load_pipeline(pipeline)
-    if engine != "memory":  # the same labels through Ibis (docs/engines.md)
-        _check_engine(engine)
-        from ._ibis_labels import build_labels_ibis
+    if engine == "memory":
+        return memory(_typed(tables, check), when, horizon_months, definition, spec)
+    _check_engine(engine)
+    from . import _ibis_labels  # Ibis is optional, and _ibis_labels imports this module
 
-        return build_labels_ibis(
-            tables, as_of, horizon_months, definition, spec, engine=engine, check=check
-        )
-    tables = _typed(tables, check)
+    on_ibis = getattr(_ibis_labels, ibis_name)
+    return on_ibis(tables, when, horizon_months, definition, spec, engine=engine, check=check)
+
+
+def _labels_memory(tables, as_of, horizon_months: int, outcome: Outcome, spec) -> pd.DataFrame:
     as_of = _as_of(as_of, tables)
     store = _Store(tables)
-    status, _ = _status(store, as_of, spec, definition.population)
-    out, summary = _labels(store, as_of, horizon_months, definition, status)
+    status, _ = _status(store, as_of, spec, outcome.population)
+    out, summary = _labels(store, as_of, horizon_months, outcome, status)
     out.attrs = {"summary": summary}
     return out
 
@@ -349,8 +381,9 @@ def make_training_frame(
 
     Parameters
     ----------
-    tables : Tables or mapping of str to DataFrame
-        Contract tables including ``sen_events``.
+    tables : Tables, mapping of str to DataFrame, folder, Ibis connection or SparkSession
+        Contract tables including ``sen_events``, in any form :func:`build_labels`
+        takes for ``engine``.
     as_of_dates : sequence of date-like
         Snapshot dates (deduplicated and sorted).
     horizon_months : int, default 24
@@ -359,6 +392,9 @@ def make_training_frame(
         As in :func:`build_labels`; it also decides whose features are built.
     check : bool, default True
         Validate the tables once first (see :func:`build_features`).
+    engine : {"memory", "duckdb", "spark", "ibis"}, default "memory"
+        As in :func:`build_labels`: both the features and the labels of each
+        snapshot are computed on it.
 
     Returns
     -------
@@ -384,26 +420,30 @@ def make_training_frame(
     >>> frame["label"].groupby(level="as_of").sum().tolist()
     [0, 1]
     """
-    definition = _check_args(horizon_months, outcome)
-    spec = load_pipeline(pipeline)
-    if engine != "memory":
-        _check_engine(engine)
-        from ._ibis_labels import make_training_frame_ibis
+    return _on_engine(
+        _training_frame_memory,
+        "make_training_frame_ibis",
+        tables,
+        as_of_dates,
+        horizon_months,
+        outcome,
+        pipeline,
+        engine=engine,
+        check=check,
+    )
 
-        return make_training_frame_ibis(
-            tables, as_of_dates, horizon_months, definition, spec, engine=engine, check=check
-        )
-    tables = _typed(tables, check)
+
+def _training_frame_memory(tables, as_of_dates, horizon_months: int, outcome: Outcome, spec):
     dates = _check_dates(as_of_dates, tables)
     store = _Store(tables)
 
     def snapshot(d):
-        status, age = _status(store, d, spec, definition.population)
+        status, age = _status(store, d, spec, outcome.population)
         X = _build(store, d, spec, (status, age))
-        y, summary = _labels(store, d, horizon_months, definition, status)
+        y, summary = _labels(store, d, horizon_months, outcome, status)
         return d, X, y, summary
 
-    return _stack(map(snapshot, dates), spec, horizon_months, definition)
+    return _stack(map(snapshot, dates), spec, horizon_months, outcome)
 
 
 def _stack(snapshots, spec, horizon_months: int, outcome: Outcome) -> pd.DataFrame:
