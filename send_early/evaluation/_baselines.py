@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -353,15 +354,9 @@ def compare_to_baselines(
     risk,
     X: pd.DataFrame,
     *,
-    k: int | None = None,
-    share: float | None = None,
-    tiebreak=None,
-    rules=None,
-    X_train: pd.DataFrame | None = None,
-    y_train=None,
-    random_state: int | None = 0,
     n_bootstrap: int = 200,
     confidence: float = 0.95,
+    **options,
 ) -> BaselineComparison:
     """Does the model beat the simple baselines at the same capacity?
 
@@ -375,11 +370,14 @@ def compare_to_baselines(
         Outcomes (0/1) and the model's risk for the same children.
     X : DataFrame
         Features of the same children (used only by the rules and age-only baseline).
-    k, share, tiebreak, rules, X_train, y_train, random_state
-        As in :func:`baseline_table`.
     n_bootstrap : int, default 200
         Replicates for the interval of the recall difference against the best rule.
     confidence : float, default 0.95
+    **options
+        ``k``, ``share``, ``tiebreak``, ``rules``, ``X_train``, ``y_train``,
+        ``random_state``: the keywords of :func:`baseline_table`, with its defaults. The
+        model is flagged at the same ``k`` and ``tiebreak``; ``random_state`` also seeds
+        the interval.
 
     Returns
     -------
@@ -402,32 +400,16 @@ def compare_to_baselines(
     check_same_length(y_true=y_true, risk=risk, X=X)
     y = check_binary(y_true, "y_true")
     p = check_scores(risk, "risk", probability=False)
-    base = baseline_table(
-        y,
-        X,
-        k=k,
-        share=share,
-        tiebreak=tiebreak,
-        rules=rules,
-        X_train=X_train,
-        y_train=y_train,
-        random_state=random_state,
+    # baseline_table's signature holds the keywords and their defaults, once
+    used = inspect.signature(baseline_table).bind(y, X, **options)
+    used.apply_defaults()
+    tiebreak, rules, random_state = (
+        used.arguments[name] for name in ("tiebreak", "rules", "random_state")
     )
+    base = baseline_table(y, X, **options)
     kk = int(base["k"].iloc[0])
     model = capacity_metrics(y, p, k=kk, tiebreak=tiebreak)
-    model_row = {
-        "baseline": "model",
-        "kind": "model",
-        "description": "The risk model",
-        "own_flagged": np.nan,
-        "own_precision": np.nan,
-        "own_recall": np.nan,
-        "own_lift": np.nan,
-        **{
-            c: model[c]
-            for c in ("k", "true_positives", "precision", "recall", "lift", "n_tied_at_cutoff")
-        },
-    }
+    model_row = _row("model", "model", "The risk model", y, None, model)
     table = pd.concat([pd.DataFrame([model_row]), base], ignore_index=True)
     table["model_better"] = model["true_positives"] > table["true_positives"]
     table.loc[0, "model_better"] = False

@@ -111,6 +111,25 @@ def test_compare_to_baselines_states_result():
         compare_to_baselines(y, y, X, k=2, rules=[BaselineRule("r", "", ("nope",), len)])
 
 
+def test_compare_to_baselines_passes_its_options_to_baseline_table():
+    rng = np.random.default_rng(3)
+    n = 300
+    X = pd.DataFrame(
+        {"persistent_absence": rng.integers(0, 2, n), "age_months": rng.uniform(36, 72, n)}
+    )
+    y = rng.integers(0, 2, n)
+    risk = rng.random(n)
+    opts = {"share": 0.1, "tiebreak": np.arange(n)[::-1], "X_train": X, "y_train": y}
+    for seed in ({}, {"random_state": 4}):  # baseline_table's default seed, then a given one
+        c = compare_to_baselines(y, risk, X, n_bootstrap=20, **opts, **seed)
+        base = c.table.iloc[1:].drop(columns="model_better").reset_index(drop=True)
+        pd.testing.assert_frame_equal(base, baseline_table(y, X, **opts, **seed), check_dtype=False)
+    model = c.table.iloc[0]
+    assert model["baseline"] == "model" and model["k"] == 30 and np.isnan(model["own_flagged"])
+    with pytest.raises(TypeError, match="random_sate"):
+        compare_to_baselines(y, risk, X, k=5, random_sate=4)
+
+
 def test_temporal_backtest_expanding_gap_and_leak_free():
     rng = np.random.default_rng(0)
     years = np.repeat([2018, 2019, 2020, 2021], 150)
