@@ -194,6 +194,16 @@ def evaluate_model(
         if as_of is not None
         else default_evaluation_as_of(tables, spec.horizon_months)
     )
+
+    def frame_at(dates):  # stacked features and labels: the model's pipeline, horizon, outcome
+        return make_training_frame(
+            tables,
+            dates,
+            horizon_months=spec.horizon_months,
+            pipeline=model.pipeline,
+            outcome=spec.outcome,
+        )
+
     say(f"building features and labels at {as_of.date()}")
     all_feats = build_features(tables, as_of, pipeline=model.pipeline, check=False)
     feats = all_feats[model._in_age_range(all_feats)]
@@ -213,13 +223,7 @@ def evaluate_model(
 
     say("age-only baseline data (the model's calibration cohort)")
     cal_as_of = pd.Timestamp(model.metadata_["calibration_as_of"])
-    tr = make_training_frame(
-        tables,
-        [cal_as_of],
-        horizon_months=spec.horizon_months,
-        pipeline=model.pipeline,
-        outcome=spec.outcome,
-    )
+    tr = frame_at([cal_as_of])
     say("metrics, capacity, lead time and baselines")
     evaluation = Evaluation(
         y_true=y,
@@ -261,13 +265,7 @@ def evaluate_model(
             )
         )
         say(f"temporal backtest over {len(dates)} as-of dates (refits the estimator)")
-        frame = make_training_frame(
-            tables,
-            dates,
-            horizon_months=spec.horizon_months,
-            pipeline=model.pipeline,
-            outcome=spec.outcome,
-        )
+        frame = frame_at(dates)
         frame = frame[model._in_age_range(frame)]
         data = frame[[*model.feature_names_, "label"]].reset_index()
         kids = tables["children"]
