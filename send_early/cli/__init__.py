@@ -14,7 +14,6 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
 from ..exceptions import IntegrityError, SchemaError, SpecError
 from ._card import add_card_command
@@ -41,6 +40,7 @@ from ._common import (
     EXIT_USAGE,
     UsageError,
     _allow_missing_option,
+    _command,
     _count_arg,
     _date_option,
     _dates_arg,
@@ -48,10 +48,12 @@ from ._common import (
     _err,
     _extract_date_option,
     _out_arg,
+    _out_folder_option,
     _scoring_inputs,
     _scoring_options,
     _share_arg,
     _store_option,
+    _version_args,
 )
 from ._engines import add_engine_commands
 from ._outcomes import add_outcome_commands
@@ -72,14 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("validate", help="check a folder of tables against the data contract")
+    s = _command(
+        sub, "validate", cmd_validate, "check a folder of tables against the data contract"
+    )
     s.add_argument("dir", help="folder with <table>.parquet|csv files and manifest.json")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     _extract_date_option(s)
     _allow_missing_option(s)
-    s.set_defaults(func=cmd_validate)
 
-    s = sub.add_parser("synth", help="write a synthetic cohort (no real child data)")
+    s = _command(sub, "synth", cmd_synth, "write a synthetic cohort (no real child data)")
     s.add_argument(
         "--children", type=_count_arg, default=10_000, help="number of children (default 10000)"
     )
@@ -87,10 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     _date_option(s, "--extract-date", "extract date (default 2025-08-31)")
-    s.set_defaults(func=cmd_synth)
 
-    s = sub.add_parser(
-        "train", help="fit, calibrate, evaluate, write the card; optionally register"
+    s = _command(
+        sub, "train", cmd_train, "fit, calibrate, evaluate, write the card; optionally register"
     )
     s.add_argument("dir", help="folder of contract tables (with sen_events)")
     s.add_argument(
@@ -118,10 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
     _store_option(s)
     _extract_date_option(s)
-    s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser(
-        "evaluate", help="evaluate a model on a later cohort and write the model card"
+    s = _command(
+        sub, "evaluate", cmd_evaluate, "evaluate a model on a later cohort and write the model card"
     )
     s.add_argument("dir", help="folder of contract tables (with sen_events)")
     s.add_argument("--model", required=True, help="saved model folder or models:/NAME@ALIAS")
@@ -130,56 +131,60 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-backtest", action="store_true", help="skip the temporal backtest (faster)")
     _store_option(s)
     _extract_date_option(s)
-    s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser(
-        "review", help="print a registered version's card summary and reviewer checklist"
+    s = _command(
+        sub,
+        "review",
+        cmd_review,
+        "print a registered version's card summary and reviewer checklist",
     )
-    s.add_argument("name")
-    s.add_argument("version")
+    _version_args(s)
     _store_option(s)
-    s.set_defaults(func=cmd_review)
 
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "versions",
-        help="list a registered model's versions: aliases, card checks, approval",
+        cmd_versions,
+        "list a registered model's versions: aliases, card checks, approval",
     )
     s.add_argument("name")
     s.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     _store_option(s)
-    s.set_defaults(func=cmd_versions)
 
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "promote",
-        help="approve candidate VERSION of NAME: copy it into NAME, log the decision, move the alias",
+        cmd_promote,
+        "approve candidate VERSION of NAME: copy it into NAME, log the decision, move the alias",
     )
-    s.add_argument("name")
-    s.add_argument("version")
+    _version_args(s)
     _decision_options(s, note="the decision, in words")
     s.add_argument(
         "--force", action="store_true", help="promote although card checks failed (needs --reason)"
     )
     s.add_argument("--reason", default=None, help="why failed checks are acceptable (with --force)")
     _store_option(s)
-    s.set_defaults(func=cmd_promote)
 
-    s = sub.add_parser(
-        "rollback", help="move an alias back to a production version approved before (logged)"
+    s = _command(
+        sub,
+        "rollback",
+        cmd_rollback,
+        "move an alias back to a production version approved before (logged)",
     )
-    s.add_argument("name")
-    s.add_argument("version", help="a production version of NAME (see send-early versions)")
+    _version_args(s, version_help="a production version of NAME (see send-early versions)")
     _decision_options(s, note="why, in words")
     _store_option(s)
-    s.set_defaults(func=cmd_rollback)
 
-    s = sub.add_parser("demote", help="remove an alias: nothing scores under it (logged)")
+    s = _command(sub, "demote", cmd_demote, "remove an alias: nothing scores under it (logged)")
     s.add_argument("name")
     _decision_options(s, note="why, in words")
     _store_option(s)
-    s.set_defaults(func=cmd_demote)
 
-    s = sub.add_parser(
-        "registry", help="set up a shared registry on an MLflow server and give roles (admin)"
+    s = _command(
+        sub,
+        "registry",
+        cmd_registry,
+        "set up a shared registry on an MLflow server and give roles (admin)",
     )
     reg = s.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
     r = reg.add_parser("setup", help="create NAME and NAME-candidates and the runs' experiment")
@@ -194,9 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("user")
     r.add_argument("--model", action="append", default=None, help="only this registry (repeat)")
     _store_option(r)
-    s.set_defaults(func=cmd_registry)
 
-    s = sub.add_parser("score", help="score the population at an as-of date (batch job)")
+    s = _command(sub, "score", cmd_score, "score the population at an as-of date (batch job)")
     _scoring_inputs(s)
     s.add_argument(
         "--out",
@@ -225,14 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
         "and rejects are the same (docs/scoring.md)",
     )
     _scoring_options(s)
-    s.set_defaults(func=cmd_score)
 
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "lists",
-        help="score, then write one work list per setting (HTML and CSV) and a cover page",
+        cmd_lists,
+        "score, then write one work list per setting (HTML and CSV) and a cover page",
     )
     _scoring_inputs(s)
-    s.add_argument("--out", required=True, type=Path, help="folder for the lists")
+    _out_folder_option(s, "folder for the lists")
     s.add_argument(
         "--audience",
         choices=["school", "send_team"],
@@ -240,11 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="school: education and development reasons only (default); send_team: all",
     )
     _scoring_options(s)
-    s.set_defaults(func=cmd_lists)
 
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "serve",
-        help="serve a registered model over HTTP (MLflow's protocol; send_early checks "
+        cmd_serve,
+        "serve a registered model over HTTP (MLflow's protocol; send_early checks "
         "the model and the request)",
     )
     s.add_argument("model", help="models:/NAME@ALIAS, models:/NAME/VERSION or NAME")
@@ -253,16 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--port", type=int, default=5000)
     _store_option(s)
-    s.set_defaults(func=cmd_serve)
 
-    s = sub.add_parser("demo", help="run the whole workflow on a synthetic cohort")
+    s = _command(sub, "demo", cmd_demo, "run the whole workflow on a synthetic cohort")
     s.add_argument(
         "--out", default="send_early_demo", help="folder for the cohort, card and scores"
     )
     s.add_argument("--children", type=_count_arg, default=20_000)
     s.add_argument("--seed", type=int, default=0)
     _store_option(s)
-    s.set_defaults(func=cmd_demo)
     add_outcome_commands(sub)  # record-outcomes, transparency, monitor
     add_engine_commands(sub)  # features
     add_card_command(sub)  # card NAME VERSION

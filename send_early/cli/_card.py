@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ._common import EXIT_OK, _check_out_folder, _say, _store_option
+from ._common import (
+    EXIT_OK,
+    _check_out_folder,
+    _command,
+    _out_folder_option,
+    _say,
+    _store_option,
+    _version_args,
+)
 
 __all__ = ["add_card_command"]
 
 
 def add_card_command(sub) -> None:
     """Add ``card NAME VERSION --out DIR`` to the ``send-early`` subcommands."""
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "card",
-        help="write a registered version's model card (HTML and JSON) with the registry "
+        cmd_card,
+        "write a registered version's model card (HTML and JSON) with the registry "
         "version, run and approval filled in",
     )
-    s.add_argument("name", help="the registered model (NAME or NAME-candidates)")
-    s.add_argument("version", help="its version")
-    s.add_argument("--out", required=True, type=Path, help="folder for the card's two files")
+    _version_args(s, "the registered model (NAME or NAME-candidates)", "its version")
+    _out_folder_option(s, "folder for the card's two files")
     _store_option(s)
-    s.set_defaults(func=cmd_card)
 
 
 def cmd_card(args: argparse.Namespace) -> int:

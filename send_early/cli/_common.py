@@ -95,6 +95,30 @@ class _Progress:
 # -- options, each checked while parsing (a usage error, exit 2, before any work) -------------
 
 
+def _command(sub, name: str, func, help: str) -> argparse.ArgumentParser:
+    """``send-early NAME``, which runs ``func(args)``; the caller adds its options in the
+    order ``--help`` lists them."""
+    s = sub.add_parser(name, help=help)
+    s.set_defaults(func=func)
+    return s
+
+
+def _version_args(s: argparse.ArgumentParser, name_help=None, version_help=None) -> None:
+    """NAME VERSION: a registered version (review, promote, rollback, card, transparency)."""
+    s.add_argument("name", help=name_help)
+    s.add_argument("version", help=version_help)
+
+
+def _out_folder_option(s: argparse.ArgumentParser, help: str) -> None:
+    """``--out DIR``, required: the folder a command writes its files to."""
+    s.add_argument("--out", required=True, type=Path, help=help)
+
+
+def _path_option(s: argparse.ArgumentParser, flag: str, metavar: str, help: str) -> None:
+    """An optional file or folder option (None when not given)."""
+    s.add_argument(flag, type=Path, default=None, metavar=metavar, help=help)
+
+
 def _capacity_arg(text: str) -> str:
     """``--capacity``: a count (400) or a share (0.05, 5%); 0 and negatives refused."""
     from ..evaluation import parse_capacity

@@ -9,6 +9,7 @@ from ._common import (
     EXIT_OK,
     UsageError,
     _check_not_after,
+    _command,
     _date_arg,
     _extract_date,
     _extract_date_option,
@@ -23,9 +24,11 @@ ENGINES = ("memory", "duckdb", "spark")
 
 def add_engine_commands(sub) -> None:
     """Add ``features`` to the ``send-early`` subcommands."""
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "features",
-        help="write every child's features at an as-of date (one row per child in the "
+        cmd_features,
+        "write every child's features at an as-of date (one row per child in the "
         "population), built in memory or compiled for DuckDB",
     )
     s.add_argument("dir", help="folder of contract tables (Parquet or CSV) and manifest.json")
@@ -47,7 +50,6 @@ def add_engine_commands(sub) -> None:
         help="features file (.csv or .parquet)",
     )
     _extract_date_option(s)
-    s.set_defaults(func=cmd_features)
 
 
 def cmd_features(args: argparse.Namespace) -> int:

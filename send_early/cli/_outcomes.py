@@ -6,27 +6,39 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import EXIT_OK, UsageError, _check_out_folder, _months_arg, _say, _store_option
+from ._common import (
+    EXIT_OK,
+    UsageError,
+    _check_out_folder,
+    _command,
+    _months_arg,
+    _out_folder_option,
+    _path_option,
+    _say,
+    _store_option,
+    _version_args,
+)
 
 __all__ = ["add_outcome_commands"]
 
 
 def _log_option(s: argparse.ArgumentParser) -> None:
-    s.add_argument(
+    _path_option(
+        s,
         "--log",
-        default=None,
-        type=Path,
-        metavar="FILE",
-        help="the outcome log file (default: outcomes.sqlite in the store folder; needed "
+        "FILE",
+        "the outcome log file (default: outcomes.sqlite in the store folder; needed "
         "for a tracking server)",
     )
 
 
 def add_outcome_commands(sub) -> None:
-    """Add record-outcomes to the ``send-early`` subcommands."""
-    s = sub.add_parser(
+    """Add record-outcomes, transparency and monitor to the ``send-early`` subcommands."""
+    s = _command(
+        sub,
         "record-outcomes",
-        help="record what happened after flags (reviewed, no action, SEN support started, "
+        cmd_record_outcomes,
+        "record what happened after flags (reviewed, no action, SEN support started, "
         "referred, declined, unknown) in the outcome log beside the store",
     )
     s.add_argument(
@@ -35,40 +47,39 @@ def add_outcome_commands(sub) -> None:
         help="CSV or Parquet: child_id, model_name, model_version, as_of, outcome, "
         "outcome_date (other columns are ignored)",
     )
-    s.add_argument(
+    _path_option(
+        s,
         "--rejects",
-        default=None,
-        type=Path,
-        metavar="FILE",
-        help="record the valid rows and write the others here (CSV); without it a file "
+        "FILE",
+        "record the valid rows and write the others here (CSV); without it a file "
         "with any problem is refused whole",
     )
     _log_option(s)
     _store_option(s)
-    s.set_defaults(func=cmd_record_outcomes)
 
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "transparency",
-        help="write the Algorithmic Transparency Recording Standard record (tier 1 and 2) "
+        cmd_transparency,
+        "write the Algorithmic Transparency Recording Standard record (tier 1 and 2) "
         "and a DPIA input sheet for a registered version, as JSON and HTML",
     )
-    s.add_argument("name", help="the registered model")
-    s.add_argument("version", help="its version")
-    s.add_argument("--out", required=True, type=Path, help="folder for the four files")
-    s.add_argument(
+    _version_args(s, "the registered model", "its version")
+    _out_folder_option(s, "folder for the four files")
+    _path_option(
+        s,
         "--card",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="the version's model card JSON (checked against the SHA-256 registered with "
+        "FILE",
+        "the version's model card JSON (checked against the SHA-256 registered with "
         "it); without it, the fields it would fill are left for a person",
     )
     _store_option(s)
-    s.set_defaults(func=cmd_transparency)
 
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "monitor",
-        help="an HTML report over the scoring runs on record: flag stability, precision and "
+        cmd_monitor,
+        "an HTML report over the scoring runs on record: flag stability, precision and "
         "recall as labels arrive, calibration by term, drift history",
     )
     s.add_argument("name", help="the model (registered name or model name) whose runs to read")
@@ -82,13 +93,12 @@ def add_outcome_commands(sub) -> None:
         "models are skipped); default: the runs of NAME on record in the store, which "
         "`send-early score` records",
     )
-    s.add_argument("--out", required=True, type=Path, help="folder for monitor.html and .json")
-    s.add_argument(
+    _out_folder_option(s, "folder for monitor.html and .json")
+    _path_option(
+        s,
         "--tables",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="a later extract: its sen_events give the labels that arrived since each run",
+        "DIR",
+        "a later extract: its sen_events give the labels that arrived since each run",
     )
     s.add_argument(
         "--horizon-months",
@@ -106,7 +116,6 @@ def add_outcome_commands(sub) -> None:
     )
     _log_option(s)
     _store_option(s)
-    s.set_defaults(func=cmd_monitor)
 
 
 def cmd_record_outcomes(args: argparse.Namespace) -> int:
