@@ -195,14 +195,12 @@ def evaluate_model(
         else default_evaluation_as_of(tables, spec.horizon_months)
     )
 
-    def frame_at(dates):  # stacked features and labels: the model's pipeline, horizon, outcome
-        return make_training_frame(
-            tables,
-            dates,
-            horizon_months=spec.horizon_months,
-            pipeline=model.pipeline,
-            outcome=spec.outcome,
-        )
+    # every training frame below is built with the model's pipeline, horizon and outcome
+    frame_args = {
+        "horizon_months": spec.horizon_months,
+        "pipeline": model.pipeline,
+        "outcome": spec.outcome,
+    }
 
     say(f"building features and labels at {as_of.date()}")
     all_feats = build_features(tables, as_of, pipeline=model.pipeline, check=False)
@@ -223,7 +221,7 @@ def evaluate_model(
 
     say("age-only baseline data (the model's calibration cohort)")
     cal_as_of = pd.Timestamp(model.metadata_["calibration_as_of"])
-    tr = frame_at([cal_as_of])
+    tr = make_training_frame(tables, [cal_as_of], **frame_args)
     say("metrics, capacity, lead time and baselines")
     evaluation = Evaluation(
         y_true=y,
@@ -265,7 +263,7 @@ def evaluate_model(
             )
         )
         say(f"temporal backtest over {len(dates)} as-of dates (refits the estimator)")
-        frame = frame_at(dates)
+        frame = make_training_frame(tables, dates, **frame_args)
         frame = frame[model._in_age_range(frame)]
         data = frame[[*model.feature_names_, "label"]].reset_index()
         kids = tables["children"]
