@@ -38,7 +38,13 @@ LOCAL_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
-_SPARK_TYPES = {"int": "bigint", "float": "double", "bool": "boolean", "date": "date"}
+_SPARK_TYPES = {
+    "int": "bigint",
+    "float": "double",
+    "bool": "boolean",
+    "date": "date",
+    "str": "string",
+}
 
 
 def _pyspark():

@@ -572,6 +572,20 @@ def test_duckdb_equals_memory_with_tables_absent(all_kinds):
         assert_same(mem, build_features(tables, "2021-09-01", spec, engine="duckdb"))
 
 
+def test_duckdb_reads_a_folder_without_the_optional_columns(tmp_path):
+    """A folder written before contract v2/v3 has no council_id or locality: they read as
+    empty text columns (an absent optional text column once stopped the engine)."""
+    tables = make_cohort(300, random_state=4)
+    children = tables["children"]
+    optional = [c for c in ("council_id", "locality") if c in children.columns]
+    assert optional  # the generator writes them: dropping them below tests something
+    old = Tables({**tables, "children": children.drop(columns=optional)}, tables.extract_date)
+    write_tables(old, tmp_path, format="parquet")
+    assert_same(
+        build_features(old, "2021-01-31"), build_features(tmp_path, "2021-01-31", engine="duckdb")
+    )
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_duckdb_reads_a_folder_in_place(tmp_path, all_kinds, fmt):
     tables = make_cohort(300, random_state=3)
