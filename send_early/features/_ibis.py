@@ -40,7 +40,13 @@ COMPILED = frozenset(
 _ROW = "_se_row"  # source row order: breaks ties between records of one child on one date
 _DAY = "_se_day"  # the table's date column as days since 1970-01-01
 _KEY = "_se_key"  # (day, row) as one int64: the latest record has the largest key
-_IBIS_TYPES = {"int": "int64", "float": "float64", "bool": "boolean", "date": "date"}
+_IBIS_TYPES = {
+    "int": "int64",
+    "float": "float64",
+    "bool": "boolean",
+    "date": "date",
+    "str": "string",
+}
 _HINT = 'the DuckDB engine needs Ibis and DuckDB: pip install "send_early[duckdb]"'
 
 
@@ -300,9 +306,11 @@ def _population(tables: dict, as_of: pd.Timestamp, spec: PipelineSpec, day: int)
     if "census" in tables:
         ce = tables["census"]
         ce = ce.filter(ce[_DAY] <= day)
-        w = ibis.window(group_by=ce.child_id, order_by=[ibis.desc(ce[_DAY]), ibis.desc(ce[_ROW])])
-        ce = ce.mutate(_rn=ibis.row_number().over(w))
-        ce = ce.filter(ce._rn == 0, ce.sen_provision.notnull(), ce.sen_provision != "N")
+        # each child's latest record (the largest key: latest day, then row) by a grouped max
+        # and a join, not a window: one hash pass each, where DuckDB sorts every partition
+        last = ce.group_by(_lk=ce.child_id).aggregate(_mk=ce[_KEY].max())
+        ce = ce.inner_join(last, [ce.child_id == last._lk, ce[_KEY] == last._mk])
+        ce = ce.filter(ce.sen_provision.notnull(), ce.sen_provision != "N")
         ident.append(ce.select(_k=ce.child_id))
     t = ch.mutate(_age=age)
     if ident:
@@ -572,11 +580,18 @@ def _build(source, as_of, spec: PipelineSpec, check: bool, engine: str) -> pd.Da
         from ._ibis_labels import population_of  # that module builds on this one
 
         everyone = population_of(tables, as_of, spec, day, spec.population)
+        # the counts and the features both read the population: on a DuckDB connection of
+        # our own (a folder or DataFrames) it is computed once, as a temporary table; on a
+        # council's connection nothing is written (an account may not create tables)
+        ours = engine == "duckdb" and isinstance(source, str | os.PathLike | Mapping)
+        everyone = everyone.cache() if ours else everyone
         counts = everyone.group_by("_status").aggregate(n=everyone.count())
         counts = _arrow(counts).to_pydict()
         n_by = dict(zip(counts["_status"], counts["n"], strict=True))
         pop = everyone.filter(everyone._status == 0)
         frame = _to_frame(_arrow(_features(tables, pop, spec, as_of, day)), spec)
+        if ours:
+            everyone.release()
     frame.attrs = {
         "as_of": as_of.date().isoformat(),
         "pipeline": spec.name,
