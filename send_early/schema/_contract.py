@@ -1,4 +1,4 @@
-"""Data contract v1: the single source for reading, validation, dtypes and docs.
+"""Data contract v3: the single source for reading, validation, dtypes and docs.
 
 Every table, column, code list and range that send_early accepts is declared here
 once. :func:`send_early.read_tables`, :func:`send_early.validate`, the synthetic
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-CONTRACT_VERSION = "2"
+CONTRACT_VERSION = "3"
 
 #: Column kinds and the pandas dtype each is held in once read and validated.
 KIND_DTYPES: Mapping[str, str] = {
@@ -232,6 +232,19 @@ TABLES: Mapping[str, Table] = {
                     nullable=True,
                     optional=True,
                     if_absent="results cannot be split by council (one area is assumed).",
+                ),
+                _col(
+                    "locality",
+                    "str",
+                    "Pseudonymous health visiting / early help locality team covering the "
+                    "child's home area, as recorded at the extract (one value per child; a "
+                    "child who moved keeps the recorded one). Used only to route a work list "
+                    "and for the per-locality capacity policy, never as a feature. Added in "
+                    "contract v3, optional.",
+                    nullable=True,
+                    optional=True,
+                    if_absent="children not on a school roll go on one not_on_roll list, and "
+                    "the locality capacity policy cannot be used.",
                 ),
             ),
             date_column="birth_date",

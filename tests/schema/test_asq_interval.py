@@ -8,7 +8,7 @@ from send_early.schema import CONTRACT_VERSION, check_tables, read_tables, valid
 
 
 def test_version_1_folder_validates_with_a_note(tiny_tables, tmp_path):
-    assert CONTRACT_VERSION == "2"
+    assert CONTRACT_VERSION == "3"
     assert "asq_interval_months" not in tiny_tables["health_reviews"]
     report = validate(tiny_tables)
     assert report.ok and report.problems.empty, report.to_text()

@@ -23,7 +23,7 @@ def test_round_trip_keeps_every_row_and_type(tiny_tables, tmp_path, fmt):
     assert validate(back).ok
     assert str(back["census"]["census_date"].dtype) == "datetime64[s]"
     assert isinstance(back["sen_events"]["event"].dtype, pd.CategoricalDtype)
-    assert json.loads((tmp_path / "manifest.json").read_text())["contract_version"] == "2"
+    assert json.loads((tmp_path / "manifest.json").read_text())["contract_version"] == "3"
 
 
 def test_mixed_formats_and_bad_values_survive_reading(tiny_tables, tmp_path):
