@@ -30,6 +30,7 @@ from ..schema import (
     Tables,
 )
 from ._checks import _check_area, _check_args, _check_under_identify
+from ._locality import _localities
 from ._params import (
     _BW_MEAN40,
     _EAL_P,
@@ -496,6 +497,7 @@ def _simulate(
             "birth_weight_g": _int(bw, bw_missing),
             "moved_out_date": _dates(move_t, ~moved),
             "council_id": _take_str(_ids("LA", n_la, 2), la),
+            "locality": _localities(rng, prim, prim_la, area_dep, n_la),
         },
     )
     tables = {"children": children}
