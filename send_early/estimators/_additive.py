@@ -18,8 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._bagging import engine_params, fit_bags, size_settings
 from ._base import BinnedClassifier, rows_doc
-from ._binning import Binner, numeric_thresholds
-from ._data import StateReader, encode, read_terms
+from ._binning import numeric_thresholds
+from ._data import StateReader, read_terms
 from ._engine import Number, StrOptions, engine_order
 from ._pair_screen import Levels, given_pairs, screen_pairs
 from ._smoothing import smoothed_tables
@@ -222,6 +222,7 @@ class AdditiveRiskClassifier(BinnedClassifier):
     """
 
     _parameter_constraints: dict = {
+        **BinnedClassifier._parameter_constraints,
         "n_bags": [StrOptions({"auto"}), Number(int, 1, None, closed="left")],
         "n_interactions": [StrOptions({"auto"}), Number(int, 0, None, closed="left")],
         "interactions": ["array-like", None],
@@ -233,16 +234,12 @@ class AdditiveRiskClassifier(BinnedClassifier):
         "max_leaf_nodes": [Number(int, 2, None, closed="left")],
         "min_samples_leaf": [Number(int, 1, None, closed="left")],
         "l2_regularization": [Number(float, 0, None, closed="left")],
-        "max_bins": [Number(int, 2, 255, closed="both")],
-        "monotonic_cst": ["array-like", dict, None],
         "monotonic_method": [StrOptions({"isotonic", "engine"})],
-        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Number(float, 0, 1, closed="neither")],
         "n_iter_no_change": [Number(int, 1, None, closed="left")],
         "subsample": [Number(float, 0, 1, closed="right")],
         "smoothing": [StrOptions({"auto"}), None, Number(float, 0, 0.5, closed="both")],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -293,9 +290,13 @@ class AdditiveRiskClassifier(BinnedClassifier):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y01, sw, rng):
-        """Bin, screen pairs, boost the bags and build the shape tables (``fit``)."""
-        n, p = X.shape
+    def _thresholds(self, j, x, y01, sw, rng):
+        """Value bins of numeric feature ``j``: one per distinct value, or quantiles."""
+        return numeric_thresholds(x, self.max_bins, rng)
+
+    def _fit(self, idx, y01, sw, rng):
+        """Screen pairs, boost the bags and build the shape tables (``fit``)."""
+        n, p = idx.shape
         too_many = [
             j
             for j in range(p)
@@ -308,12 +309,6 @@ class AdditiveRiskClassifier(BinnedClassifier):
                 "categories first."
             )
         self._set_sizes(n)
-        Xe = encode(X, self.is_categorical_, self.categories_).X
-        self.bin_thresholds_ = [
-            None if self.is_categorical_[j] else numeric_thresholds(Xe[:, j], self.max_bins, rng)
-            for j in range(p)
-        ]
-        self.binner_, idx = Binner.fit(Xe, self.bin_thresholds_, self.categories_)
         n_bins = self.binner_.n_value_bins
         order = engine_order(self.is_categorical_)
         # the engine's input: bin indices as floats, NaN for missing, in engine order
@@ -384,7 +379,7 @@ class AdditiveRiskClassifier(BinnedClassifier):
             tables, const = purify_and_centre(tables, terms, w_tabs, const)
         self.intercept_ = const
         self.term_features_ = terms
-        self.term_names_ = [" x ".join(self._feature_name(j) for j in t) for t in terms]
+        self.term_names_ = self._term_names(terms)
         self.tables_ = tables
 
     # ------------------------------------------------------------ saved state
@@ -406,9 +401,7 @@ class AdditiveRiskClassifier(BinnedClassifier):
         n_bins = self.binner_.n_value_bins
         self.term_features_ = read_terms(r, p)
         self.interactions_ = self.term_features_[p:]
-        self.term_names_ = [
-            " x ".join(self._feature_name(j) for j in t) for t in self.term_features_
-        ]
+        self.term_names_ = self._term_names(self.term_features_)
         self.intercept_ = float(r.number("intercept"))
         self.n_iter_ = np.asarray(r.int_list("n_iter", low=0), dtype=np.int64)
         widths = r.field("smoothing_widths", list, "a list of numbers")
@@ -430,30 +423,17 @@ class AdditiveRiskClassifier(BinnedClassifier):
             raise r.fail("n_iter", f"must hold one count per bag ({self.n_bags_}).")
 
     # ------------------------------------------------------------ predict
-    @rows_doc
+    @rows_doc(
+        "ndarray of int of shape (n_samples, n_features)",
+        "Value bins are ``0 .. k-1``; ``k`` (the table's last entry) is missing.",
+    )
     def bin_indices(self, X) -> np.ndarray:
-        """Table index of every value of ``X``.
-
-        {X}
-
-        Returns
-        -------
-        ndarray of int of shape (n_samples, n_features)
-            Value bins are ``0 .. k-1``; ``k`` (the table's last entry) is missing.
-        """
+        """Table index of every value of ``X``."""
         return self._encode(X)
 
-    @rows_doc
+    @rows_doc("DataFrame of shape (n_samples, n_features)", "One column per feature.")
     def bin_labels(self, X) -> pd.DataFrame:
-        """Label of the bin each value of ``X`` falls in (same labels as shape_tables).
-
-        {X}
-
-        Returns
-        -------
-        DataFrame of shape (n_samples, n_features)
-            One column per feature.
-        """
+        """Label of the bin each value of ``X`` falls in (same labels as shape_tables)."""
         idx = self._encode(X)
         cols = {}
         for j in range(idx.shape[1]):

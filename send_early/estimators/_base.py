@@ -9,12 +9,14 @@ here; each estimator supplies ``_fit``, ``_log_odds`` and its own state fields.
 from __future__ import annotations
 
 import logging
+import textwrap
 
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._binning import Binner
 from ._data import (
     StateReader,
     check_X,
@@ -25,32 +27,59 @@ from ._data import (
     read_params,
     set_encoder_state,
 )
-from ._engine import fit_context, validate_every_param
+from ._engine import Number, StrOptions, fit_context, validate_every_param
 
 __all__: list[str] = []
 
 logger = logging.getLogger(__name__)
 
-_X_DOC = """Parameters
+_ROWS_DOC = """{summary}
+
+        Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
-            Features; NaN (or pandas NA) marks a missing value."""
+            Features; NaN (or pandas NA) marks a missing value.
+
+        Returns
+        -------
+        {kind}
+{description}
+        """
 
 
-def rows_doc(method):
-    """Put the one description of ``X`` where ``method``'s docstring says ``{X}``."""
-    method.__doc__ = method.__doc__.replace("{X}", _X_DOC)
-    return method
+def rows_doc(kind: str, description: str):
+    """Complete the docstring of a method of rows ``X`` (its one-line summary).
+
+    The numpydoc sections every such method shares are written once here: the
+    description of ``X``, then the returned ``kind`` and its ``description``.
+    """
+    text = textwrap.fill(description, 88, initial_indent=" " * 12, subsequent_indent=" " * 12)
+
+    def complete(method):
+        method.__doc__ = _ROWS_DOC.format(summary=method.__doc__, kind=kind, description=text)
+        return method
+
+    return complete
 
 
 class BinnedClassifier(ClassifierMixin, BaseEstimator):
     """Binary classifier whose log-odds are read from per-bin tables.
 
-    Subclasses implement ``_fit(X, y01, sample_weight, rng)`` (after the checks of
-    :func:`prepare_fit`), ``_contributions(idx)`` and ``_log_odds(idx)`` (per-term
-    log-odds and their total, from bin indices) and ``_write_state``/``_read_state``
-    for their own saved fields.
+    ``fit`` checks the data (:func:`prepare_fit`) and bins every feature: categories
+    one bin each, numeric values at the upper edges subclasses choose in
+    ``_thresholds(j, x, y01, sample_weight, rng)``. Subclasses implement
+    ``_fit(idx, y01, sample_weight, rng)`` on the bin indices, ``_contributions(idx)``
+    and ``_log_odds(idx)`` (per-term log-odds and their total, from bin indices) and
+    ``_write_state``/``_read_state`` for their own saved fields.
     """
+
+    # the parameters both estimators take (each adds its own)
+    _parameter_constraints: dict = {
+        "max_bins": [Number(int, 2, 255, closed="both")],
+        "monotonic_cst": ["array-like", dict, None],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "random_state": ["random_state"],
+    }
 
     def _validate_params(self):
         # called by _fit_context: every bad parameter reported at once
@@ -75,12 +104,22 @@ class BinnedClassifier(ClassifierMixin, BaseEstimator):
             The fitted model.
         """
         X, y01, sw, rng, _ = prepare_fit(self, X, y, sample_weight)
-        self._fit(X, y01, sw, rng)
+        Xe = encode(X, self.is_categorical_, self.categories_).X
+        self.bin_thresholds_ = [
+            None if self.is_categorical_[j] else self._thresholds(j, Xe[:, j], y01, sw, rng)
+            for j in range(Xe.shape[1])
+        ]
+        self.binner_, idx = Binner.fit(Xe, self.bin_thresholds_, self.categories_)
+        self._fit(idx, y01, sw, rng)
         return self
 
     def _feature_name(self, j: int) -> str:
         names = getattr(self, "feature_names_in_", None)
         return str(names[j]) if names is not None else f"x{j}"
+
+    def _term_names(self, terms) -> list[str]:
+        """Name of each term: its feature's name, ``"a x b"`` for a pair."""
+        return [" x ".join(self._feature_name(j) for j in t) for t in terms]
 
     def _encode(self, X) -> np.ndarray:
         """Bin index of every value of ``X`` (unknown categories in the missing bin)."""
@@ -95,58 +134,29 @@ class BinnedClassifier(ClassifierMixin, BaseEstimator):
             )
         return self.binner_.transform(enc.X)
 
-    @rows_doc
+    @rows_doc(
+        "ndarray of shape (n_samples, n_terms)",
+        "Columns follow ``term_names_``; each row sums with ``intercept_`` to the decision "
+        "function.",
+    )
     def contributions(self, X) -> np.ndarray:
-        """Contribution of every term to each row's log-odds, centred on the training mean.
-
-        {X}
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_terms)
-            Columns follow ``term_names_``; each row sums with ``intercept_`` to the
-            decision function.
-        """
+        """Contribution of every term to each row's log-odds, centred on the training mean."""
         return self._contributions(self._encode(X))
 
-    @rows_doc
+    @rows_doc("ndarray of shape (n_samples,)", "Log-odds of ``classes_[1]``.")
     def decision_function(self, X) -> np.ndarray:
-        """Log-odds of the event (see the class description for how they are summed).
-
-        {X}
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Log-odds of ``classes_[1]``.
-        """
+        """Log-odds of the event (see the class description for how they are summed)."""
         return self._log_odds(self._encode(X))
 
-    @rows_doc
+    @rows_doc("ndarray of shape (n_samples, 2)", "Columns follow ``classes_``.")
     def predict_proba(self, X) -> np.ndarray:
-        """Probability of each class (the sigmoid of the decision function).
-
-        {X}
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-            Columns follow ``classes_``.
-        """
+        """Probability of each class (the sigmoid of the decision function)."""
         p = expit(self.decision_function(X))
         return np.column_stack([1 - p, p])
 
-    @rows_doc
+    @rows_doc("ndarray of shape (n_samples,)", "Predicted labels.")
     def predict(self, X) -> np.ndarray:
-        """Class with the larger probability (log-odds above 0).
-
-        {X}
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Predicted labels.
-        """
+        """Class with the larger probability (log-odds above 0)."""
         check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 

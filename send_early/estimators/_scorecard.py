@@ -15,13 +15,18 @@ from sklearn.svm import l1_min_c
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BinnedClassifier, rows_doc
-from ._binning import PSEUDO_COUNT, Binner, supervised_thresholds
-from ._data import StateReader, encode
+from ._binning import PSEUDO_COUNT, supervised_thresholds
+from ._data import StateReader
 from ._engine import Number, StrOptions
 
 __all__ = ["ScorecardClassifier"]
 
 logger = logging.getLogger(__name__)
+
+
+def _points_per_logit(pdo: float) -> float:
+    """Points per unit of log-odds: ``pdo`` points double the odds."""
+    return float(pdo / np.log(2.0))
 
 
 class ScorecardClassifier(BinnedClassifier):
@@ -126,17 +131,14 @@ class ScorecardClassifier(BinnedClassifier):
     """
 
     _parameter_constraints: dict = {
+        **BinnedClassifier._parameter_constraints,
         "binning": [StrOptions({"tree", "quantile"})],
-        "max_bins": [Number(int, 2, 255, closed="both")],
         "min_bin_fraction": [Number(float, 0, 0.5, closed="neither")],
         "encoding": [StrOptions({"woe", "onehot"})],
         "penalty": [StrOptions({"l2", "l1"})],
         "C": [Number(float, 0, None, closed="neither")],
         "max_features": [Number(int, 1, None, closed="left"), None],
-        "monotonic_cst": ["array-like", dict, None],
-        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
         "pdo": [Number(float, 0, None, closed="neither")],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -167,26 +169,22 @@ class ScorecardClassifier(BinnedClassifier):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y01, sw, rng):
-        """Bin the features, fit the logistic regression and round it to points (``fit``)."""
-        n, p = X.shape
-        Xe = encode(X, self.is_categorical_, self.categories_).X
-        self.bin_thresholds_ = [
-            None
-            if self.is_categorical_[j]
-            else supervised_thresholds(
-                Xe[:, j],
-                y01,
-                sw,
-                method=self.binning,
-                max_bins=self.max_bins,
-                min_fraction=self.min_bin_fraction,
-                cst=int(self.monotonic_cst_[j]),
-                rng=rng,
-            )
-            for j in range(p)
-        ]
-        self.binner_, idx = Binner.fit(Xe, self.bin_thresholds_, self.categories_)
+    def _thresholds(self, j, x, y01, sw, rng):
+        """Supervised (tree) or quantile bins of numeric feature ``j``, merged to its constraint."""
+        return supervised_thresholds(
+            x,
+            y01,
+            sw,
+            method=self.binning,
+            max_bins=self.max_bins,
+            min_fraction=self.min_bin_fraction,
+            cst=int(self.monotonic_cst_[j]),
+            rng=rng,
+        )
+
+    def _fit(self, idx, y01, sw, rng):
+        """Weigh the bins by a logistic regression and round it to points (``fit``)."""
+        p = idx.shape[1]
         size = self.binner_.n_value_bins + 1  # value bins, then the missing bin
 
         P, N = (sw * y01).sum(), (sw * (1 - y01)).sum()
@@ -219,8 +217,7 @@ class ScorecardClassifier(BinnedClassifier):
                     coef = np.maximum(coef, 0.0)
             break
         self.coef_ = coef
-        s = self.pdo / np.log(2.0)
-        self.points_per_logit_ = float(s)
+        s = _points_per_logit(self.pdo)
 
         logit_points = []
         for f in selected:
@@ -243,14 +240,12 @@ class ScorecardClassifier(BinnedClassifier):
         self.bin_points_ = [pt - m for pt, m in zip(pts, shift, strict=True)]
         self.base_points_ = int(np.rint(s * float(lr.intercept_[0]))) + int(sum(shift))
         self.term_features_ = [(f,) for f in selected]
-        self.term_names_ = [self._feature_name(f) for f in selected]
         total = sw.sum()
         self.mean_points_ = [
             float((pt[idx[:, f]] * sw).sum() / total)
             for pt, f in zip(self.bin_points_, selected, strict=True)
         ]
-        self.intercept_ = (self.base_points_ + sum(self.mean_points_)) / s
-        self.points_table_ = self._make_points_table()
+        self._set_derived()
 
     def _logistic(self, C, penalty, rng):
         if penalty == "l1":
@@ -302,6 +297,13 @@ class ScorecardClassifier(BinnedClassifier):
         return best
 
     # ------------------------------------------------------------ helpers
+    def _set_derived(self) -> None:
+        """What follows from the points, their means and the kept features (fit, load)."""
+        self.points_per_logit_ = _points_per_logit(self.pdo)
+        self.term_names_ = self._term_names(self.term_features_)
+        self.intercept_ = (self.base_points_ + sum(self.mean_points_)) / self.points_per_logit_
+        self.points_table_ = self._make_points_table()
+
     def _make_points_table(self) -> pd.DataFrame:
         parts = []
         for (f,), pts in zip(self.term_features_, self.bin_points_, strict=True):
@@ -363,11 +365,7 @@ class ScorecardClassifier(BinnedClassifier):
         self.mean_points_ = [float(m) for m in r.array("means", "f", (len(selected),))]
         self.base_points_ = int(r.number("base_points", integer=True))
         self.term_features_ = [(f,) for f in selected]
-        self.term_names_ = [self._feature_name(f) for f in selected]
-        s = self.pdo / np.log(2.0)  # as in fit
-        self.points_per_logit_ = float(s)
-        self.intercept_ = (self.base_points_ + sum(self.mean_points_)) / s
-        self.points_table_ = self._make_points_table()
+        self._set_derived()
 
     # ------------------------------------------------------------ predict
     def _row_points(self, idx) -> np.ndarray:
@@ -376,33 +374,20 @@ class ScorecardClassifier(BinnedClassifier):
             out[:, k] = pts[idx[:, f]]
         return out
 
-    @rows_doc
+    @rows_doc(
+        "DataFrame of int of shape (n_samples, n_terms)",
+        "Columns follow ``term_names_``; ``base_points_`` plus the row sum is "
+        ":meth:`score_points`.",
+    )
     def points(self, X) -> pd.DataFrame:
-        """Points of every kept feature for each row (the row's line on the card).
-
-        {X}
-
-        Returns
-        -------
-        DataFrame of int of shape (n_samples, n_terms)
-            Columns follow ``term_names_``; ``base_points_`` plus the row sum is
-            :meth:`score_points`.
-        """
+        """Points of every kept feature for each row (the row's line on the card)."""
         idx = self._encode(X)
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(self._row_points(idx), columns=self.term_names_, index=index)
 
-    @rows_doc
+    @rows_doc("ndarray of int64 of shape (n_samples,)", "Total points.")
     def score_points(self, X) -> np.ndarray:
-        """Total points of each row: ``base_points_`` plus its bins' points.
-
-        {X}
-
-        Returns
-        -------
-        ndarray of int64 of shape (n_samples,)
-            Total points.
-        """
+        """Total points of each row: ``base_points_`` plus its bins' points."""
         idx = self._encode(X)
         return self.base_points_ + self._row_points(idx).sum(axis=1)
 
