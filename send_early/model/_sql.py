@@ -49,6 +49,12 @@ DIALECTS = {
 #: Python sorts strings (DuckDB and Spark compare bytes by default).
 _BINARY_COLLATION = {"postgres": '"C"', "tsql": "Latin1_General_BIN2"}
 
+#: Per sqlglot dialect, whether the reasons' candidates join ``terms`` once to the list of
+#: terms (databases that ignore MATERIALIZED and plan a common table at every reference:
+#: Spark's analyzer ran out of memory planning one SELECT per term) rather than union one
+#: SELECT per term (a MATERIALIZED ``terms`` is computed once: DuckDB, PostgreSQL).
+_UNPIVOT_BY_JOIN = {"duckdb": False, "postgres": False, "tsql": True, "spark": True}
+
 # kinds of value in a reason sentence (explain.format_value)
 _TEXT, _FLAG, _SHARE, _NUMBER = 0, 1, 2, 3
 
@@ -296,48 +302,89 @@ def _calibration(model, n_terms: int) -> tuple[str, str]:
     return logit, risk
 
 
-def _reason_selects(model, terms: list[_Term], n_vals: int) -> list[str]:
-    """Per term that may be a reason, its rows of ``cand``: where it is offered (as
-    explain.explain_local decides), its contribution and its values to format."""
+def _reason_terms(model, terms: list[_Term], n_vals: int) -> list[tuple[int, str, list]]:
+    """Per term that may be a reason (as explain.explain_local decides): its index, the
+    condition under which it is offered, and per value 1 .. ``n_vals`` its
+    ``(label, kind, num, txt)`` as SQL (a term with fewer features pads with ``''``/NULL)."""
     from ..explain import offers_reason
 
     names = list(model.feature_names_)
     labels = model.pipeline.labels()
-    selects = []
+    pad = ("''", str(_TEXT), "CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHAR)")
+    out = []
     for k, t in enumerate(terms):
         fs = [names[j] for j in t.features]
         if not offers_reason(model.pipeline, fs):
             continue
         cond = [f"c_{k} >= {_num(model.spec.min_contribution)}"]
         vals = []
-        for i in range(1, n_vals + 1):
-            if i > len(fs):
-                vals += [f"'' AS label{i}", f"{_TEXT} AS kind{i}"]
-                vals += [f"CAST(NULL AS DOUBLE) AS num{i}", f"CAST(NULL AS VARCHAR) AS txt{i}"]
-                continue
-            j, name = t.features[i - 1], fs[i - 1]
+        for j, name in zip(t.features, fs, strict=True):
             kind = _kind(model, name)
             # a reason is about something recorded; a status only when a due record is missing
             cond.append(f"f_{j} = 'missing'" if name.endswith("_status") else f"f_{j} IS NOT NULL")
             num = "CAST(NULL AS DOUBLE)" if kind == _TEXT else f"CAST(f_{j} AS DOUBLE)"
             txt = f"CAST(f_{j} AS VARCHAR)" if kind == _TEXT else "CAST(NULL AS VARCHAR)"
-            vals += [f"{_str(labels.get(name, name))} AS label{i}", f"{kind} AS kind{i}"]
-            vals += [f"{num} AS num{i}", f"{txt} AS txt{i}"]
+            vals.append((_str(labels.get(name, name)), str(kind), num, txt))
+        vals += [pad] * (n_vals - len(vals))
+        out.append((k, " AND ".join(cond), vals))
+    return out
+
+
+_VALUE_COLUMNS = ("label", "kind", "num", "txt")
+
+
+def _cand_union(offered, n_vals: int) -> str:
+    """``cand`` as one SELECT per offered term, unioned: each reads ``terms`` once (for
+    databases that compute a MATERIALIZED common table once)."""
+    selects = []
+    for k, cond, vals in offered:
+        cols = ", ".join(
+            f"{v} AS {c}{i}"
+            for i, val in enumerate(vals, 1)
+            for c, v in zip(_VALUE_COLUMNS, val, strict=True)
+        )
         selects.append(
-            f"SELECT child_id, {k} AS term, c_{k} AS contribution, {', '.join(vals)} "
-            f"FROM terms WHERE {' AND '.join(cond)}"
+            f"SELECT child_id, {k} AS term, c_{k} AS contribution, {cols} FROM terms WHERE {cond}"
         )
-    if not selects:  # no term may be offered: no rows, typed
-        vals = ", ".join(
-            f"'' AS label{i}, {_TEXT} AS kind{i}, CAST(NULL AS DOUBLE) AS num{i}, "
-            f"CAST(NULL AS VARCHAR) AS txt{i}"
-            for i in range(1, n_vals + 1)
-        )
-        selects = [
-            f"SELECT child_id, 0 AS term, CAST(0 AS DOUBLE) AS contribution, {vals} "
-            "FROM terms WHERE 1 = 0"
-        ]
-    return selects
+    return " UNION ALL ".join(selects)
+
+
+def _cand_join(offered, n_vals: int) -> str:
+    """``cand`` as ``terms`` joined once to a list of the offered terms, the term's columns
+    picked by CASE: for databases that inline a common table at every reference (Spark,
+    SQL Server), where one SELECT per term would plan ``terms`` once per term."""
+    keys = ", ".join(f"({k})" for k, _, _ in offered)
+
+    def pick(expr_of) -> str:
+        whens = " ".join(f"WHEN {k} THEN {expr_of(k, vals)}" for k, _, vals in offered)
+        return f"CASE k.term {whens} END"
+
+    cols = [f"{pick(lambda k, vals: f'c_{k}')} AS contribution"]
+    for i in range(n_vals):
+        for c_i, c in enumerate(_VALUE_COLUMNS):
+            cols.append(f"{pick(lambda k, vals, i=i, c_i=c_i: vals[i][c_i])} AS {c}{i + 1}")
+    where = " OR ".join(f"(k.term = {k} AND {cond})" for k, cond, _ in offered)
+    return (
+        f"SELECT t.child_id, k.term, {', '.join(cols)} FROM terms AS t "
+        f"CROSS JOIN (VALUES {keys}) AS k(term) WHERE {where}"
+    )
+
+
+def _cand(model, terms: list[_Term], n_vals: int, join: bool) -> str:
+    """The ``cand`` stage: one row per child and offered term where it is offered."""
+    offered = _reason_terms(model, terms, n_vals)
+    if offered:
+        return (_cand_join if join else _cand_union)(offered, n_vals)
+    # no term may be offered: no rows, typed
+    vals = ", ".join(
+        f"'' AS label{i}, {_TEXT} AS kind{i}, CAST(NULL AS DOUBLE) AS num{i}, "
+        f"CAST(NULL AS VARCHAR) AS txt{i}"
+        for i in range(1, n_vals + 1)
+    )
+    return (
+        f"SELECT child_id, 0 AS term, CAST(0 AS DOUBLE) AS contribution, {vals} "
+        "FROM terms WHERE 1 = 0"
+    )
 
 
 def model_sql(
@@ -349,8 +396,15 @@ def model_sql(
     capacity=None,
     population: bool = True,
     pretty: bool = False,
+    unpivot: str | None = None,
 ) -> str:
-    """One query scoring ``features_table`` with a fitted ``model`` (see ``RiskModel.to_sql``)."""
+    """One query scoring ``features_table`` with a fitted ``model`` (see ``RiskModel.to_sql``).
+
+    ``unpivot`` (``"union"`` or ``"join"``) chooses how the reasons' candidates are formed;
+    by default the dialect's (``_UNPIVOT_BY_JOIN``). Both give the same rows (tested).
+    """
+    if unpivot not in (None, "union", "join"):
+        raise ValueError(f"unpivot must be 'union' or 'join'; found {unpivot!r}.")
     try:
         # Ibis registers its own sqlglot dialects under sqlglot's names; if sqlglot looked
         # "postgres" up first, Ibis's PostgreSQL backend would later compile with sqlglot's
@@ -430,7 +484,9 @@ def model_sql(
     # reasons: eligible terms unpivoted, the top k by contribution (ties: lower term), formatted
     top_k = model.spec.top
     n_vals = max((len(t.features) for t in terms), default=1)
-    cand = "cand AS (" + " UNION ALL ".join(_reason_selects(model, terms, n_vals)) + ")"
+    target = DIALECTS[dialect]
+    join = _UNPIVOT_BY_JOIN[target] if unpivot is None else unpivot == "join"
+    cand = f"cand AS ({_cand(model, terms, n_vals, join)})"
     top = (
         "top AS (SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY child_id "
         f"ORDER BY contribution DESC, term) AS pos FROM cand) AS q WHERE pos <= {top_k})"
@@ -449,7 +505,6 @@ def model_sql(
         )
         + f" FROM {last} GROUP BY child_id)"
     )
-    target = DIALECTS[dialect]
     yes, no = ("1", "0") if target == "tsql" else ("TRUE", "FALSE")  # T-SQL has no booleans
     out_cols = ", ".join(f"COALESCE(x.reason_{p}, '') AS reason_{p}" for p in range(1, top_k + 1))
     final = (
