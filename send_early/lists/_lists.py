@@ -15,13 +15,16 @@ logger = logging.getLogger(__name__)
 
 _SETTING_TEXT = {"school": "School", "early_years": "Early-years setting", "not_on_roll": ""}
 _NOT_ON_ROLL = "Not on a school roll (health visiting team and the SEND team)"
+_LOCALITY = "Not on a school roll: locality team "
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _key(kind: pd.Series, sid: pd.Series) -> pd.Series:
-    """File-safe key of each setting: ``school_<id>``, ``early_years_<id>`` or ``not_on_roll``."""
+    """File-safe key of each setting: ``school_<id>``, ``early_years_<id>``,
+    ``not_on_roll_<locality>`` or, on no roll and with no locality, ``not_on_roll``."""
     safe = sid.astype(str).str.replace(_SAFE, "-", regex=True)
-    return (kind + "_" + safe).where(kind != "not_on_roll", "not_on_roll").astype("str")
+    alone = (kind == "not_on_roll") & (sid == "")
+    return (kind + "_" + safe).where(~alone, "not_on_roll").astype("str")
 
 
 def _as_run(run):
@@ -155,7 +158,7 @@ def build_lists(
     if pipeline is None or isinstance(pipeline, str):
         pipeline = load_pipeline(pipeline or "default")
     kind = scores["setting_type"].astype(str)
-    sid = scores["setting_id"].astype(str).where(kind != "not_on_roll", "")
+    sid = scores["setting_id"].fillna("").astype(str)
     key = _key(kind, sid)
     as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else None
     flagged = scores["flagged"].astype(bool).to_numpy()
@@ -170,9 +173,12 @@ def build_lists(
             "found ids that differ only in other characters. Recode the setting ids."
         )
     settings["flagged"] = settings["flagged"].astype(int)
+    off_roll = settings["setting_type"] == "not_on_roll"
     settings["title"] = (
-        settings["setting_type"].map(_SETTING_TEXT) + " " + settings["setting_id"]
-    ).where(settings["setting_type"] != "not_on_roll", _NOT_ON_ROLL)
+        (settings["setting_type"].map(_SETTING_TEXT) + " " + settings["setting_id"])
+        .where(~off_roll, _LOCALITY + settings["setting_id"])
+        .where(settings["key"] != "not_on_roll", _NOT_ON_ROLL)
+    )
     f = scores.loc[flagged].assign(key=key[flagged].to_numpy())
     f = f.sort_values("rank", kind="stable").reset_index(drop=True)
     if model is not None and tables is not None and len(f):

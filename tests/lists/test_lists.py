@@ -47,9 +47,10 @@ def test_lists_hold_exactly_the_flagged_children_each_in_its_setting(
     s = scored.scores
     flagged = s[s["flagged"]]
     assert sorted(got["child_id"]) == sorted(flagged["child_id"])  # each once, none missing
-    want = np.where(
-        flagged["setting_type"] == "not_on_roll", "not_on_roll", "school_" + flagged["setting_id"]
-    )
+    sid = flagged["setting_id"].fillna("")
+    off_roll = np.where(sid == "", "not_on_roll", "not_on_roll_" + sid)  # its locality team
+    want = np.where(flagged["setting_type"] == "not_on_roll", off_roll, "school_" + sid)
+    assert (sid[flagged["setting_type"] == "not_on_roll"] != "").any()  # teams are routed to
     where = dict(zip(flagged["child_id"], want, strict=True))
     assert (got["file"] == got["child_id"].map(where)).all()  # no child on another's list
     assert (tmp_path / "index.html").exists()
@@ -209,7 +210,7 @@ def test_with_the_model_each_audience_gets_its_own_top_reasons(fitted_model, sco
     assert pd.Series([team.html(key)]).str.contains(r"on \d{4}-\d{2}-\d{2}").all()
     plain = build_lists(scored, audience="school", tables=small_cohort)
     ranked = build_lists(scored, audience="school", tables=small_cohort, model=fitted_model)
-    on_roll = ranked.children["key"] != "not_on_roll"
+    on_roll = ~ranked.children["key"].str.startswith("not_on_roll")
     with_reason = (ranked.children.loc[on_roll, "reason_1"] != "").mean()
     assert with_reason >= (plain.children.loc[on_roll, "reason_1"] != "").mean()
     # attendance is context, not a reason: a school still sees something for nearly every child
