@@ -1,4 +1,5 @@
-"""Capacity by setting: the council's top k, or quotas per setting, and what each gives.
+"""Capacity by setting: the council's top k, or quotas per setting or locality, and what each
+gives.
 
 Every policy orders children by :func:`send_early.evaluation.flag_capacity` (the one
 capacity rule); a quota policy only changes how many of each setting's children, taken in
@@ -16,8 +17,9 @@ from ._capacity import CapacityFlags, flag_capacity
 
 #: council: the top k council-wide; proportional: quotas proportional to each setting's
 #: children scored (largest remainders, so they add up to k); minimum: up to ``minimum``
-#: per setting first, the rest of k council-wide.
-CAPACITY_POLICIES = ("council", "proportional", "minimum")
+#: per setting first, the rest of k council-wide; locality: quotas proportional to each
+#: locality team's children scored (children with no locality form one group).
+CAPACITY_POLICIES = ("council", "proportional", "minimum", "locality")
 
 
 def _quotas(n: np.ndarray, k: int) -> np.ndarray:
@@ -30,8 +32,25 @@ def _quotas(n: np.ndarray, k: int) -> np.ndarray:
     return np.minimum(q, n)
 
 
+def _groups(values, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and labels of one value per child; empty (None, NaN, "") is one group, ""."""
+    s = pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str)
+    if len(s) != n:
+        raise ValueError(
+            f"{name} must give one value per child: {n:,} risks, {len(s):,} {name} values."
+        )
+    return pd.factorize(s)
+
+
 def capacity_by_setting(
-    risk, setting, *, k: int, policy: str = "council", minimum: int = 1, tiebreak=None
+    risk,
+    setting,
+    *,
+    k: int,
+    policy: str = "council",
+    minimum: int = 1,
+    tiebreak=None,
+    locality=None,
 ):
     """Flag ``k`` children under a capacity policy by setting.
 
@@ -42,13 +61,17 @@ def capacity_by_setting(
         Each child's setting (a school id, or one value for children on no school roll).
     k : int
         Children to flag in all, 0 to ``len(risk)``.
-    policy : {"council", "proportional", "minimum"}
+    policy : {"council", "proportional", "minimum", "locality"}
         See :data:`CAPACITY_POLICIES`.
     minimum : int
         For ``policy="minimum"``: children flagged in each setting first (all of a
         smaller setting); ``minimum`` times the settings may not exceed ``k``.
     tiebreak : array-like, optional
         Ascending tie-break (the child id), as in ``flag_capacity``.
+    locality : array-like, optional
+        For ``policy="locality"`` (required there): each child's locality team, the one
+        of the child's home (``children.locality``), whether or not on a school roll;
+        empty values form one group.
 
     Returns
     -------
@@ -64,24 +87,29 @@ def capacity_by_setting(
     [True, True, False, False, False]
     >>> capacity_by_setting(risk, where, k=2, policy="minimum").flagged.tolist()
     [True, False, False, True, False]
+    >>> team = ["L1", "L2", "L2", "L2", "L1"]
+    >>> capacity_by_setting(risk, where, k=2, policy="locality", locality=team).flagged.tolist()
+    [True, True, False, False, False]
     """
     if policy not in CAPACITY_POLICIES:
         raise ValueError(f"policy must be one of {', '.join(CAPACITY_POLICIES)}; found {policy!r}.")
-    risk = np.asarray(risk, dtype=float)
-    setting = pd.Series(np.asarray(setting, dtype=object)).astype(str)
-    if len(setting) != len(risk):
+    if policy == "locality" and locality is None:
         raise ValueError(
-            f"setting must give one value per child: {len(risk):,} risks, {len(setting):,} settings."
+            "policy 'locality' needs locality= (each child's locality team, "
+            "children.locality); found none."
         )
+    risk = np.asarray(risk, dtype=float)
+    codes, uniq = _groups(setting, len(risk), "setting")
+    if policy == "locality":
+        codes, uniq = _groups(locality, len(risk), "locality")
     whole = flag_capacity(risk, k=len(risk), tiebreak=tiebreak)  # the council-wide order
     k = int(min(max(k, 0), len(risk)))
     if policy == "council":
         f = flag_capacity(risk, k=k, tiebreak=tiebreak)
         return CapacityFlags(f.rank, f.flagged, f.k)
-    codes, uniq = pd.factorize(setting)
     within = pd.Series(whole.rank).groupby(codes).rank(method="first").to_numpy(dtype=np.int64)
     n = np.bincount(codes, minlength=len(uniq))
-    if policy == "proportional":
+    if policy in ("proportional", "locality"):  # quotas by setting, or by locality team
         flagged = within <= _quotas(n, k)[codes]
     else:
         if minimum < 0:
@@ -109,8 +137,15 @@ def compare_capacity_policies(
     minimum: int = 1,
     tiebreak=None,
     by_setting: bool = False,
+    locality=None,
+    policies=None,
 ) -> pd.DataFrame:
     """What each capacity policy gives on a labelled cohort, so a council can choose.
+
+    ``policies`` (default: council, proportional and minimum, and locality when
+    ``locality`` is given) names the policies compared; leave ``minimum`` out when the
+    settings outnumber ``k``. Every figure is by setting, whichever groups a policy
+    sets quotas for.
 
     With ``by_setting=False`` one row per policy: flagged, precision, recall, settings
     (with children scored), settings_flagged (with at least one flag), and how the flags
@@ -133,11 +168,19 @@ def compare_capacity_policies(
     (['council', 'proportional', 'minimum'], [40, 40, 40], [4, 4, 4])
     """
     y = np.asarray(y_true, dtype=bool)
-    codes, uniq = pd.factorize(pd.Series(np.asarray(setting, dtype=object)).astype(str))
+    codes, uniq = _groups(setting, len(y), "setting")
+    if policies is None:
+        policies = CAPACITY_POLICIES if locality is not None else CAPACITY_POLICIES[:3]
     parts = []
-    for policy in CAPACITY_POLICIES:  # three policies, never a loop over children
+    for policy in policies:  # a few policies, never a loop over children
         f = capacity_by_setting(
-            risk, setting, k=k, policy=policy, minimum=minimum, tiebreak=tiebreak
+            risk,
+            setting,
+            k=k,
+            policy=policy,
+            minimum=minimum,
+            tiebreak=tiebreak,
+            locality=locality,
         ).flagged
         cells = {
             name: np.bincount(codes, weights=m, minlength=len(uniq)).astype(np.int64)
