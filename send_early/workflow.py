@@ -5,6 +5,7 @@ These functions join the layers; the CLI and the demo are thin wrappers around t
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -120,25 +121,26 @@ def _backtest_capacity(model) -> dict:
 
 def _capacity_policies(tables, as_of, ids, y, risk, k: int, say) -> dict | None:
     """What each capacity policy by setting gives on the evaluation cohort at the card's k
-    (children on no school roll form one setting); None without census records, or when
-    one flag per setting would exceed k."""
-    from .batch import current_setting, setting_key
-    from .evaluation import compare_capacity_policies
+    (children on no school roll form one setting per locality team, and one without); the
+    locality policy when the children table records localities. None without census
+    records. With more settings than k, one flag per setting cannot be given: the minimum
+    policy is left out and the card shows the summary only (no row per setting)."""
+    from .batch import current_setting, recorded_locality, setting_key
+    from .evaluation import CAPACITY_POLICIES, compare_capacity_policies
 
     if "census" not in tables:
         return None
     setting = setting_key(*current_setting(tables, as_of, ids))
+    locality = recorded_locality(tables, ids)
     n_settings = len(np.unique(setting))
-    if n_settings > k:
-        say(f"capacity policies skipped: {n_settings:,} settings, more than the capacity k={k:,}")
-        return None
-    say(f"capacity policies over {n_settings:,} settings")
-    args = {"k": k, "minimum": 1, "tiebreak": ids}
-    return {
-        "k": k,
-        "summary": compare_capacity_policies(risk, y, setting, **args),
-        "by_setting": compare_capacity_policies(risk, y, setting, by_setting=True, **args),
-    }
+    policies = [p for p in CAPACITY_POLICIES if p != "locality" or (locality != "").any()]
+    many = n_settings > k
+    if many:
+        policies.remove("minimum")
+    say(f"capacity policies over {n_settings:,} settings" + (" (summary only)" if many else ""))
+    args = {"k": k, "minimum": 1, "tiebreak": ids, "locality": locality, "policies": policies}
+    table = functools.partial(compare_capacity_policies, risk, y, setting, **args)
+    return {"k": k, "summary": table(), "by_setting": None if many else table(by_setting=True)}
 
 
 def evaluate_model(

@@ -48,13 +48,16 @@ def test_trained_card_shows_the_capacity_policies_by_setting(trained, small_coho
     pol = card["capacity"]["policies"]
     k = res.run.evaluation.headline["k"]
     assert pol["k"] == k
-    assert [r["policy"] for r in pol["summary"]] == ["council", "proportional", "minimum"]
+    policies = ["council", "proportional", "minimum", "locality"]  # the cohort has localities
+    assert [r["policy"] for r in pol["summary"]] == policies
     shown = [r["flagged"] for r in pol["summary"] if r["flagged"] is not None]
     assert shown and all(f == k for f in shown)
-    # every school on the roll at the as-of date, plus one setting for children on no roll
+    # every school on the roll at the as-of date, plus a setting per locality team for
+    # children on no roll (and one for those with no locality)
     settings = {r["setting"] for r in pol["by_setting"]}
-    assert "not_on_roll" in settings and len(settings) == pol["summary"][0]["settings"]
-    assert len(pol["by_setting"]) == 3 * len(settings)
+    teams = {s for s in settings if s.startswith("not_on_roll_")}
+    assert len(teams) >= 4 and len(settings) == pol["summary"][0]["settings"]
+    assert len(pol["by_setting"]) == len(policies) * len(settings)
     html = res.run.card.html_path.read_text(encoding="utf-8")
     assert "Capacity policies by setting" in html
 
@@ -141,3 +144,31 @@ def test_cli_evaluate_saved_model(trained, small_cohort, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Evaluation at 2023-08-31" in out and "Model card:" in out
     assert list((tmp_path / "card").glob("*_card.html"))
+
+
+def test_more_settings_than_k_gives_the_card_a_summary_without_the_minimum_policy():
+    """Issue 20: with more settings than k the card used to drop the capacity policies."""
+    import numpy as np
+
+    from send_early.workflow import _capacity_policies
+
+    n = 300
+    ids = [f"c{i:03d}" for i in range(n)]
+    census = pd.DataFrame(
+        {
+            "child_id": ids[:200],
+            "census_date": pd.Timestamp("2023-01-19"),
+            "school_id": [f"s{i % 40:02d}" for i in range(200)],  # 40 schools
+        }
+    )
+    children = pd.DataFrame({"child_id": ids, "locality": ["L1", "L2", "L3"] * 100})
+    rng = np.random.default_rng(0)
+    risk, y = rng.random(n), rng.random(n) < 0.2
+    said = []
+    pol = _capacity_policies(
+        {"census": census, "children": children}, "2023-09-01", ids, y, risk, 20, said.append
+    )
+    assert pol["summary"]["policy"].tolist() == ["council", "proportional", "locality"]
+    assert (pol["summary"]["flagged"] == 20).all() and pol["by_setting"] is None
+    assert pol["summary"]["settings"].iloc[0] == 43  # 40 schools and 3 locality teams
+    assert said == ["capacity policies over 43 settings (summary only)"]

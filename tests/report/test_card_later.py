@@ -92,6 +92,33 @@ def test_capacity_policies_by_setting(later):
         build_model_card(MODEL, EV, None, registry={"name": "risk"})
 
 
+def test_more_settings_than_k_still_shows_the_policies_as_a_summary():
+    """Issue 20: the card left the section out when the settings outnumbered k."""
+    import numpy as np
+
+    from send_early.evaluation import compare_capacity_policies
+
+    rng = np.random.default_rng(3)
+    risk = rng.random(3000)
+    y = rng.random(3000) < risk / 3
+    where = rng.choice([f"s{i:03d}" for i in range(150)], 3000)  # 150 settings, k = 100
+    team = rng.choice(["L1", "L2", "L3", "L4"], 3000)
+    args = {"k": 100, "locality": team, "policies": ("council", "proportional", "locality")}
+    summary = compare_capacity_policies(risk, y, where, **args)
+    card = build_model_card(
+        MODEL, EV, None, capacity_policies={"k": 100, "summary": summary, "by_setting": None}
+    )
+    pol = card.to_dict()["capacity"]["policies"]
+    assert [r["policy"] for r in pol["summary"]] == ["council", "proportional", "locality"]
+    assert pol["by_setting"] == []
+    schema = card_json_schema()
+    assert validate(card.to_dict(), schema, schema) == []
+    text = section(card.to_html(), "capacity")
+    assert "shared out 3 ways" in text and "locality, a quota per locality team" in text
+    assert "minimum policy is left out when the settings outnumber k" in text
+    assert "summary only" in text and "Flag rate, precision and recall by setting" not in text
+
+
 def test_a_version_1_card_reads_as_version_2(later):
     card = build_model_card(MODEL, EV, None)
     v1 = card.to_dict() | {"schema": "send_early.model_card/1", "schema_version": 1}
