@@ -55,7 +55,7 @@ from ._common import (
     _store_option,
     _version_args,
 )
-from ._engines import add_engine_commands
+from ._engines import ENGINES, add_engine_commands
 from ._outcomes import add_outcome_commands
 
 logger = logging.getLogger("send_early.cli")
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--engine",
-        choices=("memory", "duckdb", "spark"),  # the engines send_early.batch.score accepts
+        choices=ENGINES,  # the engines send_early.batch.score accepts
         default="memory",
         help="where the features are built: memory (default), duckdb or spark; the tables are "
         "read and checked against the contract in memory first on every engine, and the scores "
