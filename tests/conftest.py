@@ -180,6 +180,7 @@ def spark(tmp_path_factory):
     (``.ci/run`` installs a Java runtime)."""
     import os
     import shutil
+    import sys
 
     why = None
     try:
@@ -194,6 +195,9 @@ def spark(tmp_path_factory):
         if os.environ.get(REQUIRE_SPARK) or os.environ.get("CI"):
             pytest.fail(f"{why}: {REQUIRE_SPARK} or CI is set; the Spark tests may not skip")
         pytest.skip(why)
+    # Python UDFs (mlflow.pyfunc.spark_udf) run in workers started as $PYSPARK_PYTHON, else
+    # `python3` on the PATH, which need not be this environment's interpreter
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.config(
         "spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse"))
     )

@@ -18,6 +18,7 @@ from ._pyfunc import OUTPUT_COLUMNS, directory_sha256, pyfunc_input
 from ._registered_card import registered_card
 from ._review import REVIEW_CHECKLIST, ReviewSummary, review_summary
 from ._serve import make_app, serve
+from ._spark import spark_scores
 from ._store import STORE_ENV, Store, default_store_path, open_store
 from ._versions import (
     ALIASES_ENV,
@@ -62,4 +63,5 @@ __all__ = [
     "rollback",
     "serve",
     "setup_registry",
+    "spark_scores",
 ]

@@ -321,7 +321,11 @@ def predict_frame(model, model_input, params=None) -> pd.DataFrame:
     capacity = _capacity(params)
     keep, why = _in_population(model, features)
     try:
-        scored = model.score_features(features[keep], capacity=capacity)
+        scored = (
+            model.score_features(features[keep], capacity=capacity)
+            if keep.any()  # a batch of a Spark UDF may hold no child in the age range
+            else pd.DataFrame({"child_id": [], "risk": [], "rank": [], "flagged": []})
+        )
     except Exception as exc:
         if isinstance(exc, ValueError | TypeError) and str(exc).startswith("capacity"):
             raise ValueError(str(exc)) from None
