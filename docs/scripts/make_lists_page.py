@@ -19,6 +19,7 @@ import pandas as pd
 from _pages import DOCS, demo_model, fill, screenshot
 
 from send_early import score
+from send_early.batch import recorded_locality, setting_key
 from send_early.features import build_labels
 from send_early.lists import (
     build_lists,
@@ -49,17 +50,17 @@ def main() -> None:
     y = labels["label"] if "label" in labels.columns else labels.iloc[:, 0]
     s = s[s["child_id"].isin(y.index.astype(str))]
     y = y.reindex(s["child_id"]).to_numpy(dtype=bool)
-    setting = np.where(s["setting_type"] == "school", s["setting_id"], "not on roll")
+    setting = setting_key(s["setting_type"], s["setting_id"])  # one per locality team off roll
+    team = recorded_locality(tables, s["child_id"])
+    off_roll = (s["setting_type"] == "not_on_roll").to_numpy()
     k = int(res.scores["flagged"].sum())
-    table = compare_capacity_policies(s["risk"], y, setting, k=k, minimum=1, tiebreak=s["child_id"])
+    args = {"k": k, "minimum": 1, "tiebreak": s["child_id"], "locality": team}
+    table = compare_capacity_policies(s["risk"], y, setting, **args)
     not_on_roll = [
-        int(
-            capacity_by_setting(s["risk"], setting, k=k, policy=p, tiebreak=s["child_id"])
-            .flagged[setting == "not on roll"]
-            .sum()
-        )
+        int(capacity_by_setting(s["risk"], setting, policy=p, **args).flagged[off_roll].sum())
         for p in table["policy"]
     ]
+    n_teams = len(set(team[off_roll]) - {""})
     kinds = s["setting_type"].value_counts()
     flagged = res.scores.loc[res.scores["flagged"], "setting_type"].value_counts()
     n_schools = s.loc[s["setting_type"] == "school", "setting_id"].nunique()
@@ -68,9 +69,10 @@ def main() -> None:
         f"{len(s):,}; {int(y.sum()):,} later identified. Capacity k = {k:,} (what the card's "
         "top 5% of all children scored flags at this date; every policy flags as many). On a "
         f"school roll at the as-of date: {kinds.get('school', 0):,} children in "
-        f"{n_schools} schools; not on roll: {kinds.get('not_on_roll', 0):,}. Of the {k:,} "
-        f"flagged by the council-wide rule, {show_count(int(flagged.get('not_on_roll', 0)))} "
-        "are not on a school roll.",
+        f"{n_schools} schools; not on roll: {kinds.get('not_on_roll', 0):,}, in {n_teams} "
+        f"locality teams' settings ({show_count(int((off_roll & (team == '')).sum()))} with no "
+        f"locality recorded, one more setting). Of the {k:,} flagged by the council-wide rule, "
+        f"{show_count(int(flagged.get('not_on_roll', 0)))} are not on a school roll.",
         "",
         md_table(
             pd.DataFrame(
@@ -91,14 +93,16 @@ def main() -> None:
         ),
     ]
     schools = build_lists(res, tables=tables, model=model).children
-    own = schools[schools["key"] != "not_on_roll"]
-    nor = schools[schools["key"] == "not_on_roll"]
+    off = schools["key"].str.startswith("not_on_roll").to_numpy()
+    reason = (schools["reason_1"] != "").to_numpy()
+    seen = reason | (schools["context"] != "").to_numpy()
     lines += [
         "",
-        f"On the school lists, {(own['reason_1'] != '').mean():.0%} of the children on a school "
-        "roll have at least one reason a school may read (their own top ones, with the model); "
-        f"on the not-on-roll list, {(nor['reason_1'] != '').mean():.0%} do (the SEND team's "
-        "list shows them all).",
+        f"On the school lists, {reason[~off].mean():.0%} of the children on a school roll have "
+        "at least one reason a school may read (their own top ones, with the model), and "
+        f"{seen[~off].mean():.0%} a reason or a context line; on the not-on-roll lists (one per "
+        f"locality team), {reason[off].mean():.0%} and {seen[off].mean():.0%} (the SEND team's "
+        "lists show every reason).",
     ]
     page = DOCS / "lists.md"
     page.write_text(fill(page.read_text(), "figures", "\n".join(lines)))
