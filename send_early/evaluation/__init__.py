@@ -15,6 +15,7 @@ from ._baselines import (
     compare_to_baselines,
 )
 from ._capacity import (
+    SHARE_TOLERANCE,
     CapacityFlags,
     capacity_curve,
     capacity_metrics,
@@ -38,6 +39,7 @@ from ._metrics import (
 from ._phase import PHASES, PhaseEvaluation, phase_of
 
 __all__ = [
+    "SHARE_TOLERANCE",
     "BACKTEST_METRICS",
     "CAPACITY_POLICIES",
     "DAYS_PER_MONTH",

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # a share is read to within 1e-9 of a child, so 0.29 * 100 is 29 children and not 28
-_SHARE_TOLERANCE = 1e-9
+SHARE_TOLERANCE = 1e-9
 
 
 def resolve_k(n: int, k: int | None = None, share: float | None = None) -> int:
@@ -90,7 +90,7 @@ def resolve_k(n: int, k: int | None = None, share: float | None = None) -> int:
             f"share must be between 0 and 1 (a share of the cohort); found {share}. "
             "For a number of children use k= instead."
         )
-    return min(n, math.floor(share * n + _SHARE_TOLERANCE))
+    return min(n, math.floor(share * n + SHARE_TOLERANCE))
 
 
 class CapacityFlags(NamedTuple):

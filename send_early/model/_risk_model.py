@@ -384,6 +384,23 @@ class RiskModel:
         )
         return CapacityFlags(rank, flagged, int(flagged.sum()))
 
+    def capacity_rule(self, capacity=None) -> dict:
+        """The capacity this model flags by, as :func:`send_early.evaluation.flag_capacity`
+        takes it: ``{"k": n}``, ``{"share": s}`` or ``{"threshold": t}``.
+
+        ``capacity`` overrides the spec as in :meth:`score_features`. The model's SQL and
+        Spark scoring read the rule from here, so they flag as :meth:`flag` does.
+        """
+        if capacity is not None:
+            return parse_capacity(capacity)
+        self._check()
+        policy, value = self.spec.capacity_policy, self.spec.capacity_value
+        if policy == "count":
+            return {"k": int(value)}
+        if policy == "share":
+            return {"share": float(value)}
+        return {"threshold": float(self.threshold_)}
+
     def score_features(self, features: pd.DataFrame, *, capacity=None) -> pd.DataFrame:
         """Risk, rank, flag and the top reasons for prepared features.
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..evaluation import parse_capacity
+from ..evaluation import SHARE_TOLERANCE
 
 __all__ = ["DIALECTS", "model_sql"]
 
@@ -420,14 +420,7 @@ def model_sql(
         ) from None
     if dialect not in DIALECTS:
         raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}; found {dialect!r}.")
-    if capacity is not None:
-        cap = parse_capacity(capacity)
-    elif model.spec.capacity_policy == "count":
-        cap = {"k": int(model.spec.capacity_value)}
-    elif model.spec.capacity_policy == "share":
-        cap = {"share": float(model.spec.capacity_value)}
-    else:
-        cap = {"threshold": float(model.threshold_)}
+    cap = model.capacity_rule(capacity)
 
     est = model.estimator_
     names = list(model.feature_names_)
@@ -476,8 +469,8 @@ def model_sql(
     )
     if "k" in cap:
         flag = f"r.rank_ <= {int(cap['k'])}"
-    elif "share" in cap:  # floor(share * n), read to within 1e-9 of a child (resolve_k)
-        flag = f"r.rank_ <= FLOOR({_num(cap['share'])} * r.n_ + {_num(1e-9)})"
+    elif "share" in cap:  # floor(share * n), read to within a tolerance (resolve_k)
+        flag = f"r.rank_ <= FLOOR({_num(cap['share'])} * r.n_ + {_num(SHARE_TOLERANCE)})"
     else:
         flag = f"r.risk >= {_num(cap['threshold'])}"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from ..evaluation import parse_capacity
+from ..evaluation import SHARE_TOLERANCE, parse_capacity
 from ..exceptions import SchemaError
 from ._loading import load_model
 from ._pyfunc import OUTPUT_COLUMNS, input_types
@@ -29,8 +29,6 @@ _HINT = (
 _REASONS = tuple(c for c in OUTPUT_COLUMNS if c.startswith("reason_"))
 #: What the UDF returns per child (a Spark DDL struct): the columns a batch gives exactly.
 _PER_CHILD = "risk double, " + ", ".join(f"{c} string" for c in _REASONS)
-#: resolve_k's rule: a share is floor(share * n + 1e-9) children (as the model's SQL).
-_SHARE_TOLERANCE = 1e-9
 
 
 def spark_scores(features, model: str, *, capacity=None, tracking_uri=None):
@@ -88,7 +86,7 @@ def spark_scores(features, model: str, *, capacity=None, tracking_uri=None):
         )
     cap = parse_capacity(capacity) if capacity is not None else None
     risk_model = load_model(model, tracking_uri=tracking_uri)
-    cap = cap or _spec_capacity(risk_model)
+    cap = cap or risk_model.capacity_rule()
     inputs = list(input_types(risk_model))  # child_id and the feature columns
     missing = [c for c in inputs if c not in features.columns]
     if missing:
@@ -112,7 +110,7 @@ def spark_scores(features, model: str, *, capacity=None, tracking_uri=None):
     if "k" in cap:
         flag = rank <= F.lit(cap["k"])
     elif "share" in cap:
-        flag = rank <= F.floor(F.lit(cap["share"]) * n + F.lit(_SHARE_TOLERANCE))
+        flag = rank <= F.floor(F.lit(cap["share"]) * n + F.lit(SHARE_TOLERANCE))
     else:
         flag = risk >= F.lit(cap["threshold"])
     checked = F.when(
@@ -126,16 +124,6 @@ def spark_scores(features, model: str, *, capacity=None, tracking_uri=None):
         F.coalesce(flag & in_range, F.lit(False)).alias("flagged"),
         *(F.coalesce(F.col(c), F.lit("")).alias(c) for c in _REASONS),
     )
-
-
-def _spec_capacity(model) -> dict:
-    """The model spec's capacity as :func:`send_early.evaluation.flag_capacity` takes it."""
-    policy, value = model.spec.capacity_policy, model.spec.capacity_value
-    if policy == "count":
-        return {"k": int(value)}
-    if policy == "share":
-        return {"share": float(value)}
-    return {"threshold": float(model.threshold_)}
 
 
 def _per_child_udf(spark, model_uri: str, tracking_uri):

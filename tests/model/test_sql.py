@@ -313,3 +313,22 @@ def test_an_unfitted_model_says_so():
 
     with pytest.raises(NotFittedError, match="not fitted"):
         RiskModel.from_spec("default").to_sql()
+
+
+def test_the_capacity_rule_flags_as_score_does(model, features):
+    """``capacity_rule`` (read by the SQL and by Spark scoring) flags the children
+    ``score_features`` flags, for the spec's policy and for an override."""
+    from send_early.evaluation import flag_capacity
+
+    pop = in_population(model, features)
+    rule = model.capacity_rule()
+    key = {"count": "k", "share": "share", "threshold": "threshold"}[model.spec.capacity_policy]
+    assert list(rule) == [key]
+    assert model.capacity_rule("3%") == {"share": 0.03}
+    for capacity in (None, 25):
+        scored = model.score_features(pop, capacity=capacity).set_index("child_id")
+        risk = scored["risk"].to_numpy(float)
+        ids = scored.index.to_numpy(dtype=str)
+        got = flag_capacity(risk, tiebreak=ids, **model.capacity_rule(capacity))
+        assert (got.flagged == scored["flagged"].to_numpy(bool)).all()
+        assert got.flagged.any()
