@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import shutil
+import sys
 import uuid
 import warnings
 from collections.abc import Mapping
@@ -75,6 +76,10 @@ def session():
     builder = sql.SparkSession.builder
     for key, value in LOCAL_CONF.items():
         builder = builder.config(key, value)
+    if not os.environ.get("PYSPARK_PYTHON"):
+        # Python workers (a UDF such as mlflow.pyfunc.spark_udf) run this interpreter, which
+        # has send_early and pandas, not whichever python3 is first on the PATH
+        builder = builder.config("spark.pyspark.python", sys.executable)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     logger.info("started a local Spark session (%s)", LOCAL_CONF["spark.master"])

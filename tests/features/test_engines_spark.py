@@ -142,3 +142,39 @@ def test_a_missing_spark_extra_names_the_install_command(monkeypatch):
     tables = make_cohort(20, random_state=0)
     with pytest.raises(ImportError, match=r'pip install "send_early\[spark\]"'):
         build_features(tables, "2021-09-01", engine="spark")
+
+
+def test_a_local_session_runs_python_workers_with_this_interpreter(monkeypatch):
+    """With no session active, the engine's local session points Python workers (UDFs such
+    as mlflow.pyfunc.spark_udf) at this interpreter unless PYSPARK_PYTHON says otherwise."""
+    pytest.importorskip("pyspark")
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    from send_early.features import _spark
+
+    seen: dict = {}
+
+    class Builder:
+        def config(self, key, value):
+            seen[key] = value
+            return self
+
+        def getOrCreate(self):
+            class Session:
+                sparkContext = type("C", (), {"setLogLevel": lambda self, level: None})()
+
+            return Session()
+
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    monkeypatch.setattr(SparkContext, "_active_spark_context", None)
+    monkeypatch.setattr(SparkSession, "builder", Builder())
+    monkeypatch.setattr(_spark.shutil, "which", lambda name: "/usr/bin/java")
+    monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
+    _spark.session()
+    assert seen["spark.pyspark.python"] == sys.executable
+    assert seen["spark.master"] == _spark.LOCAL_CONF["spark.master"]
+    seen.clear()
+    monkeypatch.setenv("PYSPARK_PYTHON", "/opt/python")
+    _spark.session()
+    assert "spark.pyspark.python" not in seen  # Spark reads the variable itself
