@@ -50,3 +50,40 @@ def test_card_command_refuses_a_file_as_out(store_dir, tmp_path, capsys):
     rc = main(["card", "risk", "1", "--out", str(f), "--store", str(store_dir)])
     assert rc == 2
     assert "--out must be a folder" in capsys.readouterr().err
+
+
+def test_card_command_shows_what_followed_this_versions_flags(
+    store_dir, fitted_fake, tmp_path, capsys
+):
+    import pandas as pd
+
+    from send_early.outcomes import record_outcomes
+
+    card, info = log_with_real_card(fitted_fake, store_dir, tmp_path / "card")
+    p = force_promote(info.version, store_dir)
+    n = 15  # 12 flags of this version, 3 of another version: only the 12 count
+    rows = pd.DataFrame(
+        {
+            "child_id": [f"c{i:03d}" for i in range(n)],
+            "model_name": "risk",
+            "model_version": [str(p.version)] * 12 + [str(int(p.version) + 1)] * 3,
+            "as_of": "2025-01-15",
+            "outcome": "reviewed",
+            "outcome_date": "2025-02-03",
+        }
+    )
+    record_outcomes(rows, store=store_dir)  # the store's own log: read without --log
+    out = tmp_path / "with_log"
+    args = ["card", "risk", str(p.version), "--out", str(out), "--store", str(store_dir)]
+    assert main(args) == 0
+    (js,) = out.glob("*.json")
+    got = json.loads(js.read_text(encoding="utf-8"))["outcomes_after_flags"]["rows"]
+    flags = {r["outcome"]: r["flags"] for r in got if r["flags"]}
+    assert flags == {"reviewed": 12, "all": 12}
+    # --log names another log; one with no flag of this version leaves the section empty
+    other = tmp_path / "other.sqlite"
+    record_outcomes(rows.iloc[12:], log=other)
+    out2 = tmp_path / "other_log"
+    assert main([*args[:4], str(out2), "--log", str(other), *args[5:]]) == 0
+    (js2,) = out2.glob("*.json")
+    assert json.loads(js2.read_text(encoding="utf-8"))["outcomes_after_flags"] is None
