@@ -31,6 +31,8 @@ def test_demo_publishes_its_scores_as_one_run(tmp_path, capsys):
     # the card shows what each capacity policy by setting would give
     (card,) = (out / "model_card").glob("*_card.json")
     policies = json.loads(card.read_text())["capacity"]["policies"]
-    assert [r["policy"] for r in policies["summary"]] == ["council", "proportional", "minimum"]
+    # the demo's cohort records localities, so the locality quota is compared too
+    expected = ["council", "proportional", "minimum", "locality"]
+    assert [r["policy"] for r in policies["summary"]] == expected
     (page,) = (out / "model_card").glob("*_card.html")
     assert "Capacity policies by setting" in page.read_text(encoding="utf-8")
