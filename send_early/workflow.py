@@ -224,6 +224,7 @@ def evaluate_model(
     say("age-only baseline data (the model's calibration cohort)")
     cal_as_of = pd.Timestamp(model.metadata_["calibration_as_of"])
     tr = make_training_frame(tables, [cal_as_of], **frame_args)
+    tr = tr[model._in_age_range(tr)]  # the model's own population, as its calibration was
     say("metrics, capacity, lead time and baselines")
     evaluation = Evaluation(
         y_true=y,

@@ -172,3 +172,26 @@ def test_more_settings_than_k_gives_the_card_a_summary_without_the_minimum_polic
     assert (pol["summary"]["flagged"] == 20).all() and pol["by_setting"] is None
     assert pol["summary"]["settings"].iloc[0] == 43  # 40 schools and 3 locality teams
     assert said == ["capacity policies over 43 settings (summary only)"]
+
+
+def test_the_baselines_learn_from_the_models_own_age_range(trained, small_cohort, monkeypatch):
+    """The age-only baseline is fitted on the calibration cohort within the model's age
+    range (the pipeline builds a wider one), as the model itself was calibrated."""
+    import send_early.evaluation as ev
+    import send_early.workflow as wf
+    from send_early import RiskModel
+
+    res, root, _ = trained
+    model = RiskModel.load(root / "out" / "model")
+    lo, hi = model.spec.population_age_months
+    seen = {}
+    real = ev.Evaluation
+
+    def spy(*args, **kwargs):
+        seen["X_train"] = kwargs["X_train"]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ev, "Evaluation", spy)  # evaluate_model imports it when called
+    wf.evaluate_model(model, small_cohort, backtest=False)
+    age = seen["X_train"]["age_months"]
+    assert len(age) and age.between(lo, hi).all()
