@@ -101,8 +101,8 @@ def main() -> None:
         f"On the school lists, {reason[~off].mean():.0%} of the children on a school roll have "
         "at least one reason a school may read (their own top ones, with the model), and "
         f"{seen[~off].mean():.0%} a reason or a context line; on the not-on-roll lists (one per "
-        f"locality team), {reason[off].mean():.0%} and {seen[off].mean():.0%} (the SEND team's "
-        "lists show every reason).",
+        f"locality team, who may read health visiting records too), {reason[off].mean():.0%} "
+        f"and {seen[off].mean():.0%} (the SEND team's lists show every reason).",
     ]
     page = DOCS / "lists.md"
     page.write_text(fill(page.read_text(), "figures", "\n".join(lines)))

@@ -242,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--audience",
         choices=["school", "send_team"],
         default="school",
-        help="school: education and development reasons only (default); send_team: all",
+        help="school: education and development reasons only, and health too on the locality "
+        "teams' lists of children on no school roll (default); send_team: all",
     )
     _scoring_options(s)
 

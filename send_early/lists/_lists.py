@@ -7,9 +7,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ._reasons import AUDIENCES, reasons_for, reasons_from_model
+from ._reasons import reasons_for, reasons_from_model
+
+#: The audiences a set of lists is written for (``school`` also routes each list of children
+#: on no school roll to its locality team: :func:`reader_of`).
+LIST_AUDIENCES = ("school", "send_team")
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +118,30 @@ class WorkLists:
         return paths
 
 
+def reader_of(key, audience: str) -> np.ndarray:
+    """Who reads each list (by setting key): ``audience``, except that with ``"school"`` the
+    lists of children on no school roll go to their locality team (``"locality_team"``)."""
+    key = pd.Series(np.asarray(key, dtype=object)).astype(str)
+    if audience != "school":
+        return np.full(len(key), audience, dtype=object)
+    off_roll = key.str.startswith("not_on_roll").to_numpy()
+    return np.where(off_roll, "locality_team", "school").astype(object)
+
+
+def _reasons_by_reader(f, audience, pipeline, tables, model, as_of) -> pd.DataFrame:
+    """The flagged children's reasons, each list's as its reader may read them."""
+    reader = reader_of(f["key"], audience)
+    parts = []
+    for who in pd.unique(reader):  # at most two readers, never a loop over children
+        part = f[reader == who]
+        if model is not None and tables is not None and len(part):
+            part = reasons_from_model(model, tables, as_of, part, who)
+        parts.append(reasons_for(part, audience=who, pipeline=pipeline, tables=tables, as_of=as_of))
+    if not parts:
+        return reasons_for(f, audience=audience, pipeline=pipeline, tables=tables, as_of=as_of)
+    return pd.concat(parts).reindex(f.index)
+
+
 def build_lists(
     run, *, audience: str = "school", pipeline=None, tables=None, model=None
 ) -> WorkLists:
@@ -125,8 +154,10 @@ def build_lists(
         (:func:`send_early.batch.read_run` reads it); its scores need ``setting_type``
         and ``setting_id``.
     audience : {"school", "send_team"}
-        A school list shows reasons from education and development records only;
-        the SEND team's shows every reason.
+        A school list shows reasons from education and development records only, and the
+        list of children on no school roll, read by their locality team (health visiting,
+        early help), health records too (:func:`reader_of`); the SEND team's shows every
+        reason.
     pipeline : PipelineSpec or str, optional
         The model's feature pipeline (default: the model's, else ``"default"``): maps each
         reason to the record source it comes from.
@@ -143,8 +174,10 @@ def build_lists(
     """
     from ..features import load_pipeline
 
-    if audience not in AUDIENCES:
-        raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}; found {audience!r}.")
+    if audience not in LIST_AUDIENCES:
+        raise ValueError(
+            f"audience must be one of {', '.join(LIST_AUDIENCES)}; found {audience!r}."
+        )
     res = _as_run(run)
     scores = res.scores
     missing = [c for c in ("setting_type", "setting_id", "flagged") if c not in scores.columns]
@@ -181,9 +214,7 @@ def build_lists(
     )
     f = scores.loc[flagged].assign(key=key[flagged].to_numpy())
     f = f.sort_values("rank", kind="stable").reset_index(drop=True)
-    if model is not None and tables is not None and len(f):
-        f = reasons_from_model(model, tables, as_of, f, audience)
-    reasons = reasons_for(f, audience=audience, pipeline=pipeline, tables=tables, as_of=as_of)
+    reasons = _reasons_by_reader(f, audience, pipeline, tables, model, as_of)
     children = pd.concat(
         [
             f[["key"]].assign(

@@ -11,9 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Who reads a list, and the reason domains each may see.
+#: Who reads a list, and the reason domains each may see. With ``audience="school"`` the
+#: lists of children on no school roll go to their locality team (health visiting, early
+#: help), who hold the health visiting records and so may read health reasons too.
 AUDIENCES = {
     "school": ("education", "development"),
+    "locality_team": ("education", "development", "health"),
     # a reason whose record source is unknown (a custom pipeline) is the SEND team's only
     "send_team": ("education", "development", "health", "social_care", "home_area", "unknown"),
 }

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from .._templates import render as _render
+from ._lists import reader_of
 
 __all__ = ["render_cover", "render_list"]
 
 _AUDIENCE_TEXT = {
     "school": "for the school: reasons from education and development records only",
+    "locality_team": (
+        "for the locality team (health visiting, early help): reasons from education, "
+        "development and health records"
+    ),
     "send_team": "for the council's SEND team: every reason",
+}
+_COVER_TEXT = {
+    "school": (
+        "for schools (education and development reasons) and, for children on no school "
+        "roll, locality teams (health reasons too)"
+    ),
 }
 
 
-def _common(lists) -> dict:
-    return {"lists": lists, "audience_text": _AUDIENCE_TEXT[lists.audience]}
+def _common(lists, key: str | None = None) -> dict:
+    if key is None:
+        text = _COVER_TEXT.get(lists.audience, _AUDIENCE_TEXT[lists.audience])
+    else:
+        text = _AUDIENCE_TEXT[reader_of([key], lists.audience)[0]]
+    return {"lists": lists, "audience_text": text}
 
 
 def render_list(lists, key: str) -> str:
@@ -43,7 +58,7 @@ def render_list(lists, key: str) -> str:
         "list.html.j2",
         setting=row.iloc[0].to_dict(),
         children=children,
-        **_common(lists),
+        **_common(lists, key),
     )
 
 

@@ -52,7 +52,9 @@ def dpia_sections(summary, card: dict) -> dict:
                     "recipients",
                     "Recipients",
                     "Each school or setting receives only its own flagged children, with "
-                    "education and development reasons only; the council's SEND team "
+                    "education and development reasons only; each locality team (health "
+                    "visiting, early help) receives only its own flagged children on no "
+                    "school roll, with health reasons too; the council's SEND team "
                     "receives all lists and a cover page of counts.",
                     "send_early (lists)",
                 ),

@@ -77,13 +77,25 @@ def test_school_lists_show_education_and_development_reasons_only(scored, small_
         texts = pd.unique(df[cols].to_numpy().ravel())
         return set().union(*(_domains_of(t) for t in texts if t))
 
-    assert domains(school) <= {"education", "development"}
+    on_roll = school[~school["file"].str.startswith("not_on_roll")]
+    locality = school[school["file"].str.startswith("not_on_roll")]
+    assert len(on_roll) and len(locality)
+    assert domains(on_roll) <= {"education", "development"}
     assert "health" in domains(team)  # the filter has something to remove
-    assert domains(school)  # and leaves something
+    assert domains(on_roll)  # and leaves something
+    # a locality team (health visiting) reads the health visiting records, still no social care
+    assert domains(locality) <= {"education", "development", "health"}
+    assert "health" in domains(locality)
     assert "social_care" not in domains(team)  # context, never a reason
-    html = " ".join(p.read_text() for p in (tmp_path / "s").glob("*.html"))
+    pages = {p.stem: p.read_text() for p in (tmp_path / "s").glob("*.html")}
+    html = " ".join(t for k, t in pages.items() if not k.startswith("not_on_roll"))
     for word in ("ASQ", "social care", "gestation", "CAMHS", "looked after"):
         assert word not in html
+    for k, t in pages.items():  # each list says who reads it
+        if k.startswith("not_on_roll"):
+            assert "for the locality team" in t and "looked after" not in t
+        elif k != "index":
+            assert "for the school" in t
 
 
 def test_reason_dates_are_records_on_or_before_the_as_of_date(scored, small_cohort):
@@ -216,8 +228,18 @@ def test_with_the_model_each_audience_gets_its_own_top_reasons(fitted_model, sco
     # attendance is context, not a reason: a school still sees something for nearly every child
     seen = (ranked.children["reason_1"] != "") | (ranked.children["context"] != "")
     assert seen[on_roll].mean() > 0.8
-    texts = pd.unique(ranked.children[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel())
+    cols = ["reason_1", "reason_2", "reason_3"]
+    texts = pd.unique(ranked.children.loc[on_roll, cols].to_numpy().ravel())
     assert set().union(*(_domains_of(t) for t in texts if t)) <= {"education", "development"}
+    # the locality teams' lists of children on no roll: their own top reasons, health included
+    off = ranked.children.loc[~on_roll]
+    texts = pd.unique(off[cols].to_numpy().ravel())
+    assert set().union(*(_domains_of(t) for t in texts if t)) <= {
+        "education",
+        "development",
+        "health",
+    }
+    assert (off["reason_1"] != "").mean() > 0.5
 
     # context (here social care, deprivation) is shown apart, as the audience may read it
     def context_domains(lists):
