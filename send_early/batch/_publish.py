@@ -199,6 +199,11 @@ def _clean_stale(p: _Paths) -> int:
         for entry in dest.parent.glob(f".{glob.escape(dest.name)}.*.tmp"):  # and atomic_write's
             entry.unlink(missing_ok=True)
             removed += 1
+    # check_outputs' write probe, left by a run stopped between creating and removing it
+    for folder in {p.scores.parent, p.rejects.parent}:
+        for entry in folder.glob(f".probe.*{_TMP}"):
+            entry.unlink(missing_ok=True)
+            removed += 1
     if removed:
         logger.info("removed %d temporary files or folders left by a stopped run", removed)
     return removed

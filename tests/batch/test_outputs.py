@@ -149,6 +149,7 @@ def test_leftovers_of_a_stopped_run_are_removed_and_nothing_else(results, tmp_pa
         tmp_path / ".scores_rejects.csv.1a2b3c4d.send-early.tmp",
         store / "20250101T000000000000Z-abcdef",  # complete, never published
         store / ".20250102T000000000000Z-abcdef.send-early.tmp",  # half written
+        tmp_path / ".probe.x1y2z3.send-early.tmp",  # check_outputs' write probe
     ]
     for j in junk:
         if j.parent == store:
